@@ -1,0 +1,203 @@
+"""The artifact manifest: the JSON document that maps each logical path of a version to its bytes.
+
+One module serves both sides: the SDK reads manifests to download and writes them to upload, the
+emulator parses them when a version is committed. The format is W&B's `version: 1` manifest with
+the `wandb-storage-policy-v1` storage policy.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import posixpath
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+STORAGE_POLICY = "wandb-storage-policy-v1"
+MANIFEST_VERSION = 1
+_DIGEST_PREFIX = b"wandb-artifact-manifest-v1\n"
+
+
+class ManifestError(ValueError):
+    """A manifest document is malformed or names a path that is not allowed."""
+
+
+def md5_b64_to_hex(digest: str) -> str:
+    """Turn a manifest digest (base64 of the 16 MD5 bytes) into the 32-character hex form."""
+    try:
+        raw = base64.b64decode(digest, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ManifestError(f"digest {digest!r} is not base64") from exc
+    if len(raw) != 16:
+        raise ManifestError(f"digest {digest!r} is not an MD5 digest")
+    return raw.hex()
+
+
+def md5_hex_to_b64(hex_digest: str) -> str:
+    """Turn a 32-character MD5 hex digest into the base64 form manifests use."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+def check_entry_path(path: str) -> str:
+    """Return `path` if it is a safe relative POSIX path inside an artifact, else raise.
+
+    Refused: empty paths, absolute paths (including drive letters), backslashes, NUL bytes,
+    and any `.` or `..` component. A safe path can be joined to a download root without
+    leaving it (symlinks on disk are checked separately, at write time).
+    """
+    if not path or "\x00" in path:
+        raise ManifestError(f"entry path {path!r} is empty or contains NUL")
+    if path.startswith("/") or "\\" in path or (len(path) > 1 and path[1] == ":"):
+        raise ManifestError(f"entry path {path!r} is absolute or not a POSIX path")
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ManifestError(f"entry path {path!r} has an empty, '.' or '..' component")
+    if posixpath.normpath(path) != path:
+        raise ManifestError(f"entry path {path!r} is not normalised")
+    return path
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One file of an artifact version: its path, content digest and size, or a reference."""
+
+    path: str
+    digest: str
+    size: int = 0
+    ref: str | None = None
+    birth_artifact_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_reference(self) -> bool:
+        """True when the bytes live at `ref` rather than in W&B storage."""
+        return self.ref is not None
+
+    @property
+    def md5_hex(self) -> str:
+        """The MD5 of the content as hex; only defined for stored (non-reference) entries."""
+        if self.is_reference:
+            raise ManifestError(f"{self.path}: a reference entry has no stored MD5")
+        return md5_b64_to_hex(self.digest)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"digest": self.digest}
+        if self.ref is not None:
+            doc["ref"] = self.ref
+        if self.birth_artifact_id is not None:
+            doc["birthArtifactID"] = self.birth_artifact_id
+        doc["size"] = self.size
+        if self.extra:
+            doc["extra"] = dict(self.extra)
+        return doc
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed manifest: entries by path plus the storage policy configuration."""
+
+    entries: Mapping[str, ManifestEntry]
+    storage_policy_config: Mapping[str, Any] = field(
+        default_factory=lambda: {"storageLayout": "V2"}
+    )
+
+    @classmethod
+    def from_entries(
+        cls, entries: Iterable[ManifestEntry], storage_layout: str = "V2"
+    ) -> Manifest:
+        by_path: dict[str, ManifestEntry] = {}
+        for entry in entries:
+            check_entry_path(entry.path)
+            if entry.path in by_path:
+                raise ManifestError(f"entry path {entry.path!r} appears twice")
+            by_path[entry.path] = entry
+        return cls(entries=by_path, storage_policy_config={"storageLayout": storage_layout})
+
+    @classmethod
+    def from_json(cls, document: bytes | str | Mapping[str, Any]) -> Manifest:
+        """Parse and validate a manifest document; every problem raises `ManifestError`."""
+        if isinstance(document, (bytes, str)):
+            try:
+                doc = json.loads(document)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ManifestError(f"manifest is not JSON: {exc}") from exc
+        else:
+            doc = document
+        if not isinstance(doc, Mapping):
+            raise ManifestError("manifest is not a JSON object")
+        if doc.get("version") != MANIFEST_VERSION:
+            raise ManifestError(f"unsupported manifest version {doc.get('version')!r}")
+        if doc.get("storagePolicy") != STORAGE_POLICY:
+            raise ManifestError(f"unsupported storage policy {doc.get('storagePolicy')!r}")
+        config = doc.get("storagePolicyConfig", {})
+        contents = doc.get("contents")
+        if not isinstance(config, Mapping) or not isinstance(contents, Mapping):
+            raise ManifestError("manifest needs object-valued storagePolicyConfig and contents")
+        entries: dict[str, ManifestEntry] = {}
+        for path, raw in contents.items():
+            entries[path] = _parse_entry(path, raw)
+        return cls(entries=entries, storage_policy_config=dict(config))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "storagePolicy": STORAGE_POLICY,
+            "storagePolicyConfig": dict(self.storage_policy_config),
+            "contents": {path: self.entries[path].to_json() for path in sorted(self.entries)},
+        }
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=False).encode()
+
+    def digest(self) -> str:
+        """The artifact digest: MD5 over the sorted `path:digest` lines, as hex (W&B's rule)."""
+        hasher = hashlib.md5(_DIGEST_PREFIX, usedforsecurity=False)
+        for path in sorted(self.entries):
+            hasher.update(f"{path}:{self.entries[path].digest}\n".encode())
+        return hasher.hexdigest()
+
+    @property
+    def total_size(self) -> int:
+        return sum(entry.size for entry in self.entries.values())
+
+    def __iter__(self) -> Iterator[ManifestEntry]:
+        return iter(self.entries.values())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _parse_entry(path: Any, raw: Any) -> ManifestEntry:
+    if not isinstance(path, str):
+        raise ManifestError(f"entry path {path!r} is not a string")
+    check_entry_path(path)
+    if not isinstance(raw, Mapping):
+        raise ManifestError(f"entry {path!r} is not an object")
+    digest = raw.get("digest")
+    if not isinstance(digest, str) or not digest:
+        raise ManifestError(f"entry {path!r} has no digest")
+    size = raw.get("size", 0)
+    if size is None:
+        size = 0
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise ManifestError(f"entry {path!r} has an invalid size {size!r}")
+    ref = raw.get("ref")
+    if ref is not None and not isinstance(ref, str):
+        raise ManifestError(f"entry {path!r} has a non-string ref")
+    birth = raw.get("birthArtifactID")
+    if birth is not None and not isinstance(birth, str):
+        raise ManifestError(f"entry {path!r} has a non-string birthArtifactID")
+    extra = raw.get("extra") or {}
+    if not isinstance(extra, Mapping):
+        raise ManifestError(f"entry {path!r} has a non-object extra")
+    if ref is None and extra.get("alg", "MD5") not in ("MD5", None):
+        raise ManifestError(f"entry {path!r} uses digest algorithm {extra.get('alg')!r}")
+    entry = ManifestEntry(
+        path=path, digest=digest, size=size, ref=ref, birth_artifact_id=birth, extra=extra
+    )
+    if ref is None:
+        md5_b64_to_hex(digest)  # validates the digest form
+    return entry

@@ -1,0 +1,286 @@
+"""The `filters` / `order` language of version and collection listings, compiled to SQL.
+
+W&B takes Mongo-style JSON filters. Supported here (documented in docs/emulator.md):
+
+* combinators: `$and: [...]`, `$or: [...]`, `$nor: [...]`, `$not: {...}`
+* field tests: a plain value (equality) or an object of operators
+  `$eq $ne $gt $gte $lt $lte $in $nin $exists $regex`
+* fields: see `ARTIFACT_FIELDS` / `COLLECTION_FIELDS`; `metadata.<key>` (dotted paths allowed)
+  tests a key of the version's metadata; `alias` / `aliases` tests the aliases of the version in
+  the listed collection; `tag` / `tags` tests tag names.
+
+Orders are `field`, `+field` or `-field`, several separated by commas.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import BadInput
+from .pagination import SortKey
+
+_COMPARATORS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_METADATA_KEY = re.compile(r"^[A-Za-z0-9_\-.]+$")
+
+
+def _normalise_time(value: Any) -> Any:
+    """Bring a timestamp given in a filter to the stored form so string comparison is exact."""
+    if not isinstance(value, str):
+        raise BadInput(f"time value {value!r} must be an RFC 3339 string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"time value {value!r} is not an RFC 3339 timestamp") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Field:
+    """How a filter field maps to SQL: an expression, and a converter for the values compared."""
+
+    expr: str
+    convert: Callable[[Any], Any] = lambda value: value
+
+
+@dataclass(frozen=True)
+class Setfield:
+    """A field that holds a set of names (aliases, tags): tested with `EXISTS (...)`."""
+
+    # SQL selecting the names of the current row; `{row}` is replaced by the row alias.
+    names_sql: str
+
+
+def _int(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"value {value!r} must be an integer")
+    return value
+
+
+def _state(value: Any) -> Any:
+    if value not in ("PENDING", "COMMITTED", "DELETED"):
+        raise BadInput(f"unknown artifact state {value!r}")
+    return value
+
+
+class FilterCompiler:
+    """Compiles a filter document for one kind of row into `(where_sql, params)`."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, Field | Setfield],
+        metadata_column: str | None = None,
+    ) -> None:
+        self._fields = fields
+        self._metadata_column = metadata_column
+
+    def compile(self, filters: str | Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        if filters is None or filters == "":
+            return "1=1", []
+        if isinstance(filters, str):
+            try:
+                doc = json.loads(filters)
+            except json.JSONDecodeError as exc:
+                raise BadInput(f"filters are not JSON: {exc}") from None
+        else:
+            doc = filters
+        if not isinstance(doc, Mapping):
+            raise BadInput("filters must be a JSON object")
+        return self._document(doc)
+
+    def _document(self, doc: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for key, value in doc.items():
+            if key in ("$and", "$or", "$nor"):
+                if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+                    raise BadInput(f"{key} takes a list of filter objects")
+                parts = [self._document(v) for v in value]
+                if not parts:
+                    clause = "1=1" if key == "$and" else ("1=0" if key == "$or" else "1=1")
+                else:
+                    joiner = " AND " if key == "$and" else " OR "
+                    clause = "(" + joiner.join(p[0] for p in parts) + ")"
+                    if key == "$nor":
+                        clause = f"NOT {clause}"
+                    for p in parts:
+                        params.extend(p[1])
+                clauses.append(clause)
+            elif key == "$not":
+                if not isinstance(value, Mapping):
+                    raise BadInput("$not takes a filter object")
+                sql, extra = self._document(value)
+                clauses.append(f"NOT ({sql})")
+                params.extend(extra)
+            elif key.startswith("$"):
+                raise BadInput(f"unknown filter operator {key!r}")
+            else:
+                sql, extra = self._field(key, value)
+                clauses.append(sql)
+                params.extend(extra)
+        return ("(" + " AND ".join(clauses) + ")" if clauses else "1=1"), params
+
+    def _resolve(self, name: str) -> Field | Setfield:
+        spec = self._fields.get(name)
+        if spec is not None:
+            return spec
+        if self._metadata_column and name.startswith("metadata."):
+            key = name[len("metadata.") :]
+            if not key or not _METADATA_KEY.match(key):
+                raise BadInput(f"invalid metadata key {key!r}")
+            return Field(f"json_extract({self._metadata_column}, '$.{key}')")
+        raise BadInput(f"cannot filter on {name!r}")
+
+    def _field(self, name: str, condition: Any) -> tuple[str, list[Any]]:
+        spec = self._resolve(name)
+        if isinstance(condition, Mapping) and condition and all(k.startswith("$") for k in condition):
+            ops = dict(condition)
+        else:
+            ops = {"$eq": condition}
+        clauses: list[str] = []
+        params: list[Any] = []
+        for op, operand in ops.items():
+            sql, extra = (
+                self._set_test(spec, op, operand)
+                if isinstance(spec, Setfield)
+                else self._scalar_test(spec, op, operand)
+            )
+            clauses.append(sql)
+            params.extend(extra)
+        return "(" + " AND ".join(clauses) + ")", params
+
+    def _scalar_test(self, spec: Field, op: str, operand: Any) -> tuple[str, list[Any]]:
+        expr = spec.expr
+        if op in _COMPARATORS:
+            if operand is None:
+                if op == "$eq":
+                    return f"{expr} IS NULL", []
+                if op == "$ne":
+                    return f"{expr} IS NOT NULL", []
+                raise BadInput(f"{op} cannot compare with null")
+            return f"{expr} {_COMPARATORS[op]} ?", [_plain(spec.convert(operand))]
+        if op in ("$in", "$nin"):
+            if not isinstance(operand, list):
+                raise BadInput(f"{op} takes a list")
+            if not operand:
+                return ("1=0" if op == "$in" else "1=1"), []
+            marks = ", ".join("?" for _ in operand)
+            neg = "NOT " if op == "$nin" else ""
+            return f"{expr} {neg}IN ({marks})", [_plain(spec.convert(v)) for v in operand]
+        if op == "$exists":
+            return (f"{expr} IS NOT NULL" if operand else f"{expr} IS NULL"), []
+        if op == "$regex":
+            if not isinstance(operand, str):
+                raise BadInput("$regex takes a string")
+            _check_regex(operand)
+            return f"regexp(?, {expr})", [operand]
+        raise BadInput(f"unknown filter operator {op!r}")
+
+    def _set_test(self, spec: Setfield, op: str, operand: Any) -> tuple[str, list[Any]]:
+        exists = f"EXISTS (SELECT 1 FROM ({spec.names_sql}) AS s WHERE s.name"
+        if op in ("$eq", "$ne"):
+            if not isinstance(operand, str):
+                raise BadInput("alias and tag filters compare with a string")
+            sql = f"{exists} = ?)"
+            return (sql if op == "$eq" else f"NOT {sql}"), [operand]
+        if op in ("$in", "$nin"):
+            if not isinstance(operand, list) or not all(isinstance(v, str) for v in operand):
+                raise BadInput(f"{op} takes a list of strings")
+            if not operand:
+                return ("1=0" if op == "$in" else "1=1"), []
+            sql = f"{exists} IN ({', '.join('?' for _ in operand)}))"
+            return (sql if op == "$in" else f"NOT {sql}"), list(operand)
+        if op == "$regex":
+            if not isinstance(operand, str):
+                raise BadInput("$regex takes a string")
+            _check_regex(operand)
+            return f"EXISTS (SELECT 1 FROM ({spec.names_sql}) AS s WHERE regexp(?, s.name))", [operand]
+        if op == "$exists":
+            sql = f"EXISTS (SELECT 1 FROM ({spec.names_sql}) AS s)"
+            return (sql if operand else f"NOT {sql}"), []
+        raise BadInput(f"operator {op!r} does not apply to alias or tag filters")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        raise BadInput("filter values must be scalars")
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _check_regex(pattern: str) -> None:
+    if len(pattern) > 256:
+        raise BadInput("$regex pattern is too long")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise BadInput(f"invalid $regex: {exc}") from None
+
+
+def compile_order(
+    order: str | None, columns: Mapping[str, str], default: list[SortKey], tiebreak: str
+) -> list[SortKey]:
+    """Turn `-createdAt,name` into sort keys; the unique `tiebreak` follows the last direction."""
+    if not order:
+        keys = list(default)
+    else:
+        keys = []
+        for term in order.split(","):
+            term = term.strip()
+            descending = term.startswith("-")
+            name = term.lstrip("+-")
+            if name not in columns:
+                raise BadInput(f"cannot order by {name!r}; known: {', '.join(sorted(columns))}")
+            keys.append(SortKey(columns[name], descending))
+    last_desc = keys[-1].descending if keys else False
+    return [*keys, SortKey(tiebreak, last_desc)]
+
+
+# Versions are listed from `memberships m JOIN artifacts a`; `m` is the membership in the
+# collection being listed (for run listings, the artifact's own sequence membership).
+ARTIFACT_FIELDS: dict[str, Field | Setfield] = {
+    "state": Field("a.state", _state),
+    "versionIndex": Field("m.version_index", _int),
+    "createdAt": Field("a.created_at", _normalise_time),
+    "updatedAt": Field("COALESCE(a.updated_at, a.created_at)", _normalise_time),
+    "digest": Field("a.digest"),
+    "description": Field("a.description"),
+    "size": Field("a.size", _int),
+    "fileCount": Field("a.file_count", _int),
+    "id": Field("a.id"),
+    "alias": Setfield("SELECT alias AS name FROM aliases WHERE artifact_id = a.id AND collection_id = m.collection_id"),
+    "aliases": Setfield("SELECT alias AS name FROM aliases WHERE artifact_id = a.id AND collection_id = m.collection_id"),
+    "tag": Setfield("SELECT t.name AS name FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = a.id"),
+    "tags": Setfield("SELECT t.name AS name FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = a.id"),
+}
+ARTIFACT_ORDER = {
+    "createdAt": "a.created_at",
+    "updatedAt": "COALESCE(a.updated_at, a.created_at)",
+    "versionIndex": "m.version_index",
+    "size": "a.size",
+}
+
+COLLECTION_FIELDS: dict[str, Field | Setfield] = {
+    "name": Field("c.name"),
+    "description": Field("c.description"),
+    "createdAt": Field("c.created_at", _normalise_time),
+    "updatedAt": Field("COALESCE(c.updated_at, c.created_at)", _normalise_time),
+    "type": Field("(SELECT name FROM artifact_types WHERE id = c.type_id)"),
+    "tag": Setfield("SELECT t.name AS name FROM collection_tags x JOIN tags t ON t.id = x.tag_id WHERE x.collection_id = c.id"),
+    "tags": Setfield("SELECT t.name AS name FROM collection_tags x JOIN tags t ON t.id = x.tag_id WHERE x.collection_id = c.id"),
+}
+COLLECTION_ORDER = {
+    "createdAt": "c.created_at",
+    "updatedAt": "COALESCE(c.updated_at, c.created_at)",
+    "name": "c.name",
+}
+
+artifact_filters = FilterCompiler(ARTIFACT_FIELDS, metadata_column="a.metadata")
+collection_filters = FilterCompiler(COLLECTION_FIELDS)

@@ -1,0 +1,111 @@
+"""Running the emulator: `artifactkit serve` and the key commands behind it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+
+from .accounts import create_key, first_key, list_keys
+from .app import Emulator
+from .settings import Settings
+from .store import Store
+
+DEFAULT_USER = "local"
+
+
+def default_data_dir() -> Path:
+    """`$ARTIFACTKIT_DATA_DIR`, else the platform's user data directory."""
+    env = os.environ.get("ARTIFACTKIT_DATA_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("artifactkit", appauthor=False)) / "emulator"
+
+
+class RunningServer:
+    """A uvicorn server on its own thread; `url` is known once `start()` returns."""
+
+    def __init__(self, emulator: Emulator, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            emulator.asgi(), host=host, port=port, log_level="warning", lifespan="off",
+            access_log=False, timeout_graceful_shutdown=5,
+        )
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.thread = threading.Thread(target=self.server.run, name="artifactkit-emulator", daemon=True)
+        self.host = host
+
+    def start(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the emulator failed to start (is the port in use?)")
+            self.thread.join(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def serve(
+    *,
+    host: str,
+    port: int,
+    data_dir: Path,
+    legacy: bool,
+    demo: bool,
+    user: str,
+    ready_file: Path | None,
+    seed: Callable[[str, str], None] | None = None,
+) -> int:
+    """Start the emulator, print how to reach it, block until SIGINT/SIGTERM."""
+    settings = Settings(data_dir=data_dir, legacy=legacy)
+    emulator = Emulator(settings)
+    key = first_key(emulator.store, user)
+    running = RunningServer(emulator, host, port)
+    url = running.start()
+    if demo and seed is not None:
+        seed(url, key.key)
+    personality = "legacy (pre-0.12.11, artifactSequences only)" if legacy else "modern"
+    print(f"artifactkit emulator ({personality}) listening on {url}", flush=True)
+    print(f"data: {data_dir}", flush=True)
+    print(f"export WANDB_BASE_URL={url}", flush=True)
+    print(f"export WANDB_API_KEY={key.key}", flush=True)
+    if ready_file is not None:
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"url": url, "api_key": key.key, "user": user, "pid": os.getpid()}))
+        tmp.replace(ready_file)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set() and running.thread.is_alive():
+        stop.wait(0.5)
+    running.stop()
+    print("artifactkit emulator stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def keys_command(data_dir: Path, action: str, user: str, read_only: bool) -> int:
+    store = Store(Settings(data_dir=data_dir).database_path)
+    if action == "create":
+        key = create_key(store, user, read_only=read_only)
+        print(key.key)
+    else:
+        for key in list_keys(store):
+            print(f"{key.key}\t{key.username}\t{'read-only' if key.read_only else 'read-write'}")
+    return 0
+
+
+logging.getLogger("artifactkit.server").addHandler(logging.StreamHandler(sys.stderr))

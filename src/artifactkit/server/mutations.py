@@ -1,0 +1,796 @@
+"""Mutation resolvers. Each runs in one SQLite transaction (`Store.write()`): all or nothing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from ..manifest import Manifest, ManifestError, md5_b64_to_hex
+from . import ids
+from .context import Context
+from .errors import BadInput, Conflict, NotFound
+from .nodes import (
+    ArtifactNode,
+    ArtifactTypeNode,
+    CollectionNode,
+    FileNode,
+    ManifestNode,
+    MembershipNode,
+    ProjectNode,
+    RunNode,
+    TagNode,
+    collection_aliases,
+)
+from .records import (
+    artifact_by_id,
+    check_alias,
+    check_name,
+    collection_by_id,
+    create_collection,
+    ensure_project,
+    ensure_run,
+    ensure_tag,
+    ensure_type,
+    find_collection,
+    find_project,
+    find_run,
+    membership_of,
+    require_project,
+)
+from .store import utcnow
+
+Row = sqlite3.Row
+Resolver = Callable[..., Any]
+MUTATIONS: dict[str, Resolver] = {}
+
+
+def mutation(name: str) -> Callable[[Resolver], Resolver]:
+    """Register `fn(ctx, input)` as the resolver of `Mutation.<name>`, run in one transaction."""
+
+    def register(fn: Resolver) -> Resolver:
+        def resolve(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:  # noqa: A002
+            ctx: Context = info.context
+            ctx.require_write()
+            with ctx.store.write():
+                return fn(ctx, input)
+
+        MUTATIONS[name] = resolve
+        return fn
+
+    return register
+
+
+def _artifact(ctx: Context, global_id: str, *, include_pending: bool = True) -> Row:
+    row = artifact_by_id(ctx.store, ids.decode(global_id, "Artifact"))
+    if row is None or (not include_pending and row["state"] != "COMMITTED"):
+        raise NotFound(f"artifact {global_id} not found")
+    return row
+
+
+def _collection(ctx: Context, global_id: str, kind: str) -> Row:
+    row = collection_by_id(ctx.store, ids.decode(global_id, "ArtifactCollection"))
+    if row is None or row["kind"] != kind:
+        label = "artifact sequence" if kind == "SEQUENCE" else "artifact portfolio"
+        raise NotFound(f"{label} {global_id} not found")
+    return row
+
+
+def _tags(raw: Any) -> list[tuple[str, str | None, str | None]]:
+    """Validate `[TagInput!]` values: name and category patterns as in W&B's constraints."""
+    import re
+
+    pattern = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")
+    result = []
+    for tag in raw or []:
+        name, category = tag.get("tagName"), tag.get("tagCategoryName")
+        if not isinstance(name, str) or len(name) > 128 or not pattern.match(name):
+            raise BadInput(f"invalid tag name {name!r}: letters, digits, '-', '_' and spaces, at most 128")
+        if category is not None and (len(category) > 128 or not pattern.match(category)):
+            raise BadInput(f"invalid tag category {category!r}")
+        result.append((name, category, tag.get("attributes")))
+    return result
+
+
+def _json_string(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"{what} must be a JSON string")
+    try:
+        json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{what} is not valid JSON: {exc}") from None
+    return value
+
+
+# ------------------------------------------------------------------ projects and runs
+
+
+@mutation("upsertModel")
+def upsert_model(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    entity = input.get("entityName") or ctx.default_entity
+    name = input.get("name")
+    if not entity or not name:
+        raise BadInput("upsertModel needs a project name and an entity")
+    inserted = find_project(ctx.store, entity, name) is None
+    project = ensure_project(ctx.store, entity, name, input.get("description"))
+    if not inserted and input.get("description") is not None:
+        ctx.store.conn.execute(
+            "UPDATE projects SET description = ?, updated_at = ? WHERE id = ?",
+            (input["description"], utcnow(), project["id"]),
+        )
+        project = find_project(ctx.store, entity, name)
+    node = ProjectNode(ctx, project)
+    return {"model": node, "project": node, "inserted": inserted}
+
+
+_RUN_COLUMNS = {
+    "displayName": "display_name",
+    "state": "state",
+    "config": "config",
+    "summaryMetrics": "summary_metrics",
+    "groupName": "group_name",
+    "jobType": "job_type",
+    "commit": "commit_hash",
+    "host": "host",
+    "description": "description",
+    "notes": "notes",
+    "sweep": "sweep_name",
+}
+
+
+@mutation("upsertBucket")
+def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    entity = input.get("entityName") or ctx.default_entity
+    project_name = input.get("modelName") or "uncategorized"
+    name = input.get("name")
+    if input.get("id") and not name:
+        run_pk = ids.decode(input["id"], "Run")
+        found = ctx.store.one("SELECT * FROM runs WHERE id = ?", (run_pk,))
+        if found is None:
+            raise NotFound(f"run {input['id']} not found")
+        run = found
+        inserted = False
+    else:
+        if not entity or not name:
+            raise BadInput("upsertBucket needs a run name and an entity")
+        project = ensure_project(ctx.store, entity, project_name)
+        inserted = find_run(ctx.store, project["id"], name) is None
+        run = ensure_run(ctx.store, project["id"], name, ctx.user_id)
+    updates = {col: input[key] for key, col in _RUN_COLUMNS.items() if input.get(key) is not None}
+    if input.get("tags") is not None:
+        updates["tags"] = json.dumps(input["tags"])
+    for key in ("config", "summaryMetrics"):
+        if input.get(key) is not None:
+            _json_string(input[key], key)
+    if updates:
+        assignments = ", ".join(f"{col} = ?" for col in updates)
+        ctx.store.conn.execute(
+            f"UPDATE runs SET {assignments}, updated_at = ?, heartbeat_at = ? WHERE id = ?",
+            (*updates.values(), utcnow(), utcnow(), run["id"]),
+        )
+    row = ctx.store.one("SELECT * FROM runs WHERE id = ?", (run["id"],))
+    return {"bucket": RunNode(ctx, row), "inserted": inserted, "updateAvailable": False}  # type: ignore[arg-type]
+
+
+@mutation("createRunFiles")
+def create_run_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    project = require_project(ctx.store, input["entityName"], input["projectName"])
+    run = find_run(ctx.store, project["id"], input["runName"])
+    if run is None:
+        raise NotFound(f"run {input['runName']} not found")
+    return {
+        "runID": ids.encode("Run", run["id"]),
+        "uploadHeaders": [],
+        "files": [
+            {"name": name, "uploadUrl": ctx.urls.run_file_upload_url(run["id"], name)}
+            for name in input["files"]
+        ],
+    }
+
+
+# ------------------------------------------------------------------ types and collections
+
+
+@mutation("createArtifactType")
+def create_artifact_type(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    project = ensure_project(ctx.store, input["entityName"], input["projectName"])
+    row = ensure_type(ctx.store, project["id"], input["name"], input.get("description"))
+    return {"artifactType": ArtifactTypeNode(ctx, row)}
+
+
+def _create_collection(ctx: Context, input: dict[str, Any], kind: str) -> dict[str, Any]:  # noqa: A002
+    project = require_project(ctx.store, input["entityName"], input["projectName"])
+    type_row = ctx.store.one(
+        "SELECT * FROM artifact_types WHERE id = ? AND project_id = ?",
+        (ids.decode(input["artifactTypeID"], "ArtifactType"), project["id"]),
+    )
+    if type_row is None:
+        raise NotFound(f"artifact type {input['artifactTypeID']} not found in this project")
+    row = create_collection(
+        ctx.store, project["id"], type_row["id"], kind, input["name"], input.get("description")
+    )
+    return {"artifactCollection": CollectionNode(ctx, row)}
+
+
+@mutation("createArtifactSequence")
+def create_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    return _create_collection(ctx, input, "SEQUENCE")
+
+
+@mutation("createArtifactPortfolio")
+def create_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    return _create_collection(ctx, input, "PORTFOLIO")
+
+
+def _update_collection(ctx: Context, row: Row, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    name = input.get("name")
+    if name is not None and name != row["name"]:
+        check_name("collection", name)
+        if find_collection(ctx.store, row["project_id"], name) is not None:
+            raise Conflict(f"a collection named {name!r} already exists in this project")
+        ctx.store.conn.execute("UPDATE collections SET name = ? WHERE id = ?", (name, row["id"]))
+    if "description" in input:
+        ctx.store.conn.execute(
+            "UPDATE collections SET description = ? WHERE id = ?", (input["description"], row["id"])
+        )
+    ctx.store.conn.execute("UPDATE collections SET updated_at = ? WHERE id = ?", (utcnow(), row["id"]))
+    updated = collection_by_id(ctx.store, row["id"])
+    return {"artifactCollection": CollectionNode(ctx, updated)}  # type: ignore[arg-type]
+
+
+@mutation("updateArtifactSequence")
+def update_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    return _update_collection(ctx, _collection(ctx, input["artifactSequenceID"], "SEQUENCE"), input)
+
+
+@mutation("updateArtifactPortfolio")
+def update_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    return _update_collection(ctx, _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO"), input)
+
+
+@mutation("moveArtifactSequence")
+def move_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    row = _collection(ctx, input["artifactSequenceID"], "SEQUENCE")
+    destination = ensure_type(ctx.store, row["project_id"], input["destinationArtifactTypeName"])
+    now = utcnow()
+    ctx.store.conn.execute(
+        "UPDATE collections SET type_id = ?, updated_at = ? WHERE id = ?", (destination["id"], now, row["id"])
+    )
+    ctx.store.conn.execute(
+        "UPDATE artifacts SET type_id = ?, updated_at = ? WHERE sequence_id = ?",
+        (destination["id"], now, row["id"]),
+    )
+    return {"artifactCollection": CollectionNode(ctx, collection_by_id(ctx.store, row["id"]))}  # type: ignore[arg-type]
+
+
+def _delete_collection(ctx: Context, row: Row) -> dict[str, Any]:
+    now = utcnow()
+    conn = ctx.store.conn
+    conn.execute("UPDATE collections SET state = 'DELETED', updated_at = ? WHERE id = ?", (now, row["id"]))
+    conn.execute("DELETE FROM aliases WHERE collection_id = ?", (row["id"],))
+    if row["kind"] == "SEQUENCE":
+        # Versions born in the sequence go with it, and leave every portfolio they were linked into.
+        victims = [r["id"] for r in ctx.store.all("SELECT id FROM artifacts WHERE sequence_id = ?", (row["id"],))]
+        for artifact_id in victims:
+            _delete_version(ctx, artifact_id, now)
+    else:
+        conn.execute("DELETE FROM memberships WHERE collection_id = ?", (row["id"],))
+    deleted = ctx.store.one("SELECT * FROM collections WHERE id = ?", (row["id"],))
+    return {"artifactCollection": CollectionNode(ctx, deleted)}  # type: ignore[arg-type]
+
+
+def _delete_version(ctx: Context, artifact_id: int, now: str) -> None:
+    conn = ctx.store.conn
+    conn.execute("UPDATE artifacts SET state = 'DELETED', updated_at = ? WHERE id = ?", (now, artifact_id))
+    conn.execute("DELETE FROM aliases WHERE artifact_id = ?", (artifact_id,))
+    # Portfolio links disappear; the sequence membership stays so its version number is never reused.
+    conn.execute(
+        "DELETE FROM memberships WHERE artifact_id = ? AND collection_id != "
+        "(SELECT sequence_id FROM artifacts WHERE id = ?)",
+        (artifact_id, artifact_id),
+    )
+
+
+@mutation("deleteArtifactSequence")
+def delete_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    return _delete_collection(ctx, _collection(ctx, input["artifactSequenceID"], "SEQUENCE"))
+
+
+@mutation("deleteArtifactPortfolio")
+def delete_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    return _delete_collection(ctx, _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO"))
+
+
+def _tag_target(ctx: Context, input: dict[str, Any]) -> Row:  # noqa: A002
+    project = require_project(ctx.store, input["entityName"], input["projectName"])
+    row = find_collection(ctx.store, project["id"], input["artifactCollectionName"])
+    if row is None:
+        raise NotFound(f"collection {input['artifactCollectionName']!r} not found")
+    if len(input["tags"]) > 20:
+        raise BadInput("at most 20 tags per request")
+    return row
+
+
+@mutation("createArtifactCollectionTagAssignments")
+def create_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    row = _tag_target(ctx, input)
+    tags = []
+    for name, category, attributes in _tags(input["tags"]):
+        tag_id = ensure_tag(ctx.store, name, category, attributes)
+        ctx.store.conn.execute(
+            "INSERT OR IGNORE INTO collection_tags (collection_id, tag_id) VALUES (?, ?)", (row["id"], tag_id)
+        )
+        tags.append(TagNode(ctx, ctx.store.one("SELECT * FROM tags WHERE id = ?", (tag_id,))))  # type: ignore[arg-type]
+    return {"tags": tags}
+
+
+@mutation("deleteArtifactCollectionTagAssignments")
+def delete_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    row = _tag_target(ctx, input)
+    for name, category, _ in _tags(input["tags"]):
+        ctx.store.conn.execute(
+            "DELETE FROM collection_tags WHERE collection_id = ? AND tag_id IN "
+            "(SELECT id FROM tags WHERE name = ? AND category = ?)",
+            (row["id"], name, category or ""),
+        )
+    return {"success": True}
+
+
+# ------------------------------------------------------------------ aliases
+
+
+def _set_alias(ctx: Context, collection: Row, artifact_id: int, alias: str) -> None:
+    """Point `alias` at a version; an alias is unique within its collection, so it moves."""
+    if membership_of(ctx.store, collection["id"], artifact_id) is None:
+        raise BadInput(f"the version is not in collection {collection['name']!r}")
+    ctx.store.conn.execute(
+        "INSERT INTO aliases (collection_id, artifact_id, alias) VALUES (?, ?, ?) "
+        "ON CONFLICT (collection_id, alias) DO UPDATE SET artifact_id = excluded.artifact_id",
+        (collection["id"], artifact_id, alias),
+    )
+
+
+def _alias_collection(ctx: Context, spec: dict[str, Any]) -> Row:
+    project = require_project(ctx.store, spec["entityName"], spec["projectName"])
+    row = find_collection(ctx.store, project["id"], spec["artifactCollectionName"])
+    if row is None:
+        raise NotFound(f"collection {spec['artifactCollectionName']!r} not found")
+    return row
+
+
+@mutation("addAliases")
+def add_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+    for spec in input["aliases"]:
+        _set_alias(ctx, _alias_collection(ctx, spec), artifact["id"], check_alias(spec["alias"]))
+    return {"success": True}
+
+
+@mutation("deleteAliases")
+def delete_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+    for spec in input["aliases"]:
+        collection = _alias_collection(ctx, spec)
+        ctx.store.conn.execute(
+            "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ? AND alias = ?",
+            (collection["id"], artifact["id"], spec["alias"]),
+        )
+    return {"success": True}
+
+
+# ------------------------------------------------------------------ versions
+
+
+@mutation("updateArtifact")
+def update_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    artifact = _artifact(ctx, input["artifactID"])
+    conn = ctx.store.conn
+    updates: dict[str, Any] = {}
+    if "description" in input:
+        updates["description"] = input["description"]
+    if "metadata" in input:
+        updates["metadata"] = _json_string(input["metadata"], "metadata")
+    if input.get("ttlDurationSeconds") is not None:
+        ttl = int(input["ttlDurationSeconds"])
+        updates["ttl_duration_seconds"] = ttl
+        updates["ttl_is_inherited"] = int(ttl == -1)
+    if updates:
+        assignments = ", ".join(f"{col} = ?" for col in updates)
+        conn.execute(
+            f"UPDATE artifacts SET {assignments}, updated_at = ? WHERE id = ?",
+            (*updates.values(), utcnow(), artifact["id"]),
+        )
+    for name, category, attributes in _tags(input.get("tagsToAdd")):
+        tag_id = ensure_tag(ctx.store, name, category, attributes)
+        conn.execute("INSERT OR IGNORE INTO artifact_tags (artifact_id, tag_id) VALUES (?, ?)", (artifact["id"], tag_id))
+    for name, category, _ in _tags(input.get("tagsToDelete")):
+        conn.execute(
+            "DELETE FROM artifact_tags WHERE artifact_id = ? AND tag_id IN "
+            "(SELECT id FROM tags WHERE name = ? AND category = ?)",
+            (artifact["id"], name, category or ""),
+        )
+    if input.get("aliases") is not None:
+        _replace_aliases(ctx, artifact, input["aliases"])
+    return {"artifact": ArtifactNode(ctx, artifact_by_id(ctx.store, artifact["id"]))}  # type: ignore[arg-type]
+
+
+def _replace_aliases(ctx: Context, artifact: Row, aliases: list[dict[str, Any]]) -> None:
+    """Older clients send the full alias list of the version; make it exactly that list."""
+    by_collection: dict[str, list[str]] = {}
+    for spec in aliases:
+        by_collection.setdefault(spec["artifactCollectionName"], []).append(check_alias(spec["alias"]))
+    sequence = ctx.store.one("SELECT * FROM collections WHERE id = ?", (artifact["sequence_id"],))
+    assert sequence is not None
+    by_collection.setdefault(sequence["name"], [])
+    for collection_name, wanted in by_collection.items():
+        collection = find_collection(ctx.store, sequence["project_id"], collection_name)
+        if collection is None:
+            raise NotFound(f"collection {collection_name!r} not found")
+        ctx.store.conn.execute(
+            "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ?", (collection["id"], artifact["id"])
+        )
+        for alias in wanted:
+            _set_alias(ctx, collection, artifact["id"], alias)
+
+
+@mutation("deleteArtifact")
+def delete_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    artifact = _artifact(ctx, input["artifactID"])
+    aliases = [r["alias"] for r in ctx.store.all("SELECT alias FROM aliases WHERE artifact_id = ?", (artifact["id"],))]
+    if aliases and not input.get("deleteAliases"):
+        raise Conflict(
+            f"the version still has aliases {sorted(aliases)}; delete them first or pass deleteAliases"
+        )
+    _delete_version(ctx, artifact["id"], utcnow())
+    row = artifact_by_id(ctx.store, artifact["id"], include_deleted=True)
+    return {"artifact": ArtifactNode(ctx, row)}  # type: ignore[arg-type]
+
+
+@mutation("linkArtifact")
+def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    if input.get("artifactID"):
+        artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+    elif input.get("clientID"):
+        found = ctx.store.one(
+            "SELECT * FROM artifacts WHERE client_id = ? AND state = 'COMMITTED'", (input["clientID"],)
+        )
+        if found is None:
+            raise NotFound(f"no committed artifact with client ID {input['clientID']}")
+        artifact = found
+    else:
+        raise BadInput("linkArtifact needs artifactID or clientID")
+    if input.get("artifactPortfolioID"):
+        portfolio = _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO")
+    else:
+        name = input.get("artifactPortfolioName")
+        entity, project_name = input.get("entityName"), input.get("projectName")
+        if not name or not entity or not project_name:
+            raise BadInput("linkArtifact needs artifactPortfolioID or artifactPortfolioName, entityName, projectName")
+        project = ensure_project(ctx.store, entity, project_name)
+        found = find_collection(ctx.store, project["id"], name)
+        if found is not None and found["kind"] != "PORTFOLIO":
+            raise Conflict(f"{name!r} is a sequence; versions can only be linked into portfolios")
+        if found is None:
+            type_row = ctx.store.one("SELECT name FROM artifact_types WHERE id = ?", (artifact["type_id"],))
+            link_type = ensure_type(ctx.store, project["id"], type_row["name"])  # type: ignore[index]
+            found = create_collection(ctx.store, project["id"], link_type["id"], "PORTFOLIO", name, None)
+        portfolio = found
+    membership = membership_of(ctx.store, portfolio["id"], artifact["id"])
+    now = utcnow()
+    if membership is None:
+        version = int(portfolio["next_version"])
+        cur = ctx.store.conn.execute(
+            "INSERT INTO memberships (collection_id, artifact_id, version_index, created_at) VALUES (?, ?, ?, ?)",
+            (portfolio["id"], artifact["id"], version, now),
+        )
+        ctx.store.conn.execute(
+            "UPDATE collections SET next_version = ?, updated_at = ? WHERE id = ?",
+            (version + 1, now, portfolio["id"]),
+        )
+        membership = ctx.store.one("SELECT * FROM memberships WHERE id = ?", (cur.lastrowid,))
+        _set_alias(ctx, portfolio, artifact["id"], "latest")
+    assert membership is not None
+    for spec in input.get("aliases") or []:
+        if spec["artifactCollectionName"] not in (portfolio["name"], None):
+            continue
+        _set_alias(ctx, portfolio, artifact["id"], check_alias(spec["alias"]))
+    return {
+        "artifactCollectionID": ids.encode("ArtifactCollection", portfolio["id"]),
+        "artifactID": ids.encode("Artifact", artifact["id"]),
+        "createdAt": membership["created_at"],
+        "versionIndex": membership["version_index"],
+        "aliases": [
+            {
+                "alias": a.row["alias"],
+                "artifactCollectionName": portfolio["name"],
+                "entityName": _project_entity(ctx, portfolio["project_id"])[0],
+                "projectName": _project_entity(ctx, portfolio["project_id"])[1],
+            }
+            for a in collection_aliases(ctx, membership)
+        ],
+        "artifactMembership": MembershipNode(ctx, membership),
+    }
+
+
+def _project_entity(ctx: Context, project_id: int) -> tuple[str, str]:
+    row = ctx.store.one(
+        "SELECT e.name AS entity, p.name AS project FROM projects p JOIN entities e ON e.id = p.entity_id WHERE p.id = ?",
+        (project_id,),
+    )
+    assert row is not None
+    return str(row["entity"]), str(row["project"])
+
+
+@mutation("unlinkArtifact")
+def unlink_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    artifact = _artifact(ctx, input["artifactID"])
+    portfolio = _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO")
+    if membership_of(ctx.store, portfolio["id"], artifact["id"]) is None:
+        raise NotFound("the version is not linked into that portfolio")
+    ctx.store.conn.execute(
+        "DELETE FROM memberships WHERE collection_id = ? AND artifact_id = ?", (portfolio["id"], artifact["id"])
+    )
+    ctx.store.conn.execute(
+        "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ?", (portfolio["id"], artifact["id"])
+    )
+    return {"artifactID": input["artifactID"], "success": True}
+
+
+# ------------------------------------------------------------------ the upload path
+
+
+@mutation("createArtifact")
+def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    names = input.get("artifactCollectionNames") or []
+    name = input.get("artifactCollectionName") or (names[0] if names else None)
+    if not name:
+        raise BadInput("createArtifact needs artifactCollectionName")
+    check_name("artifact", name)
+    project = ensure_project(ctx.store, input["entityName"], input["projectName"])
+    type_row = ensure_type(ctx.store, project["id"], input["artifactTypeName"])
+    sequence = find_collection(ctx.store, project["id"], name)
+    if sequence is not None and sequence["kind"] != "SEQUENCE":
+        raise Conflict(f"{name!r} is a portfolio; new versions are logged to sequences")
+    if sequence is not None and sequence["type_id"] != type_row["id"]:
+        current = ctx.store.one("SELECT name FROM artifact_types WHERE id = ?", (sequence["type_id"],))
+        raise Conflict(
+            f"artifact {name!r} has type {current['name']!r}, not {input['artifactTypeName']!r}"  # type: ignore[index]
+        )
+    if sequence is None:
+        sequence = create_collection(ctx.store, project["id"], type_row["id"], "SEQUENCE", name, None)
+    if input.get("enableDigestDeduplication"):
+        # Same content as an existing version: hand that version back instead of a new one.
+        same = ctx.store.one(
+            "SELECT a.* FROM artifacts a JOIN memberships m ON m.artifact_id = a.id "
+            "WHERE m.collection_id = ? AND a.digest = ? AND a.state = 'COMMITTED' "
+            "ORDER BY m.version_index DESC LIMIT 1",
+            (sequence["id"], input["digest"]),
+        )
+        if same is not None:
+            return {"artifact": ArtifactNode(ctx, same)}
+    pending = ctx.store.one(
+        "SELECT * FROM artifacts WHERE sequence_id = ? AND digest = ? AND state = 'PENDING' "
+        "AND COALESCE(client_id, '') = COALESCE(?, '') ORDER BY id DESC LIMIT 1",
+        (sequence["id"], input["digest"], input.get("clientID")),
+    )
+    if pending is not None:  # a retried createArtifact resumes the same pending version
+        return {"artifact": ArtifactNode(ctx, pending)}
+    run_id = None
+    if input.get("runName"):
+        run_id = ensure_run(ctx.store, project["id"], input["runName"], ctx.user_id)["id"]
+    aliases = [check_alias(a["alias"]) for a in input.get("aliases") or [] if a["alias"] != "latest"]
+    ttl = input.get("ttlDurationSeconds")
+    now = utcnow()
+    cur = ctx.store.conn.execute(
+        "INSERT INTO artifacts (sequence_id, type_id, state, digest, description, metadata, history_step,"
+        " ttl_duration_seconds, ttl_is_inherited, created_by_run_id, created_by_user_id, client_id,"
+        " pending_aliases, created_at, updated_at) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            sequence["id"],
+            type_row["id"],
+            input["digest"],
+            input.get("description"),
+            _json_string(input.get("metadata"), "metadata"),
+            input.get("historyStep"),
+            -2 if ttl is None else int(ttl),
+            1 if ttl is None or int(ttl) == -1 else 0,
+            run_id,
+            None if run_id else ctx.user_id,
+            input.get("clientID"),
+            json.dumps(aliases),
+            now,
+            now,
+        ),
+    )
+    artifact_id = int(cur.lastrowid or 0)
+    for tag_name, category, attributes in _tags(input.get("tags")):
+        tag_id = ensure_tag(ctx.store, tag_name, category, attributes)
+        ctx.store.conn.execute(
+            "INSERT OR IGNORE INTO artifact_tags (artifact_id, tag_id) VALUES (?, ?)", (artifact_id, tag_id)
+        )
+    return {"artifact": ArtifactNode(ctx, artifact_by_id(ctx.store, artifact_id))}  # type: ignore[arg-type]
+
+
+@mutation("createArtifactManifest")
+def create_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    artifact = _artifact(ctx, input["artifactID"])
+    if artifact["state"] != "PENDING":
+        raise Conflict("the manifest of a committed version cannot change")
+    kind = input.get("type") or "FULL"
+    if kind != "FULL":
+        raise BadInput(f"manifest type {kind} is not supported by this server; send FULL manifests")
+    existing = ctx.store.one(
+        "SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (artifact["id"],)
+    )
+    if existing is not None:
+        ctx.store.conn.execute(
+            "UPDATE manifests SET digest = ? WHERE id = ?", (input["digest"], existing["id"])
+        )
+        manifest_id = existing["id"]
+    else:
+        cur = ctx.store.conn.execute(
+            "INSERT INTO manifests (artifact_id, type, digest, created_at) VALUES (?, ?, ?, ?)",
+            (artifact["id"], kind, input["digest"], utcnow()),
+        )
+        manifest_id = cur.lastrowid
+    row = ctx.store.one("SELECT * FROM manifests WHERE id = ?", (manifest_id,))
+    return {"artifactManifest": ManifestNode(ctx, row)}  # type: ignore[arg-type]
+
+
+@mutation("updateArtifactManifest")
+def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    row = ctx.store.one(
+        "SELECT * FROM manifests WHERE id = ?", (ids.decode(input["artifactManifestID"], "ArtifactManifest"),)
+    )
+    if row is None:
+        raise NotFound(f"manifest {input['artifactManifestID']} not found")
+    if input.get("digest") is not None:
+        ctx.store.conn.execute("UPDATE manifests SET digest = ? WHERE id = ?", (input["digest"], row["id"]))
+    row = ctx.store.one("SELECT * FROM manifests WHERE id = ?", (row["id"],))
+    return {"artifactManifest": ManifestNode(ctx, row)}  # type: ignore[arg-type]
+
+
+@mutation("createArtifactFiles")
+def create_artifact_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    """Hand out upload URLs; a file whose bytes the server already holds gets none."""
+    conn = ctx.store.conn
+    staged: list[int] = []
+    seen_artifacts: dict[str, Row] = {}
+    for spec in input["artifactFiles"]:
+        artifact = seen_artifacts.get(spec["artifactID"])
+        if artifact is None:
+            artifact = _artifact(ctx, spec["artifactID"])
+            if artifact["state"] != "PENDING":
+                raise Conflict("files can only be added to a pending version")
+            seen_artifacts[spec["artifactID"]] = artifact
+        md5_hex = md5_b64_to_hex_checked(spec["md5"])
+        cur = conn.execute(
+            "INSERT INTO artifact_files (artifact_id, path, digest, md5_hex, mimetype) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (artifact_id, path) DO UPDATE SET digest = excluded.digest, md5_hex = excluded.md5_hex "
+            "RETURNING id",
+            (artifact["id"], spec["name"], spec["md5"], md5_hex, spec.get("mimetype")),
+        )
+        staged.append(int(cur.fetchone()[0]))
+
+    def files(**page: Any) -> StagedFiles:
+        rows = [ctx.store.one("SELECT * FROM artifact_files WHERE id = ?", (pk,)) for pk in staged]
+        return StagedFiles([FileNode(ctx, r) for r in rows if r is not None])
+
+    return {"files": files}
+
+
+class StagedFiles:
+    """The (unpaged) connection `createArtifactFiles` answers with."""
+
+    def __init__(self, nodes: list[FileNode]) -> None:
+        self._nodes = nodes
+
+    def edges(self) -> list[dict[str, Any]]:
+        return [{"node": n, "cursor": str(i)} for i, n in enumerate(self._nodes)]
+
+    def page_info(self) -> dict[str, Any]:
+        return {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None}
+
+    def total_count(self) -> int:
+        return len(self._nodes)
+
+    upload_headers: list[str] = []  # noqa: RUF012
+
+
+def md5_b64_to_hex_checked(value: Any) -> str:
+    try:
+        return md5_b64_to_hex(value)
+    except ManifestError as exc:
+        raise BadInput(str(exc)) from None
+
+
+@mutation("completeMultipartUploadArtifact")
+def complete_multipart_upload(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    raise BadInput("multipart uploads are not offered by this server; upload files in one PUT")
+
+
+@mutation("commitArtifact")
+def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    """Make a pending version visible: check its manifest and bytes, number it, move `latest`."""
+    artifact = _artifact(ctx, input["artifactID"])
+    if artifact["state"] == "COMMITTED":
+        return {"artifact": ArtifactNode(ctx, artifact)}
+    manifest_row = ctx.store.one(
+        "SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (artifact["id"],)
+    )
+    if manifest_row is None or manifest_row["blob_md5"] is None:
+        raise BadInput("the version has no uploaded manifest; upload it before committing")
+    try:
+        manifest = Manifest.from_json(ctx.blobs.read(manifest_row["blob_md5"]))
+    except ManifestError as exc:
+        raise BadInput(f"the uploaded manifest is invalid: {exc}") from None
+    missing = [
+        entry.path for entry in manifest if not entry.is_reference and not ctx.blobs.exists(entry.md5_hex)
+    ]
+    if missing:
+        shown = ", ".join(sorted(missing)[:5])
+        raise BadInput(f"{len(missing)} file(s) of the manifest were never uploaded: {shown}")
+    conn = ctx.store.conn
+    conn.execute("DELETE FROM artifact_files WHERE artifact_id = ?", (artifact["id"],))
+    own_id = ids.encode("Artifact", artifact["id"])
+    conn.executemany(
+        "INSERT INTO artifact_files (artifact_id, path, digest, md5_hex, size, ref, birth_artifact_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                artifact["id"],
+                entry.path,
+                entry.digest,
+                None if entry.is_reference else entry.md5_hex,
+                entry.size,
+                entry.ref,
+                entry.birth_artifact_id or own_id,
+            )
+            for entry in manifest
+        ],
+    )
+    sequence = ctx.store.one("SELECT * FROM collections WHERE id = ?", (artifact["sequence_id"],))
+    assert sequence is not None
+    version = int(sequence["next_version"])
+    now = utcnow()
+    conn.execute(
+        "UPDATE collections SET next_version = ?, updated_at = ? WHERE id = ?", (version + 1, now, sequence["id"])
+    )
+    conn.execute(
+        "INSERT INTO memberships (collection_id, artifact_id, version_index, created_at) VALUES (?, ?, ?, ?)",
+        (sequence["id"], artifact["id"], version, now),
+    )
+    conn.execute(
+        "UPDATE artifacts SET state = 'COMMITTED', size = ?, file_count = ?, storage_layout = ?, updated_at = ?"
+        " WHERE id = ?",
+        (
+            manifest.total_size,
+            len(manifest),
+            str(manifest.storage_policy_config.get("storageLayout", "V1")),
+            now,
+            artifact["id"],
+        ),
+    )
+    _set_alias(ctx, sequence, artifact["id"], "latest")
+    for alias in json.loads(artifact["pending_aliases"] or "[]"):
+        _set_alias(ctx, sequence, artifact["id"], alias)
+    return {"artifact": ArtifactNode(ctx, artifact_by_id(ctx.store, artifact["id"]))}  # type: ignore[arg-type]
+
+
+@mutation("useArtifact")
+def use_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+    project = ensure_project(ctx.store, input["entityName"], input["projectName"])
+    run = ensure_run(ctx.store, project["id"], input["runName"], ctx.user_id)
+    ctx.store.conn.execute(
+        "INSERT INTO artifact_usage (run_id, artifact_id, used_as, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (run_id, artifact_id) DO UPDATE SET used_as = COALESCE(excluded.used_as, used_as)",
+        (run["id"], artifact["id"], input.get("usedAs"), utcnow()),
+    )
+    return {"run": RunNode(ctx, run), "artifact": ArtifactNode(ctx, artifact)}
+

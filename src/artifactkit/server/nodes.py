@@ -1,0 +1,855 @@
+"""The emulator's GraphQL object types, one Python class per schema type.
+
+The executor resolves a field `fooBar` by reading attribute `foo_bar` of the parent object and,
+when that is a method, calling it with the field's arguments in snake_case (see `schema.py`).
+Every node holds the request `Context` and the database row it stands for.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from . import ids
+from .context import Context
+from .filters import (
+    ARTIFACT_ORDER,
+    COLLECTION_ORDER,
+    artifact_filters,
+    collection_filters,
+    compile_order,
+)
+from .pagination import Connection, Query, SortKey
+from .records import (
+    PROJECT_COLUMNS,
+    PROJECT_SOURCE,
+    artifact_by_id,
+    collection_by_id,
+    find_collection,
+    find_run,
+    find_type,
+    lookup_membership,
+    membership_for,
+    project_by_id,
+)
+
+Row = sqlite3.Row
+
+
+class Node:
+    typename = ""
+
+    def __init__(self, ctx: Context, row: Row) -> None:
+        self.ctx = ctx
+        self.row = row
+
+    @property
+    def pk(self) -> int:
+        return int(self.row["id"])
+
+    def __getattr__(self, name: str) -> Any:
+        # Plain columns (created_at, description, ...) resolve straight from the row.
+        row = self.__dict__.get("row")
+        if row is not None and name in row.keys():
+            return row[name]
+        raise AttributeError(name)
+
+
+def _json_or_none(text: str | None) -> str | None:
+    return text if text else None
+
+
+# ------------------------------------------------------------------------- accounts
+
+
+class UserNode(Node):
+    typename = "User"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("User", self.pk)
+
+    @property
+    def name(self) -> str:
+        return str(self.row["username"])
+
+    @property
+    def entity(self) -> str:
+        return str(self.row["username"])
+
+    @property
+    def admin(self) -> bool:
+        return bool(self.row["admin"])
+
+    flags = "{}"
+    deleted_at = None
+
+    def api_keys(self) -> dict[str, Any]:
+        rows = self.ctx.store.all(
+            "SELECT rowid, name FROM api_keys WHERE user_id = ? ORDER BY rowid", (self.pk,)
+        )
+        return {
+            "edges": [
+                {
+                    "node": {"id": ids.encode("ApiKey", r["rowid"]), "name": r["name"], "description": None},
+                    "cursor": str(r["rowid"]),
+                }
+                for r in rows
+            ]
+        }
+
+    def teams(self, **_: Any) -> dict[str, Any]:
+        return {"edges": []}
+
+    def organizations(self, email_domain: str | None = None) -> list[Any]:
+        return []
+
+
+class EntityNode(Node):
+    typename = "Entity"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("Entity", self.pk)
+
+    @property
+    def is_team(self) -> bool:
+        return bool(self.row["is_team"])
+
+    organization = None
+
+    def user(self) -> UserNode | None:
+        if self.row["user_id"] is None:
+            return None
+        row = self.ctx.store.one("SELECT * FROM users WHERE id = ?", (self.row["user_id"],))
+        return None if row is None else UserNode(self.ctx, row)
+
+
+# ------------------------------------------------------------------------- projects
+
+
+def project_node(ctx: Context, project_id: int) -> ProjectNode | None:
+    key = ("project", project_id)
+    if key not in ctx.cache:
+        row = project_by_id(ctx.store, project_id)
+        ctx.cache[key] = None if row is None else ProjectNode(ctx, row)
+    node: ProjectNode | None = ctx.cache[key]
+    return node
+
+
+class ProjectNode(Node):
+    typename = "Project"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("Project", self.pk)
+
+    @property
+    def internal_id(self) -> str:
+        return ids.encode("ProjectInternalId", self.pk)
+
+    def entity(self) -> EntityNode:
+        row = self.ctx.store.one("SELECT * FROM entities WHERE id = ?", (self.row["entity_id"],))
+        assert row is not None
+        return EntityNode(self.ctx, row)
+
+    read_only = False
+    is_benchmark = False
+
+    def run(self, name: str, desc: str | None = None) -> RunNode | None:
+        row = find_run(self.ctx.store, self.pk, name)
+        return None if row is None else RunNode(self.ctx, row)
+
+    def artifact_type(self, name: str) -> ArtifactTypeNode | None:
+        row = find_type(self.ctx.store, self.pk, name)
+        return None if row is None else ArtifactTypeNode(self.ctx, row)
+
+    def artifact_types(
+        self, after: str | None = None, first: int | None = None, include_all: bool | None = None, **page: Any
+    ) -> Connection[ArtifactTypeNode]:
+        query = Query(
+            columns="t.*",
+            source="artifact_types t",
+            where="t.project_id = ?",
+            params=(self.pk,),
+            order=(SortKey("t.id"),),
+        )
+        return Connection(
+            self.ctx.store, query, lambda r: ArtifactTypeNode(self.ctx, r), after=after, first=first, **page
+        )
+
+    def artifact(self, name: str, enable_tracking: bool | None = None) -> ArtifactNode | None:
+        membership = lookup_membership(self.ctx.store, self.pk, name)
+        return None if membership is None else artifact_node(self.ctx, membership["artifact_id"])
+
+    def artifact_collection(self, name: str) -> CollectionNode | None:
+        row = find_collection(self.ctx.store, self.pk, name)
+        return None if row is None else CollectionNode(self.ctx, row)
+
+    def artifact_collections(self, **args: Any) -> Connection[CollectionNode]:
+        return collections_connection(self.ctx, "c.project_id = ?", (self.pk,), **args)
+
+    def artifact_collection_membership(self, name: str) -> MembershipNode | None:
+        row = lookup_membership(self.ctx.store, self.pk, name)
+        return None if row is None else MembershipNode(self.ctx, row)
+
+    @property
+    def total_artifact_collections(self) -> int:
+        return int(
+            self.ctx.store.scalar(
+                "SELECT COUNT(*) FROM collections WHERE project_id = ? AND state = 'READY'", (self.pk,)
+            )
+            or 0
+        )
+
+
+def collections_connection(
+    ctx: Context,
+    where: str,
+    params: tuple[Any, ...],
+    *,
+    order: str | None = None,
+    filters: str | None = None,
+    collection_types: list[str] | None = None,
+    kind: str | None = None,
+    **page: Any,
+) -> Connection[CollectionNode]:
+    filter_sql, filter_params = collection_filters.compile(filters)
+    clauses = [where, "c.state = 'READY'", filter_sql]
+    all_params = [*params, *filter_params]
+    kinds = [kind] if kind else list(collection_types or [])
+    if kinds:
+        clauses.append(f"c.kind IN ({', '.join('?' for _ in kinds)})")
+        all_params.extend(kinds)
+    query = Query(
+        columns="c.*",
+        source="collections c",
+        where=" AND ".join(f"({c})" for c in clauses),
+        params=tuple(all_params),
+        order=compile_order(order, COLLECTION_ORDER, [SortKey("c.created_at", True)], "c.id"),
+    )
+    return Connection(ctx.store, query, lambda r: CollectionNode(ctx, r), **page)
+
+
+class ArtifactTypeNode(Node):
+    typename = "ArtifactType"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("ArtifactType", self.pk)
+
+    def project(self) -> ProjectNode | None:
+        return project_node(self.ctx, self.row["project_id"])
+
+    def artifact(self, name: str) -> ArtifactNode | None:
+        membership = lookup_membership(
+            self.ctx.store, self.row["project_id"], name, type_id=self.pk
+        )
+        return None if membership is None else artifact_node(self.ctx, membership["artifact_id"])
+
+    def artifact_collection(self, name: str) -> CollectionNode | None:
+        row = find_collection(self.ctx.store, self.row["project_id"], name, type_id=self.pk)
+        return None if row is None else CollectionNode(self.ctx, row)
+
+    def artifact_collections(self, **args: Any) -> Connection[CollectionNode]:
+        return collections_connection(self.ctx, "c.type_id = ?", (self.pk,), **args)
+
+    def artifact_sequence(self, name: str) -> CollectionNode | None:
+        row = find_collection(
+            self.ctx.store, self.row["project_id"], name, type_id=self.pk, kind="SEQUENCE"
+        )
+        return None if row is None else CollectionNode(self.ctx, row)
+
+    def artifact_sequences(self, **args: Any) -> Connection[CollectionNode]:
+        return collections_connection(self.ctx, "c.type_id = ?", (self.pk,), kind="SEQUENCE", **args)
+
+
+# ------------------------------------------------------------------------- collections
+
+
+class CollectionNode(Node):
+    @property
+    def typename(self) -> str:  # type: ignore[override]
+        return "ArtifactSequence" if self.row["kind"] == "SEQUENCE" else "ArtifactPortfolio"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("ArtifactCollection", self.pk)
+
+    def project(self) -> ProjectNode | None:
+        return project_node(self.ctx, self.row["project_id"])
+
+    def default_artifact_type(self) -> ArtifactTypeNode:
+        row = self.ctx.store.one("SELECT * FROM artifact_types WHERE id = ?", (self.row["type_id"],))
+        assert row is not None
+        return ArtifactTypeNode(self.ctx, row)
+
+    def latest_artifact(self) -> ArtifactNode | None:
+        membership = membership_for(self.ctx.store, self.row, None)
+        return None if membership is None else artifact_node(self.ctx, membership["artifact_id"])
+
+    def artifacts(
+        self, order: str | None = None, filters: str | None = None, **page: Any
+    ) -> Connection[ArtifactNode]:
+        return versions_connection(
+            self.ctx, "m.collection_id = ?", (self.pk,), order=order, filters=filters, **page
+        )
+
+    def aliases(self, **page: Any) -> Connection[AliasNode]:
+        query = Query(
+            columns="al.*",
+            source="aliases al JOIN artifacts a ON a.id = al.artifact_id",
+            where="al.collection_id = ? AND a.state = 'COMMITTED'",
+            params=(self.pk,),
+            order=(SortKey("al.id"),),
+        )
+        return Connection(self.ctx.store, query, lambda r: AliasNode(self.ctx, r), **page)
+
+    def artifact_memberships(self, **page: Any) -> Connection[MembershipNode]:
+        query = Query(
+            columns="m.*",
+            source="memberships m JOIN artifacts a ON a.id = m.artifact_id",
+            where="m.collection_id = ? AND a.state = 'COMMITTED'",
+            params=(self.pk,),
+            order=(SortKey("m.version_index", True),),
+        )
+        return Connection(self.ctx.store, query, lambda r: MembershipNode(self.ctx, r), **page)
+
+    def artifact_membership(self, alias_name: str) -> MembershipNode | None:
+        row = membership_for(self.ctx.store, self.row, alias_name)
+        return None if row is None else MembershipNode(self.ctx, row)
+
+    def tags(self, tag_category_name: str | None = None, **page: Any) -> Connection[TagNode]:
+        where = "x.collection_id = ?"
+        params: tuple[Any, ...] = (self.pk,)
+        if tag_category_name is not None:
+            where += " AND t.category = ?"
+            params += (tag_category_name,)
+        query = Query(
+            columns="t.*",
+            source="collection_tags x JOIN tags t ON t.id = x.tag_id",
+            where=where,
+            params=params,
+            order=(SortKey("t.id"),),
+        )
+        return Connection(self.ctx.store, query, lambda r: TagNode(self.ctx, r), **page)
+
+
+def versions_connection(
+    ctx: Context,
+    where: str,
+    params: tuple[Any, ...],
+    *,
+    source: str = "memberships m JOIN artifacts a ON a.id = m.artifact_id",
+    order: str | None = None,
+    filters: str | None = None,
+    default_order: list[SortKey] | None = None,
+    edge_fields: Any = None,
+    extra_columns: str = "",
+    **page: Any,
+) -> Connection[ArtifactNode]:
+    filter_sql, filter_params = artifact_filters.compile(filters)
+    query = Query(
+        columns="a.*, m.version_index AS m_version_index" + extra_columns,
+        source=source,
+        where=f"({where}) AND a.state != 'DELETED' AND ({filter_sql})",
+        params=(*params, *filter_params),
+        order=compile_order(
+            order, ARTIFACT_ORDER, default_order or [SortKey("m.version_index", True)], "a.id"
+        ),
+    )
+    if edge_fields is None:
+        edge_fields = lambda r: {"version": f"v{r['m_version_index']}"}  # noqa: E731
+    return Connection(
+        ctx.store, query, lambda r: ArtifactNode(ctx, r), edge_fields=edge_fields, **page
+    )
+
+
+class MembershipNode(Node):
+    typename = "ArtifactCollectionMembership"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("ArtifactCollectionMembership", self.pk)
+
+    def artifact_collection(self) -> CollectionNode | None:
+        row = collection_by_id(self.ctx.store, self.row["collection_id"])
+        return None if row is None else CollectionNode(self.ctx, row)
+
+    def artifact(self) -> ArtifactNode | None:
+        return artifact_node(self.ctx, self.row["artifact_id"])
+
+    def commit_hash(self) -> str | None:
+        node = self.artifact()
+        return None if node is None else node.commit_hash()
+
+    def aliases(self) -> list[AliasNode]:
+        return collection_aliases(self.ctx, self.row)
+
+    def files(self, names: list[str] | None = None, **page: Any) -> Connection[FileNode] | None:
+        return files_connection(self.ctx, self.row["artifact_id"], names, **page)
+
+
+def collection_aliases(ctx: Context, membership: Row) -> list[AliasNode]:
+    """The aliases of one version in one collection, its `vN` version alias first."""
+    rows = ctx.store.all(
+        "SELECT * FROM aliases WHERE collection_id = ? AND artifact_id = ? ORDER BY id",
+        (membership["collection_id"], membership["artifact_id"]),
+    )
+    return [AliasNode.for_version(ctx, membership)] + [AliasNode(ctx, r) for r in rows]
+
+
+class AliasNode(Node):
+    typename = "ArtifactAlias"
+
+    @classmethod
+    def for_version(cls, ctx: Context, membership: Row) -> AliasNode:
+        row = {
+            "id": -int(membership["id"]),
+            "alias": f"v{membership['version_index']}",
+            "collection_id": membership["collection_id"],
+            "artifact_id": membership["artifact_id"],
+        }
+        return cls(ctx, row)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        row = self.__dict__.get("row")
+        if isinstance(row, dict) and name in row:
+            return row[name]
+        return super().__getattr__(name)
+
+    @property
+    def id(self) -> str:
+        pk = int(self.row["id"])
+        return ids.encode("ArtifactAlias", pk) if pk > 0 else ids.encode("ArtifactVersionAlias", -pk)
+
+    def artifact(self) -> ArtifactNode | None:
+        return artifact_node(self.ctx, self.row["artifact_id"])
+
+    def artifact_collection(self) -> CollectionNode | None:
+        row = collection_by_id(self.ctx.store, self.row["collection_id"])
+        return None if row is None else CollectionNode(self.ctx, row)
+
+    def artifact_collection_name(self) -> str:
+        row = self.ctx.store.one("SELECT name FROM collections WHERE id = ?", (self.row["collection_id"],))
+        return "" if row is None else str(row["name"])
+
+
+class TagNode(Node):
+    typename = "Tag"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("Tag", self.pk)
+
+    @property
+    def tag_category_name(self) -> str:
+        return str(self.row["category"])
+
+
+# ------------------------------------------------------------------------- versions
+
+
+def artifact_node(ctx: Context, artifact_id: int) -> ArtifactNode | None:
+    row = artifact_by_id(ctx.store, artifact_id)
+    return None if row is None else ArtifactNode(ctx, row)
+
+
+class ArtifactNode(Node):
+    typename = "Artifact"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("Artifact", self.pk)
+
+    digest_algorithm = "MANIFEST_MD5"
+    labels = None
+
+    @property
+    def metadata(self) -> str | None:
+        return _json_or_none(self.row["metadata"])
+
+    @property
+    def storage_bytes(self) -> int:
+        return int(self.row["size"])
+
+    @property
+    def ttl_is_inherited(self) -> bool:
+        return bool(self.row["ttl_is_inherited"])
+
+    def _membership(self, collection_name: str | None) -> Row | None:
+        if collection_name is None:
+            return self.ctx.store.one(
+                "SELECT * FROM memberships WHERE collection_id = ? AND artifact_id = ?",
+                (self.row["sequence_id"], self.pk),
+            )
+        return self.ctx.store.one(
+            "SELECT m.* FROM memberships m JOIN collections c ON c.id = m.collection_id "
+            "WHERE m.artifact_id = ? AND c.name = ? AND c.state = 'READY'",
+            (self.pk, collection_name),
+        )
+
+    def version_index(self, artifact_collection_name: str | None = None) -> int | None:
+        membership = self._membership(artifact_collection_name)
+        return None if membership is None else int(membership["version_index"])
+
+    def commit_hash(self, artifact_collection_name: str | None = None) -> str | None:
+        return None if self.row["state"] != "COMMITTED" else str(self.row["digest"])[:12]
+
+    def aliases(self, artifact_collection_name: str | None = None) -> list[AliasNode]:
+        sql = (
+            "SELECT m.* FROM memberships m JOIN collections c ON c.id = m.collection_id "
+            "WHERE m.artifact_id = ? AND c.state = 'READY'"
+        )
+        params: tuple[Any, ...] = (self.pk,)
+        if artifact_collection_name is not None:
+            sql += " AND c.name = ?"
+            params += (artifact_collection_name,)
+        result: list[AliasNode] = []
+        for membership in self.ctx.store.all(sql + " ORDER BY m.id", params):
+            result.extend(collection_aliases(self.ctx, membership))
+        return result
+
+    def artifact_type(self) -> ArtifactTypeNode:
+        row = self.ctx.store.one("SELECT * FROM artifact_types WHERE id = ?", (self.row["type_id"],))
+        assert row is not None
+        return ArtifactTypeNode(self.ctx, row)
+
+    def artifact_collections(self, **page: Any) -> Connection[CollectionNode]:
+        return collections_connection(
+            self.ctx, "c.id IN (SELECT collection_id FROM memberships WHERE artifact_id = ?)", (self.pk,), **page
+        )
+
+    def artifact_memberships(self, **page: Any) -> Connection[MembershipNode]:
+        query = Query(
+            columns="m.*",
+            source="memberships m JOIN collections c ON c.id = m.collection_id",
+            where="m.artifact_id = ? AND c.state = 'READY'",
+            params=(self.pk,),
+            order=(SortKey("m.id"),),
+        )
+        return Connection(self.ctx.store, query, lambda r: MembershipNode(self.ctx, r), **page)
+
+    def artifact_sequence(self) -> CollectionNode:
+        row = self.ctx.store.one("SELECT * FROM collections WHERE id = ?", (self.row["sequence_id"],))
+        assert row is not None
+        return CollectionNode(self.ctx, row)
+
+    def created_by(self) -> RunNode | UserNode | None:
+        if self.row["created_by_run_id"] is not None:
+            row = self.ctx.store.one("SELECT * FROM runs WHERE id = ?", (self.row["created_by_run_id"],))
+            return None if row is None else RunNode(self.ctx, row)
+        if self.row["created_by_user_id"] is not None:
+            row = self.ctx.store.one("SELECT * FROM users WHERE id = ?", (self.row["created_by_user_id"],))
+            return None if row is None else UserNode(self.ctx, row)
+        return None
+
+    @property
+    def used_count(self) -> int:
+        return int(
+            self.ctx.store.scalar("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (self.pk,))
+            or 0
+        )
+
+    def used_by(
+        self, filters: str | None = None, order: str | None = None, **page: Any
+    ) -> Connection[RunNode]:
+        query = Query(
+            columns="r.*",
+            source="artifact_usage u JOIN runs r ON r.id = u.run_id",
+            where="u.artifact_id = ?",
+            params=(self.pk,),
+            order=(SortKey("u.created_at"), SortKey("r.id")),
+        )
+        return Connection(self.ctx.store, query, lambda r: RunNode(self.ctx, r), **page)
+
+    def current_manifest(self) -> ManifestNode | None:
+        row = self.ctx.store.one(
+            "SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (self.pk,)
+        )
+        return None if row is None else ManifestNode(self.ctx, row)
+
+    def files(
+        self, names: list[str] | None = None, content_type: list[str] | None = None, **page: Any
+    ) -> Connection[FileNode] | None:
+        return files_connection(self.ctx, self.pk, names, **page)
+
+    def tags(self) -> list[TagNode]:
+        rows = self.ctx.store.all(
+            "SELECT t.* FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = ? ORDER BY t.id",
+            (self.pk,),
+        )
+        return [TagNode(self.ctx, r) for r in rows]
+
+
+class ManifestNode(Node):
+    typename = "ArtifactManifest"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("ArtifactManifest", self.pk)
+
+    def artifact(self) -> ArtifactNode | None:
+        row = artifact_by_id(self.ctx.store, self.row["artifact_id"], include_deleted=True)
+        return None if row is None else ArtifactNode(self.ctx, row)
+
+    def file(self) -> ManifestFileNode:
+        return ManifestFileNode(self.ctx, self.row)
+
+
+class ManifestFileNode(Node):
+    """The manifest JSON seen as a `File`: downloadable once uploaded, uploadable until then."""
+
+    typename = "File"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("ManifestFile", self.pk)
+
+    name = "wandb_manifest.json"
+    display_name = "wandb_manifest.json"
+    mimetype = "application/json"
+    is_reference = False
+    upload_multipart_urls = None
+    storage_path = None
+
+    @property
+    def size_bytes(self) -> int:
+        md5 = self.row["blob_md5"]
+        if md5 is None:
+            return 0
+        return int(self.ctx.store.scalar("SELECT size FROM blobs WHERE md5_hex = ?", (md5,)) or 0)
+
+    @property
+    def md5(self) -> str | None:
+        from ..manifest import md5_hex_to_b64
+
+        return None if self.row["blob_md5"] is None else md5_hex_to_b64(self.row["blob_md5"])
+
+    digest = md5
+
+    @property
+    def exists(self) -> bool:
+        return self.row["blob_md5"] is not None
+
+    @property
+    def direct_url(self) -> str:
+        md5 = self.row["blob_md5"]
+        if md5 is None:
+            return self.upload_url
+        return self.ctx.urls.blob_url(md5, self.name)
+
+    def url(self, upload: bool | None = None) -> str:
+        return self.upload_url if upload else self.direct_url
+
+    @property
+    def upload_url(self) -> str:
+        return self.ctx.urls.manifest_upload_url(self.pk)
+
+    upload_headers: list[str] = []
+
+    def artifact(self) -> ArtifactNode | None:
+        return artifact_node(self.ctx, self.row["artifact_id"])
+
+    created_at = None
+    updated_at = None
+
+
+def files_connection(
+    ctx: Context, artifact_id: int, names: list[str] | None, **page: Any
+) -> Connection[FileNode]:
+    where = "f.artifact_id = ?"
+    params: tuple[Any, ...] = (artifact_id,)
+    if names is not None:
+        where += f" AND f.path IN ({', '.join('?' for _ in names)})" if names else " AND 0"
+        params += tuple(names)
+    query = Query(
+        columns="f.*",
+        source="artifact_files f",
+        where=where,
+        params=params,
+        order=(SortKey("f.path"),),
+    )
+    return Connection(ctx.store, query, lambda r: FileNode(ctx, r), **page)
+
+
+class FileNode(Node):
+    """A file of an artifact version; its `name` is the manifest path."""
+
+    typename = "File"
+    upload_multipart_urls = None
+
+    @property
+    def id(self) -> str:
+        return ids.encode("File", self.pk)
+
+    @property
+    def name(self) -> str:
+        return str(self.row["path"])
+
+    display_name = name
+
+    @property
+    def size_bytes(self) -> int:
+        return int(self.row["size"])
+
+    @property
+    def md5(self) -> str | None:
+        return None if self.row["ref"] else str(self.row["digest"])
+
+    @property
+    def digest(self) -> str:
+        return str(self.row["digest"])
+
+    @property
+    def is_reference(self) -> bool:
+        return self.row["ref"] is not None
+
+    @property
+    def storage_path(self) -> str | None:
+        md5 = self.row["md5_hex"]
+        return None if md5 is None else f"blobs/{md5[:2]}/{md5}"
+
+    @property
+    def exists(self) -> bool:
+        md5 = self.row["md5_hex"]
+        return md5 is not None and self.ctx.blobs.exists(md5)
+
+    @property
+    def direct_url(self) -> str:
+        if self.row["ref"]:
+            return str(self.row["ref"])
+        return self.ctx.urls.blob_url(self.row["md5_hex"], self.row["path"])
+
+    def url(self, upload: bool | None = None) -> str | None:
+        return self.upload_url if upload else self.direct_url
+
+    @property
+    def upload_url(self) -> str | None:
+        md5 = self.row["md5_hex"]
+        if md5 is None or self.ctx.blobs.exists(md5):
+            return None
+        return self.ctx.urls.blob_upload_url(md5)
+
+    @property
+    def upload_headers(self) -> list[str]:
+        return [] if self.row["ref"] else [f"Content-MD5:{self.row['digest']}"]
+
+    def artifact(self) -> ArtifactNode | None:
+        return artifact_node(self.ctx, self.row["artifact_id"])
+
+    created_at = None
+    updated_at = None
+
+
+# ------------------------------------------------------------------------- runs
+
+
+class RunNode(Node):
+    typename = "Run"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("Run", self.pk)
+
+    @property
+    def project_id(self) -> str:
+        return ids.encode("Project", self.row["project_id"])
+
+    def project(self) -> ProjectNode | None:
+        return project_node(self.ctx, self.row["project_id"])
+
+    @property
+    def config(self) -> str:
+        return self.row["config"] or "{}"
+
+    @property
+    def summary_metrics(self) -> str:
+        return self.row["summary_metrics"] or "{}"
+
+    system_metrics = "{}"
+    history_keys: dict[str, Any] = {}  # noqa: RUF012
+    history_line_count = 0
+    read_only = False
+    stopped = False
+
+    @property
+    def tags(self) -> list[str]:
+        value = json.loads(self.row["tags"] or "[]")
+        return [str(t) for t in value]
+
+    @property
+    def group(self) -> str | None:
+        return self.row["group_name"]
+
+    @property
+    def commit(self) -> str | None:
+        return self.row["commit_hash"]
+
+    def user(self) -> UserNode | None:
+        if self.row["user_id"] is None:
+            return None
+        row = self.ctx.store.one("SELECT * FROM users WHERE id = ?", (self.row["user_id"],))
+        return None if row is None else UserNode(self.ctx, row)
+
+    def output_artifacts(
+        self, order: str | None = None, filters: str | None = None, **page: Any
+    ) -> Connection[ArtifactNode]:
+        return versions_connection(
+            self.ctx,
+            "a.created_by_run_id = ?",
+            (self.pk,),
+            source="artifacts a JOIN memberships m ON m.artifact_id = a.id AND m.collection_id = a.sequence_id",
+            order=order,
+            filters=filters,
+            default_order=[SortKey("a.created_at")],
+            edge_fields=lambda r: {},
+            **page,
+        )
+
+    def input_artifacts(
+        self, order: str | None = None, filters: str | None = None, **page: Any
+    ) -> Connection[ArtifactNode]:
+        return versions_connection(
+            self.ctx,
+            "u.run_id = ?",
+            (self.pk,),
+            source=(
+                "artifact_usage u JOIN artifacts a ON a.id = u.artifact_id "
+                "JOIN memberships m ON m.artifact_id = a.id AND m.collection_id = a.sequence_id"
+            ),
+            order=order,
+            filters=filters,
+            default_order=[SortKey("u.created_at")],
+            edge_fields=lambda r: {"usedAs": [r["u_used_as"]] if r["u_used_as"] else []},
+            extra_columns=", u.used_as AS u_used_as",
+            **page,
+        )
+
+
+# ------------------------------------------------------------------------- server
+
+
+class ServerInfoNode:
+    typename = "ServerInfo"
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @property
+    def cli_version_info(self) -> dict[str, str]:
+        return {"max_cli_version": self.ctx.settings.max_cli_version, "min_cli_version": "0.10.0"}
+
+    @property
+    def latest_local_version_info(self) -> dict[str, Any]:
+        version = self.ctx.settings.max_cli_version
+        return {
+            "outOfDate": False,
+            "latestVersionString": version,
+            "versionOnThisInstanceString": version,
+        }
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        return [{"name": name, "isEnabled": True} for name in self.ctx.settings.features]

@@ -1,0 +1,263 @@
+"""Finding and creating the emulator's records: the lookups that queries and mutations share."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from .errors import BadInput, NotFound
+from .store import Store, utcnow
+
+Row = sqlite3.Row
+
+_VERSION = re.compile(r"^v(\d+)$")
+# Names of entities, projects, types and collections: W&B allows letters, digits, `-`, `_`, `.`.
+_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
+_ALIAS = re.compile(r"^[^/:]+$")
+
+PROJECT_COLUMNS = "p.*, e.name AS entity_name"
+PROJECT_SOURCE = "projects p JOIN entities e ON e.id = p.entity_id"
+
+
+def check_name(kind: str, name: Any, max_length: int = 128) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or len(name) > max_length:
+        raise BadInput(
+            f"invalid {kind} name {name!r}: use letters, digits, '-', '_' and '.' "
+            f"(at most {max_length} characters)"
+        )
+    return name
+
+
+def check_alias(alias: Any) -> str:
+    if not isinstance(alias, str) or not alias or len(alias) > 128 or not _ALIAS.match(alias):
+        raise BadInput(f"invalid alias {alias!r}: at most 128 characters, no '/' or ':'")
+    if _VERSION.match(alias):
+        raise BadInput(f"alias {alias!r} is reserved: version aliases are assigned by the server")
+    return alias
+
+
+def version_of(alias: str) -> int | None:
+    match = _VERSION.match(alias)
+    return int(match.group(1)) if match else None
+
+
+# ---------------------------------------------------------------- entities and projects
+
+
+def find_project(store: Store, entity: str | None, name: str | None) -> Row | None:
+    if not entity or not name:
+        return None
+    return store.one(
+        f"SELECT {PROJECT_COLUMNS} FROM {PROJECT_SOURCE} WHERE e.name = ? AND p.name = ?",
+        (entity, name),
+    )
+
+
+def project_by_id(store: Store, project_id: int) -> Row | None:
+    return store.one(f"SELECT {PROJECT_COLUMNS} FROM {PROJECT_SOURCE} WHERE p.id = ?", (project_id,))
+
+
+def ensure_entity(store: Store, name: str) -> int:
+    check_name("entity", name)
+    row = store.one("SELECT id FROM entities WHERE name = ?", (name,))
+    if row is not None:
+        return int(row["id"])
+    cur = store.conn.execute("INSERT INTO entities (name, is_team) VALUES (?, 1)", (name,))
+    return int(cur.lastrowid or 0)
+
+
+def ensure_project(store: Store, entity: str, name: str, description: str | None = None) -> Row:
+    """Return the project, creating it (and its entity) the way W&B does on first write."""
+    found = find_project(store, entity, name)
+    if found is not None:
+        return found
+    check_name("project", name)
+    entity_id = ensure_entity(store, entity)
+    store.conn.execute(
+        "INSERT INTO projects (entity_id, name, description, created_at) VALUES (?, ?, ?, ?)",
+        (entity_id, name, description, utcnow()),
+    )
+    created = find_project(store, entity, name)
+    assert created is not None
+    return created
+
+
+def require_project(store: Store, entity: str, name: str) -> Row:
+    project = find_project(store, entity, name)
+    if project is None:
+        raise NotFound(f"project {entity}/{name} not found")
+    return project
+
+
+# ---------------------------------------------------------------- types and collections
+
+
+def find_type(store: Store, project_id: int, name: str) -> Row | None:
+    return store.one(
+        "SELECT * FROM artifact_types WHERE project_id = ? AND name = ?", (project_id, name)
+    )
+
+
+def ensure_type(store: Store, project_id: int, name: str, description: str | None = None) -> Row:
+    found = find_type(store, project_id, name)
+    if found is not None:
+        return found
+    check_name("artifact type", name)
+    store.conn.execute(
+        "INSERT INTO artifact_types (project_id, name, description, created_at) VALUES (?, ?, ?, ?)",
+        (project_id, name, description, utcnow()),
+    )
+    created = find_type(store, project_id, name)
+    assert created is not None
+    return created
+
+
+def find_collection(
+    store: Store,
+    project_id: int,
+    name: str,
+    *,
+    type_id: int | None = None,
+    kind: str | None = None,
+) -> Row | None:
+    sql = "SELECT * FROM collections WHERE project_id = ? AND name = ? AND state = 'READY'"
+    params: list[Any] = [project_id, name]
+    if type_id is not None:
+        sql += " AND type_id = ?"
+        params.append(type_id)
+    if kind is not None:
+        sql += " AND kind = ?"
+        params.append(kind)
+    return store.one(sql, tuple(params))
+
+
+def collection_by_id(store: Store, collection_id: int) -> Row | None:
+    return store.one(
+        "SELECT * FROM collections WHERE id = ? AND state = 'READY'", (collection_id,)
+    )
+
+
+def create_collection(
+    store: Store, project_id: int, type_id: int, kind: str, name: str, description: str | None
+) -> Row:
+    check_name("collection", name)
+    if find_collection(store, project_id, name) is not None:
+        from .errors import Conflict
+
+        raise Conflict(f"a collection named {name!r} already exists in this project")
+    now = utcnow()
+    cur = store.conn.execute(
+        "INSERT INTO collections (project_id, type_id, kind, name, description, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (project_id, type_id, kind, name, description, now, now),
+    )
+    row = collection_by_id(store, int(cur.lastrowid or 0))
+    assert row is not None
+    return row
+
+
+# ---------------------------------------------------------------- versions
+
+
+def artifact_by_id(store: Store, artifact_id: int, *, include_deleted: bool = False) -> Row | None:
+    sql = "SELECT * FROM artifacts WHERE id = ?"
+    if not include_deleted:
+        sql += " AND state != 'DELETED'"
+    return store.one(sql, (artifact_id,))
+
+
+def membership_for(store: Store, collection: Row, selector: str | None) -> Row | None:
+    """Resolve `selector` inside a collection: `vN`, an alias, a digest or commit hash.
+
+    `None` (a bare collection name) means the version the `latest` alias points at, or the
+    newest version when nobody set `latest`.
+    """
+    base = (
+        "SELECT m.* FROM memberships m JOIN artifacts a ON a.id = m.artifact_id "
+        "WHERE m.collection_id = ? AND a.state = 'COMMITTED'"
+    )
+    cid = collection["id"]
+    if selector is None:
+        row = store.one(
+            base + " AND m.artifact_id = (SELECT artifact_id FROM aliases WHERE collection_id = ? AND alias = 'latest')",
+            (cid, cid),
+        )
+        return row or store.one(base + " ORDER BY m.version_index DESC LIMIT 1", (cid,))
+    index = version_of(selector)
+    if index is not None:
+        return store.one(base + " AND m.version_index = ?", (cid, index))
+    row = store.one(
+        base + " AND m.artifact_id = (SELECT artifact_id FROM aliases WHERE collection_id = ? AND alias = ?)",
+        (cid, cid, selector),
+    )
+    if row is not None:
+        return row
+    if re.fullmatch(r"[0-9a-f]{12}|[0-9a-f]{32}", selector):
+        return store.one(
+            base + " AND (a.digest = ? OR substr(a.digest, 1, 12) = ?) ORDER BY m.version_index DESC LIMIT 1",
+            (cid, selector, selector),
+        )
+    return None
+
+
+def split_artifact_name(name: str) -> tuple[str, str | None]:
+    """`coll:alias` -> (`coll`, `alias`); a bare `coll` -> (`coll`, None)."""
+    collection, sep, selector = name.partition(":")
+    return collection, (selector if sep else None)
+
+
+def lookup_membership(
+    store: Store, project_id: int, name: str, *, type_id: int | None = None
+) -> Row | None:
+    collection_name, selector = split_artifact_name(name)
+    collection = find_collection(store, project_id, collection_name, type_id=type_id)
+    if collection is None:
+        return None
+    return membership_for(store, collection, selector)
+
+
+def membership_of(store: Store, collection_id: int, artifact_id: int) -> Row | None:
+    return store.one(
+        "SELECT * FROM memberships WHERE collection_id = ? AND artifact_id = ?",
+        (collection_id, artifact_id),
+    )
+
+
+def ensure_tag(store: Store, name: str, category: str | None, attributes: str | None) -> int:
+    category = category or ""
+    row = store.one("SELECT id FROM tags WHERE name = ? AND category = ?", (name, category))
+    if row is not None:
+        return int(row["id"])
+    cur = store.conn.execute(
+        "INSERT INTO tags (name, category, attributes) VALUES (?, ?, ?)",
+        (name, category, attributes or "{}"),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def find_user_by_key(store: Store, key: str) -> Row | None:
+    return store.one(
+        "SELECT u.*, k.read_only AS key_read_only FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key = ?",
+        (key,),
+    )
+
+
+def find_run(store: Store, project_id: int, name: str) -> Row | None:
+    return store.one("SELECT * FROM runs WHERE project_id = ? AND name = ?", (project_id, name))
+
+
+def ensure_run(store: Store, project_id: int, name: str, user_id: int | None) -> Row:
+    found = find_run(store, project_id, name)
+    if found is not None:
+        return found
+    check_name("run", name)
+    now = utcnow()
+    store.conn.execute(
+        "INSERT INTO runs (project_id, name, display_name, user_id, created_at, updated_at, heartbeat_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (project_id, name, name, user_id, now, now, now),
+    )
+    created = find_run(store, project_id, name)
+    assert created is not None
+    return created

@@ -1,0 +1,234 @@
+"""The executable schema: `schema/wandb.graphql` bound to the emulator's resolvers with ariadne.
+
+Root fields are bound explicitly; every other field resolves by name: `fooBar` reads attribute
+`foo_bar` of its parent (calling it with snake_case arguments when it is a method), or key
+`fooBar` when the parent is a plain dict.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ariadne import (
+    InterfaceType,
+    MutationType,
+    QueryType,
+    ScalarType,
+    UnionType,
+    make_executable_schema,
+)
+from graphql import (
+    DocumentNode,
+    FieldDefinitionNode,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    ObjectTypeDefinitionNode,
+    parse,
+)
+
+from . import ids
+from .context import Context
+from .errors import NotFound
+from .mutations import MUTATIONS
+from .nodes import (
+    ArtifactNode,
+    CollectionNode,
+    EntityNode,
+    ProjectNode,
+    ServerInfoNode,
+    UserNode,
+)
+from .records import artifact_by_id, collection_by_id, find_project
+from .settings import LEGACY_REMOVED_FIELDS
+
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+
+
+@cache
+def snake_case(name: str) -> str:
+    """`artifactCollectionMembership` -> `artifact_collection_membership`, `artifactID` -> `artifact_id`."""
+    return _CAMEL.sub(r"\1_\2", name).lower()
+
+
+def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    """Default resolver for every non-root field (see the module docstring)."""
+    if isinstance(source, dict):
+        value = source.get(info.field_name)
+        if callable(value):
+            return value(**{snake_case(k): v for k, v in args.items()})
+        return value
+    value = getattr(source, snake_case(info.field_name), None)
+    if callable(value):
+        return value(**{snake_case(k): v for k, v in args.items()})
+    return value
+
+
+def sdl_text() -> str:
+    """The SDL shipped inside the package (a copy of the repository's `schema/wandb.graphql`)."""
+    return resources.files("artifactkit.server").joinpath("wandb.graphql").read_text("utf-8")
+
+
+def _without_fields(document: DocumentNode, removed: tuple[tuple[str, str], ...]) -> DocumentNode:
+    """Drop `Type.field` definitions from an SDL document (for the legacy personality)."""
+    by_type: dict[str, set[str]] = {}
+    for type_name, field_name in removed:
+        by_type.setdefault(type_name, set()).add(field_name)
+    definitions = []
+    for definition in document.definitions:
+        if isinstance(definition, ObjectTypeDefinitionNode) and definition.name.value in by_type:
+            dropped = by_type[definition.name.value]
+            fields: tuple[FieldDefinitionNode, ...] = tuple(
+                f for f in definition.fields or () if f.name.value not in dropped
+            )
+            definition = ObjectTypeDefinitionNode(
+                name=definition.name,
+                description=definition.description,
+                interfaces=definition.interfaces,
+                directives=definition.directives,
+                fields=fields,
+            )
+        definitions.append(definition)
+    return DocumentNode(definitions=tuple(definitions))
+
+
+# ------------------------------------------------------------------ scalars
+
+
+def _serialize_json_string(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _parse_json_string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a JSONString must be a string holding JSON")
+    return value
+
+
+def _parse_int64(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("Int64 must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        return int(value)
+    raise ValueError(f"Int64 cannot represent {value!r}")
+
+
+def _serialize_int64(value: Any) -> int:
+    return int(value)
+
+
+def _scalars() -> list[ScalarType]:
+    json_string = ScalarType("JSONString", serializer=_serialize_json_string, value_parser=_parse_json_string)
+    int64 = ScalarType("Int64", serializer=_serialize_int64, value_parser=_parse_int64)
+    date_time = ScalarType("DateTime", serializer=str, value_parser=str)
+    json_any = ScalarType("JSON", serializer=lambda v: v, value_parser=lambda v: v)
+    return [json_string, int64, date_time, json_any]
+
+
+# ------------------------------------------------------------------ root fields
+
+query = QueryType()
+
+
+@query.field("viewer")
+def resolve_viewer(_: Any, info: GraphQLResolveInfo, entityName: str | None = None) -> UserNode | None:  # noqa: N803
+    ctx: Context = info.context
+    return None if ctx.user is None else UserNode(ctx, ctx.user)
+
+
+@query.field("entity")
+def resolve_entity(_: Any, info: GraphQLResolveInfo, name: str | None = None, login: bool | None = None) -> Any:
+    ctx: Context = info.context
+    name = name or ctx.default_entity
+    row = ctx.store.one("SELECT * FROM entities WHERE name = ?", (name,))
+    return None if row is None else EntityNode(ctx, row)
+
+
+@query.field("project")
+@query.field("model")
+def resolve_project(
+    _: Any, info: GraphQLResolveInfo, name: str | None = None, entityName: str | None = None  # noqa: N803
+) -> ProjectNode | None:
+    ctx: Context = info.context
+    row = find_project(ctx.store, entityName or ctx.default_entity, name)
+    return None if row is None else ProjectNode(ctx, row)
+
+
+@query.field("serverInfo")
+def resolve_server_info(_: Any, info: GraphQLResolveInfo) -> ServerInfoNode:
+    return ServerInfoNode(info.context)
+
+
+@query.field("organization")
+def resolve_organization(_: Any, info: GraphQLResolveInfo, **__: Any) -> None:
+    return None
+
+
+@query.field("artifact")
+def resolve_artifact(_: Any, info: GraphQLResolveInfo, id: str) -> ArtifactNode | None:  # noqa: A002
+    ctx: Context = info.context
+    try:
+        row = artifact_by_id(ctx.store, ids.decode(id, "Artifact"))
+    except NotFound:
+        return None
+    return None if row is None else ArtifactNode(ctx, row)
+
+
+@query.field("artifactCollection")
+@query.field("artifactSequence")
+def resolve_collection(_: Any, info: GraphQLResolveInfo, id: str) -> CollectionNode | None:  # noqa: A002
+    ctx: Context = info.context
+    try:
+        row = collection_by_id(ctx.store, ids.decode(id, "ArtifactCollection"))
+    except NotFound:
+        return None
+    if row is None or (info.field_name == "artifactSequence" and row["kind"] != "SEQUENCE"):
+        return None
+    return CollectionNode(ctx, row)
+
+
+@query.field("clientIDMapping")
+def resolve_client_id_mapping(_: Any, info: GraphQLResolveInfo, clientID: str) -> Any:  # noqa: N803
+    ctx: Context = info.context
+    row = ctx.store.one("SELECT * FROM artifacts WHERE client_id = ? AND state != 'DELETED'", (clientID,))
+    if row is None:
+        return None
+    node = ArtifactNode(ctx, row)
+    return {"clientID": clientID, "serverID": node.id, "entry": node}
+
+
+mutation = MutationType()
+for _name, _resolver in MUTATIONS.items():
+    mutation.set_field(_name, _resolver)
+
+
+def _typename(obj: Any, *_: Any) -> str:
+    return str(obj.typename)
+
+
+def build_schema(*, legacy: bool = False) -> GraphQLSchema:
+    document = parse(sdl_text())
+    if legacy:
+        document = _without_fields(document, LEGACY_REMOVED_FIELDS)
+    collection = InterfaceType("ArtifactCollection", _typename)
+    bindables = [
+        query,
+        mutation,
+        collection,
+        InterfaceType("Node", _typename),
+        UnionType("Initiator", _typename),
+        UnionType("ClientIDMappingEntry", _typename),
+        *_scalars(),
+    ]
+    return make_executable_schema(document_to_sdl(document), *bindables)
+
+
+def document_to_sdl(document: DocumentNode) -> str:
+    from graphql import print_ast
+
+    return print_ast(document)

@@ -1,0 +1,272 @@
+"""SQLite persistence for the emulator: one database file, WAL mode, one transaction per mutation.
+
+Each thread gets its own connection. Reads run in autocommit mode; every mutation runs inside
+`Store.write()`, which takes SQLite's write lock up front (`BEGIN IMMEDIATE`) so concurrent
+writers queue instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS users (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  email TEXT,
+  admin INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS api_keys (
+  key TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  read_only INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS entities (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  is_team INTEGER NOT NULL DEFAULT 0,
+  user_id INTEGER REFERENCES users(id)
+);
+
+CREATE TABLE IF NOT EXISTS projects (
+  id INTEGER PRIMARY KEY,
+  entity_id INTEGER NOT NULL REFERENCES entities(id),
+  name TEXT NOT NULL,
+  description TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT,
+  UNIQUE (entity_id, name)
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  name TEXT NOT NULL,
+  display_name TEXT,
+  state TEXT NOT NULL DEFAULT 'running',
+  config TEXT,
+  summary_metrics TEXT,
+  tags TEXT NOT NULL DEFAULT '[]',
+  group_name TEXT,
+  job_type TEXT,
+  commit_hash TEXT,
+  host TEXT,
+  description TEXT,
+  notes TEXT,
+  sweep_name TEXT,
+  user_id INTEGER REFERENCES users(id),
+  created_at TEXT NOT NULL,
+  updated_at TEXT,
+  heartbeat_at TEXT,
+  UNIQUE (project_id, name)
+);
+
+CREATE TABLE IF NOT EXISTS artifact_types (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  name TEXT NOT NULL,
+  description TEXT,
+  created_at TEXT NOT NULL,
+  UNIQUE (project_id, name)
+);
+
+CREATE TABLE IF NOT EXISTS collections (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  type_id INTEGER NOT NULL REFERENCES artifact_types(id),
+  kind TEXT NOT NULL CHECK (kind IN ('SEQUENCE', 'PORTFOLIO')),
+  name TEXT NOT NULL,
+  description TEXT,
+  state TEXT NOT NULL DEFAULT 'READY' CHECK (state IN ('READY', 'DELETED')),
+  next_version INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS collections_live_name
+  ON collections (project_id, name) WHERE state = 'READY';
+CREATE INDEX IF NOT EXISTS collections_by_type ON collections (type_id, state);
+
+CREATE TABLE IF NOT EXISTS artifacts (
+  id INTEGER PRIMARY KEY,
+  sequence_id INTEGER NOT NULL REFERENCES collections(id),
+  type_id INTEGER NOT NULL REFERENCES artifact_types(id),
+  state TEXT NOT NULL CHECK (state IN ('PENDING', 'COMMITTED', 'DELETED')),
+  digest TEXT NOT NULL,
+  description TEXT,
+  metadata TEXT,
+  size INTEGER NOT NULL DEFAULT 0,
+  file_count INTEGER NOT NULL DEFAULT 0,
+  history_step INTEGER,
+  ttl_duration_seconds INTEGER NOT NULL DEFAULT -2,
+  ttl_is_inherited INTEGER NOT NULL DEFAULT 1,
+  storage_layout TEXT NOT NULL DEFAULT 'V2',
+  created_by_run_id INTEGER REFERENCES runs(id),
+  created_by_user_id INTEGER REFERENCES users(id),
+  client_id TEXT,
+  pending_aliases TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS artifacts_by_sequence ON artifacts (sequence_id, state);
+CREATE INDEX IF NOT EXISTS artifacts_by_run ON artifacts (created_by_run_id);
+
+CREATE TABLE IF NOT EXISTS memberships (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+  version_index INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (collection_id, artifact_id),
+  UNIQUE (collection_id, version_index)
+);
+CREATE INDEX IF NOT EXISTS memberships_by_artifact ON memberships (artifact_id);
+
+CREATE TABLE IF NOT EXISTS aliases (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+  alias TEXT NOT NULL,
+  UNIQUE (collection_id, alias)
+);
+CREATE INDEX IF NOT EXISTS aliases_by_artifact ON aliases (artifact_id);
+
+CREATE TABLE IF NOT EXISTS tags (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  category TEXT NOT NULL DEFAULT '',
+  attributes TEXT NOT NULL DEFAULT '{}',
+  UNIQUE (name, category)
+);
+CREATE TABLE IF NOT EXISTS collection_tags (
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  tag_id INTEGER NOT NULL REFERENCES tags(id),
+  PRIMARY KEY (collection_id, tag_id)
+);
+CREATE TABLE IF NOT EXISTS artifact_tags (
+  artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+  tag_id INTEGER NOT NULL REFERENCES tags(id),
+  PRIMARY KEY (artifact_id, tag_id)
+);
+
+CREATE TABLE IF NOT EXISTS manifests (
+  id INTEGER PRIMARY KEY,
+  artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+  type TEXT NOT NULL DEFAULT 'FULL',
+  digest TEXT NOT NULL,
+  blob_md5 TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS manifests_by_artifact ON manifests (artifact_id);
+
+CREATE TABLE IF NOT EXISTS artifact_files (
+  id INTEGER PRIMARY KEY,
+  artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+  path TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  md5_hex TEXT,
+  size INTEGER NOT NULL DEFAULT 0,
+  ref TEXT,
+  birth_artifact_id TEXT,
+  mimetype TEXT,
+  UNIQUE (artifact_id, path)
+);
+
+CREATE TABLE IF NOT EXISTS blobs (
+  md5_hex TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS artifact_usage (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+  used_as TEXT,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, artifact_id)
+);
+CREATE INDEX IF NOT EXISTS usage_by_artifact ON artifact_usage (artifact_id);
+"""
+
+
+def _regexp(pattern: str, value: object) -> bool:
+    """The `regexp(pattern, value)` SQL function used by `$regex` filters."""
+    return value is not None and re.search(pattern, str(value)) is not None
+
+
+def utcnow() -> str:
+    """The current time as an RFC 3339 string with microseconds, the form stored everywhere."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Store:
+    """The emulator's database. Thread-safe: every thread uses its own connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        conn = self._connect()
+        conn.executescript(_DDL)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.create_function("regexp", 2, _regexp, deterministic=True)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        self._local.conn = conn
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        return conn if conn is not None else self._connect()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """Run a block as one transaction holding the write lock; roll back on any error."""
+        conn = self.conn
+        if conn.in_transaction:  # nested: the outer block owns the transaction
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def one(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: tuple[object, ...] = ()) -> object:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
