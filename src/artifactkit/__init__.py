@@ -1,3 +1,95 @@
-"""artifactkit: a typed SDK for the Weights & Biases artifacts API."""
+"""artifactkit: a typed, fast SDK for the Weights & Biases artifacts API.
+
+    from artifactkit import Api
+
+    api = Api()  # WANDB_BASE_URL / WANDB_API_KEY, or a running `artifactkit serve`
+    for version in api.artifacts("dataset", "my-team/my-project/training-data"):
+        print(version.qualified_name, version.aliases)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The public names, imported on first use so that `import artifactkit` stays cheap.
+_EXPORTS = {
+    "Api": ".api",
+    "Artifact": ".artifacts",
+    "ArtifactCollection": ".collections",
+    "ArtifactCollections": ".collections",
+    "ArtifactFiles": ".files",
+    "ArtifactType": ".artifact_types",
+    "ArtifactTypes": ".artifact_types",
+    "Artifacts": ".artifacts",
+    "File": ".files",
+    "Manifest": ".manifest",
+    "ManifestEntry": ".manifest",
+    "Paginator": "._pagination",
+    "RetryPolicy": "._transport",
+    "Run": ".runs",
+    "RunArtifacts": ".artifacts",
+    "artifact_collection_edge_name": ".collections",
+    "artifact_collection_plural_edge_name": ".collections",
+    "errors": ".errors",
+    "server_supports_artifact_collections_gql_edges": ".collections",
+}
+
+if TYPE_CHECKING:
+    from . import errors
+    from ._pagination import Paginator
+    from ._transport import RetryPolicy
+    from .api import Api
+    from .artifact_types import ArtifactType, ArtifactTypes
+    from .artifacts import Artifact, Artifacts, RunArtifacts
+    from .collections import (
+        ArtifactCollection,
+        ArtifactCollections,
+        artifact_collection_edge_name,
+        artifact_collection_plural_edge_name,
+        server_supports_artifact_collections_gql_edges,
+    )
+    from .files import ArtifactFiles, File
+    from .manifest import Manifest, ManifestEntry
+    from .runs import Run
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'artifactkit' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(module_name, __name__)
+    value = module if name == "errors" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "Api",
+    "Artifact",
+    "ArtifactCollection",
+    "ArtifactCollections",
+    "ArtifactFiles",
+    "ArtifactType",
+    "ArtifactTypes",
+    "Artifacts",
+    "File",
+    "Manifest",
+    "ManifestEntry",
+    "Paginator",
+    "RetryPolicy",
+    "Run",
+    "RunArtifacts",
+    "__version__",
+    "artifact_collection_edge_name",
+    "artifact_collection_plural_edge_name",
+    "errors",
+    "server_supports_artifact_collections_gql_edges",
+]

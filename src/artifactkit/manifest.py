@@ -117,8 +117,12 @@ class Manifest:
         return cls(entries=by_path, storage_policy_config={"storageLayout": storage_layout})
 
     @classmethod
-    def from_json(cls, document: bytes | str | Mapping[str, Any]) -> Manifest:
-        """Parse and validate a manifest document; every problem raises `ManifestError`."""
+    def from_json(cls, document: bytes | str | Mapping[str, Any], *, check_paths: bool = True) -> Manifest:
+        """Parse and validate a manifest document; every problem raises `ManifestError`.
+
+        With `check_paths=False` unsafe entry paths are kept, for a caller that refuses them
+        itself with a more specific error (the downloader does, per path, before writing).
+        """
         if isinstance(document, (bytes, str)):
             try:
                 doc = json.loads(document)
@@ -138,7 +142,7 @@ class Manifest:
             raise ManifestError("manifest needs object-valued storagePolicyConfig and contents")
         entries: dict[str, ManifestEntry] = {}
         for path, raw in contents.items():
-            entries[path] = _parse_entry(path, raw)
+            entries[path] = _parse_entry(path, raw, check_path=check_paths)
         return cls(entries=entries, storage_policy_config=dict(config))
 
     def to_json(self) -> dict[str, Any]:
@@ -170,10 +174,11 @@ class Manifest:
         return len(self.entries)
 
 
-def _parse_entry(path: Any, raw: Any) -> ManifestEntry:
+def _parse_entry(path: Any, raw: Any, *, check_path: bool = True) -> ManifestEntry:
     if not isinstance(path, str):
         raise ManifestError(f"entry path {path!r} is not a string")
-    check_entry_path(path)
+    if check_path:
+        check_entry_path(path)
     if not isinstance(raw, Mapping):
         raise ManifestError(f"entry {path!r} is not an object")
     digest = raw.get("digest")

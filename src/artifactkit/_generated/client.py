@@ -5,13 +5,72 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .base_client import BaseClient
 from .base_model import UNSET
+from .scalars import serialize_json_string
 
 if TYPE_CHECKING:
+    from .add_aliases import AddAliases
+    from .add_collection_tags import AddCollectionTags
+    from .artifact_by_id import ArtifactByID
+    from .artifact_created_by import ArtifactCreatedBy
+    from .artifact_manifest_url import ArtifactManifestUrl
+    from .artifact_membership_by_name import ArtifactMembershipByName
+    from .artifact_used_by import ArtifactUsedBy
     from .base_model import UnsetType
+    from .collection_aliases import CollectionAliases
+    from .collection_versions import CollectionVersions
+    from .commit_artifact import CommitArtifact
+    from .create_artifact import CreateArtifact
+    from .create_artifact_files import CreateArtifactFiles
+    from .create_artifact_manifest import CreateArtifactManifest
+    from .create_artifact_type import CreateArtifactType
+    from .delete_aliases import DeleteAliases
+    from .delete_artifact import DeleteArtifact
+    from .delete_artifact_portfolio import DeleteArtifactPortfolio
+    from .delete_artifact_sequence import DeleteArtifactSequence
+    from .delete_collection_tags import DeleteCollectionTags
+    from .diagnose_artifact_path import DiagnoseArtifactPath
+    from .input_types import (
+        AddAliasesInput,
+        CreateArtifactCollectionTagAssignmentsInput,
+        CreateArtifactFilesInput,
+        CreateArtifactInput,
+        CreateArtifactManifestInput,
+        CreateArtifactTypeInput,
+        DeleteAliasesInput,
+        DeleteArtifactCollectionTagAssignmentsInput,
+        DeleteArtifactInput,
+        LinkArtifactInput,
+        MoveArtifactSequenceInput,
+        UnlinkArtifactInput,
+        UpdateArtifactInput,
+        UpdateArtifactPortfolioInput,
+        UpdateArtifactSequenceInput,
+        UseArtifactInput,
+    )
+    from .legacy_collection_versions import LegacyCollectionVersions
+    from .legacy_type_artifact_collection import LegacyTypeArtifactCollection
+    from .legacy_type_artifact_collections import LegacyTypeArtifactCollections
+    from .link_artifact import LinkArtifact
+    from .membership_file_urls import MembershipFileUrls
+    from .membership_files import MembershipFiles
+    from .move_artifact_sequence import MoveArtifactSequence
+    from .project_artifact_collection import ProjectArtifactCollection
     from .project_artifact_type import ProjectArtifactType
     from .project_artifact_types import ProjectArtifactTypes
+    from .project_run import ProjectRun
+    from .run_input_artifacts import RunInputArtifacts
+    from .run_output_artifacts import RunOutputArtifacts
     from .server_cli_version import ServerCliVersion
     from .server_features import ServerFeatures
+    from .type_artifact_collection import TypeArtifactCollection
+    from .type_artifact_collections import TypeArtifactCollections
+    from .unlink_artifact import UnlinkArtifact
+    from .update_artifact import UpdateArtifact
+    from .update_artifact_portfolio import UpdateArtifactPortfolio
+    from .update_artifact_sequence import UpdateArtifactSequence
+    from .upsert_project import UpsertProject
+    from .upsert_run import UpsertRun
+    from .use_artifact import UseArtifact
     from .viewer import Viewer
 
 
@@ -108,6 +167,1919 @@ class GeneratedClient(BaseClient):
         data = self.get_data(response)
         return ProjectArtifactType.model_validate(data)
 
+    def collection_versions(
+        self,
+        entity: str,
+        project: str,
+        type_: str,
+        collection: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "CollectionVersions":
+        from .collection_versions import CollectionVersions
+
+        query = gql("""
+            query CollectionVersions($entity: String!, $project: String!, $type: String!, $collection: String!, $cursor: String, $perPage: Int, $filters: JSONString, $order: String) {
+              project(entityName: $entity, name: $project) {
+                artifactType(name: $type) {
+                  artifactCollection(name: $collection) {
+                    __typename
+                    ...CollectionRefFields
+                    artifacts(after: $cursor, first: $perPage, filters: $filters, order: $order) {
+                      totalCount
+                      pageInfo {
+                        ...PageInfoFields
+                      }
+                      edges {
+                        version
+                        node {
+                          ...ArtifactFields
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "type": type_,
+            "collection": collection,
+            "cursor": cursor,
+            "perPage": per_page,
+            "filters": serialize_json_string(filters),
+            "order": order,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="CollectionVersions",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return CollectionVersions.model_validate(data)
+
+    def artifact_membership_by_name(
+        self, entity: str, project: str, name: str, **kwargs: Any
+    ) -> "ArtifactMembershipByName":
+        from .artifact_membership_by_name import ArtifactMembershipByName
+
+        query = gql("""
+            query ArtifactMembershipByName($entity: String!, $project: String!, $name: String!) {
+              project(entityName: $entity, name: $project) {
+                artifactCollectionMembership(name: $name) {
+                  ...MembershipFields
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment MembershipFields on ArtifactCollectionMembership {
+              versionIndex
+              artifactCollection {
+                ...CollectionRefFields
+              }
+              artifact {
+                ...ArtifactFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="ArtifactMembershipByName",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return ArtifactMembershipByName.model_validate(data)
+
+    def artifact_by_id(self, id: str, **kwargs: Any) -> "ArtifactByID":
+        from .artifact_by_id import ArtifactByID
+
+        query = gql("""
+            query ArtifactByID($id: ID!) {
+              artifact(id: $id) {
+                ...ArtifactFields
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="ArtifactByID", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ArtifactByID.model_validate(data)
+
+    def artifact_manifest_url(self, id: str, **kwargs: Any) -> "ArtifactManifestUrl":
+        from .artifact_manifest_url import ArtifactManifestUrl
+
+        query = gql("""
+            query ArtifactManifestUrl($id: ID!) {
+              artifact(id: $id) {
+                currentManifest {
+                  file {
+                    directUrl
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query,
+            operation_name="ArtifactManifestUrl",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return ArtifactManifestUrl.model_validate(data)
+
+    def artifact_created_by(self, id: str, **kwargs: Any) -> "ArtifactCreatedBy":
+        from .artifact_created_by import ArtifactCreatedBy
+
+        query = gql("""
+            query ArtifactCreatedBy($id: ID!) {
+              artifact(id: $id) {
+                createdBy {
+                  __typename
+                  ... on Run {
+                    ...RunFields
+                  }
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query,
+            operation_name="ArtifactCreatedBy",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return ArtifactCreatedBy.model_validate(data)
+
+    def artifact_used_by(
+        self,
+        id: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "ArtifactUsedBy":
+        from .artifact_used_by import ArtifactUsedBy
+
+        query = gql("""
+            query ArtifactUsedBy($id: ID!, $cursor: String, $perPage: Int) {
+              artifact(id: $id) {
+                usedBy(after: $cursor, first: $perPage) {
+                  totalCount
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      ...RunFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "cursor": cursor, "perPage": per_page}
+        response = self.execute(
+            query=query, operation_name="ArtifactUsedBy", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ArtifactUsedBy.model_validate(data)
+
+    def update_artifact(
+        self, input: "UpdateArtifactInput", **kwargs: Any
+    ) -> "UpdateArtifact":
+        from .update_artifact import UpdateArtifact
+
+        query = gql("""
+            mutation UpdateArtifact($input: UpdateArtifactInput!) {
+              updateArtifact(input: $input) {
+                artifact {
+                  ...ArtifactFields
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="UpdateArtifact", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpdateArtifact.model_validate(data)
+
+    def add_aliases(self, input: "AddAliasesInput", **kwargs: Any) -> "AddAliases":
+        from .add_aliases import AddAliases
+
+        query = gql("""
+            mutation AddAliases($input: AddAliasesInput!) {
+              addAliases(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="AddAliases", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return AddAliases.model_validate(data)
+
+    def delete_aliases(
+        self, input: "DeleteAliasesInput", **kwargs: Any
+    ) -> "DeleteAliases":
+        from .delete_aliases import DeleteAliases
+
+        query = gql("""
+            mutation DeleteAliases($input: DeleteAliasesInput!) {
+              deleteAliases(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="DeleteAliases", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteAliases.model_validate(data)
+
+    def delete_artifact(
+        self, input: "DeleteArtifactInput", **kwargs: Any
+    ) -> "DeleteArtifact":
+        from .delete_artifact import DeleteArtifact
+
+        query = gql("""
+            mutation DeleteArtifact($input: DeleteArtifactInput!) {
+              deleteArtifact(input: $input) {
+                artifact {
+                  id
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="DeleteArtifact", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DeleteArtifact.model_validate(data)
+
+    def link_artifact(
+        self, input: "LinkArtifactInput", **kwargs: Any
+    ) -> "LinkArtifact":
+        from .link_artifact import LinkArtifact
+
+        query = gql("""
+            mutation LinkArtifact($input: LinkArtifactInput!) {
+              linkArtifact(input: $input) {
+                versionIndex
+                artifactMembership {
+                  ...MembershipFields
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment MembershipFields on ArtifactCollectionMembership {
+              versionIndex
+              artifactCollection {
+                ...CollectionRefFields
+              }
+              artifact {
+                ...ArtifactFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="LinkArtifact", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return LinkArtifact.model_validate(data)
+
+    def unlink_artifact(
+        self, input: "UnlinkArtifactInput", **kwargs: Any
+    ) -> "UnlinkArtifact":
+        from .unlink_artifact import UnlinkArtifact
+
+        query = gql("""
+            mutation UnlinkArtifact($input: UnlinkArtifactInput!) {
+              unlinkArtifact(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="UnlinkArtifact", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UnlinkArtifact.model_validate(data)
+
+    def diagnose_artifact_path(
+        self, entity: str, project: str, collection: str, **kwargs: Any
+    ) -> "DiagnoseArtifactPath":
+        from .diagnose_artifact_path import DiagnoseArtifactPath
+
+        query = gql("""
+            query DiagnoseArtifactPath($entity: String!, $project: String!, $collection: String!) {
+              entity(name: $entity) {
+                id
+              }
+              project(entityName: $entity, name: $project) {
+                artifactCollection(name: $collection) {
+                  __typename
+                  defaultArtifactType {
+                    name
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "collection": collection,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="DiagnoseArtifactPath",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return DiagnoseArtifactPath.model_validate(data)
+
+    def type_artifact_collections(
+        self,
+        entity: str,
+        project: str,
+        type_: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "TypeArtifactCollections":
+        from .type_artifact_collections import TypeArtifactCollections
+
+        query = gql("""
+            query TypeArtifactCollections($entity: String!, $project: String!, $type: String!, $cursor: String, $perPage: Int, $filters: JSONString, $order: String) {
+              project(entityName: $entity, name: $project) {
+                artifactType(name: $type) {
+                  artifactCollections(
+                    after: $cursor
+                    first: $perPage
+                    filters: $filters
+                    order: $order
+                  ) {
+                    totalCount
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        __typename
+                        ...ArtifactCollectionFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "type": type_,
+            "cursor": cursor,
+            "perPage": per_page,
+            "filters": serialize_json_string(filters),
+            "order": order,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="TypeArtifactCollections",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return TypeArtifactCollections.model_validate(data)
+
+    def type_artifact_collection(
+        self, entity: str, project: str, type_: str, name: str, **kwargs: Any
+    ) -> "TypeArtifactCollection":
+        from .type_artifact_collection import TypeArtifactCollection
+
+        query = gql("""
+            query TypeArtifactCollection($entity: String!, $project: String!, $type: String!, $name: String!) {
+              project(entityName: $entity, name: $project) {
+                artifactType(name: $type) {
+                  artifactCollection(name: $name) {
+                    __typename
+                    ...ArtifactCollectionFields
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "type": type_,
+            "name": name,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="TypeArtifactCollection",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return TypeArtifactCollection.model_validate(data)
+
+    def project_artifact_collection(
+        self, entity: str, project: str, name: str, **kwargs: Any
+    ) -> "ProjectArtifactCollection":
+        from .project_artifact_collection import ProjectArtifactCollection
+
+        query = gql("""
+            query ProjectArtifactCollection($entity: String!, $project: String!, $name: String!) {
+              project(entityName: $entity, name: $project) {
+                artifactCollection(name: $name) {
+                  __typename
+                  ...ArtifactCollectionFields
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="ProjectArtifactCollection",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return ProjectArtifactCollection.model_validate(data)
+
+    def collection_aliases(
+        self,
+        id: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "CollectionAliases":
+        from .collection_aliases import CollectionAliases
+
+        query = gql("""
+            query CollectionAliases($id: ID!, $cursor: String, $perPage: Int) {
+              artifactCollection(id: $id) {
+                __typename
+                aliases(after: $cursor, first: $perPage) {
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      alias
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "cursor": cursor, "perPage": per_page}
+        response = self.execute(
+            query=query,
+            operation_name="CollectionAliases",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return CollectionAliases.model_validate(data)
+
+    def update_artifact_sequence(
+        self, input: "UpdateArtifactSequenceInput", **kwargs: Any
+    ) -> "UpdateArtifactSequence":
+        from .update_artifact_sequence import UpdateArtifactSequence
+
+        query = gql("""
+            mutation UpdateArtifactSequence($input: UpdateArtifactSequenceInput!) {
+              updateArtifactSequence(input: $input) {
+                artifactCollection {
+                  __typename
+                  ...ArtifactCollectionFields
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="UpdateArtifactSequence",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return UpdateArtifactSequence.model_validate(data)
+
+    def update_artifact_portfolio(
+        self, input: "UpdateArtifactPortfolioInput", **kwargs: Any
+    ) -> "UpdateArtifactPortfolio":
+        from .update_artifact_portfolio import UpdateArtifactPortfolio
+
+        query = gql("""
+            mutation UpdateArtifactPortfolio($input: UpdateArtifactPortfolioInput!) {
+              updateArtifactPortfolio(input: $input) {
+                artifactCollection {
+                  __typename
+                  ...ArtifactCollectionFields
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="UpdateArtifactPortfolio",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return UpdateArtifactPortfolio.model_validate(data)
+
+    def move_artifact_sequence(
+        self, input: "MoveArtifactSequenceInput", **kwargs: Any
+    ) -> "MoveArtifactSequence":
+        from .move_artifact_sequence import MoveArtifactSequence
+
+        query = gql("""
+            mutation MoveArtifactSequence($input: MoveArtifactSequenceInput!) {
+              moveArtifactSequence(input: $input) {
+                artifactCollection {
+                  __typename
+                  ...ArtifactCollectionFields
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="MoveArtifactSequence",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return MoveArtifactSequence.model_validate(data)
+
+    def delete_artifact_sequence(
+        self, id: str, **kwargs: Any
+    ) -> "DeleteArtifactSequence":
+        from .delete_artifact_sequence import DeleteArtifactSequence
+
+        query = gql("""
+            mutation DeleteArtifactSequence($id: ID!) {
+              deleteArtifactSequence(input: {artifactSequenceID: $id}) {
+                artifactCollection {
+                  __typename
+                  state
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query,
+            operation_name="DeleteArtifactSequence",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return DeleteArtifactSequence.model_validate(data)
+
+    def delete_artifact_portfolio(
+        self, id: str, **kwargs: Any
+    ) -> "DeleteArtifactPortfolio":
+        from .delete_artifact_portfolio import DeleteArtifactPortfolio
+
+        query = gql("""
+            mutation DeleteArtifactPortfolio($id: ID!) {
+              deleteArtifactPortfolio(input: {artifactPortfolioID: $id}) {
+                artifactCollection {
+                  __typename
+                  state
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query,
+            operation_name="DeleteArtifactPortfolio",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return DeleteArtifactPortfolio.model_validate(data)
+
+    def add_collection_tags(
+        self, input: "CreateArtifactCollectionTagAssignmentsInput", **kwargs: Any
+    ) -> "AddCollectionTags":
+        from .add_collection_tags import AddCollectionTags
+
+        query = gql("""
+            mutation AddCollectionTags($input: CreateArtifactCollectionTagAssignmentsInput!) {
+              createArtifactCollectionTagAssignments(input: $input) {
+                tags {
+                  ...TagFields
+                }
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="AddCollectionTags",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return AddCollectionTags.model_validate(data)
+
+    def delete_collection_tags(
+        self, input: "DeleteArtifactCollectionTagAssignmentsInput", **kwargs: Any
+    ) -> "DeleteCollectionTags":
+        from .delete_collection_tags import DeleteCollectionTags
+
+        query = gql("""
+            mutation DeleteCollectionTags($input: DeleteArtifactCollectionTagAssignmentsInput!) {
+              deleteArtifactCollectionTagAssignments(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="DeleteCollectionTags",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return DeleteCollectionTags.model_validate(data)
+
+    def membership_files(
+        self,
+        entity: str,
+        project: str,
+        collection: str,
+        version: str,
+        names: Union[Optional[list[str]], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "MembershipFiles":
+        from .membership_files import MembershipFiles
+
+        query = gql("""
+            query MembershipFiles($entity: String!, $project: String!, $collection: String!, $version: String!, $names: [String!], $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                artifactCollection(name: $collection) {
+                  __typename
+                  artifactMembership(aliasName: $version) {
+                    files(names: $names, after: $cursor, first: $perPage) {
+                      totalCount
+                      pageInfo {
+                        ...PageInfoFields
+                      }
+                      edges {
+                        node {
+                          ...FileFields
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment FileFields on File {
+              id
+              name
+              sizeBytes
+              checksum: md5
+              digest
+              mimetype
+              directUrl
+              isReference
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "collection": collection,
+            "version": version,
+            "names": names,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query, operation_name="MembershipFiles", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return MembershipFiles.model_validate(data)
+
+    def membership_file_urls(
+        self,
+        entity: str,
+        project: str,
+        collection: str,
+        version: str,
+        names: Union[Optional[list[str]], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "MembershipFileUrls":
+        from .membership_file_urls import MembershipFileUrls
+
+        query = gql("""
+            query MembershipFileUrls($entity: String!, $project: String!, $collection: String!, $version: String!, $names: [String!], $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                artifactCollection(name: $collection) {
+                  __typename
+                  artifactMembership(aliasName: $version) {
+                    files(names: $names, after: $cursor, first: $perPage) {
+                      pageInfo {
+                        ...PageInfoFields
+                      }
+                      edges {
+                        node {
+                          ...FileUrlFields
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment FileUrlFields on File {
+              name
+              directUrl
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "collection": collection,
+            "version": version,
+            "names": names,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="MembershipFileUrls",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return MembershipFileUrls.model_validate(data)
+
+    def legacy_type_artifact_collections(
+        self,
+        entity: str,
+        project: str,
+        type_: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "LegacyTypeArtifactCollections":
+        from .legacy_type_artifact_collections import LegacyTypeArtifactCollections
+
+        query = gql("""
+            query LegacyTypeArtifactCollections($entity: String!, $project: String!, $type: String!, $cursor: String, $perPage: Int, $filters: JSONString, $order: String) {
+              project(entityName: $entity, name: $project) {
+                artifactType(name: $type) {
+                  artifactSequences(
+                    after: $cursor
+                    first: $perPage
+                    filters: $filters
+                    order: $order
+                  ) {
+                    totalCount
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        ...SequenceFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceFields on ArtifactSequence {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "type": type_,
+            "cursor": cursor,
+            "perPage": per_page,
+            "filters": serialize_json_string(filters),
+            "order": order,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyTypeArtifactCollections",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return LegacyTypeArtifactCollections.model_validate(data)
+
+    def legacy_type_artifact_collection(
+        self, entity: str, project: str, type_: str, name: str, **kwargs: Any
+    ) -> "LegacyTypeArtifactCollection":
+        from .legacy_type_artifact_collection import LegacyTypeArtifactCollection
+
+        query = gql("""
+            query LegacyTypeArtifactCollection($entity: String!, $project: String!, $type: String!, $name: String!) {
+              project(entityName: $entity, name: $project) {
+                artifactType(name: $type) {
+                  artifactSequence(name: $name) {
+                    ...SequenceFields
+                  }
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceFields on ArtifactSequence {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "type": type_,
+            "name": name,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyTypeArtifactCollection",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return LegacyTypeArtifactCollection.model_validate(data)
+
+    def legacy_collection_versions(
+        self,
+        entity: str,
+        project: str,
+        type_: str,
+        collection: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "LegacyCollectionVersions":
+        from .legacy_collection_versions import LegacyCollectionVersions
+
+        query = gql("""
+            query LegacyCollectionVersions($entity: String!, $project: String!, $type: String!, $collection: String!, $cursor: String, $perPage: Int, $filters: JSONString, $order: String) {
+              project(entityName: $entity, name: $project) {
+                artifactType(name: $type) {
+                  artifactSequence(name: $collection) {
+                    ...SequenceRefFields
+                    artifacts(after: $cursor, first: $perPage, filters: $filters, order: $order) {
+                      totalCount
+                      pageInfo {
+                        ...PageInfoFields
+                      }
+                      edges {
+                        version
+                        node {
+                          ...ArtifactFields
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "type": type_,
+            "collection": collection,
+            "cursor": cursor,
+            "perPage": per_page,
+            "filters": serialize_json_string(filters),
+            "order": order,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyCollectionVersions",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return LegacyCollectionVersions.model_validate(data)
+
+    def project_run(
+        self, entity: str, project: str, name: str, **kwargs: Any
+    ) -> "ProjectRun":
+        from .project_run import ProjectRun
+
+        query = gql("""
+            query ProjectRun($entity: String!, $project: String!, $name: String!) {
+              project(entityName: $entity, name: $project) {
+                run(name: $name) {
+                  ...RunFields
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+        }
+        response = self.execute(
+            query=query, operation_name="ProjectRun", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ProjectRun.model_validate(data)
+
+    def run_output_artifacts(
+        self,
+        entity: str,
+        project: str,
+        run: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "RunOutputArtifacts":
+        from .run_output_artifacts import RunOutputArtifacts
+
+        query = gql("""
+            query RunOutputArtifacts($entity: String!, $project: String!, $run: String!, $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                run(name: $run) {
+                  outputArtifacts(after: $cursor, first: $perPage) {
+                    totalCount
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        ...ArtifactFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "run": run,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="RunOutputArtifacts",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return RunOutputArtifacts.model_validate(data)
+
+    def run_input_artifacts(
+        self,
+        entity: str,
+        project: str,
+        run: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "RunInputArtifacts":
+        from .run_input_artifacts import RunInputArtifacts
+
+        query = gql("""
+            query RunInputArtifacts($entity: String!, $project: String!, $run: String!, $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                run(name: $run) {
+                  inputArtifacts(after: $cursor, first: $perPage) {
+                    totalCount
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        ...ArtifactFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "run": run,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="RunInputArtifacts",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return RunInputArtifacts.model_validate(data)
+
     def server_cli_version(self, **kwargs: Any) -> "ServerCliVersion":
         from .server_cli_version import ServerCliVersion
 
@@ -166,3 +2138,279 @@ class GeneratedClient(BaseClient):
         )
         data = self.get_data(response)
         return Viewer.model_validate(data)
+
+    def upsert_project(self, entity: str, name: str, **kwargs: Any) -> "UpsertProject":
+        from .upsert_project import UpsertProject
+
+        query = gql("""
+            mutation UpsertProject($entity: String!, $name: String!) {
+              upsertModel(input: {entityName: $entity, name: $name}) {
+                project {
+                  ...ProjectRefFields
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+            """)
+        variables: dict[str, object] = {"entity": entity, "name": name}
+        response = self.execute(
+            query=query, operation_name="UpsertProject", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpsertProject.model_validate(data)
+
+    def upsert_run(
+        self, entity: str, project: str, name: str, **kwargs: Any
+    ) -> "UpsertRun":
+        from .upsert_run import UpsertRun
+
+        query = gql("""
+            mutation UpsertRun($entity: String!, $project: String!, $name: String!) {
+              upsertBucket(input: {entityName: $entity, modelName: $project, name: $name}) {
+                bucket {
+                  ...RunFields
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+        }
+        response = self.execute(
+            query=query, operation_name="UpsertRun", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UpsertRun.model_validate(data)
+
+    def create_artifact_type(
+        self, input: "CreateArtifactTypeInput", **kwargs: Any
+    ) -> "CreateArtifactType":
+        from .create_artifact_type import CreateArtifactType
+
+        query = gql("""
+            mutation CreateArtifactType($input: CreateArtifactTypeInput!) {
+              createArtifactType(input: $input) {
+                artifactType {
+                  ...ArtifactTypeFields
+                }
+              }
+            }
+
+            fragment ArtifactTypeFields on ArtifactType {
+              id
+              name
+              description
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="CreateArtifactType",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return CreateArtifactType.model_validate(data)
+
+    def create_artifact(
+        self, input: "CreateArtifactInput", **kwargs: Any
+    ) -> "CreateArtifact":
+        from .create_artifact import CreateArtifact
+
+        query = gql("""
+            mutation CreateArtifact($input: CreateArtifactInput!) {
+              createArtifact(input: $input) {
+                artifact {
+                  id
+                  state
+                  digest
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="CreateArtifact", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CreateArtifact.model_validate(data)
+
+    def create_artifact_manifest(
+        self, input: "CreateArtifactManifestInput", **kwargs: Any
+    ) -> "CreateArtifactManifest":
+        from .create_artifact_manifest import CreateArtifactManifest
+
+        query = gql("""
+            mutation CreateArtifactManifest($input: CreateArtifactManifestInput!) {
+              createArtifactManifest(input: $input) {
+                artifactManifest {
+                  id
+                  file {
+                    uploadUrl
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="CreateArtifactManifest",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return CreateArtifactManifest.model_validate(data)
+
+    def create_artifact_files(
+        self, input: "CreateArtifactFilesInput", **kwargs: Any
+    ) -> "CreateArtifactFiles":
+        from .create_artifact_files import CreateArtifactFiles
+
+        query = gql("""
+            mutation CreateArtifactFiles($input: CreateArtifactFilesInput!) {
+              createArtifactFiles(input: $input) {
+                files {
+                  edges {
+                    node {
+                      name
+                      uploadUrl
+                      uploadHeaders
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="CreateArtifactFiles",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return CreateArtifactFiles.model_validate(data)
+
+    def commit_artifact(self, id: str, **kwargs: Any) -> "CommitArtifact":
+        from .commit_artifact import CommitArtifact
+
+        query = gql("""
+            mutation CommitArtifact($id: ID!) {
+              commitArtifact(input: {artifactID: $id}) {
+                artifact {
+                  ...ArtifactFields
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="CommitArtifact", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return CommitArtifact.model_validate(data)
+
+    def use_artifact(self, input: "UseArtifactInput", **kwargs: Any) -> "UseArtifact":
+        from .use_artifact import UseArtifact
+
+        query = gql("""
+            mutation UseArtifact($input: UseArtifactInput!) {
+              useArtifact(input: $input) {
+                artifact {
+                  id
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="UseArtifact", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UseArtifact.model_validate(data)

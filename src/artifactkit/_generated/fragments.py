@@ -2,9 +2,123 @@
 # Source: queries
 
 from datetime import datetime
-from typing import Optional
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BeforeValidator, Field
 
 from .base_model import BaseModel
+from .enums import ArtifactState
+from .scalars import parse_json_string
+
+
+class ProjectRefFields(BaseModel):
+    name: str
+    entity_name: str
+
+
+class CollectionRefFields(BaseModel):
+    typename__: str = Field(alias="__typename")
+    id: str
+    name: str
+    project: Optional["CollectionRefFieldsProject"]
+
+
+class CollectionRefFieldsProject(ProjectRefFields):
+    pass
+
+
+class ArtifactAliasFields(BaseModel):
+    alias: str
+    artifact_collection: Optional["ArtifactAliasFieldsArtifactCollection"]
+
+
+class ArtifactAliasFieldsArtifactCollection(CollectionRefFields):
+    typename__: Literal[
+        "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
+    ] = Field(alias="__typename")
+
+
+class TagFields(BaseModel):
+    id: str
+    name: str
+
+
+class ArtifactCollectionFields(BaseModel):
+    typename__: str = Field(alias="__typename")
+    id: str
+    name: str
+    description: Optional[str]
+    created_at: datetime
+    updated_at: Optional[datetime]
+    project: Optional["ArtifactCollectionFieldsProject"]
+    default_artifact_type: "ArtifactCollectionFieldsDefaultArtifactType"
+    tags: "ArtifactCollectionFieldsTags"
+
+
+class ArtifactCollectionFieldsProject(ProjectRefFields):
+    pass
+
+
+class ArtifactCollectionFieldsDefaultArtifactType(BaseModel):
+    name: str
+
+
+class ArtifactCollectionFieldsTags(BaseModel):
+    edges: list["ArtifactCollectionFieldsTagsEdges"]
+
+
+class ArtifactCollectionFieldsTagsEdges(BaseModel):
+    node: "ArtifactCollectionFieldsTagsEdgesNode"
+
+
+class ArtifactCollectionFieldsTagsEdgesNode(TagFields):
+    pass
+
+
+class SequenceRefFields(BaseModel):
+    id: str
+    name: str
+    project: Optional["SequenceRefFieldsProject"]
+
+
+class SequenceRefFieldsProject(ProjectRefFields):
+    pass
+
+
+class ArtifactFields(BaseModel):
+    id: str
+    digest: str
+    description: Optional[str]
+    metadata: Optional[Annotated[Any, BeforeValidator(parse_json_string)]]
+    state: ArtifactState
+    size: int
+    file_count: int
+    version_index: Optional[int]
+    created_at: datetime
+    updated_at: Optional[datetime]
+    history_step: Optional[int]
+    ttl_duration_seconds: int
+    ttl_is_inherited: bool
+    artifact_type: "ArtifactFieldsArtifactType"
+    artifact_sequence: "ArtifactFieldsArtifactSequence"
+    aliases: list["ArtifactFieldsAliases"]
+    tags: list["ArtifactFieldsTags"]
+
+
+class ArtifactFieldsArtifactType(BaseModel):
+    name: str
+
+
+class ArtifactFieldsArtifactSequence(SequenceRefFields):
+    pass
+
+
+class ArtifactFieldsAliases(ArtifactAliasFields):
+    pass
+
+
+class ArtifactFieldsTags(TagFields):
+    pass
 
 
 class ArtifactTypeFields(BaseModel):
@@ -14,6 +128,83 @@ class ArtifactTypeFields(BaseModel):
     created_at: datetime
 
 
+class FileFields(BaseModel):
+    id: str
+    name: str
+    size_bytes: int
+    checksum: Optional[str]
+    digest: Optional[str]
+    mimetype: Optional[str]
+    direct_url: str
+    is_reference: bool
+
+
+class FileUrlFields(BaseModel):
+    name: str
+    direct_url: str
+
+
+class MembershipFields(BaseModel):
+    version_index: Optional[int]
+    artifact_collection: Optional["MembershipFieldsArtifactCollection"]
+    artifact: Optional["MembershipFieldsArtifact"]
+
+
+class MembershipFieldsArtifactCollection(CollectionRefFields):
+    typename__: Literal[
+        "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
+    ] = Field(alias="__typename")
+
+
+class MembershipFieldsArtifact(ArtifactFields):
+    pass
+
+
 class PageInfoFields(BaseModel):
     end_cursor: Optional[str]
     has_next_page: bool
+
+
+class RunFields(BaseModel):
+    id: str
+    name: str
+    display_name: Optional[str]
+    state: Optional[str]
+    created_at: datetime
+    project: Optional["RunFieldsProject"]
+
+
+class RunFieldsProject(ProjectRefFields):
+    pass
+
+
+class SequenceFields(BaseModel):
+    typename__: str = Field(alias="__typename")
+    id: str
+    name: str
+    description: Optional[str]
+    created_at: datetime
+    updated_at: Optional[datetime]
+    project: Optional["SequenceFieldsProject"]
+    default_artifact_type: "SequenceFieldsDefaultArtifactType"
+    tags: "SequenceFieldsTags"
+
+
+class SequenceFieldsProject(ProjectRefFields):
+    pass
+
+
+class SequenceFieldsDefaultArtifactType(BaseModel):
+    name: str
+
+
+class SequenceFieldsTags(BaseModel):
+    edges: list["SequenceFieldsTagsEdges"]
+
+
+class SequenceFieldsTagsEdges(BaseModel):
+    node: "SequenceFieldsTagsEdgesNode"
+
+
+class SequenceFieldsTagsEdgesNode(TagFields):
+    pass

@@ -1,0 +1,134 @@
+"""The boundary between the facade and the generated client.
+
+`Session.call` runs one generated operation and turns everything it can raise (httpx errors,
+HTTP error statuses, GraphQL errors, pydantic validation errors) into the `artifactkit.errors`
+tree, naming what was asked for. Nothing else in the facade catches those exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import pydantic
+
+from . import errors
+from ._transport import Transport
+
+if TYPE_CHECKING:
+    from ._generated.client import GeneratedClient
+
+T = TypeVar("T")
+
+# The first server release with the artifactCollection(s) edges on ArtifactType.
+COLLECTION_EDGES_MIN_VERSION = (0, 12, 11)
+
+_STATUS_ERRORS: dict[int, type[errors.APIStatusError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    409: errors.ConflictError,
+    413: errors.BadRequestError,
+    429: errors.RateLimitError,
+}
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def _error_messages(errors_list: list[dict[str, Any]]) -> str:
+    return "; ".join(str(e.get("message", e)) for e in errors_list[:3])
+
+
+def status_error(response: httpx.Response, what: str) -> errors.ArtifactkitError:
+    """The typed error for an HTTP error status, with the server's own message when it sent one."""
+    status = response.status_code
+    try:
+        body = response.json()
+        server_errors = body.get("errors") or [] if isinstance(body, dict) else []
+    except ValueError:
+        server_errors = []
+    detail = _error_messages(server_errors) if server_errors else response.reason_phrase
+    if status == 401:
+        message = f"authentication failed while {what}: the API key was rejected ({detail}); check WANDB_API_KEY"
+    elif status == 403:
+        message = f"permission denied while {what}: {detail}"
+    elif status == 404:
+        return errors.NotFoundError(f"not found while {what}: {detail}")
+    else:
+        message = f"HTTP {status} while {what}: {detail}"
+    cls = _STATUS_ERRORS.get(status, errors.ServerError if status >= 500 else errors.APIStatusError)
+    return cls(message, status_code=status, errors=server_errors)
+
+
+class Session:
+    """A generated client bound to one transport, plus the per-client capability cache."""
+
+    def __init__(self, transport: Transport, *, cache_root: Path | None = None) -> None:
+        self.transport = transport
+        self.cache_root = cache_root
+        self._client: GeneratedClient | None = None
+        self._supports_collection_edges: bool | None = None
+        self._features: frozenset[str] | None = None
+
+    @property
+    def client(self) -> GeneratedClient:
+        if self._client is None:
+            from ._generated.client import GeneratedClient
+
+            self._client = GeneratedClient(url=self.transport.graphql_url, http_client=self.transport)
+        return self._client
+
+    def call(self, operation: Callable[[GeneratedClient], T], what: str) -> T:
+        """Run `operation` against the generated client; `what` names the request in errors."""
+        from ._generated.exceptions import (
+            GraphQLClientGraphQLMultiError,
+            GraphQLClientHttpError,
+            GraphQLClientInvalidResponseError,
+        )
+
+        try:
+            return operation(self.client)
+        except errors.ArtifactkitError:
+            raise
+        except GraphQLClientHttpError as exc:
+            raise status_error(exc.response, what) from exc  # type: ignore[arg-type]
+        except GraphQLClientGraphQLMultiError as exc:
+            details = [{"message": e.message, **({"extensions": e.extensions} if e.extensions else {})} for e in exc.errors]
+            raise errors.GraphQLError(f"the server reported an error while {what}: {_error_messages(details)}", errors=details) from exc
+        except GraphQLClientInvalidResponseError as exc:
+            raise errors.ResponseValidationError(f"the server's answer while {what} is not a GraphQL response") from exc
+        except pydantic.ValidationError as exc:
+            raise errors.ResponseValidationError(
+                f"the server's answer while {what} does not match the schema: {exc.error_count()} problem(s), "
+                f"first: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise errors.APITimeoutError(f"timed out while {what}") from exc
+        except httpx.HTTPError as exc:
+            raise errors.TransportError(f"could not reach the server while {what}: {exc}") from exc
+
+    # -- capabilities ----------------------------------------------------------------------
+
+    @property
+    def supports_collection_edges(self) -> bool:
+        """Whether the server has `ArtifactType.artifactCollection(s)`; probed once per client."""
+        if self._supports_collection_edges is None:
+            info = self.call(lambda c: c.server_cli_version(), "asking the server for its version")
+            version = "0"
+            if info.server_info is not None and isinstance(info.server_info.cli_version_info, dict):
+                version = str(info.server_info.cli_version_info.get("max_cli_version") or "0")
+            self._supports_collection_edges = _version_tuple(version) >= COLLECTION_EDGES_MIN_VERSION
+        return self._supports_collection_edges
+
+    def close(self) -> None:
+        self.transport.close()

@@ -1,0 +1,139 @@
+"""Parsing the paths users type: `entity/project`, `entity/project/name:alias`, runs.
+
+Every parser validates before anything is sent and says which form it expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidNameError
+
+_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
+_ALIAS = re.compile(r"^[^/:\s][^/:]*$")
+_VERSION = re.compile(r"^v(\d+)$")
+
+PROJECT_FORM = "'entity/project' (or 'project' with a default entity)"
+ARTIFACT_FORM = "'entity/project/name:version' such as 'my-team/my-project/dataset:v3' or ':latest'"
+COLLECTION_FORM = "'entity/project/name' such as 'my-team/my-project/dataset'"
+RUN_FORM = "'entity/project/run_id'"
+
+
+def check_part(kind: str, value: str, form: str) -> str:
+    if not value:
+        raise InvalidNameError(f"the {kind} is empty", expected=form)
+    if len(value) > 128 or not _NAME.match(value):
+        raise InvalidNameError(
+            f"{kind} {value!r} may only contain letters, digits, '-', '_' and '.' (at most 128)", expected=form
+        )
+    return value
+
+
+def check_alias(value: str) -> str:
+    if not value or len(value) > 128 or not _ALIAS.match(value):
+        raise InvalidNameError(f"alias {value!r} is not valid (no '/' or ':', at most 128 characters)",
+                               expected="an alias such as 'latest', 'best' or a version 'v3'")
+    return value
+
+
+def version_index(alias: str) -> int | None:
+    """3 for 'v3'; None for an alias that is not a version."""
+    match = _VERSION.match(alias)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class ProjectPath:
+    entity: str
+    project: str
+
+    def __str__(self) -> str:
+        return f"{self.entity}/{self.project}"
+
+
+@dataclass(frozen=True)
+class ArtifactPath:
+    entity: str
+    project: str
+    collection: str
+    alias: str | None  # a version ('v3'), an alias ('latest') or None for "the latest"
+
+    @property
+    def name(self) -> str:
+        return self.collection if self.alias is None else f"{self.collection}:{self.alias}"
+
+    def __str__(self) -> str:
+        return f"{self.entity}/{self.project}/{self.name}"
+
+
+def _split(path: str, form: str) -> list[str]:
+    if not isinstance(path, str):
+        raise InvalidNameError(f"expected a string path, got {type(path).__name__}", expected=form)
+    path = path.strip()
+    if not path:
+        raise InvalidNameError("the path is empty", expected=form)
+    return path.split("/")
+
+
+def parse_project_path(path: str | None, default_entity: str | None, default_project: str | None = None) -> ProjectPath:
+    if path is None:
+        if default_entity and default_project:
+            return ProjectPath(default_entity, default_project)
+        raise InvalidNameError("no project given and no default project configured (WANDB_PROJECT)", expected=PROJECT_FORM)
+    parts = _split(path, PROJECT_FORM)
+    if len(parts) == 1:
+        entity, project = default_entity, parts[0]
+    elif len(parts) == 2:
+        entity, project = parts
+    else:
+        raise InvalidNameError(f"project path {path!r} has {len(parts)} parts", expected=PROJECT_FORM)
+    if not entity:
+        raise InvalidNameError(f"project path {path!r} has no entity and no default entity is configured",
+                               expected=PROJECT_FORM)
+    return ProjectPath(check_part("entity", entity, PROJECT_FORM), check_part("project", project, PROJECT_FORM))
+
+
+def parse_artifact_path(
+    path: str, default_entity: str | None, default_project: str | None, *, allow_alias: bool = True
+) -> ArtifactPath:
+    form = ARTIFACT_FORM if allow_alias else COLLECTION_FORM
+    parts = _split(path, form)
+    if len(parts) > 3:
+        raise InvalidNameError(f"artifact path {path!r} has {len(parts)} parts", expected=form)
+    name = parts[-1]
+    project = parts[-2] if len(parts) >= 2 else default_project
+    entity = parts[-3] if len(parts) == 3 else default_entity
+    if not project:
+        raise InvalidNameError(f"artifact path {path!r} names no project and no default project is configured",
+                               expected=form)
+    if not entity:
+        raise InvalidNameError(f"artifact path {path!r} names no entity and no default entity is configured",
+                               expected=form)
+    collection, sep, alias = name.partition(":")
+    if sep and not allow_alias:
+        raise InvalidNameError(f"{path!r} names a version, but a collection was expected", expected=form)
+    return ArtifactPath(
+        entity=check_part("entity", entity, form),
+        project=check_part("project", project, form),
+        collection=check_part("artifact name", collection, form),
+        alias=check_alias(alias) if sep else None,
+    )
+
+
+def parse_run_path(path: str, default_entity: str | None, default_project: str | None) -> tuple[str, str, str]:
+    parts = _split(path, RUN_FORM)
+    if len(parts) == 4 and parts[2] == "runs":  # the W&B UI form entity/project/runs/id
+        parts = [parts[0], parts[1], parts[3]]
+    if len(parts) > 3:
+        raise InvalidNameError(f"run path {path!r} has {len(parts)} parts", expected=RUN_FORM)
+    run = parts[-1]
+    project = parts[-2] if len(parts) >= 2 else default_project
+    entity = parts[-3] if len(parts) == 3 else default_entity
+    if not project or not entity:
+        raise InvalidNameError(f"run path {path!r} is missing its entity or project", expected=RUN_FORM)
+    return (
+        check_part("entity", entity, RUN_FORM),
+        check_part("project", project, RUN_FORM),
+        check_part("run id", run, RUN_FORM),
+    )

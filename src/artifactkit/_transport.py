@@ -1,0 +1,203 @@
+"""The one HTTP client of an `Api`: base URL, authentication, timeouts and retries.
+
+GraphQL requests and file transfers share its connection pool. Retries live here and nowhere
+else: connection failures, timeouts while reading, 429 and 502/503/504 are retried with jittered
+exponential backoff (honouring `Retry-After`) inside a bounded time budget. A request that may
+have changed state on the server (a mutation that reached it) is never repeated blindly.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from . import __version__
+from .errors import APITimeoutError, TransportError
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts, backoff bounds and the total time budget (seconds)."""
+
+    max_attempts: int = 8
+    base_delay: float = 0.25
+    max_delay: float = 20.0
+    budget: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Full-jitter exponential backoff; a server's `Retry-After` wins when it is longer."""
+        backoff = random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+        if retry_after is not None:
+            return max(backoff, min(retry_after, self.max_delay * 3))
+        return backoff
+
+
+NO_RETRIES = RetryPolicy(max_attempts=1)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _OriginAuth(httpx.Auth):
+    """HTTP Basic `api:<key>`, sent only to the W&B server itself, never to storage URLs."""
+
+    def __init__(self, origin: tuple[str, str, int | None], api_key: str) -> None:
+        self._origin = origin
+        token = base64.b64encode(f"api:{api_key}".encode()).decode("ascii")
+        self._header = f"Basic {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        url = request.url
+        if (url.scheme, url.host, url.port) == self._origin:
+            request.headers["Authorization"] = self._header
+        yield request
+
+
+@dataclass
+class TransportStats:
+    """What this client sent: requests, and how many of them were retries."""
+
+    requests: int = 0
+    retries: int = 0
+
+
+class Transport:
+    """A retrying wrapper around one `httpx.Client`; also the HTTP client the generated code uses."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 64,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.stats = TransportStats()
+        self._lock = threading.Lock()
+        base = httpx.URL(self.base_url)
+        self.client = httpx.Client(
+            auth=_OriginAuth((base.scheme, base.host, base.port), api_key),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"User-Agent": f"artifactkit/{__version__}"},
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=True,
+            transport=transport,
+            trust_env=True,
+        )
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.base_url}/graphql"
+
+    def _count(self, retry: bool) -> None:
+        with self._lock:
+            self.stats.requests += 1
+            if retry:
+                self.stats.retries += 1
+
+    def send(self, request_factory: Callable[[], httpx.Request], *, idempotent: bool, stream: bool = False) -> httpx.Response:
+        """Send a request, retrying what is safe to retry; the final response is returned as is.
+
+        Connection failures (the request never reached the server) are retried for every
+        request. Read errors and 502/503/504 are retried only when `idempotent`. 429 means the
+        server did not act on the request, so it is retried too.
+        """
+        deadline = time.monotonic() + self.retry.budget
+        attempt = 0
+        while True:
+            self._count(retry=attempt > 0)
+            response: httpx.Response | None = None
+            error: httpx.TransportError | None = None
+            try:
+                response = self.client.send(request_factory(), stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                error = exc
+            except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError, httpx.WriteTimeout) as exc:
+                if not idempotent:
+                    raise _transport_error(exc) from exc
+                error = exc
+            retry_after: float | None = None
+            if response is not None:
+                status = response.status_code
+                if status not in RETRY_STATUSES or (status != 429 and not idempotent):
+                    return response
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            attempt += 1
+            delay = self.retry.delay(attempt, retry_after)
+            if attempt >= self.retry.max_attempts or time.monotonic() + delay > deadline:
+                if response is not None:
+                    return response
+                assert error is not None
+                raise _transport_error(error) from error
+            if response is not None:
+                response.close()
+            time.sleep(delay)
+
+    # -- the protocol the generated GraphQL client expects ---------------------------------
+
+    def post(self, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        """POST a GraphQL document; queries are idempotent, mutations are not."""
+        document = (json or {}).get("query", "")
+        idempotent = not document.lstrip().startswith("mutation")
+        headers = kwargs.pop("headers", None)
+        return self.send(
+            lambda: self.client.build_request("POST", url, json=json, headers=headers), idempotent=idempotent
+        )
+
+    @contextmanager
+    def stream(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, content: Callable[[], Any] | bytes | None = None
+    ) -> Iterator[httpx.Response]:
+        """An idempotent streamed request (file GET, or PUT of known bytes), retried like a query.
+
+        `content` may be a function returning a fresh body for each attempt (e.g. a file reader).
+        """
+
+        def build() -> httpx.Request:
+            body = content() if callable(content) else content
+            return self.client.build_request(method, url, headers=headers, content=body)
+
+        response = self.send(build, idempotent=True, stream=True)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _transport_error(exc: httpx.TransportError) -> TransportError:
+    try:
+        where = f"{exc.request.method} {exc.request.url.copy_with(query=None)}"
+    except RuntimeError:
+        where = "request"
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"{where} timed out")
+    return TransportError(f"{where} failed: {type(exc).__name__}: {exc}")

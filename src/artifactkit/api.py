@@ -1,0 +1,301 @@
+"""`Api`: configuration and the entry points of the artifacts API."""
+
+from __future__ import annotations
+
+import netrc
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ._graphql import Session
+from ._local import running_local_server
+from ._pagination import DEFAULT_PER_PAGE
+from ._paths import ArtifactPath, ProjectPath, parse_artifact_path, parse_project_path, parse_run_path
+from ._transport import RetryPolicy, Transport
+from .artifact_types import ArtifactType, ArtifactTypes, project_not_found
+from .artifacts import Artifact, Artifacts
+from .collections import ArtifactCollection, ArtifactCollections
+from .errors import ConfigurationError, NotFoundError
+from .runs import Run
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_TIMEOUT = 30.0
+
+
+def _netrc_key(base_url: str) -> str | None:
+    host = urlparse(base_url).hostname
+    if not host:
+        return None
+    path = Path(os.environ.get("NETRC", "~/.netrc")).expanduser()
+    try:
+        credentials = netrc.netrc(path).authenticators(host)
+    except (FileNotFoundError, netrc.NetrcParseError, PermissionError):
+        return None
+    return credentials[2] if credentials and credentials[2] else None
+
+
+class Api:
+    """A connection to a W&B server (or the local emulator) for reading and editing artifacts.
+
+    Settings come from the arguments, then `overrides` (as `wandb.Api` takes them), then the
+    environment (`WANDB_API_KEY`, `WANDB_BASE_URL`, `WANDB_ENTITY`, `WANDB_PROJECT`), then
+    `~/.netrc` for the key, and finally a running `artifactkit serve`. Nothing is sent until the
+    first call; close the client with `close()` or by using the Api as a context manager.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        entity: str | None = None,
+        project: str | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        retry: RetryPolicy | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        http_transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        overrides = dict(overrides or {})
+        env = os.environ
+        local = None
+        base = base_url or overrides.get("base_url") or env.get("WANDB_BASE_URL")
+        if not base:
+            local = running_local_server()
+            if local is None:
+                raise ConfigurationError(
+                    "no W&B server configured: pass base_url=, set WANDB_BASE_URL "
+                    "(https://api.wandb.ai for W&B cloud), or start the emulator with `artifactkit serve`"
+                )
+            base = local.url
+        base = str(base).rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise ConfigurationError(f"base_url {base!r} must start with http:// or https://")
+        key = api_key or overrides.get("api_key") or env.get("WANDB_API_KEY") or _netrc_key(base)
+        if not key:
+            local = local or running_local_server()
+            key = local.api_key if local is not None and local.url == base else None
+        if not key:
+            raise ConfigurationError(
+                f"no API key for {base}: pass api_key=, set WANDB_API_KEY, or add it to ~/.netrc"
+            )
+        self.base_url = base
+        self.timeout = float(timeout if timeout is not None else env.get("WANDB_HTTP_TIMEOUT", DEFAULT_TIMEOUT))
+        self._entity = entity or overrides.get("entity") or env.get("WANDB_ENTITY") or None
+        self.project = project or overrides.get("project") or env.get("WANDB_PROJECT") or None
+        transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
+        self.client = Session(transport, cache_root=Path(cache_dir) if cache_dir is not None else None)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.client.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Api {self.base_url}>"
+
+    # -- identity ------------------------------------------------------------------------------
+
+    @property
+    def default_entity(self) -> str | None:
+        """The configured entity, else the signed-in user's default entity (asked once)."""
+        if self._entity is None:
+            viewer = self.client.call(lambda c: c.viewer(), "asking who the API key belongs to")
+            self._entity = None if viewer.viewer is None else viewer.viewer.entity
+        return self._entity
+
+    @property
+    def viewer(self) -> dict[str, Any]:
+        """The signed-in user: id, username and default entity."""
+        viewer = self.client.call(lambda c: c.viewer(), "asking who the API key belongs to")
+        if viewer.viewer is None:
+            raise NotFoundError("the server knows no user for this API key", kind="user")
+        return viewer.viewer.model_dump()
+
+    def _entity_for(self, path: str | None, slashes: int) -> str | None:
+        """The default entity, asked for only when `path` (with `slashes` when complete) lacks one."""
+        if path is not None and path.count("/") >= slashes:
+            return self._entity
+        return self.default_entity
+
+    def _project_path(self, path: str | None) -> ProjectPath:
+        return parse_project_path(path, self._entity_for(path, 1), self.project)
+
+    def _artifact_path(self, path: str, *, allow_alias: bool = True) -> ArtifactPath:
+        return parse_artifact_path(path, self._entity_for(path, 2), self.project, allow_alias=allow_alias)
+
+    # -- artifact types ----------------------------------------------------------------------
+
+    def artifact_types(self, project: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> ArtifactTypes:
+        """The artifact types of a project (`entity/project`)."""
+        path = self._project_path(project)
+        return ArtifactTypes(self.client, path.entity, path.project, per_page)
+
+    def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
+        """One artifact type of a project; `NotFoundError` if it does not exist."""
+        path = self._project_path(project)
+        return ArtifactType(self.client, path.entity, path.project, type_name)
+
+    # -- collections ---------------------------------------------------------------------------
+
+    def artifact_collections(
+        self,
+        project_name: str,
+        type_name: str,
+        per_page: int = DEFAULT_PER_PAGE,
+        *,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+    ) -> ArtifactCollections:
+        """The collections of one type in a project."""
+        path = self._project_path(project_name)
+        return ArtifactCollections(self.client, path.entity, path.project, type_name, per_page, filters=filters, order=order)
+
+    def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
+        """The collection `entity/project/name` of type `type_name`."""
+        path = self._artifact_path(name, allow_alias=False)
+        return ArtifactCollection(self.client, path.entity, path.project, path.collection, type_name)
+
+    def artifact_collection_exists(self, name: str, type: str) -> bool:  # noqa: A002
+        """True if the collection exists; other errors (auth, network) still raise."""
+        try:
+            self.artifact_collection(type, name)
+        except NotFoundError:
+            return False
+        return True
+
+    # -- versions --------------------------------------------------------------------------------
+
+    def artifacts(
+        self,
+        type_name: str,
+        name: str,
+        per_page: int = DEFAULT_PER_PAGE,
+        tags: str | list[str] | None = None,
+        *,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+    ) -> Artifacts:
+        """The versions of the collection `entity/project/name`."""
+        path = self._artifact_path(name, allow_alias=False)
+        return Artifacts(
+            self.client, path.entity, path.project, path.collection, type_name,
+            filters=filters, order=order, per_page=per_page, tags=tags,
+        )
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:  # noqa: A002
+        """The version `entity/project/name:alias` (`:v3`, `:latest`, no alias = latest)."""
+        path = self._artifact_path(name)
+        result = self.client.call(
+            lambda c: c.artifact_membership_by_name(path.entity, path.project, path.name),
+            f"looking up {path}",
+        )
+        membership = None if result.project is None else result.project.artifact_collection_membership
+        if membership is None or membership.artifact is None or membership.artifact_collection is None:
+            raise self._diagnose(path)
+        artifact = Artifact.from_membership(self.client, membership, (path.entity, path.project))
+        if type is not None and artifact.type != type:
+            raise NotFoundError(f"{path} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=str(path))
+        return artifact
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:  # noqa: A002
+        """True if the version exists (and has `type`, if given); other errors still raise."""
+        try:
+            self.artifact(name, type)
+        except NotFoundError:
+            return False
+        return True
+
+    def _diagnose(self, path: ArtifactPath) -> NotFoundError:
+        """Say which part of `path` does not exist (one extra request, only on this error path)."""
+        found = self.client.call(
+            lambda c: c.diagnose_artifact_path(path.entity, path.project, path.collection), f"looking up {path}"
+        )
+        if found.entity is None:
+            return NotFoundError(f"entity {path.entity!r} not found (looking up {path})", kind="entity", path=str(path))
+        if found.project is None:
+            return project_not_found(path.entity, path.project)
+        if found.project.artifact_collection is None:
+            return NotFoundError(
+                f"artifact {path.collection!r} not found in {path.entity}/{path.project}",
+                kind="collection", path=str(path),
+            )
+        alias = path.alias or "latest"
+        kind = "version" if alias[:1] == "v" and alias[1:].isdigit() else "alias"
+        return NotFoundError(
+            f"{kind} {alias!r} not found in {path.entity}/{path.project}/{path.collection}", kind=kind, path=str(path)
+        )
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def run(self, path: str) -> Run:
+        """The run `entity/project/run_id`."""
+        entity, project, name = parse_run_path(path, self._entity_for(path, 2), self.project)
+        result = self.client.call(lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}")
+        if result.project is None:
+            raise project_not_found(entity, project)
+        if result.project.run is None:
+            raise NotFoundError(f"run {name!r} not found in {entity}/{project}", kind="run", path=f"{entity}/{project}/{name}")
+        return Run(self.client, result.project.run, entity, project)
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Mapping[str, str | os.PathLike[str]],
+        name: str,
+        type: str,  # noqa: A002
+        *,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        run: str | None = None,
+        max_workers: int | None = None,
+    ) -> Artifact:
+        """Create a new version of `entity/project/name` from files and directories.
+
+        Only bytes the server does not already hold are uploaded; identical content yields the
+        existing version. `run` names the run that logged it (created if needed).
+        """
+        from ._paths import check_alias
+        from .collections import check_tags
+        from .transfer.upload import collect_files, upload_artifact
+
+        path = self._artifact_path(name, allow_alias=False)
+        alias_list = [check_alias(a) for a in aliases]
+        tag_list = check_tags(tags)
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        files = collect_files(paths, workers=max_workers)
+        return upload_artifact(
+            self.client, entity=path.entity, project=path.project, name=path.collection, type_name=type,
+            files=files, aliases=alias_list, tags=tag_list, description=description, metadata=metadata,
+            run=run, workers=max_workers,
+        )
+
+    def use_artifact(self, artifact: Artifact | str, run: str, *, used_as: str | None = None) -> None:
+        """Record that run `entity/project/run_id` used a version (creating the run if needed)."""
+        from ._generated.input_types import UseArtifactInput
+
+        version = self.artifact(artifact) if isinstance(artifact, str) else artifact
+        entity, project, name = parse_run_path(run, self._entity_for(run, 2), self.project)
+        self.client.call(lambda c: c.upsert_run(entity, project, name), f"creating run {entity}/{project}/{name}")
+        self.client.call(
+            lambda c: c.use_artifact(
+                UseArtifactInput(entityName=entity, projectName=project, runName=name, artifactID=version.id, usedAs=used_as)
+            ),
+            f"recording that {run} used {version.qualified_name}",
+        )

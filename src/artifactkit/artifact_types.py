@@ -1,0 +1,126 @@
+"""Artifact types of a project: `ArtifactTypes` (the listing) and `ArtifactType`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._graphql import Session
+from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from .errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ._generated.fragments import ArtifactTypeFields
+    from .collections import ArtifactCollection, ArtifactCollections
+
+
+def project_not_found(entity: str, project: str) -> NotFoundError:
+    return NotFoundError(f"project {entity}/{project} not found", kind="project", path=f"{entity}/{project}")
+
+
+class ArtifactTypes(Paginator["ArtifactType"]):
+    """The artifact types of a project. The server does not count them: `length` is None."""
+
+    def __init__(
+        self, client: Session, entity: str, project: str, per_page: int = DEFAULT_PER_PAGE, *, start: str | None = None
+    ) -> None:
+        super().__init__(per_page, start=start)
+        self.client = client
+        self.entity = entity
+        self.project = project
+
+    def _fetch_page(self, cursor: str | None) -> Page[ArtifactType]:
+        result = self.client.call(
+            lambda c: c.project_artifact_types(self.entity, self.project, cursor=cursor, per_page=self.per_page),
+            f"listing the artifact types of {self.entity}/{self.project}",
+        )
+        if result.project is None:
+            raise project_not_found(self.entity, self.project)
+        connection = result.project.artifact_types
+        items = [
+            ArtifactType(self.client, self.entity, self.project, edge.node.name, attrs=edge.node)
+            for edge in connection.edges
+            if edge.node is not None
+        ]
+        return Page(items, connection.page_info.end_cursor, connection.page_info.has_next_page, None)
+
+    def __repr__(self) -> str:
+        return f"<ArtifactTypes {self.entity}/{self.project}>"
+
+
+class ArtifactType:
+    """An artifact type (`dataset`, `model`, ...) of one project."""
+
+    def __init__(
+        self,
+        client: Session,
+        entity: str,
+        project: str,
+        type_name: str,
+        attrs: ArtifactTypeFields | None = None,
+    ) -> None:
+        self.client = client
+        self.entity = entity
+        self.project = project
+        self._type_name = type_name
+        self._attrs = attrs if attrs is not None else self._fetch()
+
+    def _fetch(self) -> ArtifactTypeFields:
+        result = self.client.call(
+            lambda c: c.project_artifact_type(self.entity, self.project, self._type_name),
+            f"loading artifact type {self._type_name!r} of {self.entity}/{self.project}",
+        )
+        if result.project is None:
+            raise project_not_found(self.entity, self.project)
+        if result.project.artifact_type is None:
+            raise NotFoundError(
+                f"artifact type {self._type_name!r} not found in {self.entity}/{self.project}",
+                kind="artifact type",
+                path=f"{self.entity}/{self.project}/{self._type_name}",
+            )
+        return result.project.artifact_type
+
+    def load(self) -> ArtifactTypeFields:
+        """Fetch the type again from the server and return its attributes."""
+        self._attrs = self._fetch()
+        return self._attrs
+
+    @property
+    def id(self) -> str:
+        return self._attrs.id
+
+    @property
+    def name(self) -> str:
+        return self._attrs.name
+
+    @property
+    def description(self) -> str | None:
+        return self._attrs.description
+
+    @property
+    def created_at(self) -> datetime:
+        return self._attrs.created_at
+
+    def collections(
+        self,
+        per_page: int = DEFAULT_PER_PAGE,
+        *,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+        start: str | None = None,
+    ) -> ArtifactCollections:
+        """The collections of this type (sequences and portfolios)."""
+        from .collections import ArtifactCollections
+
+        return ArtifactCollections(
+            self.client, self.entity, self.project, self.name, per_page, filters=filters, order=order, start=start
+        )
+
+    def collection(self, name: str) -> ArtifactCollection:
+        """The collection `name` of this type; `NotFoundError` if there is none."""
+        from .collections import ArtifactCollection
+
+        return ArtifactCollection(self.client, self.entity, self.project, name, self.name)
+
+    def __repr__(self) -> str:
+        return f"<ArtifactType {self.entity}/{self.project}/{self.name}>"

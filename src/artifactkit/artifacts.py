@@ -1,0 +1,519 @@
+"""Artifact versions: `Artifact`, the listings `Artifacts` and `RunArtifacts`.
+
+An `Artifact` is a version *as seen through one collection*: fetched through a portfolio it is a
+link (`is_link`), with that portfolio's name, version number and aliases; its source sequence is
+always available as `source_name`. Reading properties never sends a request; the manifest is
+fetched only when something needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._graphql import Session
+from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from ._paths import check_alias, parse_artifact_path, version_index
+from .collections import check_tags
+from .errors import NotFoundError, UnsupportedError
+
+if TYPE_CHECKING:
+    from ._generated.fragments import ArtifactFields, CollectionRefFields, MembershipFields, SequenceRefFields
+    from .collections import ArtifactCollection
+    from .files import ArtifactFiles
+    from .manifest import Manifest
+    from .runs import Run
+
+
+@dataclass(frozen=True)
+class CollectionView:
+    """The collection an artifact was fetched through, and its version number there."""
+
+    entity: str
+    project: str
+    collection: str
+    is_portfolio: bool
+    version_index: int | None
+
+    @classmethod
+    def of(cls, ref: CollectionRefFields | SequenceRefFields, version: int | None, *, fallback: tuple[str, str]) -> CollectionView:
+        project = ref.project
+        entity, project_name = (project.entity_name, project.name) if project is not None else fallback
+        is_portfolio = getattr(ref, "typename__", "ArtifactSequence") == "ArtifactPortfolio"
+        return cls(entity, project_name, ref.name, is_portfolio, version)
+
+
+class Artifact:
+    """One artifact version. Edit `description`, `metadata`, `aliases`, `tags`, then `save()`."""
+
+    def __init__(self, client: Session, attrs: ArtifactFields, view: CollectionView) -> None:
+        self.client = client
+        self._view = view
+        self._manifest: Manifest | None = None
+        self._set_attrs(attrs)
+
+    # -- construction from the different query shapes ---------------------------------------
+
+    @classmethod
+    def from_membership(cls, client: Session, membership: MembershipFields, fallback: tuple[str, str]) -> Artifact:
+        assert membership.artifact is not None and membership.artifact_collection is not None
+        view = CollectionView.of(membership.artifact_collection, membership.version_index, fallback=fallback)
+        return cls(client, membership.artifact, view)
+
+    @classmethod
+    def from_source(cls, client: Session, attrs: ArtifactFields, fallback: tuple[str, str]) -> Artifact:
+        """The version as seen through the sequence it was logged to."""
+        view = CollectionView.of(attrs.artifact_sequence, attrs.version_index, fallback=fallback)
+        return cls(client, attrs, view)
+
+    def _set_attrs(self, attrs: ArtifactFields) -> None:
+        self._attrs = attrs
+        self._saved_aliases = self._aliases_in_view()
+        self._saved_tags = [t.name for t in attrs.tags]
+        self._saved_description = attrs.description
+        self._saved_metadata = dict(attrs.metadata or {})
+        self.aliases: list[str] = list(self._saved_aliases)
+        self.tags: list[str] = list(self._saved_tags)
+        self.description: str | None = attrs.description
+        self.metadata: dict[str, Any] = dict(self._saved_metadata)
+
+    def _aliases_in_view(self) -> list[str]:
+        view = self._view
+        names = []
+        for alias in self._attrs.aliases:
+            ref = alias.artifact_collection
+            if ref is None or ref.name != view.collection:
+                continue
+            if ref.project is not None and (ref.project.entity_name, ref.project.name) != (view.entity, view.project):
+                continue
+            if version_index(alias.alias) is None:
+                names.append(alias.alias)
+        return names
+
+    # -- identity -----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._attrs.id
+
+    @property
+    def entity(self) -> str:
+        return self._view.entity
+
+    @property
+    def project(self) -> str:
+        return self._view.project
+
+    @property
+    def collection_name(self) -> str:
+        return self._view.collection
+
+    @property
+    def version(self) -> str:
+        """`v3`: the version number in the collection it was fetched through."""
+        index = self._view.version_index
+        return "" if index is None else f"v{index}"
+
+    @property
+    def name(self) -> str:
+        """`collection:v3`."""
+        return f"{self._view.collection}:{self.version}"
+
+    @property
+    def qualified_name(self) -> str:
+        """`entity/project/collection:v3`."""
+        return f"{self.entity}/{self.project}/{self.name}"
+
+    @property
+    def source_entity(self) -> str:
+        project = self._attrs.artifact_sequence.project
+        return project.entity_name if project is not None else self.entity
+
+    @property
+    def source_project(self) -> str:
+        project = self._attrs.artifact_sequence.project
+        return project.name if project is not None else self.project
+
+    @property
+    def source_name(self) -> str:
+        """`sequence:v3`: the name under which the version was logged."""
+        return f"{self._attrs.artifact_sequence.name}:v{self._attrs.version_index}"
+
+    @property
+    def source_qualified_name(self) -> str:
+        return f"{self.source_entity}/{self.source_project}/{self.source_name}"
+
+    @property
+    def source_version(self) -> str:
+        return f"v{self._attrs.version_index}"
+
+    @property
+    def is_link(self) -> bool:
+        """True when fetched through a portfolio rather than the sequence it was logged to."""
+        return self._view.is_portfolio
+
+    # -- attributes -----------------------------------------------------------------------------
+
+    @property
+    def type(self) -> str:
+        return self._attrs.artifact_type.name
+
+    @property
+    def state(self) -> str:
+        return self._attrs.state.value
+
+    @property
+    def size(self) -> int:
+        return self._attrs.size
+
+    @property
+    def digest(self) -> str:
+        return self._attrs.digest
+
+    @property
+    def file_count(self) -> int:
+        return self._attrs.file_count
+
+    @property
+    def created_at(self) -> datetime:
+        return self._attrs.created_at
+
+    @property
+    def updated_at(self) -> datetime | None:
+        return self._attrs.updated_at
+
+    @property
+    def history_step(self) -> int | None:
+        return self._attrs.history_step
+
+    @property
+    def collection(self) -> ArtifactCollection:
+        """The collection this version was fetched through (loaded on first use)."""
+        from .collections import ArtifactCollection
+
+        return ArtifactCollection(self.client, self.entity, self.project, self._view.collection, self.type)
+
+    # -- files and bytes ----------------------------------------------------------------------------
+
+    def files(self, names: Sequence[str] | None = None, per_page: int = DEFAULT_PER_PAGE) -> ArtifactFiles:
+        """The files of this version, optionally only those named (exact manifest paths)."""
+        from .files import ArtifactFiles
+
+        return ArtifactFiles(self.client, self, names=names, per_page=per_page)
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest (fetched once, on first use)."""
+        if self._manifest is None:
+            from .transfer.download import fetch_manifest
+
+            self._manifest = fetch_manifest(self.client, self.id, what=f"fetching the manifest of {self.qualified_name}")
+        return self._manifest
+
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        path_prefix: str | None = None,
+        include: Sequence[str] | None = None,
+        max_workers: int | None = None,
+        skip_cache: bool = False,
+        dry_run: bool = False,
+        progress: bool | None = None,
+    ) -> Path:
+        """Download the files into `root` (default `./artifacts/<name>`), verifying every byte.
+
+        Returns the root. Files already present with the right digest are left alone; bytes come
+        from the shared cache when it has them. See `artifactkit.transfer` for the details.
+        """
+        from .transfer.download import download_artifact
+
+        target = Path(root) if root is not None else Path("artifacts") / self.name.replace(":", "-")
+        return download_artifact(
+            self,
+            target,
+            path_prefix=path_prefix,
+            include=include,
+            max_workers=max_workers,
+            skip_cache=skip_cache,
+            dry_run=dry_run,
+            progress=progress,
+        ).root
+
+    def verify(self, root: str | os.PathLike[str]) -> None:
+        """Check that `root` holds exactly this version's files; raises `DigestMismatchError`."""
+        from .transfer.download import verify_directory
+
+        verify_directory(self.manifest, Path(root))
+
+    # -- edits --------------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Send the edits to `aliases`, `tags`, `description` and `metadata` made since loading."""
+        from ._generated.input_types import (
+            AddAliasesInput,
+            ArtifactCollectionAliasInput,
+            DeleteAliasesInput,
+            TagInput,
+            UpdateArtifactInput,
+        )
+
+        aliases = [check_alias(a) for a in dict.fromkeys(self.aliases)]
+        if any(version_index(a) is not None for a in aliases):
+            raise UnsupportedError("version aliases such as 'v3' are assigned by the server and cannot be set")
+        tags = check_tags(self.tags)
+        added = [a for a in aliases if a not in self._saved_aliases]
+        removed = [a for a in self._saved_aliases if a not in aliases]
+        view = self._view
+
+        def alias_inputs(names: list[str]) -> list[ArtifactCollectionAliasInput]:
+            return [
+                ArtifactCollectionAliasInput(
+                    alias=a, entityName=view.entity, projectName=view.project, artifactCollectionName=view.collection
+                )
+                for a in names
+            ]
+
+        what = f"saving {self.qualified_name}"
+        if added:
+            self.client.call(lambda c: c.add_aliases(AddAliasesInput(artifactID=self.id, aliases=alias_inputs(added))), what)
+        if removed:
+            self.client.call(
+                lambda c: c.delete_aliases(DeleteAliasesInput(artifactID=self.id, aliases=alias_inputs(removed))), what
+            )
+        changes: dict[str, Any] = {}
+        if self.description != self._saved_description:
+            changes["description"] = self.description
+        if self.metadata != self._saved_metadata:
+            changes["metadata"] = self.metadata
+        tags_added = [t for t in tags if t not in self._saved_tags]
+        tags_removed = [t for t in self._saved_tags if t not in tags]
+        if tags_added:
+            changes["tagsToAdd"] = [TagInput(tagName=t) for t in tags_added]
+        if tags_removed:
+            changes["tagsToDelete"] = [TagInput(tagName=t) for t in tags_removed]
+        if changes:
+            result = self.client.call(lambda c: c.update_artifact(UpdateArtifactInput(artifactID=self.id, **changes)), what)
+            if result.update_artifact is not None:
+                self._set_attrs(result.update_artifact.artifact)
+                return
+        if added or removed:
+            self._saved_aliases = list(aliases)
+            self.aliases = list(aliases)
+
+    def delete(self, delete_aliases: bool = False) -> None:
+        """Delete this version; a link (fetched through a portfolio) is unlinked instead.
+
+        A version that still has aliases is only deleted with `delete_aliases=True`.
+        """
+        from ._generated.input_types import DeleteArtifactInput
+
+        if self.is_link:
+            self.unlink()
+            return
+        self.client.call(
+            lambda c: c.delete_artifact(DeleteArtifactInput(artifactID=self.id, deleteAliases=delete_aliases)),
+            f"deleting {self.qualified_name}",
+        )
+
+    def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact:
+        """Link this version into the portfolio `entity/project/name` (created if missing)."""
+        from ._generated.input_types import ArtifactAliasInput, LinkArtifactInput
+
+        target = parse_artifact_path(target_path, self.entity, self.project, allow_alias=False)
+        alias_names = [check_alias(a) for a in aliases or []]
+        result = self.client.call(
+            lambda c: c.link_artifact(
+                LinkArtifactInput(
+                    artifactID=self.id,
+                    artifactPortfolioName=target.collection,
+                    entityName=target.entity,
+                    projectName=target.project,
+                    aliases=[ArtifactAliasInput(artifactCollectionName=target.collection, alias=a) for a in alias_names],
+                )
+            ),
+            f"linking {self.qualified_name} to {target}",
+        )
+        payload = result.link_artifact
+        if payload is None or payload.artifact_membership is None:
+            raise NotFoundError(f"the server did not return the link of {self.qualified_name} in {target}")
+        return Artifact.from_membership(self.client, payload.artifact_membership, (target.entity, target.project))
+
+    def unlink(self) -> None:
+        """Remove this link from its portfolio (only for versions fetched through a portfolio)."""
+        from ._generated.input_types import UnlinkArtifactInput
+
+        if not self.is_link:
+            raise UnsupportedError(f"{self.qualified_name} is not a link; use delete() to delete a version")
+        portfolio = self.collection
+        self.client.call(
+            lambda c: c.unlink_artifact(UnlinkArtifactInput(artifactID=self.id, artifactPortfolioID=portfolio.id)),
+            f"unlinking {self.qualified_name}",
+        )
+
+    # -- lineage --------------------------------------------------------------------------------------
+
+    def logged_by(self) -> Run | None:
+        """The run that logged this version, if a run did."""
+        from .runs import Run
+
+        result = self.client.call(lambda c: c.artifact_created_by(self.id), f"asking who logged {self.qualified_name}")
+        creator = None if result.artifact is None else result.artifact.created_by
+        if creator is None or creator.typename__ != "Run":
+            return None
+        return Run(self.client, attrs=creator)  # type: ignore[arg-type]
+
+    def used_by(self) -> list[Run]:
+        """The runs that used this version as an input."""
+        from .runs import Run
+
+        runs: list[Run] = []
+        cursor: str | None = None
+        while True:
+            result = self.client.call(
+                lambda c: c.artifact_used_by(self.id, cursor=cursor, per_page=1000),
+                f"asking which runs used {self.qualified_name}",
+            )
+            if result.artifact is None:
+                raise NotFoundError(f"{self.qualified_name} no longer exists", kind="artifact")
+            connection = result.artifact.used_by
+            runs.extend(Run(self.client, attrs=edge.node) for edge in connection.edges)
+            info = connection.page_info
+            if not info.has_next_page or info.end_cursor in (None, cursor):
+                return runs
+            cursor = info.end_cursor
+
+    def __repr__(self) -> str:
+        return f"<Artifact {self.qualified_name} type={self.type}>"
+
+
+def _tag_filter(tags: str | Sequence[str] | None) -> dict[str, Any] | None:
+    if tags is None:
+        return None
+    names = check_tags([tags] if isinstance(tags, str) else list(tags))
+    return {"tag": {"$in": names}}
+
+
+class Artifacts(Paginator[Artifact]):
+    """The versions of one collection, filtered and ordered on the server.
+
+    `filters` use W&B's JSON filter language (e.g. `{"metadata.accuracy": {"$gt": 0.9}}`);
+    committed versions only unless `filters` names a `state`. `tags` keeps versions carrying any
+    of the tags, also on the server, so `len()` counts exactly what iteration yields.
+    """
+
+    def __init__(
+        self,
+        client: Session,
+        entity: str,
+        project: str,
+        collection_name: str,
+        type: str,  # noqa: A002 - the documented parameter name
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
+        tags: str | list[str] | None = None,
+        *,
+        start: str | None = None,
+    ) -> None:
+        super().__init__(per_page, start=start)
+        self.client = client
+        self.entity = entity
+        self.project = project
+        self.collection_name = collection_name
+        self.type = type
+        self.order = order
+        self.tags = tags
+        clauses = [dict(filters) if filters else {}]
+        if "state" not in clauses[0]:
+            clauses.append({"state": "COMMITTED"})
+        tag_clause = _tag_filter(tags)
+        if tag_clause is not None:
+            clauses.append(tag_clause)
+        clauses = [c for c in clauses if c]
+        self.filters: dict[str, Any] = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
+        what = f"listing the versions of {self.entity}/{self.project}/{self.collection_name}"
+        args = dict(cursor=cursor, per_page=self.per_page, filters=self.filters, order=self.order)
+        fallback = (self.entity, self.project)
+        if self.client.supports_collection_edges:
+            result = self.client.call(
+                lambda c: c.collection_versions(self.entity, self.project, self.type, self.collection_name, **args), what
+            )
+            project_node = result.project
+            type_node = None if project_node is None else project_node.artifact_type
+            collection = None if type_node is None else type_node.artifact_collection
+        else:
+            legacy = self.client.call(
+                lambda c: c.legacy_collection_versions(self.entity, self.project, self.type, self.collection_name, **args),
+                what,
+            )
+            project_node = legacy.project  # type: ignore[assignment]
+            type_node = None if project_node is None else project_node.artifact_type  # type: ignore[assignment]
+            collection = None if type_node is None else type_node.artifact_sequence  # type: ignore[attr-defined]
+        if collection is None:
+            # Let the collection lookup say precisely what is missing (project, type or name).
+            from .collections import ArtifactCollection
+
+            ArtifactCollection(self.client, self.entity, self.project, self.collection_name, self.type)
+            raise NotFoundError(f"collection {self.collection_name!r} not found", kind="collection")
+        connection = collection.artifacts
+        if connection is None:
+            return Page([], None, False, 0)
+        items = [
+            Artifact(self.client, edge.node, CollectionView.of(collection, version_index(edge.version), fallback=fallback))
+            for edge in connection.edges
+        ]
+        info = connection.page_info
+        return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+
+    def __repr__(self) -> str:
+        return f"<Artifacts {self.entity}/{self.project}/{self.collection_name}>"
+
+
+class RunArtifacts(Paginator[Artifact]):
+    """The versions a run logged (`mode="logged"`) or used (`mode="used"`)."""
+
+    def __init__(
+        self, client: Session, run: Run, mode: Literal["logged", "used"] = "logged", per_page: int = DEFAULT_PER_PAGE
+    ) -> None:
+        if mode not in ("logged", "used"):
+            raise ValueError(f"mode must be 'logged' or 'used', not {mode!r}")
+        super().__init__(per_page)
+        self.client = client
+        self.run = run
+        self.mode = mode
+
+    def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
+        run = self.run
+        fallback = (run.entity, run.project)
+        if self.mode == "logged":
+            out = self.client.call(
+                lambda c: c.run_output_artifacts(run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page),
+                f"listing the artifacts logged by run {run.path_str}",
+            )
+            run_node = None if out.project is None else out.project.run
+            connection = None if run_node is None else run_node.output_artifacts
+        else:
+            used = self.client.call(
+                lambda c: c.run_input_artifacts(run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page),
+                f"listing the artifacts used by run {run.path_str}",
+            )
+            run_node = None if used.project is None else used.project.run  # type: ignore[assignment]
+            connection = None if run_node is None else run_node.input_artifacts  # type: ignore[attr-defined]
+        if run_node is None:
+            raise NotFoundError(f"run {run.path_str} not found", kind="run", path=run.path_str)
+        if connection is None:
+            return Page([], None, False, 0)
+        items = [Artifact.from_source(self.client, e.node, fallback) for e in connection.edges if e.node is not None]
+        info = connection.page_info
+        return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+
+    def __repr__(self) -> str:
+        return f"<RunArtifacts {self.run.path_str} mode={self.mode}>"
+

@@ -1,0 +1,147 @@
+"""Every error artifactkit raises, in one tree under `ArtifactkitError`.
+
+Errors from httpx, the generated client and pydantic are translated into these at one boundary
+(`_graphql.Session.call`, `_transport.Transport`); the original stays available as `__cause__`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ArtifactkitError(Exception):
+    """Base class of all artifactkit errors."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(ArtifactkitError):
+    """No usable API key or server address, or an invalid setting."""
+
+
+class InvalidNameError(ArtifactkitError, ValueError):
+    """A path or name is malformed; raised before any request is sent."""
+
+    def __init__(self, message: str, *, expected: str) -> None:
+        super().__init__(f"{message}; expected {expected}")
+        self.expected = expected
+
+
+class TransportError(ArtifactkitError):
+    """The server could not be reached, or the connection broke, after all retries."""
+
+
+class APITimeoutError(TransportError):
+    """A request timed out after all retries."""
+
+
+class APIStatusError(ArtifactkitError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, status_code: int, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.errors = errors or []
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the server rejected the request (invalid input or a document it cannot run)."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the API key may not do this (e.g. a read-only key writing)."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409: the request conflicts with the current state (a name taken, aliases in the way)."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429, after all retries."""
+
+
+class ServerError(APIStatusError):
+    """HTTP 5xx, after all retries."""
+
+
+class GraphQLError(ArtifactkitError):
+    """The server answered 200 but reported GraphQL errors."""
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class NotFoundError(ArtifactkitError, LookupError):
+    """The thing asked for does not exist: `kind` says which (entity, project, collection, ...)."""
+
+    def __init__(self, message: str, *, kind: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.path = path
+
+
+class ResponseValidationError(ArtifactkitError):
+    """The server's answer does not have the shape the schema promises."""
+
+
+class PaginationError(ArtifactkitError):
+    """A listing stopped advancing (the server returned the same cursor twice)."""
+
+
+class UnsupportedError(ArtifactkitError):
+    """The server lacks a capability this call needs."""
+
+
+class DownloadError(ArtifactkitError):
+    """A file could not be downloaded intact; nothing was left at its destination."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class DigestMismatchError(DownloadError):
+    """Downloaded or local bytes do not match the digest in the manifest."""
+
+
+class UnsafePathError(DownloadError):
+    """A manifest path would be written outside the download root."""
+
+
+class UploadError(ArtifactkitError):
+    """A file could not be uploaded, or the server refused the new version."""
+
+
+__all__ = [
+    "APIStatusError",
+    "APITimeoutError",
+    "ArtifactkitError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "DigestMismatchError",
+    "DownloadError",
+    "GraphQLError",
+    "InvalidNameError",
+    "NotFoundError",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "TransportError",
+    "UnsafePathError",
+    "UnsupportedError",
+    "UploadError",
+]

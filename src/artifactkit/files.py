@@ -1,0 +1,112 @@
+"""The files of an artifact version: `ArtifactFiles` (the listing) and `File`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._graphql import Session
+from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from .errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ._generated.fragments import FileFields
+    from .artifacts import Artifact
+
+
+class ArtifactFiles(Paginator["File"]):
+    """The files of one version, in path order; `len()` counts only the files asked for."""
+
+    def __init__(
+        self,
+        client: Session,
+        artifact: Artifact,
+        names: Sequence[str] | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
+        *,
+        start: str | None = None,
+    ) -> None:
+        super().__init__(per_page, start=start)
+        self.client = client
+        self.artifact = artifact
+        self.names = None if names is None else list(names)
+
+    @property
+    def path(self) -> list[str]:
+        """`[entity, project, name]` of the version."""
+        return [self.artifact.entity, self.artifact.project, self.artifact.name]
+
+    def _fetch_page(self, cursor: str | None) -> Page[File]:
+        a = self.artifact
+        result = self.client.call(
+            lambda c: c.membership_files(
+                a.entity, a.project, a.collection_name, a.version, names=self.names, cursor=cursor, per_page=self.per_page
+            ),
+            f"listing the files of {a.qualified_name}",
+        )
+        collection = None if result.project is None else result.project.artifact_collection
+        membership = None if collection is None else collection.artifact_membership
+        if membership is None or membership.files is None:
+            raise NotFoundError(f"{a.qualified_name} not found", kind="version", path=a.qualified_name)
+        connection = membership.files
+        items = [File(self.client, self.artifact, e.node) for e in connection.edges if e.node is not None]
+        info = connection.page_info
+        return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+
+    def __repr__(self) -> str:
+        return f"<ArtifactFiles {self.artifact.qualified_name}>"
+
+
+class File:
+    """A file of an artifact version."""
+
+    def __init__(self, client: Session, artifact: Artifact, attrs: FileFields) -> None:
+        self.client = client
+        self.artifact = artifact
+        self._attrs = attrs
+
+    @property
+    def id(self) -> str:
+        return self._attrs.id
+
+    @property
+    def name(self) -> str:
+        """The path of the file inside the artifact (`dir/file.txt`)."""
+        return self._attrs.name
+
+    @property
+    def size(self) -> int:
+        return self._attrs.size_bytes
+
+    @property
+    def md5(self) -> str | None:
+        """Base64 MD5 of the content (None for references)."""
+        return self._attrs.checksum
+
+    @property
+    def digest(self) -> str | None:
+        return self._attrs.digest
+
+    @property
+    def mimetype(self) -> str | None:
+        return self._attrs.mimetype
+
+    @property
+    def url(self) -> str:
+        """A pre-signed download URL; it expires, so do not store it."""
+        return self._attrs.direct_url
+
+    @property
+    def is_reference(self) -> bool:
+        return self._attrs.is_reference
+
+    def download(self, root: str | os.PathLike[str] = ".", *, replace: bool = False) -> Path:
+        """Download this file to `root/<name>`, verified; an identical file is left as is."""
+        from .transfer.download import download_single_file
+
+        return download_single_file(self, Path(root), replace=replace)
+
+    def __repr__(self) -> str:
+        return f"<File {self.name} ({self.size} bytes)>"
