@@ -1,10 +1,10 @@
 """artifactkit: a typed, fast SDK for the Weights & Biases artifacts API.
 
-    from artifactkit import Api
+from artifactkit import Api
 
-    api = Api()  # WANDB_BASE_URL / WANDB_API_KEY, or a running `artifactkit serve`
-    for version in api.artifacts("dataset", "my-team/my-project/training-data"):
-        print(version.qualified_name, version.aliases)
+api = Api()  # WANDB_BASE_URL / WANDB_API_KEY, or a running `artifactkit serve`
+for version in api.artifacts("dataset", "my-team/my-project/training-data"):
+    print(version.qualified_name, version.aliases)
 """
 
 from __future__ import annotations

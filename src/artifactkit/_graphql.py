@@ -103,8 +103,12 @@ class Session:
         except GraphQLClientHttpError as exc:
             raise status_error(exc.response, what) from exc  # type: ignore[arg-type]
         except GraphQLClientGraphQLMultiError as exc:
-            details = [{"message": e.message, **({"extensions": e.extensions} if e.extensions else {})} for e in exc.errors]
-            raise errors.GraphQLError(f"the server reported an error while {what}: {_error_messages(details)}", errors=details) from exc
+            details = [
+                {"message": e.message, **({"extensions": e.extensions} if e.extensions else {})} for e in exc.errors
+            ]
+            raise errors.GraphQLError(
+                f"the server reported an error while {what}: {_error_messages(details)}", errors=details
+            ) from exc
         except GraphQLClientInvalidResponseError as exc:
             raise errors.ResponseValidationError(f"the server's answer while {what} is not a GraphQL response") from exc
         except pydantic.ValidationError as exc:

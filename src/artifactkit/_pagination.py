@@ -10,7 +10,7 @@ server hands back a cursor that does not advance. `len()` answers from the serve
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -155,3 +155,14 @@ class Paginator(ABC, Generic[T]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} per_page={self.per_page}>"
+
+
+class PageFetcher(Paginator[T]):
+    """A paginator over any page-fetching function, for listings internal to an entity."""
+
+    def __init__(self, fetch: Callable[[str | None, int], Page[T]], per_page: int = MAX_PER_PAGE) -> None:
+        super().__init__(per_page)
+        self._fetch = fetch
+
+    def _fetch_page(self, cursor: str | None) -> Page[T]:
+        return self._fetch(cursor, self.per_page)

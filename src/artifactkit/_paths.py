@@ -32,8 +32,10 @@ def check_part(kind: str, value: str, form: str) -> str:
 
 def check_alias(value: str) -> str:
     if not value or len(value) > 128 or not _ALIAS.match(value):
-        raise InvalidNameError(f"alias {value!r} is not valid (no '/' or ':', at most 128 characters)",
-                               expected="an alias such as 'latest', 'best' or a version 'v3'")
+        raise InvalidNameError(
+            f"alias {value!r} is not valid (no '/' or ':', at most 128 characters)",
+            expected="an alias such as 'latest', 'best' or a version 'v3'",
+        )
     return value
 
 
@@ -80,7 +82,9 @@ def parse_project_path(path: str | None, default_entity: str | None, default_pro
     if path is None:
         if default_entity and default_project:
             return ProjectPath(default_entity, default_project)
-        raise InvalidNameError("no project given and no default project configured (WANDB_PROJECT)", expected=PROJECT_FORM)
+        raise InvalidNameError(
+            "no project given and no default project configured (WANDB_PROJECT)", expected=PROJECT_FORM
+        )
     parts = _split(path, PROJECT_FORM)
     if len(parts) == 1:
         entity, project = default_entity, parts[0]
@@ -89,8 +93,9 @@ def parse_project_path(path: str | None, default_entity: str | None, default_pro
     else:
         raise InvalidNameError(f"project path {path!r} has {len(parts)} parts", expected=PROJECT_FORM)
     if not entity:
-        raise InvalidNameError(f"project path {path!r} has no entity and no default entity is configured",
-                               expected=PROJECT_FORM)
+        raise InvalidNameError(
+            f"project path {path!r} has no entity and no default entity is configured", expected=PROJECT_FORM
+        )
     return ProjectPath(check_part("entity", entity, PROJECT_FORM), check_part("project", project, PROJECT_FORM))
 
 
@@ -105,11 +110,13 @@ def parse_artifact_path(
     project = parts[-2] if len(parts) >= 2 else default_project
     entity = parts[-3] if len(parts) == 3 else default_entity
     if not project:
-        raise InvalidNameError(f"artifact path {path!r} names no project and no default project is configured",
-                               expected=form)
+        raise InvalidNameError(
+            f"artifact path {path!r} names no project and no default project is configured", expected=form
+        )
     if not entity:
-        raise InvalidNameError(f"artifact path {path!r} names no entity and no default entity is configured",
-                               expected=form)
+        raise InvalidNameError(
+            f"artifact path {path!r} names no entity and no default entity is configured", expected=form
+        )
     collection, sep, alias = name.partition(":")
     if sep and not allow_alias:
         raise InvalidNameError(f"{path!r} names a version, but a collection was expected", expected=form)

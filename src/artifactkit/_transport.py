@@ -121,7 +121,9 @@ class Transport:
             if retry:
                 self.stats.retries += 1
 
-    def send(self, request_factory: Callable[[], httpx.Request], *, idempotent: bool, stream: bool = False) -> httpx.Response:
+    def send(
+        self, request_factory: Callable[[], httpx.Request], *, idempotent: bool, stream: bool = False
+    ) -> httpx.Response:
         """Send a request, retrying what is safe to retry; the final response is returned as is.
 
         Connection failures (the request never reached the server) are retried for every
@@ -138,7 +140,13 @@ class Transport:
                 response = self.client.send(request_factory(), stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error = exc
-            except (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError, httpx.WriteTimeout) as exc:
+            except (
+                httpx.ReadError,
+                httpx.ReadTimeout,
+                httpx.RemoteProtocolError,
+                httpx.WriteError,
+                httpx.WriteTimeout,
+            ) as exc:
                 if not idempotent:
                     raise _transport_error(exc) from exc
                 error = exc
@@ -161,18 +169,30 @@ class Transport:
 
     # -- the protocol the generated GraphQL client expects ---------------------------------
 
-    def post(self, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+    def post(
+        self,
+        url: Any,
+        json: Any | None = None,
+        data: Any | None = None,
+        files: Any | None = None,
+        headers: Any | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """POST a GraphQL document; queries are idempotent, mutations are not."""
         document = (json or {}).get("query", "")
         idempotent = not document.lstrip().startswith("mutation")
-        headers = kwargs.pop("headers", None)
         return self.send(
             lambda: self.client.build_request("POST", url, json=json, headers=headers), idempotent=idempotent
         )
 
     @contextmanager
     def stream(
-        self, method: str, url: str, *, headers: dict[str, str] | None = None, content: Callable[[], Any] | bytes | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: Callable[[], Any] | bytes | None = None,
     ) -> Iterator[httpx.Response]:
         """An idempotent streamed request (file GET, or PUT of known bytes), retried like a query.
 

@@ -81,9 +81,7 @@ class Api:
             local = local or running_local_server()
             key = local.api_key if local is not None and local.url == base else None
         if not key:
-            raise ConfigurationError(
-                f"no API key for {base}: pass api_key=, set WANDB_API_KEY, or add it to ~/.netrc"
-            )
+            raise ConfigurationError(f"no API key for {base}: pass api_key=, set WANDB_API_KEY, or add it to ~/.netrc")
         self.base_url = base
         self.timeout = float(timeout if timeout is not None else env.get("WANDB_HTTP_TIMEOUT", DEFAULT_TIMEOUT))
         self._entity = entity or overrides.get("entity") or env.get("WANDB_ENTITY") or None
@@ -100,7 +98,9 @@ class Api:
     def __enter__(self) -> Api:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -161,14 +161,16 @@ class Api:
     ) -> ArtifactCollections:
         """The collections of one type in a project."""
         path = self._project_path(project_name)
-        return ArtifactCollections(self.client, path.entity, path.project, type_name, per_page, filters=filters, order=order)
+        return ArtifactCollections(
+            self.client, path.entity, path.project, type_name, per_page, filters=filters, order=order
+        )
 
     def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
         """The collection `entity/project/name` of type `type_name`."""
         path = self._artifact_path(name, allow_alias=False)
         return ArtifactCollection(self.client, path.entity, path.project, path.collection, type_name)
 
-    def artifact_collection_exists(self, name: str, type: str) -> bool:  # noqa: A002
+    def artifact_collection_exists(self, name: str, type: str) -> bool:
         """True if the collection exists; other errors (auth, network) still raise."""
         try:
             self.artifact_collection(type, name)
@@ -191,11 +193,18 @@ class Api:
         """The versions of the collection `entity/project/name`."""
         path = self._artifact_path(name, allow_alias=False)
         return Artifacts(
-            self.client, path.entity, path.project, path.collection, type_name,
-            filters=filters, order=order, per_page=per_page, tags=tags,
+            self.client,
+            path.entity,
+            path.project,
+            path.collection,
+            type_name,
+            filters=filters,
+            order=order,
+            per_page=per_page,
+            tags=tags,
         )
 
-    def artifact(self, name: str, type: str | None = None) -> Artifact:  # noqa: A002
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
         """The version `entity/project/name:alias` (`:v3`, `:latest`, no alias = latest)."""
         path = self._artifact_path(name)
         result = self.client.call(
@@ -207,10 +216,12 @@ class Api:
             raise self._diagnose(path)
         artifact = Artifact.from_membership(self.client, membership, (path.entity, path.project))
         if type is not None and artifact.type != type:
-            raise NotFoundError(f"{path} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=str(path))
+            raise NotFoundError(
+                f"{path} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=str(path)
+            )
         return artifact
 
-    def artifact_exists(self, name: str, type: str | None = None) -> bool:  # noqa: A002
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
         """True if the version exists (and has `type`, if given); other errors still raise."""
         try:
             self.artifact(name, type)
@@ -230,7 +241,8 @@ class Api:
         if found.project.artifact_collection is None:
             return NotFoundError(
                 f"artifact {path.collection!r} not found in {path.entity}/{path.project}",
-                kind="collection", path=str(path),
+                kind="collection",
+                path=str(path),
             )
         alias = path.alias or "latest"
         kind = "version" if alias[:1] == "v" and alias[1:].isdigit() else "alias"
@@ -243,11 +255,15 @@ class Api:
     def run(self, path: str) -> Run:
         """The run `entity/project/run_id`."""
         entity, project, name = parse_run_path(path, self._entity_for(path, 2), self.project)
-        result = self.client.call(lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}")
+        result = self.client.call(
+            lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}"
+        )
         if result.project is None:
             raise project_not_found(entity, project)
         if result.project.run is None:
-            raise NotFoundError(f"run {name!r} not found in {entity}/{project}", kind="run", path=f"{entity}/{project}/{name}")
+            raise NotFoundError(
+                f"run {name!r} not found in {entity}/{project}", kind="run", path=f"{entity}/{project}/{name}"
+            )
         return Run(self.client, result.project.run, entity, project)
 
     # -- writing -----------------------------------------------------------------------------------
@@ -256,7 +272,7 @@ class Api:
         self,
         paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Mapping[str, str | os.PathLike[str]],
         name: str,
-        type: str,  # noqa: A002
+        type: str,
         *,
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
@@ -281,9 +297,18 @@ class Api:
             paths = [paths]
         files = collect_files(paths, workers=max_workers)
         return upload_artifact(
-            self.client, entity=path.entity, project=path.project, name=path.collection, type_name=type,
-            files=files, aliases=alias_list, tags=tag_list, description=description, metadata=metadata,
-            run=run, workers=max_workers,
+            self.client,
+            entity=path.entity,
+            project=path.project,
+            name=path.collection,
+            type_name=type,
+            files=files,
+            aliases=alias_list,
+            tags=tag_list,
+            description=description,
+            metadata=metadata,
+            run=run,
+            workers=max_workers,
         )
 
     def use_artifact(self, artifact: Artifact | str, run: str, *, used_as: str | None = None) -> None:
@@ -295,7 +320,9 @@ class Api:
         self.client.call(lambda c: c.upsert_run(entity, project, name), f"creating run {entity}/{project}/{name}")
         self.client.call(
             lambda c: c.use_artifact(
-                UseArtifactInput(entityName=entity, projectName=project, runName=name, artifactID=version.id, usedAs=used_as)
+                UseArtifactInput(
+                    entity_name=entity, project_name=project, run_name=name, artifactID=version.id, used_as=used_as
+                )
             ),
             f"recording that {run} used {version.qualified_name}",
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._graphql import Session
-from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
 from ._paths import check_alias, parse_artifact_path, version_index
 from .collections import check_tags
 from .errors import NotFoundError, UnsupportedError
@@ -40,7 +40,9 @@ class CollectionView:
     version_index: int | None
 
     @classmethod
-    def of(cls, ref: CollectionRefFields | SequenceRefFields, version: int | None, *, fallback: tuple[str, str]) -> CollectionView:
+    def of(
+        cls, ref: CollectionRefFields | SequenceRefFields, version: int | None, *, fallback: tuple[str, str]
+    ) -> CollectionView:
         project = ref.project
         entity, project_name = (project.entity_name, project.name) if project is not None else fallback
         is_portfolio = getattr(ref, "typename__", "ArtifactSequence") == "ArtifactPortfolio"
@@ -211,7 +213,9 @@ class Artifact:
         if self._manifest is None:
             from .transfer.download import fetch_manifest
 
-            self._manifest = fetch_manifest(self.client, self.id, what=f"fetching the manifest of {self.qualified_name}")
+            self._manifest = fetch_manifest(
+                self.client, self.id, what=f"fetching the manifest of {self.qualified_name}"
+            )
         return self._manifest
 
     def download(
@@ -273,14 +277,19 @@ class Artifact:
         def alias_inputs(names: list[str]) -> list[ArtifactCollectionAliasInput]:
             return [
                 ArtifactCollectionAliasInput(
-                    alias=a, entityName=view.entity, projectName=view.project, artifactCollectionName=view.collection
+                    alias=a,
+                    entity_name=view.entity,
+                    project_name=view.project,
+                    artifact_collection_name=view.collection,
                 )
                 for a in names
             ]
 
         what = f"saving {self.qualified_name}"
         if added:
-            self.client.call(lambda c: c.add_aliases(AddAliasesInput(artifactID=self.id, aliases=alias_inputs(added))), what)
+            self.client.call(
+                lambda c: c.add_aliases(AddAliasesInput(artifactID=self.id, aliases=alias_inputs(added))), what
+            )
         if removed:
             self.client.call(
                 lambda c: c.delete_aliases(DeleteAliasesInput(artifactID=self.id, aliases=alias_inputs(removed))), what
@@ -293,11 +302,13 @@ class Artifact:
         tags_added = [t for t in tags if t not in self._saved_tags]
         tags_removed = [t for t in self._saved_tags if t not in tags]
         if tags_added:
-            changes["tagsToAdd"] = [TagInput(tagName=t) for t in tags_added]
+            changes["tags_to_add"] = [TagInput(tag_name=t) for t in tags_added]
         if tags_removed:
-            changes["tagsToDelete"] = [TagInput(tagName=t) for t in tags_removed]
+            changes["tags_to_delete"] = [TagInput(tag_name=t) for t in tags_removed]
         if changes:
-            result = self.client.call(lambda c: c.update_artifact(UpdateArtifactInput(artifactID=self.id, **changes)), what)
+            result = self.client.call(
+                lambda c: c.update_artifact(UpdateArtifactInput(artifactID=self.id, **changes)), what
+            )
             if result.update_artifact is not None:
                 self._set_attrs(result.update_artifact.artifact)
                 return
@@ -316,7 +327,7 @@ class Artifact:
             self.unlink()
             return
         self.client.call(
-            lambda c: c.delete_artifact(DeleteArtifactInput(artifactID=self.id, deleteAliases=delete_aliases)),
+            lambda c: c.delete_artifact(DeleteArtifactInput(artifactID=self.id, delete_aliases=delete_aliases)),
             f"deleting {self.qualified_name}",
         )
 
@@ -330,10 +341,12 @@ class Artifact:
             lambda c: c.link_artifact(
                 LinkArtifactInput(
                     artifactID=self.id,
-                    artifactPortfolioName=target.collection,
-                    entityName=target.entity,
-                    projectName=target.project,
-                    aliases=[ArtifactAliasInput(artifactCollectionName=target.collection, alias=a) for a in alias_names],
+                    artifact_portfolio_name=target.collection,
+                    entity_name=target.entity,
+                    project_name=target.project,
+                    aliases=[
+                        ArtifactAliasInput(artifact_collection_name=target.collection, alias=a) for a in alias_names
+                    ],
                 )
             ),
             f"linking {self.qualified_name} to {target}",
@@ -365,27 +378,24 @@ class Artifact:
         creator = None if result.artifact is None else result.artifact.created_by
         if creator is None or creator.typename__ != "Run":
             return None
-        return Run(self.client, attrs=creator)  # type: ignore[arg-type]
+        return Run(self.client, attrs=creator)
 
     def used_by(self) -> list[Run]:
         """The runs that used this version as an input."""
         from .runs import Run
 
-        runs: list[Run] = []
-        cursor: str | None = None
-        while True:
+        def fetch(cursor: str | None, per_page: int) -> Page[Run]:
             result = self.client.call(
-                lambda c: c.artifact_used_by(self.id, cursor=cursor, per_page=1000),
+                lambda c: c.artifact_used_by(self.id, cursor=cursor, per_page=per_page),
                 f"asking which runs used {self.qualified_name}",
             )
             if result.artifact is None:
                 raise NotFoundError(f"{self.qualified_name} no longer exists", kind="artifact")
             connection = result.artifact.used_by
-            runs.extend(Run(self.client, attrs=edge.node) for edge in connection.edges)
             info = connection.page_info
-            if not info.has_next_page or info.end_cursor in (None, cursor):
-                return runs
-            cursor = info.end_cursor
+            return Page([Run(self.client, attrs=e.node) for e in connection.edges], info.end_cursor, info.has_next_page)
+
+        return list(PageFetcher(fetch))
 
     def __repr__(self) -> str:
         return f"<Artifact {self.qualified_name} type={self.type}>"
@@ -412,7 +422,7 @@ class Artifacts(Paginator[Artifact]):
         entity: str,
         project: str,
         collection_name: str,
-        type: str,  # noqa: A002 - the documented parameter name
+        type: str,
         filters: dict[str, Any] | None = None,
         order: str | None = None,
         per_page: int = DEFAULT_PER_PAGE,
@@ -438,39 +448,72 @@ class Artifacts(Paginator[Artifact]):
         self.filters: dict[str, Any] = clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
-        what = f"listing the versions of {self.entity}/{self.project}/{self.collection_name}"
-        args = dict(cursor=cursor, per_page=self.per_page, filters=self.filters, order=self.order)
-        fallback = (self.entity, self.project)
-        if self.client.supports_collection_edges:
-            result = self.client.call(
-                lambda c: c.collection_versions(self.entity, self.project, self.type, self.collection_name, **args), what
-            )
-            project_node = result.project
-            type_node = None if project_node is None else project_node.artifact_type
-            collection = None if type_node is None else type_node.artifact_collection
-        else:
-            legacy = self.client.call(
-                lambda c: c.legacy_collection_versions(self.entity, self.project, self.type, self.collection_name, **args),
-                what,
-            )
-            project_node = legacy.project  # type: ignore[assignment]
-            type_node = None if project_node is None else project_node.artifact_type  # type: ignore[assignment]
-            collection = None if type_node is None else type_node.artifact_sequence  # type: ignore[attr-defined]
-        if collection is None:
+        found = self._modern_page(cursor) if self.client.supports_collection_edges else self._legacy_page(cursor)
+        if found is None:
             # Let the collection lookup say precisely what is missing (project, type or name).
             from .collections import ArtifactCollection
 
             ArtifactCollection(self.client, self.entity, self.project, self.collection_name, self.type)
             raise NotFoundError(f"collection {self.collection_name!r} not found", kind="collection")
+        ref, page = found
+        fallback = (self.entity, self.project)
+        items = [
+            Artifact(self.client, node, CollectionView.of(ref, version_index(version), fallback=fallback))
+            for version, node in page.items
+        ]
+        return Page(items, page.end_cursor, page.has_next, page.total_count)
+
+    @property
+    def _what(self) -> str:
+        return f"listing the versions of {self.entity}/{self.project}/{self.collection_name}"
+
+    def _modern_page(self, cursor: str | None) -> tuple[CollectionRefFields, Page[tuple[str, ArtifactFields]]] | None:
+        result = self.client.call(
+            lambda c: c.collection_versions(
+                self.entity,
+                self.project,
+                self.type,
+                self.collection_name,
+                cursor=cursor,
+                per_page=self.per_page,
+                filters=self.filters,
+                order=self.order,
+            ),
+            self._what,
+        )
+        type_node = None if result.project is None else result.project.artifact_type
+        collection = None if type_node is None else type_node.artifact_collection
+        if collection is None:
+            return None
         connection = collection.artifacts
         if connection is None:
-            return Page([], None, False, 0)
-        items = [
-            Artifact(self.client, edge.node, CollectionView.of(collection, version_index(edge.version), fallback=fallback))
-            for edge in connection.edges
-        ]
+            return collection, Page([], None, False, 0)
         info = connection.page_info
-        return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+        edges = [(e.version, e.node) for e in connection.edges]
+        return collection, Page(edges, info.end_cursor, info.has_next_page, connection.total_count)
+
+    def _legacy_page(self, cursor: str | None) -> tuple[SequenceRefFields, Page[tuple[str, ArtifactFields]]] | None:
+        result = self.client.call(
+            lambda c: c.legacy_collection_versions(
+                self.entity,
+                self.project,
+                self.type,
+                self.collection_name,
+                cursor=cursor,
+                per_page=self.per_page,
+                filters=self.filters,
+                order=self.order,
+            ),
+            self._what,
+        )
+        type_node = None if result.project is None else result.project.artifact_type
+        sequence = None if type_node is None else type_node.artifact_sequence
+        if sequence is None:
+            return None
+        connection = sequence.artifacts
+        info = connection.page_info
+        edges = [(e.version, e.node) for e in connection.edges]
+        return sequence, Page(edges, info.end_cursor, info.has_next_page, connection.total_count)
 
     def __repr__(self) -> str:
         return f"<Artifacts {self.entity}/{self.project}/{self.collection_name}>"
@@ -494,7 +537,9 @@ class RunArtifacts(Paginator[Artifact]):
         fallback = (run.entity, run.project)
         if self.mode == "logged":
             out = self.client.call(
-                lambda c: c.run_output_artifacts(run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page),
+                lambda c: c.run_output_artifacts(
+                    run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page
+                ),
                 f"listing the artifacts logged by run {run.path_str}",
             )
             run_node = None if out.project is None else out.project.run
@@ -516,4 +561,3 @@ class RunArtifacts(Paginator[Artifact]):
 
     def __repr__(self) -> str:
         return f"<RunArtifacts {self.run.path_str} mode={self.mode}>"
-

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._graphql import Session
-from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
 from .artifact_types import project_not_found
 from .errors import InvalidNameError, NotFoundError, UnsupportedError
 
@@ -55,8 +55,9 @@ def check_tags(tags: Iterable[str]) -> list[str]:
     result = []
     for tag in tags:
         if not isinstance(tag, str) or len(tag) > 128 or not _TAG.match(tag):
-            raise InvalidNameError(f"tag {tag!r} is not valid",
-                                   expected="letters, digits, '-', '_' and single inner spaces, at most 128")
+            raise InvalidNameError(
+                f"tag {tag!r} is not valid", expected="letters, digits, '-', '_' and single inner spaces, at most 128"
+            )
         result.append(tag)
     return list(dict.fromkeys(result))
 
@@ -92,39 +93,70 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
         self.order = order
 
     def _fetch_page(self, cursor: str | None) -> Page[ArtifactCollection]:
-        what = f"listing the {self.type_name!r} collections of {self.entity}/{self.project}"
-        args = dict(cursor=cursor, per_page=self.per_page, filters=self.filters, order=self.order)
-        if self.client.supports_collection_edges:
-            result = self.client.call(
-                lambda c: c.type_artifact_collections(self.entity, self.project, self.type_name, **args), what
-            )
-            type_node = None if result.project is None else result.project.artifact_type
-            connection = None if type_node is None else type_node.artifact_collections
-            nodes = [] if connection is None else [e.node for e in connection.edges if e.node is not None]
-        else:
-            legacy = self.client.call(
-                lambda c: c.legacy_type_artifact_collections(self.entity, self.project, self.type_name, **args), what
-            )
-            type_node = None if legacy.project is None else legacy.project.artifact_type  # type: ignore[assignment]
-            connection = None if type_node is None else type_node.artifact_sequences  # type: ignore[attr-defined]
-            nodes = [] if connection is None else [_as_collection_fields(e.node) for e in connection.edges if e.node]
-        if type_node is None:
+        found = self._modern_page(cursor) if self.client.supports_collection_edges else self._legacy_page(cursor)
+        if found is None:
             self._raise_missing()
-        if connection is None:
-            return Page([], None, False, 0)
         items = [
             ArtifactCollection(self.client, self.entity, self.project, node.name, self.type_name, attrs=node)
-            for node in nodes
+            for node in found.items
         ]
-        info = connection.page_info
-        return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+        return Page(items, found.end_cursor, found.has_next, found.total_count)
+
+    @property
+    def _what(self) -> str:
+        return f"listing the {self.type_name!r} collections of {self.entity}/{self.project}"
+
+    def _modern_page(self, cursor: str | None) -> Page[ArtifactCollectionFields] | None:
+        result = self.client.call(
+            lambda c: c.type_artifact_collections(
+                self.entity,
+                self.project,
+                self.type_name,
+                cursor=cursor,
+                per_page=self.per_page,
+                filters=self.filters,
+                order=self.order,
+            ),
+            self._what,
+        )
+        type_node = None if result.project is None else result.project.artifact_type
+        if type_node is None:
+            return None
+        connection = type_node.artifact_collections
+        if connection is None:
+            return Page([], None, False, 0)
+        nodes = [e.node for e in connection.edges if e.node is not None]
+        return Page(nodes, connection.page_info.end_cursor, connection.page_info.has_next_page, connection.total_count)
+
+    def _legacy_page(self, cursor: str | None) -> Page[ArtifactCollectionFields] | None:
+        result = self.client.call(
+            lambda c: c.legacy_type_artifact_collections(
+                self.entity,
+                self.project,
+                self.type_name,
+                cursor=cursor,
+                per_page=self.per_page,
+                filters=self.filters,
+                order=self.order,
+            ),
+            self._what,
+        )
+        type_node = None if result.project is None else result.project.artifact_type
+        if type_node is None:
+            return None
+        connection = type_node.artifact_sequences
+        if connection is None:
+            return Page([], None, False, 0)
+        nodes = [_as_collection_fields(e.node) for e in connection.edges if e.node is not None]
+        return Page(nodes, connection.page_info.end_cursor, connection.page_info.has_next_page, connection.total_count)
 
     def _raise_missing(self) -> NoReturn:
         from .artifact_types import ArtifactType
 
         ArtifactType(self.client, self.entity, self.project, self.type_name)  # raises the precise NotFoundError
-        raise NotFoundError(f"artifact type {self.type_name!r} not found in {self.entity}/{self.project}",
-                            kind="artifact type")
+        raise NotFoundError(
+            f"artifact type {self.type_name!r} not found in {self.entity}/{self.project}", kind="artifact type"
+        )
 
     def __repr__(self) -> str:
         return f"<ArtifactCollections {self.entity}/{self.project} type={self.type_name}>"
@@ -139,7 +171,7 @@ class ArtifactCollection:
         entity: str,
         project: str,
         name: str,
-        type: str,  # noqa: A002 - the documented parameter name
+        type: str,
         organization: str | None = None,
         attrs: ArtifactCollectionFields | None = None,
     ) -> None:
@@ -164,25 +196,38 @@ class ArtifactCollection:
 
     def _fetch(self, name: str, type_name: str) -> ArtifactCollectionFields:
         what = f"loading collection {self.entity}/{self.project}/{name} of type {type_name!r}"
-        node: ArtifactCollectionFields | None
+        # (project found, type found, collection) through whichever edge family the server has
+        found: tuple[bool, bool, ArtifactCollectionFields | None]
         if self.client.supports_collection_edges:
-            result = self.client.call(lambda c: c.type_artifact_collection(self.entity, self.project, type_name, name), what)
-            project_node = result.project
-            type_node = None if project_node is None else project_node.artifact_type
-            node = None if type_node is None else type_node.artifact_collection
+            result = self.client.call(
+                lambda c: c.type_artifact_collection(self.entity, self.project, type_name, name), what
+            )
+            type_node = None if result.project is None else result.project.artifact_type
+            found = (
+                result.project is not None,
+                type_node is not None,
+                None if type_node is None else type_node.artifact_collection,
+            )
         else:
             legacy = self.client.call(
                 lambda c: c.legacy_type_artifact_collection(self.entity, self.project, type_name, name), what
             )
-            project_node = legacy.project  # type: ignore[assignment]
-            type_node = None if project_node is None else project_node.artifact_type  # type: ignore[assignment]
-            sequence = None if type_node is None else type_node.artifact_sequence  # type: ignore[attr-defined]
-            node = None if sequence is None else _as_collection_fields(sequence)
-        if project_node is None:
+            legacy_type = None if legacy.project is None else legacy.project.artifact_type
+            sequence = None if legacy_type is None else legacy_type.artifact_sequence
+            found = (
+                legacy.project is not None,
+                legacy_type is not None,
+                None if sequence is None else _as_collection_fields(sequence),
+            )
+        project_found, type_found, node = found
+        if not project_found:
             raise project_not_found(self.entity, self.project)
-        if type_node is None:
-            raise NotFoundError(f"artifact type {type_name!r} not found in {self.entity}/{self.project}",
-                                kind="artifact type", path=f"{self.entity}/{self.project}")
+        if not type_found:
+            raise NotFoundError(
+                f"artifact type {type_name!r} not found in {self.entity}/{self.project}",
+                kind="artifact type",
+                path=f"{self.entity}/{self.project}",
+            )
         if node is None:
             raise NotFoundError(
                 f"collection {name!r} of type {type_name!r} not found in {self.entity}/{self.project}",
@@ -223,21 +268,19 @@ class ArtifactCollection:
         return list(self._aliases)
 
     def _fetch_aliases(self) -> list[str]:
-        aliases: list[str] = []
-        cursor: str | None = None
-        while True:
+        def fetch(cursor: str | None, per_page: int) -> Page[str]:
             result = self.client.call(
-                lambda c: c.collection_aliases(self.id, cursor=cursor, per_page=1000),
+                lambda c: c.collection_aliases(self.id, cursor=cursor, per_page=per_page),
                 f"listing the aliases of collection {self._saved_name!r}",
             )
             if result.artifact_collection is None:
                 raise NotFoundError(f"collection {self._saved_name!r} no longer exists", kind="collection")
             connection = result.artifact_collection.aliases
-            aliases.extend(edge.node.alias for edge in connection.edges if edge.node is not None)
             info = connection.page_info
-            if not info.has_next_page or info.end_cursor in (None, cursor):
-                return aliases
-            cursor = info.end_cursor
+            names = [edge.node.alias for edge in connection.edges if edge.node is not None]
+            return Page(names, info.end_cursor, info.has_next_page)
+
+        return list(PageFetcher(fetch))
 
     # -- versions ---------------------------------------------------------------------------
 
@@ -253,24 +296,35 @@ class ArtifactCollection:
         from .artifacts import Artifacts
 
         return Artifacts(
-            self.client, self.entity, self.project, self._saved_name, self._saved_type,
-            filters=filters, order=order, per_page=per_page, tags=tags,
+            self.client,
+            self.entity,
+            self.project,
+            self._saved_name,
+            self._saved_type,
+            filters=filters,
+            order=order,
+            per_page=per_page,
+            tags=tags,
         )
 
     # -- edits ------------------------------------------------------------------------------
 
     def change_type(self, new_type: str) -> None:
         """Deprecated: set `type` and call `save()` instead."""
-        warnings.warn("ArtifactCollection.change_type() is deprecated; set .type and call .save()",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "ArtifactCollection.change_type() is deprecated; set .type and call .save()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.type = new_type
         self._save_type()
 
     def save(self) -> None:
         """Send every edit made since loading: name, description, type, tags."""
         if not _NAME.match(self.name or "") or len(self.name) > 128:
-            raise InvalidNameError(f"collection name {self.name!r} is not valid",
-                                   expected="letters, digits, '-', '_' and '.', at most 128")
+            raise InvalidNameError(
+                f"collection name {self.name!r} is not valid", expected="letters, digits, '-', '_' and '.', at most 128"
+            )
         tags = check_tags(self.tags)
         if self.type != self._saved_type and not self.is_sequence():
             raise UnsupportedError("the type of a portfolio cannot be changed; only sequences can move")
@@ -286,7 +340,9 @@ class ArtifactCollection:
         if self.is_sequence():
             seq = self.client.call(
                 lambda c: c.update_artifact_sequence(
-                    UpdateArtifactSequenceInput(artifactSequenceID=self.id, name=self.name, description=self.description)
+                    UpdateArtifactSequenceInput(
+                        artifactSequenceID=self.id, name=self.name, description=self.description
+                    )
                 ),
                 what,
             )
@@ -294,7 +350,9 @@ class ArtifactCollection:
         else:
             port = self.client.call(
                 lambda c: c.update_artifact_portfolio(
-                    UpdateArtifactPortfolioInput(artifactPortfolioID=self.id, name=self.name, description=self.description)
+                    UpdateArtifactPortfolioInput(
+                        artifactPortfolioID=self.id, name=self.name, description=self.description
+                    )
                 ),
                 what,
             )
@@ -313,7 +371,7 @@ class ArtifactCollection:
         new_type = self.type
         self.client.call(
             lambda c: c.move_artifact_sequence(
-                MoveArtifactSequenceInput(artifactSequenceID=self.id, destinationArtifactTypeName=new_type)
+                MoveArtifactSequenceInput(artifactSequenceID=self.id, destination_artifact_type_name=new_type)
             ),
             f"moving collection {self._saved_name!r} to type {new_type!r}",
         )
@@ -328,18 +386,18 @@ class ArtifactCollection:
 
         added = [t for t in tags if t not in self._saved_tags]
         removed = [t for t in self._saved_tags if t not in tags]
-        target = dict(entityName=self.entity, projectName=self.project, artifactCollectionName=self._saved_name)
+        target = dict(entity_name=self.entity, project_name=self.project, artifact_collection_name=self._saved_name)
         if added:
             self.client.call(
                 lambda c: c.add_collection_tags(
-                    CreateArtifactCollectionTagAssignmentsInput(**target, tags=[TagInput(tagName=t) for t in added])
+                    CreateArtifactCollectionTagAssignmentsInput(**target, tags=[TagInput(tag_name=t) for t in added])
                 ),
                 f"tagging collection {self._saved_name!r}",
             )
         if removed:
             self.client.call(
                 lambda c: c.delete_collection_tags(
-                    DeleteArtifactCollectionTagAssignmentsInput(**target, tags=[TagInput(tagName=t) for t in removed])
+                    DeleteArtifactCollectionTagAssignmentsInput(**target, tags=[TagInput(tag_name=t) for t in removed])
                 ),
                 f"untagging collection {self._saved_name!r}",
             )

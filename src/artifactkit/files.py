@@ -42,7 +42,13 @@ class ArtifactFiles(Paginator["File"]):
         a = self.artifact
         result = self.client.call(
             lambda c: c.membership_files(
-                a.entity, a.project, a.collection_name, a.version, names=self.names, cursor=cursor, per_page=self.per_page
+                a.entity,
+                a.project,
+                a.collection_name,
+                a.version,
+                names=self.names,
+                cursor=cursor,
+                per_page=self.per_page,
             ),
             f"listing the files of {a.qualified_name}",
         )

@@ -100,14 +100,10 @@ class Manifest:
     """A parsed manifest: entries by path plus the storage policy configuration."""
 
     entries: Mapping[str, ManifestEntry]
-    storage_policy_config: Mapping[str, Any] = field(
-        default_factory=lambda: {"storageLayout": "V2"}
-    )
+    storage_policy_config: Mapping[str, Any] = field(default_factory=lambda: {"storageLayout": "V2"})
 
     @classmethod
-    def from_entries(
-        cls, entries: Iterable[ManifestEntry], storage_layout: str = "V2"
-    ) -> Manifest:
+    def from_entries(cls, entries: Iterable[ManifestEntry], storage_layout: str = "V2") -> Manifest:
         by_path: dict[str, ManifestEntry] = {}
         for entry in entries:
             check_entry_path(entry.path)
@@ -200,9 +196,7 @@ def _parse_entry(path: Any, raw: Any, *, check_path: bool = True) -> ManifestEnt
         raise ManifestError(f"entry {path!r} has a non-object extra")
     if ref is None and extra.get("alg", "MD5") not in ("MD5", None):
         raise ManifestError(f"entry {path!r} uses digest algorithm {extra.get('alg')!r}")
-    entry = ManifestEntry(
-        path=path, digest=digest, size=size, ref=ref, birth_artifact_id=birth, extra=extra
-    )
+    entry = ManifestEntry(path=path, digest=digest, size=size, ref=ref, birth_artifact_id=birth, extra=extra)
     if ref is None:
         md5_b64_to_hex(digest)  # validates the digest form
     return entry

@@ -18,7 +18,9 @@ RUN_ARTIFACTS_PER_PAGE = 100
 class Run:
     """A W&B run; `logged_artifacts()` and `used_artifacts()` list its artifact versions."""
 
-    def __init__(self, client: Session, attrs: RunFields, entity: str | None = None, project: str | None = None) -> None:
+    def __init__(
+        self, client: Session, attrs: RunFields, entity: str | None = None, project: str | None = None
+    ) -> None:
         self.client = client
         self._attrs = attrs
         proj = attrs.project

@@ -118,7 +118,9 @@ class StatsMiddleware:
         self.app = app
         self.stats = stats
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/_emulator/"):
             await self.app(scope, receive, send)
             return
@@ -282,16 +284,32 @@ class Emulator:
         user = self.authenticate(request)
         signer = self.signer(request)
         status, result = await anyio.to_thread.run_sync(
-            self._execute, payload["query"], variables, operation_name, user, request.headers.get("authorization") is not None, signer
+            self._execute,
+            payload["query"],
+            variables,
+            operation_name,
+            user,
+            request.headers.get("authorization") is not None,
+            signer,
         )
         self.stats.record_operation(
-            {"operationName": operation_name or _first_operation_name(payload["query"]),
-             "query": payload["query"], "variables": variables, "status": status}
+            {
+                "operationName": operation_name or _first_operation_name(payload["query"]),
+                "query": payload["query"],
+                "variables": variables,
+                "status": status,
+            }
         )
         return JSONResponse(result, status_code=status)
 
     def _execute(
-        self, query: str, variables: dict[str, Any], operation_name: str | None, user: Any, sent_credentials: bool, signer: UrlSigner
+        self,
+        query: str,
+        variables: dict[str, Any],
+        operation_name: str | None,
+        user: Any,
+        sent_credentials: bool,
+        signer: UrlSigner,
     ) -> tuple[int, dict[str, Any]]:
         try:
             document = parse(query, max_tokens=50_000)
@@ -301,18 +319,32 @@ class Emulator:
             message = "invalid API key" if sent_credentials else "authentication required: send HTTP Basic api:<key>"
             return 401, {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
         if selection_depth(document) > self.settings.max_query_depth:
-            return 400, {"errors": [{"message": f"query is nested deeper than {self.settings.max_query_depth} levels",
-                                     "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
+            return 400, {
+                "errors": [
+                    {
+                        "message": f"query is nested deeper than {self.settings.max_query_depth} levels",
+                        "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+                    }
+                ]
+            }
         errors = validate(self.schema, document)
         if errors:
             return 400, {"errors": [_validation_error(e) for e in errors[:20]]}
         ctx = Context(
-            store=self.store, blobs=self.blobs, urls=signer, settings=self.settings, user=user,
+            store=self.store,
+            blobs=self.blobs,
+            urls=signer,
+            settings=self.settings,
+            user=user,
             read_only=bool(user["key_read_only"]) if user is not None else True,
         )
         result = execute(
-            self.schema, document, variable_values=variables, operation_name=operation_name,
-            context_value=ctx, field_resolver=field_resolver,
+            self.schema,
+            document,
+            variable_values=variables,
+            operation_name=operation_name,
+            context_value=ctx,
+            field_resolver=field_resolver,
         )
         assert isinstance(result, ExecutionResult)
         response: dict[str, Any] = {"data": result.data}
@@ -403,7 +435,9 @@ class Emulator:
     async def put_manifest(self, request: Request) -> Response:
         manifest_id = request.path_params["manifest_id"]
         signer = self.signer(request)
-        if not signer.verify("put-manifest", str(manifest_id), request.query_params.get("exp"), request.query_params.get("sig")):
+        if not signer.verify(
+            "put-manifest", str(manifest_id), request.query_params.get("exp"), request.query_params.get("sig")
+        ):
             return _error("the upload URL signature is missing, wrong or expired", "FORBIDDEN", 403)
         try:
             md5_hex, _ = await self._receive_blob(request, None)
@@ -418,7 +452,8 @@ class Emulator:
             return _error(f"invalid manifest: {exc}", "BAD_MANIFEST", 400)
         with self.store.write():
             row = self.store.one(
-                "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?", (manifest_id,)
+                "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?",
+                (manifest_id,),
             )
             if row is None:
                 return _error("no such manifest", "NOT_FOUND", 404)
@@ -430,7 +465,9 @@ class Emulator:
     async def put_run_file(self, request: Request) -> Response:
         run_id, name = request.path_params["run_id"], request.path_params["name"]
         signer = self.signer(request)
-        if not signer.verify("put-run-file", f"{run_id}/{name}", request.query_params.get("exp"), request.query_params.get("sig")):
+        if not signer.verify(
+            "put-run-file", f"{run_id}/{name}", request.query_params.get("exp"), request.query_params.get("sig")
+        ):
             return _error("the upload URL signature is missing, wrong or expired", "FORBIDDEN", 403)
         await self._receive_blob(request, None)
         return Response(status_code=200)
@@ -505,4 +542,3 @@ def _first_operation_name(query: str) -> str | None:
 
 def create_app(settings: Settings) -> ASGIApp:
     return Emulator(settings).asgi()
-

@@ -256,9 +256,15 @@ ARTIFACT_FIELDS: dict[str, Field | Setfield] = {
     "fileCount": Field("a.file_count", _int),
     "id": Field("a.id"),
     "alias": Setfield("SELECT alias AS name FROM aliases WHERE artifact_id = a.id AND collection_id = m.collection_id"),
-    "aliases": Setfield("SELECT alias AS name FROM aliases WHERE artifact_id = a.id AND collection_id = m.collection_id"),
-    "tag": Setfield("SELECT t.name AS name FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = a.id"),
-    "tags": Setfield("SELECT t.name AS name FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = a.id"),
+    "aliases": Setfield(
+        "SELECT alias AS name FROM aliases WHERE artifact_id = a.id AND collection_id = m.collection_id"
+    ),
+    "tag": Setfield(
+        "SELECT t.name AS name FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = a.id"
+    ),
+    "tags": Setfield(
+        "SELECT t.name AS name FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = a.id"
+    ),
 }
 ARTIFACT_ORDER = {
     "createdAt": "a.created_at",
@@ -273,8 +279,12 @@ COLLECTION_FIELDS: dict[str, Field | Setfield] = {
     "createdAt": Field("c.created_at", _normalise_time),
     "updatedAt": Field("COALESCE(c.updated_at, c.created_at)", _normalise_time),
     "type": Field("(SELECT name FROM artifact_types WHERE id = c.type_id)"),
-    "tag": Setfield("SELECT t.name AS name FROM collection_tags x JOIN tags t ON t.id = x.tag_id WHERE x.collection_id = c.id"),
-    "tags": Setfield("SELECT t.name AS name FROM collection_tags x JOIN tags t ON t.id = x.tag_id WHERE x.collection_id = c.id"),
+    "tag": Setfield(
+        "SELECT t.name AS name FROM collection_tags x JOIN tags t ON t.id = x.tag_id WHERE x.collection_id = c.id"
+    ),
+    "tags": Setfield(
+        "SELECT t.name AS name FROM collection_tags x JOIN tags t ON t.id = x.tag_id WHERE x.collection_id = c.id"
+    ),
 }
 COLLECTION_ORDER = {
     "createdAt": "c.created_at",

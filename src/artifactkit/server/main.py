@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from .._local import STATE_FILE
 from .accounts import create_key, first_key, list_keys
 from .app import Emulator
 from .settings import Settings
@@ -21,23 +22,18 @@ from .store import Store
 DEFAULT_USER = "local"
 
 
-def default_data_dir() -> Path:
-    """`$ARTIFACTKIT_DATA_DIR`, else the platform's user data directory."""
-    env = os.environ.get("ARTIFACTKIT_DATA_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("artifactkit", appauthor=False)) / "emulator"
-
-
 class RunningServer:
     """A uvicorn server on its own thread; `url` is known once `start()` returns."""
 
     def __init__(self, emulator: Emulator, host: str, port: int) -> None:
         config = uvicorn.Config(
-            emulator.asgi(), host=host, port=port, log_level="warning", lifespan="off",
-            access_log=False, timeout_graceful_shutdown=5,
+            emulator.asgi(),
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -83,16 +79,21 @@ def serve(
     print(f"data: {data_dir}", flush=True)
     print(f"export WANDB_BASE_URL={url}", flush=True)
     print(f"export WANDB_API_KEY={key.key}", flush=True)
-    if ready_file is not None:
-        tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"url": url, "api_key": key.key, "user": user, "pid": os.getpid()}))
-        tmp.replace(ready_file)
+    state = json.dumps({"url": url, "api_key": key.key, "user": user, "pid": os.getpid()})
+    state_file = data_dir / STATE_FILE  # lets `Api()` with no configuration find this server
+    for target in (state_file, ready_file):
+        if target is not None:
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text(state)
+            tmp.chmod(0o600)
+            tmp.replace(target)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.is_set() and running.thread.is_alive():
         stop.wait(0.5)
     running.stop()
+    state_file.unlink(missing_ok=True)
     print("artifactkit emulator stopped", file=sys.stderr, flush=True)
     return 0
 

@@ -52,7 +52,7 @@ def mutation(name: str) -> Callable[[Resolver], Resolver]:
     """Register `fn(ctx, input)` as the resolver of `Mutation.<name>`, run in one transaction."""
 
     def register(fn: Resolver) -> Resolver:
-        def resolve(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:  # noqa: A002
+        def resolve(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
             ctx: Context = info.context
             ctx.require_write()
             with ctx.store.write():
@@ -111,7 +111,7 @@ def _json_string(value: Any, what: str) -> str | None:
 
 
 @mutation("upsertModel")
-def upsert_model(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def upsert_model(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     entity = input.get("entityName") or ctx.default_entity
     name = input.get("name")
     if not entity or not name:
@@ -144,7 +144,7 @@ _RUN_COLUMNS = {
 
 
 @mutation("upsertBucket")
-def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     entity = input.get("entityName") or ctx.default_entity
     project_name = input.get("modelName") or "uncategorized"
     name = input.get("name")
@@ -178,7 +178,7 @@ def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noq
 
 
 @mutation("createRunFiles")
-def create_run_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_run_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     project = require_project(ctx.store, input["entityName"], input["projectName"])
     run = find_run(ctx.store, project["id"], input["runName"])
     if run is None:
@@ -187,8 +187,7 @@ def create_run_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # 
         "runID": ids.encode("Run", run["id"]),
         "uploadHeaders": [],
         "files": [
-            {"name": name, "uploadUrl": ctx.urls.run_file_upload_url(run["id"], name)}
-            for name in input["files"]
+            {"name": name, "uploadUrl": ctx.urls.run_file_upload_url(run["id"], name)} for name in input["files"]
         ],
     }
 
@@ -197,13 +196,13 @@ def create_run_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # 
 
 
 @mutation("createArtifactType")
-def create_artifact_type(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_artifact_type(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     project = ensure_project(ctx.store, input["entityName"], input["projectName"])
     row = ensure_type(ctx.store, project["id"], input["name"], input.get("description"))
     return {"artifactType": ArtifactTypeNode(ctx, row)}
 
 
-def _create_collection(ctx: Context, input: dict[str, Any], kind: str) -> dict[str, Any]:  # noqa: A002
+def _create_collection(ctx: Context, input: dict[str, Any], kind: str) -> dict[str, Any]:
     project = require_project(ctx.store, input["entityName"], input["projectName"])
     type_row = ctx.store.one(
         "SELECT * FROM artifact_types WHERE id = ? AND project_id = ?",
@@ -211,23 +210,21 @@ def _create_collection(ctx: Context, input: dict[str, Any], kind: str) -> dict[s
     )
     if type_row is None:
         raise NotFound(f"artifact type {input['artifactTypeID']} not found in this project")
-    row = create_collection(
-        ctx.store, project["id"], type_row["id"], kind, input["name"], input.get("description")
-    )
+    row = create_collection(ctx.store, project["id"], type_row["id"], kind, input["name"], input.get("description"))
     return {"artifactCollection": CollectionNode(ctx, row)}
 
 
 @mutation("createArtifactSequence")
-def create_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return _create_collection(ctx, input, "SEQUENCE")
 
 
 @mutation("createArtifactPortfolio")
-def create_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return _create_collection(ctx, input, "PORTFOLIO")
 
 
-def _update_collection(ctx: Context, row: Row, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def _update_collection(ctx: Context, row: Row, input: dict[str, Any]) -> dict[str, Any]:
     name = input.get("name")
     if name is not None and name != row["name"]:
         check_name("collection", name)
@@ -235,26 +232,24 @@ def _update_collection(ctx: Context, row: Row, input: dict[str, Any]) -> dict[st
             raise Conflict(f"a collection named {name!r} already exists in this project")
         ctx.store.conn.execute("UPDATE collections SET name = ? WHERE id = ?", (name, row["id"]))
     if "description" in input:
-        ctx.store.conn.execute(
-            "UPDATE collections SET description = ? WHERE id = ?", (input["description"], row["id"])
-        )
+        ctx.store.conn.execute("UPDATE collections SET description = ? WHERE id = ?", (input["description"], row["id"]))
     ctx.store.conn.execute("UPDATE collections SET updated_at = ? WHERE id = ?", (utcnow(), row["id"]))
     updated = collection_by_id(ctx.store, row["id"])
     return {"artifactCollection": CollectionNode(ctx, updated)}  # type: ignore[arg-type]
 
 
 @mutation("updateArtifactSequence")
-def update_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def update_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return _update_collection(ctx, _collection(ctx, input["artifactSequenceID"], "SEQUENCE"), input)
 
 
 @mutation("updateArtifactPortfolio")
-def update_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def update_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return _update_collection(ctx, _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO"), input)
 
 
 @mutation("moveArtifactSequence")
-def move_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def move_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     row = _collection(ctx, input["artifactSequenceID"], "SEQUENCE")
     destination = ensure_type(ctx.store, row["project_id"], input["destinationArtifactTypeName"])
     now = utcnow()
@@ -297,16 +292,16 @@ def _delete_version(ctx: Context, artifact_id: int, now: str) -> None:
 
 
 @mutation("deleteArtifactSequence")
-def delete_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def delete_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return _delete_collection(ctx, _collection(ctx, input["artifactSequenceID"], "SEQUENCE"))
 
 
 @mutation("deleteArtifactPortfolio")
-def delete_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def delete_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return _delete_collection(ctx, _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO"))
 
 
-def _tag_target(ctx: Context, input: dict[str, Any]) -> Row:  # noqa: A002
+def _tag_target(ctx: Context, input: dict[str, Any]) -> Row:
     project = require_project(ctx.store, input["entityName"], input["projectName"])
     row = find_collection(ctx.store, project["id"], input["artifactCollectionName"])
     if row is None:
@@ -317,7 +312,7 @@ def _tag_target(ctx: Context, input: dict[str, Any]) -> Row:  # noqa: A002
 
 
 @mutation("createArtifactCollectionTagAssignments")
-def create_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     row = _tag_target(ctx, input)
     tags = []
     for name, category, attributes in _tags(input["tags"]):
@@ -330,7 +325,7 @@ def create_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any
 
 
 @mutation("deleteArtifactCollectionTagAssignments")
-def delete_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def delete_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     row = _tag_target(ctx, input)
     for name, category, _ in _tags(input["tags"]):
         ctx.store.conn.execute(
@@ -364,7 +359,7 @@ def _alias_collection(ctx: Context, spec: dict[str, Any]) -> Row:
 
 
 @mutation("addAliases")
-def add_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def add_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"], include_pending=False)
     for spec in input["aliases"]:
         _set_alias(ctx, _alias_collection(ctx, spec), artifact["id"], check_alias(spec["alias"]))
@@ -372,7 +367,7 @@ def add_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa:
 
 
 @mutation("deleteAliases")
-def delete_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def delete_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"], include_pending=False)
     for spec in input["aliases"]:
         collection = _alias_collection(ctx, spec)
@@ -387,7 +382,7 @@ def delete_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # no
 
 
 @mutation("updateArtifact")
-def update_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def update_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"])
     conn = ctx.store.conn
     updates: dict[str, Any] = {}
@@ -407,7 +402,9 @@ def update_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # n
         )
     for name, category, attributes in _tags(input.get("tagsToAdd")):
         tag_id = ensure_tag(ctx.store, name, category, attributes)
-        conn.execute("INSERT OR IGNORE INTO artifact_tags (artifact_id, tag_id) VALUES (?, ?)", (artifact["id"], tag_id))
+        conn.execute(
+            "INSERT OR IGNORE INTO artifact_tags (artifact_id, tag_id) VALUES (?, ?)", (artifact["id"], tag_id)
+        )
     for name, category, _ in _tags(input.get("tagsToDelete")):
         conn.execute(
             "DELETE FROM artifact_tags WHERE artifact_id = ? AND tag_id IN "
@@ -439,20 +436,18 @@ def _replace_aliases(ctx: Context, artifact: Row, aliases: list[dict[str, Any]])
 
 
 @mutation("deleteArtifact")
-def delete_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def delete_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"])
     aliases = [r["alias"] for r in ctx.store.all("SELECT alias FROM aliases WHERE artifact_id = ?", (artifact["id"],))]
     if aliases and not input.get("deleteAliases"):
-        raise Conflict(
-            f"the version still has aliases {sorted(aliases)}; delete them first or pass deleteAliases"
-        )
+        raise Conflict(f"the version still has aliases {sorted(aliases)}; delete them first or pass deleteAliases")
     _delete_version(ctx, artifact["id"], utcnow())
     row = artifact_by_id(ctx.store, artifact["id"], include_deleted=True)
     return {"artifact": ArtifactNode(ctx, row)}  # type: ignore[arg-type]
 
 
 @mutation("linkArtifact")
-def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     if input.get("artifactID"):
         artifact = _artifact(ctx, input["artifactID"], include_pending=False)
     elif input.get("clientID"):
@@ -519,7 +514,8 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noq
 
 def _project_entity(ctx: Context, project_id: int) -> tuple[str, str]:
     row = ctx.store.one(
-        "SELECT e.name AS entity, p.name AS project FROM projects p JOIN entities e ON e.id = p.entity_id WHERE p.id = ?",
+        "SELECT e.name AS entity, p.name AS project FROM projects p "
+        "JOIN entities e ON e.id = p.entity_id WHERE p.id = ?",
         (project_id,),
     )
     assert row is not None
@@ -527,7 +523,7 @@ def _project_entity(ctx: Context, project_id: int) -> tuple[str, str]:
 
 
 @mutation("unlinkArtifact")
-def unlink_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def unlink_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"])
     portfolio = _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO")
     if membership_of(ctx.store, portfolio["id"], artifact["id"]) is None:
@@ -545,7 +541,7 @@ def unlink_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # n
 
 
 @mutation("createArtifact")
-def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     names = input.get("artifactCollectionNames") or []
     name = input.get("artifactCollectionName") or (names[0] if names else None)
     if not name:
@@ -617,7 +613,7 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # n
 
 
 @mutation("createArtifactManifest")
-def create_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"])
     if artifact["state"] != "PENDING":
         raise Conflict("the manifest of a committed version cannot change")
@@ -628,9 +624,7 @@ def create_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, A
         "SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (artifact["id"],)
     )
     if existing is not None:
-        ctx.store.conn.execute(
-            "UPDATE manifests SET digest = ? WHERE id = ?", (input["digest"], existing["id"])
-        )
+        ctx.store.conn.execute("UPDATE manifests SET digest = ? WHERE id = ?", (input["digest"], existing["id"]))
         manifest_id = existing["id"]
     else:
         cur = ctx.store.conn.execute(
@@ -643,7 +637,7 @@ def create_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, A
 
 
 @mutation("updateArtifactManifest")
-def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     row = ctx.store.one(
         "SELECT * FROM manifests WHERE id = ?", (ids.decode(input["artifactManifestID"], "ArtifactManifest"),)
     )
@@ -656,7 +650,7 @@ def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, A
 
 
 @mutation("createArtifactFiles")
-def create_artifact_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def create_artifact_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     """Hand out upload URLs; a file whose bytes the server already holds gets none."""
     conn = ctx.store.conn
     staged: list[int] = []
@@ -710,12 +704,12 @@ def md5_b64_to_hex_checked(value: Any) -> str:
 
 
 @mutation("completeMultipartUploadArtifact")
-def complete_multipart_upload(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def complete_multipart_upload(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     raise BadInput("multipart uploads are not offered by this server; upload files in one PUT")
 
 
 @mutation("commitArtifact")
-def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     """Make a pending version visible: check its manifest and bytes, number it, move `latest`."""
     artifact = _artifact(ctx, input["artifactID"])
     if artifact["state"] == "COMMITTED":
@@ -729,9 +723,7 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # n
         manifest = Manifest.from_json(ctx.blobs.read(manifest_row["blob_md5"]))
     except ManifestError as exc:
         raise BadInput(f"the uploaded manifest is invalid: {exc}") from None
-    missing = [
-        entry.path for entry in manifest if not entry.is_reference and not ctx.blobs.exists(entry.md5_hex)
-    ]
+    missing = [entry.path for entry in manifest if not entry.is_reference and not ctx.blobs.exists(entry.md5_hex)]
     if missing:
         shown = ", ".join(sorted(missing)[:5])
         raise BadInput(f"{len(missing)} file(s) of the manifest were never uploaded: {shown}")
@@ -783,7 +775,7 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # n
 
 
 @mutation("useArtifact")
-def use_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def use_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"], include_pending=False)
     project = ensure_project(ctx.store, input["entityName"], input["projectName"])
     run = ensure_run(ctx.store, project["id"], input["runName"], ctx.user_id)
@@ -793,4 +785,3 @@ def use_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:  # noqa
         (run["id"], artifact["id"], input.get("usedAs"), utcnow()),
     )
     return {"run": RunNode(ctx, run), "artifact": ArtifactNode(ctx, artifact)}
-

@@ -22,8 +22,6 @@ from .filters import (
 )
 from .pagination import Connection, Query, SortKey
 from .records import (
-    PROJECT_COLUMNS,
-    PROJECT_SOURCE,
     artifact_by_id,
     collection_by_id,
     find_collection,
@@ -51,7 +49,7 @@ class Node:
     def __getattr__(self, name: str) -> Any:
         # Plain columns (created_at, description, ...) resolve straight from the row.
         row = self.__dict__.get("row")
-        if row is not None and name in row.keys():
+        if row is not None and name in row.keys():  # noqa: SIM118 - sqlite3.Row has no __contains__ for keys
             return row[name]
         raise AttributeError(name)
 
@@ -86,9 +84,7 @@ class UserNode(Node):
     deleted_at = None
 
     def api_keys(self) -> dict[str, Any]:
-        rows = self.ctx.store.all(
-            "SELECT rowid, name FROM api_keys WHERE user_id = ? ORDER BY rowid", (self.pk,)
-        )
+        rows = self.ctx.store.all("SELECT rowid, name FROM api_keys WHERE user_id = ? ORDER BY rowid", (self.pk,))
         return {
             "edges": [
                 {
@@ -243,9 +239,7 @@ class ArtifactTypeNode(Node):
         return project_node(self.ctx, self.row["project_id"])
 
     def artifact(self, name: str) -> ArtifactNode | None:
-        membership = lookup_membership(
-            self.ctx.store, self.row["project_id"], name, type_id=self.pk
-        )
+        membership = lookup_membership(self.ctx.store, self.row["project_id"], name, type_id=self.pk)
         return None if membership is None else artifact_node(self.ctx, membership["artifact_id"])
 
     def artifact_collection(self, name: str) -> CollectionNode | None:
@@ -256,9 +250,7 @@ class ArtifactTypeNode(Node):
         return collections_connection(self.ctx, "c.type_id = ?", (self.pk,), **args)
 
     def artifact_sequence(self, name: str) -> CollectionNode | None:
-        row = find_collection(
-            self.ctx.store, self.row["project_id"], name, type_id=self.pk, kind="SEQUENCE"
-        )
+        row = find_collection(self.ctx.store, self.row["project_id"], name, type_id=self.pk, kind="SEQUENCE")
         return None if row is None else CollectionNode(self.ctx, row)
 
     def artifact_sequences(self, **args: Any) -> Connection[CollectionNode]:
@@ -289,12 +281,8 @@ class CollectionNode(Node):
         membership = membership_for(self.ctx.store, self.row, None)
         return None if membership is None else artifact_node(self.ctx, membership["artifact_id"])
 
-    def artifacts(
-        self, order: str | None = None, filters: str | None = None, **page: Any
-    ) -> Connection[ArtifactNode]:
-        return versions_connection(
-            self.ctx, "m.collection_id = ?", (self.pk,), order=order, filters=filters, **page
-        )
+    def artifacts(self, order: str | None = None, filters: str | None = None, **page: Any) -> Connection[ArtifactNode]:
+        return versions_connection(self.ctx, "m.collection_id = ?", (self.pk,), order=order, filters=filters, **page)
 
     def aliases(self, **page: Any) -> Connection[AliasNode]:
         query = Query(
@@ -355,15 +343,11 @@ def versions_connection(
         source=source,
         where=f"({where}) AND a.state != 'DELETED' AND ({filter_sql})",
         params=(*params, *filter_params),
-        order=compile_order(
-            order, ARTIFACT_ORDER, default_order or [SortKey("m.version_index", True)], "a.id"
-        ),
+        order=compile_order(order, ARTIFACT_ORDER, default_order or [SortKey("m.version_index", True)], "a.id"),
     )
     if edge_fields is None:
         edge_fields = lambda r: {"version": f"v{r['m_version_index']}"}  # noqa: E731
-    return Connection(
-        ctx.store, query, lambda r: ArtifactNode(ctx, r), edge_fields=edge_fields, **page
-    )
+    return Connection(ctx.store, query, lambda r: ArtifactNode(ctx, r), edge_fields=edge_fields, **page)
 
 
 class MembershipNode(Node):
@@ -547,14 +531,9 @@ class ArtifactNode(Node):
 
     @property
     def used_count(self) -> int:
-        return int(
-            self.ctx.store.scalar("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (self.pk,))
-            or 0
-        )
+        return int(self.ctx.store.scalar("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (self.pk,)) or 0)
 
-    def used_by(
-        self, filters: str | None = None, order: str | None = None, **page: Any
-    ) -> Connection[RunNode]:
+    def used_by(self, filters: str | None = None, order: str | None = None, **page: Any) -> Connection[RunNode]:
         query = Query(
             columns="r.*",
             source="artifact_usage u JOIN runs r ON r.id = u.run_id",
@@ -565,9 +544,7 @@ class ArtifactNode(Node):
         return Connection(self.ctx.store, query, lambda r: RunNode(self.ctx, r), **page)
 
     def current_manifest(self) -> ManifestNode | None:
-        row = self.ctx.store.one(
-            "SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (self.pk,)
-        )
+        row = self.ctx.store.one("SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (self.pk,))
         return None if row is None else ManifestNode(self.ctx, row)
 
     def files(
@@ -647,7 +624,7 @@ class ManifestFileNode(Node):
     def upload_url(self) -> str:
         return self.ctx.urls.manifest_upload_url(self.pk)
 
-    upload_headers: list[str] = []
+    upload_headers: tuple[str, ...] = ()
 
     def artifact(self) -> ArtifactNode | None:
         return artifact_node(self.ctx, self.row["artifact_id"])
@@ -656,9 +633,7 @@ class ManifestFileNode(Node):
     updated_at = None
 
 
-def files_connection(
-    ctx: Context, artifact_id: int, names: list[str] | None, **page: Any
-) -> Connection[FileNode]:
+def files_connection(ctx: Context, artifact_id: int, names: list[str] | None, **page: Any) -> Connection[FileNode]:
     where = "f.artifact_id = ?"
     params: tuple[Any, ...] = (artifact_id,)
     if names is not None:
@@ -769,7 +744,7 @@ class RunNode(Node):
         return self.row["summary_metrics"] or "{}"
 
     system_metrics = "{}"
-    history_keys: dict[str, Any] = {}  # noqa: RUF012
+    history_keys: dict[str, Any] = {}  # noqa: RUF012 - a constant, never mutated
     history_line_count = 0
     read_only = False
     stopped = False

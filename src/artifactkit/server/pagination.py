@@ -107,10 +107,7 @@ class Connection(Generic[T]):
             where, params = f"({where}) AND {clause}", params + extra
         key_columns = ", ".join(f"({k.expr}) AS _k{i}" for i, k in enumerate(keys))
         order_by = ", ".join(f"({k.expr}) {'DESC' if k.descending else 'ASC'}" for k in keys)
-        sql = (
-            f"SELECT {query.columns}, {key_columns} FROM {query.source} "
-            f"WHERE {where} ORDER BY {order_by} LIMIT ?"
-        )
+        sql = f"SELECT {query.columns}, {key_columns} FROM {query.source} WHERE {where} ORDER BY {order_by} LIMIT ?"
         rows = store.all(sql, (*params, limit + 1))
         self._has_next = len(rows) > limit
         self._rows = rows[:limit]
@@ -130,7 +127,7 @@ class Connection(Generic[T]):
 
     def edges(self) -> list[dict[str, Any]]:
         result = []
-        for row, cursor in zip(self._rows, self._cursors):
+        for row, cursor in zip(self._rows, self._cursors, strict=True):
             edge = {"node": self._wrap(row), "cursor": cursor}
             if self._edge_fields is not None:
                 edge.update(self._edge_fields(row))

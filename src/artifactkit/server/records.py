@@ -23,8 +23,7 @@ PROJECT_SOURCE = "projects p JOIN entities e ON e.id = p.entity_id"
 def check_name(kind: str, name: Any, max_length: int = 128) -> str:
     if not isinstance(name, str) or not _NAME.match(name) or len(name) > max_length:
         raise BadInput(
-            f"invalid {kind} name {name!r}: use letters, digits, '-', '_' and '.' "
-            f"(at most {max_length} characters)"
+            f"invalid {kind} name {name!r}: use letters, digits, '-', '_' and '.' (at most {max_length} characters)"
         )
     return name
 
@@ -94,9 +93,7 @@ def require_project(store: Store, entity: str, name: str) -> Row:
 
 
 def find_type(store: Store, project_id: int, name: str) -> Row | None:
-    return store.one(
-        "SELECT * FROM artifact_types WHERE project_id = ? AND name = ?", (project_id, name)
-    )
+    return store.one("SELECT * FROM artifact_types WHERE project_id = ? AND name = ?", (project_id, name))
 
 
 def ensure_type(store: Store, project_id: int, name: str, description: str | None = None) -> Row:
@@ -133,9 +130,7 @@ def find_collection(
 
 
 def collection_by_id(store: Store, collection_id: int) -> Row | None:
-    return store.one(
-        "SELECT * FROM collections WHERE id = ? AND state = 'READY'", (collection_id,)
-    )
+    return store.one("SELECT * FROM collections WHERE id = ? AND state = 'READY'", (collection_id,))
 
 
 def create_collection(
@@ -180,7 +175,8 @@ def membership_for(store: Store, collection: Row, selector: str | None) -> Row |
     cid = collection["id"]
     if selector is None:
         row = store.one(
-            base + " AND m.artifact_id = (SELECT artifact_id FROM aliases WHERE collection_id = ? AND alias = 'latest')",
+            base
+            + " AND m.artifact_id = (SELECT artifact_id FROM aliases WHERE collection_id = ? AND alias = 'latest')",
             (cid, cid),
         )
         return row or store.one(base + " ORDER BY m.version_index DESC LIMIT 1", (cid,))
@@ -207,9 +203,7 @@ def split_artifact_name(name: str) -> tuple[str, str | None]:
     return collection, (selector if sep else None)
 
 
-def lookup_membership(
-    store: Store, project_id: int, name: str, *, type_id: int | None = None
-) -> Row | None:
+def lookup_membership(store: Store, project_id: int, name: str, *, type_id: int | None = None) -> Row | None:
     collection_name, selector = split_artifact_name(name)
     collection = find_collection(store, project_id, collection_name, type_id=type_id)
     if collection is None:

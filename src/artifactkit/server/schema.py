@@ -136,7 +136,7 @@ query = QueryType()
 
 
 @query.field("viewer")
-def resolve_viewer(_: Any, info: GraphQLResolveInfo, entityName: str | None = None) -> UserNode | None:  # noqa: N803
+def resolve_viewer(_: Any, info: GraphQLResolveInfo, entityName: str | None = None) -> UserNode | None:
     ctx: Context = info.context
     return None if ctx.user is None else UserNode(ctx, ctx.user)
 
@@ -152,7 +152,10 @@ def resolve_entity(_: Any, info: GraphQLResolveInfo, name: str | None = None, lo
 @query.field("project")
 @query.field("model")
 def resolve_project(
-    _: Any, info: GraphQLResolveInfo, name: str | None = None, entityName: str | None = None  # noqa: N803
+    _: Any,
+    info: GraphQLResolveInfo,
+    name: str | None = None,
+    entityName: str | None = None,
 ) -> ProjectNode | None:
     ctx: Context = info.context
     row = find_project(ctx.store, entityName or ctx.default_entity, name)
@@ -170,7 +173,7 @@ def resolve_organization(_: Any, info: GraphQLResolveInfo, **__: Any) -> None:
 
 
 @query.field("artifact")
-def resolve_artifact(_: Any, info: GraphQLResolveInfo, id: str) -> ArtifactNode | None:  # noqa: A002
+def resolve_artifact(_: Any, info: GraphQLResolveInfo, id: str) -> ArtifactNode | None:
     ctx: Context = info.context
     try:
         row = artifact_by_id(ctx.store, ids.decode(id, "Artifact"))
@@ -181,7 +184,7 @@ def resolve_artifact(_: Any, info: GraphQLResolveInfo, id: str) -> ArtifactNode 
 
 @query.field("artifactCollection")
 @query.field("artifactSequence")
-def resolve_collection(_: Any, info: GraphQLResolveInfo, id: str) -> CollectionNode | None:  # noqa: A002
+def resolve_collection(_: Any, info: GraphQLResolveInfo, id: str) -> CollectionNode | None:
     ctx: Context = info.context
     try:
         row = collection_by_id(ctx.store, ids.decode(id, "ArtifactCollection"))
@@ -193,7 +196,7 @@ def resolve_collection(_: Any, info: GraphQLResolveInfo, id: str) -> CollectionN
 
 
 @query.field("clientIDMapping")
-def resolve_client_id_mapping(_: Any, info: GraphQLResolveInfo, clientID: str) -> Any:  # noqa: N803
+def resolve_client_id_mapping(_: Any, info: GraphQLResolveInfo, clientID: str) -> Any:
     ctx: Context = info.context
     row = ctx.store.one("SELECT * FROM artifacts WHERE client_id = ? AND state != 'DELETED'", (clientID,))
     if row is None:

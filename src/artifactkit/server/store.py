@@ -228,9 +228,7 @@ class Store:
         )
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.create_function("regexp", 2, _regexp, deterministic=True)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -15,6 +15,7 @@ least recently used objects first (every hit refreshes an object's mtime).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -79,10 +80,8 @@ class Cache:
             return None
         if size is not None and stat.st_size != size:
             return None
-        try:
+        with contextlib.suppress(OSError):  # a read-only cache still serves hits
             os.utime(path)
-        except OSError:
-            pass
         return path
 
     def partial_path(self, kind: str, key: str) -> Path:
@@ -184,10 +183,14 @@ class _ChecksumMemo:
             stat = path.stat()
         except FileNotFoundError:
             return None
-        row = self._conn().execute(
-            "SELECT md5 FROM checksums WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (str(path), stat.st_size, stat.st_mtime_ns),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT md5 FROM checksums WHERE path = ? AND size = ? AND mtime_ns = ?",
+                (str(path), stat.st_size, stat.st_mtime_ns),
+            )
+            .fetchone()
+        )
         return None if row is None else str(row[0])
 
     def put(self, path: Path, md5_hex: str) -> None:

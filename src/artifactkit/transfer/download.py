@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from .._graphql import Session
+from .._pagination import Page, PageFetcher
 from ..errors import (
     DigestMismatchError,
     DownloadError,
@@ -155,8 +156,15 @@ class Progress:
         if show and (total_bytes or total_files):
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1024,
-                             desc=f"0/{total_files} files", file=sys.stderr, leave=False)
+            self._bar = tqdm(
+                total=total_bytes,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"0/{total_files} files",
+                file=sys.stderr,
+                leave=False,
+            )
 
     def bytes(self, n: int) -> None:
         if self._bar is not None and n:
@@ -305,8 +313,9 @@ class Fetcher:
             raise DigestMismatchError(f"{url.split('?')[0]}: bytes did not match MD5 {md5_hex}")
         state.unlink(missing_ok=True)
 
-    def fetch_md5_object(self, url_for: Callable[[bool], str], size: int, md5_hex: str, *, skip_cache: bool,
-                         temp_dir: Path) -> Path:
+    def fetch_md5_object(
+        self, url_for: Callable[[bool], str], size: int, md5_hex: str, *, skip_cache: bool, temp_dir: Path
+    ) -> Path:
         """The verified object for `md5_hex`: from the cache, or fetched into it (or into `temp_dir`)."""
         if skip_cache:
             part = temp_dir / f".artifactkit-{secrets.token_hex(6)}.part"
@@ -361,8 +370,9 @@ class Fetcher:
                         out.write(chunk)
                         self._fetched(len(chunk))
             if entry.size and part.stat().st_size != entry.size:
-                raise DigestMismatchError(f"reference {entry.path}: got {part.stat().st_size} bytes, expected {entry.size}",
-                                          path=entry.path)
+                raise DigestMismatchError(
+                    f"reference {entry.path}: got {part.stat().st_size} bytes, expected {entry.size}", path=entry.path
+                )
             if skip_cache:
                 return part
             with self.cache.lock("etag", key):
@@ -413,8 +423,15 @@ def _already_there(cache: Cache, dest: Path, entry: ManifestEntry) -> bool:
     return actual == entry.md5_hex
 
 
-def plan(manifest: Manifest, root: Path, cache: Cache, *, path_prefix: str | None = None,
-         include: Sequence[str] | None = None, skip_cache: bool = False) -> list[PlannedFile]:
+def plan(
+    manifest: Manifest,
+    root: Path,
+    cache: Cache,
+    *,
+    path_prefix: str | None = None,
+    include: Sequence[str] | None = None,
+    skip_cache: bool = False,
+) -> list[PlannedFile]:
     """Decide, without writing anything, what happens to each selected entry; refuses unsafe ones."""
     root_real = os.path.realpath(root)
     entries = select_entries(manifest, path_prefix, include)
@@ -427,7 +444,9 @@ def plan(manifest: Manifest, root: Path, cache: Cache, *, path_prefix: str | Non
     for item in planned:
         if _already_there(cache, item.destination, item.entry):
             item.action = "keep"
-        elif not skip_cache and not item.entry.is_reference and cache.lookup("md5", item.entry.md5_hex, item.entry.size):
+        elif (
+            not skip_cache and not item.entry.is_reference and cache.lookup("md5", item.entry.md5_hex, item.entry.size)
+        ):
             item.action = "cache"
     return planned
 
@@ -450,11 +469,11 @@ class FileUrls:
 
     def _fetch(self, names: list[str]) -> None:
         a = self.artifact
-        cursor: str | None = None
-        while True:
+
+        def fetch(cursor: str | None, per_page: int) -> Page[tuple[str, str]]:
             result = a.client.call(
                 lambda c: c.membership_file_urls(
-                    a.entity, a.project, a.collection_name, a.version, names=names, cursor=cursor, per_page=len(names)
+                    a.entity, a.project, a.collection_name, a.version, names=names, cursor=cursor, per_page=per_page
                 ),
                 f"asking for download URLs of {a.qualified_name}",
             )
@@ -462,14 +481,13 @@ class FileUrls:
             membership = None if collection is None else collection.artifact_membership
             if membership is None or membership.files is None:
                 raise NotFoundError(f"{a.qualified_name} not found", kind="version", path=a.qualified_name)
-            with self._lock:
-                for edge in membership.files.edges:
-                    if edge.node is not None:
-                        self._urls[edge.node.name] = edge.node.direct_url
             info = membership.files.page_info
-            if not info.has_next_page or info.end_cursor in (None, cursor):
-                return
-            cursor = info.end_cursor
+            urls = [(e.node.name, e.node.direct_url) for e in membership.files.edges if e.node is not None]
+            return Page(urls, info.end_cursor, info.has_next_page)
+
+        found = list(PageFetcher(fetch, per_page=max(1, min(len(names), URL_BATCH))))
+        with self._lock:
+            self._urls.update(found)
 
     def url(self, name: str, *, refresh: bool = False) -> str:
         if refresh or name not in self._urls:
@@ -477,8 +495,9 @@ class FileUrls:
         try:
             return self._urls[name]
         except KeyError:
-            raise DownloadError(f"the server lists no file {name!r} in {self.artifact.qualified_name}",
-                                path=name) from None
+            raise DownloadError(
+                f"the server lists no file {name!r} in {self.artifact.qualified_name}", path=name
+            ) from None
 
 
 # ----------------------------------------------------------------------------- the whole artifact
@@ -528,8 +547,11 @@ def download_artifact(
             source = fetcher.fetch_reference(entry, skip_cache=skip_cache, temp_dir=temp_dir)
         else:
             source = fetcher.fetch_md5_object(
-                lambda refresh: urls.url(entry.path, refresh=refresh), entry.size, entry.md5_hex,
-                skip_cache=skip_cache, temp_dir=temp_dir,
+                lambda refresh: urls.url(entry.path, refresh=refresh),
+                entry.size,
+                entry.md5_hex,
+                skip_cache=skip_cache,
+                temp_dir=temp_dir,
             )
         owned = skip_cache  # a private temp file, not a cache object
         try:
@@ -582,8 +604,11 @@ def download_single_file(file: File, root: Path, *, replace: bool = False) -> Pa
     else:
         urls = FileUrls(artifact)
         source = fetcher.fetch_md5_object(
-            lambda refresh: file.url if not refresh else urls.url(file.name, refresh=True), entry.size,
-            entry.md5_hex, skip_cache=False, temp_dir=item.destination.parent,
+            lambda refresh: file.url if not refresh else urls.url(file.name, refresh=True),
+            entry.size,
+            entry.md5_hex,
+            skip_cache=False,
+            temp_dir=item.destination.parent,
         )
     place(source, item.destination, move=False)
     return item.destination

@@ -88,7 +88,7 @@ def collect_files(
         seen[logical] = source
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         hashes = list(pool.map(lambda pair: _hash_file(pair[0]), pairs))
-    return [LocalFile(source, logical, size, md5) for (source, logical), (size, md5) in zip(pairs, hashes)]
+    return [LocalFile(source, logical, size, md5) for (source, logical), (size, md5) in zip(pairs, hashes, strict=True)]
 
 
 def upload_artifact(
@@ -107,16 +107,16 @@ def upload_artifact(
     workers: int | None = None,
 ) -> Artifact:
     """Create (or find) the version holding exactly `files`; returns it committed."""
+    from .._generated.enums import ArtifactDigestAlgorithm, ArtifactStorageLayout
     from .._generated.input_types import (
         ArtifactAliasInput,
-        CreateArtifactFileSpecInput,
         CreateArtifactFilesInput,
+        CreateArtifactFileSpecInput,
         CreateArtifactInput,
         CreateArtifactManifestInput,
         CreateArtifactTypeInput,
         TagInput,
     )
-    from .._generated.enums import ArtifactDigestAlgorithm, ArtifactStorageLayout
     from ..artifacts import Artifact
 
     if not files:
@@ -129,25 +129,25 @@ def upload_artifact(
         client.call(lambda c: c.upsert_run(entity, project, run), f"creating run {entity}/{project}/{run}")
     client.call(
         lambda c: c.create_artifact_type(
-            CreateArtifactTypeInput(entityName=entity, projectName=project, name=type_name)
+            CreateArtifactTypeInput(entity_name=entity, project_name=project, name=type_name)
         ),
         f"creating artifact type {type_name!r} in {entity}/{project}",
     )
     created = client.call(
         lambda c: c.create_artifact(
             CreateArtifactInput(
-                entityName=entity,
-                projectName=project,
-                artifactTypeName=type_name,
-                artifactCollectionName=name,
+                entity_name=entity,
+                project_name=project,
+                artifact_type_name=type_name,
+                artifact_collection_name=name,
                 digest=digest,
-                digestAlgorithm=ArtifactDigestAlgorithm.MANIFEST_MD5,
+                digest_algorithm=ArtifactDigestAlgorithm.MANIFEST_MD5,
                 description=description,
                 metadata=dict(metadata) if metadata is not None else None,
-                aliases=[ArtifactAliasInput(artifactCollectionName=name, alias=a) for a in aliases],
-                tags=[TagInput(tagName=t) for t in tags] or None,
-                runName=run,
-                enableDigestDeduplication=True,
+                aliases=[ArtifactAliasInput(artifact_collection_name=name, alias=a) for a in aliases],
+                tags=[TagInput(tag_name=t) for t in tags] or None,
+                run_name=run,
+                enable_digest_deduplication=True,
             )
         ),
         f"creating a version of {where}",
@@ -160,8 +160,12 @@ def upload_artifact(
     registered = client.call(
         lambda c: c.create_artifact_manifest(
             CreateArtifactManifestInput(
-                artifactID=artifact_id, name="wandb_manifest.json", digest=digest,
-                entityName=entity, projectName=project, runName=run or "",
+                artifactID=artifact_id,
+                name="wandb_manifest.json",
+                digest=digest,
+                entity_name=entity,
+                project_name=project,
+                run_name=run or "",
             )
         ),
         f"registering the manifest of {where}",
@@ -174,11 +178,12 @@ def upload_artifact(
     for start in range(0, len(files), FILE_SPEC_BATCH):
         batch = files[start : start + FILE_SPEC_BATCH]
         specs = client.call(
-            lambda c: c.create_artifact_files(
+            lambda c, batch=batch: c.create_artifact_files(  # type: ignore[misc]
                 CreateArtifactFilesInput(
-                    storageLayout=ArtifactStorageLayout.V2,
-                    artifactFiles=[CreateArtifactFileSpecInput(artifactID=artifact_id, name=f.path, md5=f.md5_b64)
-                                   for f in batch],
+                    storage_layout=ArtifactStorageLayout.V2,
+                    artifact_files=[
+                        CreateArtifactFileSpecInput(artifactID=artifact_id, name=f.path, md_5=f.md5_b64) for f in batch
+                    ],
                 )
             ),
             f"registering the files of {where}",
@@ -206,7 +211,9 @@ def upload_artifact(
     with client.transport.stream("PUT", manifest_url, content=manifest.to_bytes()) as response:
         if response.status_code >= 300:
             response.read()
-            raise UploadError(f"uploading the manifest of {where} failed: HTTP {response.status_code} {response.text[:200]}")
+            raise UploadError(
+                f"uploading the manifest of {where} failed: HTTP {response.status_code} {response.text[:200]}"
+            )
     committed = client.call(lambda c: c.commit_artifact(artifact_id), f"committing {where}")
     assert committed.commit_artifact is not None
     return Artifact.from_source(client, committed.commit_artifact.artifact, (entity, project))

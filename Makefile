@@ -1,0 +1,65 @@
+# artifactkit: `make demo` and `make test` work on a fresh machine with python3 and make.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+GEN    := src/artifactkit/_generated
+
+.PHONY: setup generate check-generated lint format typecheck test test-fast demo serve bench soak clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25.1'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server]' --group dev
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+# Wipe and regenerate the typed client from schema/ + queries/.
+generate: $(STAMP)
+	rm -rf $(GEN)
+	$(VENV)/bin/ariadne-codegen --config codegen.toml > /dev/null
+
+# Regenerate into a scratch copy and fail on any difference from the committed client.
+check-generated: $(STAMP)
+	@scratch=$$(mktemp -d) && \
+	cp -r schema queries codegen codegen.toml $$scratch/ && mkdir -p $$scratch/src/artifactkit && \
+	(cd $$scratch && $(CURDIR)/$(VENV)/bin/ariadne-codegen --config codegen.toml > /dev/null) && \
+	if diff -r $$scratch/$(GEN) $(GEN) > $$scratch/diff.txt; then \
+		echo "check-generated: $(GEN) matches schema/ + queries/"; rm -rf $$scratch; \
+	else cat $$scratch/diff.txt | head -50; \
+		echo "check-generated: $(GEN) is stale or edited by hand; run 'make generate'"; rm -rf $$scratch; exit 1; fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict tests/typing/user_pipeline.py
+
+test: check-generated lint typecheck
+	$(VENV)/bin/pytest -q
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not compat and not slow"
+
+demo: $(STAMP)
+	$(PY) -m artifactkit.demo
+
+serve: $(STAMP)
+	$(VENV)/bin/artifactkit serve --demo
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+soak: $(STAMP)
+	$(VENV)/bin/pytest -q tests/faults --soak
+
+clean:
+	rm -rf $(VENV) .artifactkit-demo .pytest_cache .mypy_cache .ruff_cache

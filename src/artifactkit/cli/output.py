@@ -1,0 +1,117 @@
+"""How the CLI talks: aligned tables or JSON on stdout, one-line errors, meaningful exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_AUTH = 4
+EXIT_NETWORK = 5
+EXIT_INTEGRITY = 6
+
+
+def exit_code_for(error: BaseException) -> int:
+    from .. import errors
+
+    if isinstance(error, (errors.InvalidNameError, errors.ConfigurationError)):
+        return EXIT_USAGE
+    if isinstance(error, errors.NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, (errors.AuthenticationError, errors.PermissionDeniedError)):
+        return EXIT_AUTH
+    if isinstance(error, (errors.TransportError, errors.ServerError, errors.RateLimitError)):
+        return EXIT_NETWORK
+    if isinstance(error, errors.DownloadError):
+        return EXIT_INTEGRITY
+    return EXIT_ERROR
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen handler; errors become one line on stderr (a traceback with --debug)."""
+    from ..errors import ArtifactkitError
+
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("artifactkit: interrupted", file=sys.stderr)
+        return 130
+    except (ArtifactkitError, OSError, ValueError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        name = type(exc).__name__
+        print(f"artifactkit: error: {exc} [{name}]", file=sys.stderr)
+        return exit_code_for(exc)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def emit(
+    args: argparse.Namespace, headers: Sequence[str], rows: Sequence[Sequence[Any]], records: list[dict[str, Any]]
+) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(records, indent=2, default=str))
+    elif rows:
+        print(table(headers, rows))
+    else:
+        print("(none)")
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def parse_size(text: str) -> int:
+    """`10GB`, `500MiB`, `1024` -> bytes."""
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1000,
+        "kb": 1000,
+        "kib": 1024,
+        "m": 1000**2,
+        "mb": 1000**2,
+        "mib": 1024**2,
+        "g": 1000**3,
+        "gb": 1000**3,
+        "gib": 1024**3,
+        "t": 1000**4,
+        "tb": 1000**4,
+        "tib": 1024**4,
+    }
+    stripped = text.strip().lower().replace(" ", "")
+    number = stripped.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = stripped[len(number) :]
+    if not number or unit not in units:
+        raise ValueError(f"cannot read size {text!r}; use e.g. 10GB, 500MiB or a number of bytes")
+    return int(float(number) * units[unit])
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="W&B server (default: WANDB_BASE_URL or a running emulator)")
+    parser.add_argument("--api-key", help="API key (default: WANDB_API_KEY, ~/.netrc or the emulator's)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def make_api(args: argparse.Namespace) -> Any:
+    from ..api import Api
+
+    return Api(api_key=args.api_key, base_url=args.base_url)

@@ -1,0 +1,62 @@
+"""`artifactkit serve`: run the embedded W&B-compatible emulator; `artifactkit keys`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="run the embedded W&B-compatible emulator",
+        description="Serve the W&B GraphQL API and file routes from SQLite + a local blob store.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    parser.add_argument("--data-dir", type=Path, help="default: $ARTIFACTKIT_DATA_DIR or the user data dir")
+    parser.add_argument(
+        "--legacy",
+        action="store_true",
+        help="behave like a W&B server older than 0.12.11 (artifactSequence(s) edges only)",
+    )
+    parser.add_argument("--demo", action="store_true", help="seed a demo project (idempotent)")
+    parser.add_argument("--user", default="local", help="the user whose API key is printed (default: local)")
+    parser.add_argument("--ready-file", type=Path, help="write {url, api_key} as JSON here once listening")
+    parser.set_defaults(handler=run)
+
+    keys = commands.add_parser("keys", help="create or list the emulator's API keys")
+    keys.add_argument("action", choices=["create", "list"])
+    keys.add_argument("--data-dir", type=Path)
+    keys.add_argument("--user", default="local")
+    keys.add_argument("--read-only", action="store_true", help="a key that may read but not write")
+    keys.set_defaults(handler=run_keys)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._local import default_data_dir
+    from ..server.main import serve
+
+    seed = None
+    if args.demo:
+        from ..demo import seed_demo
+
+        seed = seed_demo
+    return serve(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir or default_data_dir(),
+        legacy=args.legacy,
+        demo=args.demo,
+        user=args.user,
+        ready_file=args.ready_file,
+        seed=seed,
+    )
+
+
+def run_keys(args: argparse.Namespace) -> int:
+    from .._local import default_data_dir
+    from ..server.main import keys_command
+
+    return keys_command(args.data_dir or default_data_dir(), args.action, args.user, args.read_only)

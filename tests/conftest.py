@@ -1,0 +1,89 @@
+"""Shared fixtures: emulators on real HTTP (127.0.0.1), fresh projects, configured clients."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from artifactkit import Api
+from artifactkit.server.embedded import EmbeddedEmulator
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEmulator]:
+    """A modern-personality emulator shared by the session."""
+    with EmbeddedEmulator(tmp_path_factory.mktemp("emulator")) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def legacy_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEmulator]:
+    """An emulator that behaves like a server older than 0.12.11 (artifactSequence(s) edges only)."""
+    with EmbeddedEmulator(tmp_path_factory.mktemp("legacy-emulator"), legacy=True) as emu:
+        yield emu
+
+
+@pytest.fixture(params=["modern", "legacy"])
+def any_emulator(request: pytest.FixtureRequest) -> EmbeddedEmulator:
+    """Each test using this runs once per server personality."""
+    name = "emulator" if request.param == "modern" else "legacy_emulator"
+    emu: EmbeddedEmulator = request.getfixturevalue(name)
+    return emu
+
+
+@pytest.fixture
+def project() -> str:
+    """A project path no other test uses: `local/p<N>`."""
+    return f"local/p{next(_names)}"
+
+
+def make_api(emu: EmbeddedEmulator, cache_dir: Path, **kwargs: object) -> Api:
+    return Api(api_key=emu.api_key, base_url=emu.url, cache_dir=cache_dir, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def api(emulator: EmbeddedEmulator, tmp_path: Path) -> Iterator[Api]:
+    with make_api(emulator, tmp_path / "cache") as client:
+        yield client
+
+
+@pytest.fixture
+def any_api(any_emulator: EmbeddedEmulator, tmp_path: Path) -> Iterator[Api]:
+    with make_api(any_emulator, tmp_path / "cache") as client:
+        yield client
+
+
+def graphql(emu: EmbeddedEmulator, document: str, **variables: object) -> dict[str, object]:
+    """Send a raw GraphQL request to an emulator, as any client would; returns `data`."""
+    import httpx
+
+    response = httpx.post(
+        f"{emu.url}/graphql", json={"query": document, "variables": variables}, auth=("api", emu.api_key), timeout=30
+    )
+    body = response.json()
+    assert response.status_code == 200 and "errors" not in body, body
+    data: dict[str, object] = body["data"]
+    return data
+
+
+def create_types(emu: EmbeddedEmulator, project: str, names: list[str]) -> None:
+    entity, name = project.split("/")
+    for type_name in names:
+        graphql(
+            emu,
+            "mutation($e: String!, $p: String!, $n: String!) { createArtifactType(input: "
+            "{entityName: $e, projectName: $p, name: $n}) { artifactType { id } } }",
+            e=entity,
+            p=name,
+            n=type_name,
+        )
+
+
+def sent_operations(emu: EmbeddedEmulator) -> list[dict[str, object]]:
+    """The GraphQL requests the emulator received since its stats were last reset."""
+    return list(emu.stats.graphql_log)

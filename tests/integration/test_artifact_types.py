@@ -1,0 +1,129 @@
+"""The first path end to end: listing a project's artifact types over HTTP from the emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from artifactkit import Api, ArtifactType, errors
+from artifactkit.cli import main as cli_main
+from artifactkit.server.embedded import EmbeddedEmulator
+from tests.conftest import create_types, make_api, sent_operations
+
+TYPES = ["dataset", "model", "evaluation", "code", "predictions", "tokenizer", "config"]
+
+
+def test_lists_every_type_across_pages(any_emulator: EmbeddedEmulator, any_api: Api, project: str) -> None:
+    create_types(any_emulator, project, TYPES)
+    any_emulator.stats.reset()
+
+    types = list(any_api.artifact_types(project, per_page=3))
+
+    assert [t.name for t in types] == TYPES
+    assert all(isinstance(t, ArtifactType) and t.id for t in types)
+    assert any_emulator.stats.operations["ProjectArtifactTypes"] == 3  # ceil(7 / 3) pages, nothing else
+
+
+def test_is_reiterable_and_resumable_from_a_cursor(emulator: EmbeddedEmulator, api: Api, project: str) -> None:
+    create_types(emulator, project, TYPES)
+    types = api.artifact_types(project, per_page=4)
+    first_pass = [t.name for t in types]
+    assert [t.name for t in types] == first_pass == TYPES
+
+    pages = list(api.artifact_types(project, per_page=4).pages())
+    resumed = api.client  # a cursor kept from the first page restarts after it
+    from artifactkit.artifact_types import ArtifactTypes
+
+    rest = ArtifactTypes(resumed, *project.split("/"), per_page=4, start=pages[0].end_cursor)
+    assert [t.name for t in rest] == TYPES[4:]
+
+
+def test_types_are_not_counted_by_the_server(api: Api, emulator: EmbeddedEmulator, project: str) -> None:
+    create_types(emulator, project, ["dataset"])
+    types = api.artifact_types(project)
+    assert types.length is None
+    with pytest.raises(TypeError, match="does not count"):
+        len(types)
+    assert [t.name for t in types] == ["dataset"]
+
+
+def test_artifact_type_loads_one_type(emulator: EmbeddedEmulator, api: Api, project: str) -> None:
+    create_types(emulator, project, ["dataset", "model"])
+    model = api.artifact_type("model", project)
+    assert (model.name, model.entity, model.project) == ("model", *project.split("/"))
+    with pytest.raises(errors.NotFoundError, match="artifact type 'nope' not found") as caught:
+        api.artifact_type("nope", project)
+    assert caught.value.kind == "artifact type"
+
+
+def test_unknown_project_is_a_typed_not_found(api: Api) -> None:
+    with pytest.raises(errors.NotFoundError, match="project local/does-not-exist not found") as caught:
+        list(api.artifact_types("local/does-not-exist"))
+    assert caught.value.kind == "project"
+
+
+def test_wrong_api_key_is_a_typed_authentication_error(emulator: EmbeddedEmulator, tmp_path: Path) -> None:
+    with (
+        Api(api_key="local-" + "0" * 40, base_url=emulator.url, cache_dir=tmp_path) as bad,
+        pytest.raises(errors.AuthenticationError) as caught,
+    ):
+        list(bad.artifact_types("local/anything"))
+    assert caught.value.status_code == 401
+    assert "API key was rejected" in str(caught.value)
+    assert caught.value.__cause__ is not None  # the generated client's error is kept, not shown
+
+
+def test_document_sent_for_artifact_types(emulator: EmbeddedEmulator, api: Api, snapshot: SnapshotAssertion) -> None:
+    create_types(emulator, "local/snapshot-types", ["dataset"])
+    emulator.stats.reset()
+    list(api.artifact_types("local/snapshot-types", per_page=10))
+    assert sent_operations(emulator) == snapshot
+
+
+def test_cli_ls_prints_the_types(
+    emulator: EmbeddedEmulator, capsys: pytest.CaptureFixture[str], snapshot: SnapshotAssertion
+) -> None:
+    create_types(emulator, "local/cli-types", ["dataset", "model"])
+    args = ["ls", "local/cli-types", "--base-url", emulator.url, "--api-key", emulator.api_key]
+    assert cli_main(args) == 0
+    table = capsys.readouterr().out
+    assert cli_main([*args, "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in records] == ["dataset", "model"]
+    assert re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "<time>", table) == snapshot
+
+
+def test_cli_error_is_one_line_with_an_exit_code(
+    emulator: EmbeddedEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli_main(["ls", "local/no-such-project", "--base-url", emulator.url, "--api-key", emulator.api_key])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.strip() == "artifactkit: error: project local/no-such-project not found [NotFoundError]"
+
+
+def test_api_needs_a_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("WANDB_BASE_URL", raising=False)
+    monkeypatch.setenv("ARTIFACTKIT_DATA_DIR", str(tmp_path))
+    with pytest.raises(errors.ConfigurationError, match="no W&B server configured"):
+        Api(api_key="x" * 40)
+
+
+def test_api_reads_the_environment(
+    emulator: EmbeddedEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project: str
+) -> None:
+    create_types(emulator, project, ["dataset"])
+    monkeypatch.setenv("WANDB_BASE_URL", emulator.url)
+    monkeypatch.setenv("WANDB_API_KEY", emulator.api_key)
+    monkeypatch.setenv("WANDB_ENTITY", "local")
+    with Api(cache_dir=tmp_path) as env_api:
+        assert [t.name for t in env_api.artifact_types(project.split("/")[1])] == ["dataset"]
+
+
+def test_make_api_helper_uses_the_emulator(emulator: EmbeddedEmulator, tmp_path: Path) -> None:
+    with make_api(emulator, tmp_path) as client:
+        assert client.default_entity == "local"
