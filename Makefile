@@ -32,12 +32,12 @@ check-generated: $(STAMP)
 		echo "check-generated: $(GEN) is stale or edited by hand; run 'make generate'"; rm -rf $$scratch; exit 1; fi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check src tests $(wildcard bench)
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests $(wildcard bench)
+	$(VENV)/bin/ruff check --fix src tests $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
