@@ -24,6 +24,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--demo", action="store_true", help="seed a demo project (idempotent)")
     parser.add_argument("--user", default="local", help="the user whose API key is printed (default: local)")
     parser.add_argument("--ready-file", type=Path, help="write {url, api_key} as JSON here once listening")
+    parser.add_argument(
+        "--faults", metavar="SPEC", help="inject faults, e.g. 'rate=0.2,seed=7,kinds=429+503+reset+truncate+stall'"
+    )
     parser.set_defaults(handler=run)
 
     keys = commands.add_parser("keys", help="create or list the emulator's API keys")

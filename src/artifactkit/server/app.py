@@ -43,6 +43,7 @@ from ..manifest import Manifest, ManifestError
 from .blobs import BlobStore, DigestMismatch
 from .context import Context, UrlSigner
 from .errors import EmulatorError
+from .faults import FaultInjector, FaultPlan, FaultSpecError, FaultState
 from .records import find_user_by_key
 from .schema import build_schema, field_resolver
 from .settings import Settings
@@ -242,6 +243,7 @@ class Emulator:
         self.schema: GraphQLSchema = build_schema(legacy=settings.legacy)
         self.secret = self._load_secret()
         self.stats = Stats()
+        self.faults = FaultState(FaultPlan.parse(settings.faults) if settings.faults else FaultPlan())
 
     def _load_secret(self) -> bytes:
         path = self.settings.data_dir / "url-signing.key"
@@ -502,6 +504,33 @@ class Emulator:
             data["graphql_log"] = list(self.stats.graphql_log)
         return JSONResponse(data)
 
+    async def faults_view(self, request: Request) -> Response:
+        """GET the fault plan and what was injected; PUT a JSON object to change the plan."""
+        if self.authenticate(request) is None:
+            return _error("authentication required", "UNAUTHENTICATED", 401)
+        if request.method == "PUT":
+            try:
+                changes = json.loads(await request.body())
+                if not isinstance(changes, dict):
+                    raise FaultSpecError("send a JSON object")
+                self.faults.configure(FaultPlan.from_mapping(changes, base=self.faults.plan))
+            except (json.JSONDecodeError, FaultSpecError) as exc:
+                return _error(f"bad fault plan: {exc}", "BAD_REQUEST", 400)
+        plan = self.faults.plan
+        return JSONResponse(
+            {
+                "plan": {
+                    "rate": plan.rate,
+                    "seed": plan.seed,
+                    "kinds": list(plan.kinds),
+                    "routes": list(plan.routes),
+                    "retry_after": plan.retry_after,
+                    "stall_seconds": plan.stall_seconds,
+                },
+                "injected": dict(self.faults.injected),
+            }
+        )
+
     def asgi(self) -> ASGIApp:
         routes = [
             Route("/graphql", self.graphql, methods=["POST", "GET"]),
@@ -517,9 +546,10 @@ class Emulator:
             Route("/files/{entity}/{project}/{run}/file_stream", self.file_stream, methods=["POST"]),
             Route("/sdk/otel/v1/metrics", self.ignore, methods=["POST"]),
             Route("/_emulator/stats", self.stats_view, methods=["GET", "DELETE"]),
+            Route("/_emulator/faults", self.faults_view, methods=["GET", "PUT"]),
         ]
         app = Starlette(routes=routes, exception_handlers={EmulatorError: _emulator_error, Exception: _internal_error})
-        return StatsMiddleware(app, self.stats)
+        return StatsMiddleware(FaultInjector(app, self.faults, route_kind), self.stats)
 
 
 async def _emulator_error(request: Request, exc: Exception) -> Response:

@@ -65,9 +65,10 @@ def serve(
     user: str,
     ready_file: Path | None,
     seed: Callable[[str, str], None] | None = None,
+    faults: str | None = None,
 ) -> int:
     """Start the emulator, print how to reach it, block until SIGINT/SIGTERM."""
-    settings = Settings(data_dir=data_dir, legacy=legacy)
+    settings = Settings(data_dir=data_dir, legacy=legacy, faults=faults)
     emulator = Emulator(settings)
     key = first_key(emulator.store, user)
     running = RunningServer(emulator, host, port)

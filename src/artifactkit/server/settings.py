@@ -40,6 +40,7 @@ class Settings:
     max_query_depth: int = 24
     url_ttl_seconds: int = 3600
     features: tuple[str, ...] = field(default=MODERN_FEATURES)
+    faults: str | None = None  # a fault-injection spec, see faults.py
 
     @property
     def max_cli_version(self) -> str:
