@@ -1,0 +1,69 @@
+"""Benchmark scenarios, done with artifactkit. Usage: python artifactkit_client.py SCENARIO ARGS...
+
+Configuration comes from the environment (WANDB_BASE_URL, WANDB_API_KEY, WANDB_CACHE_DIR), as a
+user's pipeline would have it. Each run prints one JSON line (see common.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from common import argument, report
+
+
+def time_to_first_result() -> dict[str, Any]:
+    start = time.perf_counter()
+    import artifactkit
+
+    imported = time.perf_counter()
+    with artifactkit.Api() as api:
+        names = [t.name for t in api.artifact_types(argument(2))]
+    return {"import_seconds": imported - start, "seconds": time.perf_counter() - start, "items": len(names)}
+
+
+def import_only() -> dict[str, Any]:
+    start = time.perf_counter()
+    import artifactkit  # noqa: F401
+
+    return {"seconds": time.perf_counter() - start}
+
+
+def list_versions() -> dict[str, Any]:
+    import artifactkit
+
+    with artifactkit.Api() as api:
+        versions = api.artifacts(argument(2), argument(3), per_page=int(argument(4)))
+        count = sum(1 for _ in versions)
+    return {"items": count}
+
+
+def list_files() -> dict[str, Any]:
+    import artifactkit
+
+    with artifactkit.Api() as api:
+        artifact = api.artifact(argument(2))
+        count = sum(1 for _ in artifact.files(per_page=int(argument(3, "1000"))))
+    return {"items": count}
+
+
+def download() -> dict[str, Any]:
+    import artifactkit
+
+    with artifactkit.Api() as api:
+        artifact = api.artifact(argument(2))
+        root = artifact.download(argument(3), progress=False)
+        count = sum(1 for p in root.rglob("*") if p.is_file())
+    return {"items": count}
+
+
+SCENARIOS = {
+    "import": import_only,
+    "first-result": time_to_first_result,
+    "list-versions": list_versions,
+    "list-files": list_files,
+    "download": download,
+}
+
+if __name__ == "__main__":
+    report(SCENARIOS[argument(1)])

@@ -1,0 +1,31 @@
+"""Virtual environments for the clients a benchmark compares (cached under .cache/)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "bench"
+
+
+def wandb_python(version: str = "0.31.0") -> Path:
+    """A Python with exactly `wandb==version` installed, created on first use."""
+    env = CACHE / f"wandb-{version}"
+    python = env / "bin" / "python"
+    marker = env / ".ready"
+    if not marker.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(env)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"wandb=={version}"],
+            check=True,
+        )
+        marker.write_text(version)
+    return python
+
+
+def artifactkit_python() -> Path:
+    """The project's own environment (where artifactkit is installed in development mode)."""
+    return Path(sys.executable)

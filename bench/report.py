@@ -1,0 +1,138 @@
+"""Turn a results JSON from bench/run.py into BENCHMARKS.md (every run is kept in the JSON)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+INTRO = """# Benchmarks
+
+artifactkit against the official `wandb` client ({wandb}), both talking to the same emulator
+instance (`artifactkit serve`, a child process on 127.0.0.1) in one run. Each measurement is a
+fresh child process; clients alternate run by run; every scenario ran {repeat} times. Times are
+medians, with the spread (min-max) beside them; the ratio is artifactkit / wandb (below 1 means
+artifactkit is faster). Requests and bytes are counted by the emulator, per run.
+
+Reproduce with: `{command}` (or `make bench`). Raw results, every run included:
+`bench/results/`.
+
+Machine: {cpu}, {cores} cores, Python {python}, {platform}. Recorded {date}.
+"""
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.2f} ms"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _cell(runs: list[dict[str, Any]]) -> tuple[str, float | None]:
+    times = [r["seconds"] for r in runs if r["seconds"] is not None]
+    failed = sum(1 for r in runs if not r["ok"])
+    if not times:
+        return (f"failed ({failed}/{len(runs)})" if runs else "—"), None
+    med = statistics.median(times)
+    text = f"{_fmt(med)} ({_fmt(min(times))}-{_fmt(max(times))})"
+    if failed:
+        text += f", {failed} failed"
+    return text, med
+
+
+def _requests(runs: list[dict[str, Any]]) -> str:
+    ok = [r for r in runs if r["ok"]]
+    if not ok:
+        return "—"
+    counts = ok[0]["requests"]
+    total = sum(counts.values())
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return f"{total} ({detail})" if detail else "0"
+
+
+def _memory(runs: list[dict[str, Any]]) -> str:
+    values = [r["peak_rss_mib"] for r in runs if r.get("peak_rss_mib")]
+    return f"{statistics.median(values):.0f} MiB" if values else "—"
+
+
+def write_report(results: dict[str, Any], path: Path) -> None:
+    m = results["machine"]
+    lines = [
+        INTRO.format(
+            wandb=m["wandb"],
+            repeat=results["repeat"],
+            command=results["command"],
+            cpu=m["cpu"],
+            cores=m["cores"],
+            python=m["python"],
+            platform=m["platform"],
+            date=results["date"],
+        )
+    ]
+    lines.append("## Client scenarios\n")
+    lines.append(
+        "| scenario | artifactkit | wandb | ratio | requests (artifactkit) | requests (wandb) | peak RSS ak / wandb |"
+    )
+    lines.append("|---|---|---|---|---|---|---|")
+    references = []
+    for scenario in results["scenarios"]:
+        runs = scenario["runs"]
+        clients = {r["client"] for r in runs}
+        if clients <= {"raw", "curl"}:
+            text, _ = _cell(runs)
+            bytes_out = runs[0]["bytes_out"] if runs else 0
+            references.append(f"| {scenario['title']} | {text} | {bytes_out / 2**20:.1f} MiB |")
+            continue
+        if clients == {"emulator"}:
+            continue
+        ak = [r for r in runs if r["client"] == "artifactkit"]
+        wb = [r for r in runs if r["client"] == "wandb"]
+        ak_text, ak_med = _cell(ak)
+        wb_text, wb_med = _cell(wb)
+        ratio = f"{ak_med / wb_med:.2f}" if ak_med and wb_med else "—"
+        lines.append(
+            f"| {scenario['title']} | {ak_text} | {wb_text} | {ratio} | {_requests(ak)} | {_requests(wb)} "
+            f"| {_memory(ak)} / {_memory(wb)} |"
+        )
+    if references:
+        lines.append("\n## Physical reference (same bytes, no SDK)\n")
+        lines.append("| reference | time | bytes served |")
+        lines.append("|---|---|---|")
+        lines += references
+    loads = [s for s in results["scenarios"] if {r["client"] for r in s["runs"]} == {"emulator"}]
+    if loads:
+        lines.append("\n## Emulator\n")
+        lines.append("| scenario | requests/s | p50 | p99 | requests | errors |")
+        lines.append("|---|---|---|---|---|---|")
+        for scenario in loads:
+            d = scenario["runs"][0]["detail"]
+            lines.append(
+                f"| {scenario['title']} ({d['duration_seconds']:.0f} s) | {d['requests_per_second']:.0f} "
+                f"| {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['requests']} | {d['errors']} |"
+            )
+    failures = [(s["title"], r) for s in results["scenarios"] for r in s["runs"] if not r["ok"]]
+    if failures:
+        lines.append("\n## Runs that failed\n")
+        for title, run in failures:
+            error = str(run["detail"].get("error", "")).splitlines()[-1:] or [""]
+            lines.append(f"* {title} — {run['client']}: `{error[0][:200]}`")
+    path.write_text("\n".join(lines) + "\n" + NOTES)
+
+
+NOTES = """
+## Reading these numbers
+
+* The emulator, both clients and the load generators share one machine; absolute numbers say
+  little about W&B cloud, ratios say how much work each client does for the same result.
+* `wandb` 0.31.0 sends GraphQL through its `wandb-core` sidecar process, which it starts on
+  construction; that start-up is part of every wandb measurement, as it is for its users.
+* Download times include finding the artifact and fetching its manifest; the raw references
+  fetch already-known URLs and verify nothing.
+"""
+
+
+if __name__ == "__main__":
+    write_report(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2]))

@@ -1,0 +1,397 @@
+"""Benchmarks: artifactkit against the official wandb client, on one emulator, in one run.
+
+    .venv/bin/python bench/run.py             # full sizes (what BENCHMARKS.md reports)
+    .venv/bin/python bench/run.py --quick     # small sizes, to check the harness
+
+Every measurement runs in a fresh child process (so imports and caches are honest), clients
+alternate run by run, each scenario is repeated, and every run is recorded, including failed
+ones. Requests and bytes are counted by the emulator. Results go to bench/results/*.json and
+BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from artifactkit import Api  # noqa: E402
+from artifactkit.server.embedded import EmulatorProcess  # noqa: E402
+from bench import seed as seeding  # noqa: E402
+from bench.envs import CACHE, artifactkit_python, wandb_python  # noqa: E402
+
+WANDB_VERSION = "0.31.0"
+
+
+@dataclass
+class Run:
+    client: str
+    seconds: float | None
+    peak_rss_mib: float | None
+    requests: dict[str, int]
+    bytes_out: int
+    ok: bool
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Scenario:
+    key: str
+    title: str
+    runs: list[Run] = field(default_factory=list)
+
+    def by_client(self, client: str) -> list[Run]:
+        return [r for r in self.runs if r.client == client]
+
+
+class Harness:
+    def __init__(self, emulator: EmulatorProcess, repeat: int) -> None:
+        self.emulator = emulator
+        self.repeat = repeat
+        self.pythons = {"artifactkit": artifactkit_python(), "wandb": wandb_python(WANDB_VERSION)}
+        self.scripts = {
+            "artifactkit": HERE / "clients" / "artifactkit_client.py",
+            "wandb": HERE / "clients" / "wandb_client.py",
+            "raw": HERE / "clients" / "raw_client.py",
+        }
+        self.scenarios: list[Scenario] = []
+        self.auth = ("api", emulator.api_key)
+
+    def stats(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.emulator.url}/_emulator/stats", auth=self.auth, timeout=30)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def env(self, home: Path, cache: Path) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "WANDB_BASE_URL": self.emulator.url,
+            "WANDB_API_KEY": self.emulator.api_key,
+            "WANDB_CACHE_DIR": str(cache),
+            "WANDB_CONFIG_DIR": str(home / "config"),
+            "WANDB_DIR": str(home / "wandb"),
+            "WANDB_DATA_DIR": str(home / "data"),
+            "WANDB_SILENT": "true",
+            "WANDB_ERROR_REPORTING": "false",
+            "ARTIFACTKIT_DATA_DIR": str(home / "artifactkit"),
+        }
+
+    def measure(self, client: str, args: list[str], home: Path, cache: Path) -> Run:
+        """Run one client script once; the emulator's counters give requests and bytes."""
+        python = self.pythons.get(client, self.pythons["artifactkit"])
+        before = self.stats()
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [str(python), str(self.scripts[client]), *args],
+            env=self.env(home, cache),
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        wall = time.perf_counter() - start
+        after = self.stats()
+        requests = {
+            op: after["operations"].get(op, 0) - before["operations"].get(op, 0)
+            for op in after["operations"]
+            if after["operations"].get(op, 0) != before["operations"].get(op, 0)
+        }
+        for kind in ("blob", "fallback_blob"):
+            delta = after["requests"].get(kind, 0) - before["requests"].get(kind, 0)
+            if delta:
+                requests[f"GET {kind}"] = delta
+        bytes_out = sum(after["bytes_out"].values()) - sum(before["bytes_out"].values())
+        if proc.returncode != 0:
+            return Run(
+                client,
+                None,
+                None,
+                requests,
+                bytes_out,
+                False,
+                {"error": (proc.stderr or proc.stdout).strip()[-2000:], "wall_seconds": wall},
+            )
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        return Run(
+            client,
+            result.pop("seconds"),
+            result.pop("peak_rss_mib"),
+            requests,
+            bytes_out,
+            True,
+            {**result, "wall_seconds": wall},
+        )
+
+    def compare(
+        self,
+        key: str,
+        title: str,
+        args: list[str],
+        *,
+        clients: tuple[str, ...] = ("artifactkit", "wandb"),
+        prepare: Callable[[str, Path], list[str]] | None = None,
+    ) -> Scenario:
+        """Alternate the clients `repeat` times; `prepare` may adjust arguments per run."""
+        scenario = Scenario(key, title)
+        for _ in range(self.repeat):
+            for client in clients:
+                with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+                    home = Path(tmp)
+                    run_args = prepare(client, home) if prepare else args
+                    scenario.runs.append(self.measure(client, run_args, home, home / "cache"))
+        self.scenarios.append(scenario)
+        print(summary_line(scenario), flush=True)
+        return scenario
+
+    def cached_download(self, key: str, title: str, artifact: str) -> tuple[Scenario, Scenario]:
+        """Cold download into an empty cache, then a re-download from that cache into a new root."""
+        cold, warm = Scenario(f"{key}-cold", title), Scenario(f"{key}-cached", f"{title}, cached re-download")
+        for _ in range(self.repeat):
+            for client in ("artifactkit", "wandb"):
+                with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+                    home = Path(tmp)
+                    cache = home / "cache"
+                    cold.runs.append(self.measure(client, ["download", artifact, str(home / "a")], home, cache))
+                    warm.runs.append(self.measure(client, ["download", artifact, str(home / "b")], home, cache))
+        self.scenarios += [cold, warm]
+        print(summary_line(cold), flush=True)
+        print(summary_line(warm), flush=True)
+        return cold, warm
+
+    def raw_reference(self, key: str, title: str, artifact: str, threads: int) -> Scenario:
+        """The same bytes with a bare httpx loop over the signed URLs (fetched once, outside the timing)."""
+        scenario = Scenario(key, title)
+        with Api(api_key=self.emulator.api_key, base_url=self.emulator.url) as api:
+            version = api.artifact(artifact)
+            from artifactkit.transfer.download import FileUrls
+
+            urls = FileUrls(version)
+            names = list(version.manifest.entries)
+            urls.prefetch(names)
+            listing = "\n".join(urls.url(n) for n in names)
+        for _ in range(self.repeat):
+            with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+                home = Path(tmp)
+                (home / "urls.txt").write_text(listing)
+                scenario.runs.append(self.measure("raw", [str(home / "urls.txt"), str(threads)], home, home / "c"))
+        self.scenarios.append(scenario)
+        print(summary_line(scenario), flush=True)
+        return scenario
+
+    def curl_reference(self, key: str, title: str, artifact: str) -> Scenario | None:
+        curl = shutil.which("curl")
+        if curl is None:
+            return None
+        scenario = Scenario(key, title)
+        with Api(api_key=self.emulator.api_key, base_url=self.emulator.url) as api:
+            version = api.artifact(artifact)
+            url = next(iter(version.files())).url
+        for _ in range(self.repeat):
+            before = self.stats()
+            start = time.perf_counter()
+            proc = subprocess.run([curl, "-sS", "-o", "/dev/null", url], capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            after = self.stats()
+            scenario.runs.append(
+                Run(
+                    "curl",
+                    seconds if proc.returncode == 0 else None,
+                    None,
+                    {"GET blob": 1},
+                    sum(after["bytes_out"].values()) - sum(before["bytes_out"].values()),
+                    proc.returncode == 0,
+                    {"error": proc.stderr[-500:]} if proc.returncode else {},
+                )
+            )
+        self.scenarios.append(scenario)
+        print(summary_line(scenario), flush=True)
+        return scenario
+
+    def load(self, key: str, title: str, collection: str, clients: int, seconds: float) -> Scenario:
+        """`clients` processes asking for pages of 50 versions as fast as they can."""
+        scenario = Scenario(key, title)
+        script = HERE / "clients" / "load_client.py"
+        procs = [
+            subprocess.Popen(
+                [
+                    str(self.pythons["artifactkit"]),
+                    str(script),
+                    self.emulator.url,
+                    self.emulator.api_key,
+                    seeding.ENTITY,
+                    seeding.PROJECT,
+                    collection,
+                    str(seconds),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(clients)
+        ]
+        latencies: list[float] = []
+        errors = 0
+        for proc in procs:
+            out, _ = proc.communicate(timeout=seconds + 120)
+            data = json.loads(out.strip().splitlines()[-1])
+            latencies += data["latencies"]
+            errors += data["errors"]
+        latencies.sort()
+        total = len(latencies)
+        detail = {
+            "clients": clients,
+            "duration_seconds": seconds,
+            "requests": total,
+            "errors": errors,
+            "requests_per_second": total / seconds,
+            "p50_ms": 1000 * latencies[total // 2] if total else None,
+            "p99_ms": 1000 * latencies[min(total - 1, int(total * 0.99))] if total else None,
+        }
+        scenario.runs.append(Run("emulator", None, None, {}, 0, errors == 0, detail))
+        self.scenarios.append(scenario)
+        print(f"{title}: {detail}", flush=True)
+        return scenario
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def summary_line(scenario: Scenario) -> str:
+    parts = []
+    for client in sorted({r.client for r in scenario.runs}):
+        times = [r.seconds for r in scenario.by_client(client) if r.seconds is not None]
+        med = median(times)
+        parts.append(f"{client} {med:.3f}s" if med is not None else f"{client} FAILED")
+    return f"{scenario.title}: " + ", ".join(parts)
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import artifactkit
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "artifactkit": artifactkit.__version__,
+        "wandb": WANDB_VERSION,
+        "httpx": httpx.__version__,
+    }
+
+
+def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = seeding.Sizes.quick() if args.quick else seeding.Sizes()
+    data_dir = CACHE / ("emulator-quick" if args.quick else "emulator")
+    with EmulatorProcess(data_dir) as emulator:
+        with Api(api_key=emulator.api_key, base_url=emulator.url) as api:
+            started = time.perf_counter()
+            seeding.seed(api, data_dir, sizes)
+            print(f"seeded in {time.perf_counter() - started:.1f}s", flush=True)
+        h = Harness(emulator, args.repeat)
+        only = set(args.only.split(",")) if args.only else None
+
+        def wanted(key: str) -> bool:
+            return only is None or key in only
+
+        project = f"{seeding.ENTITY}/{seeding.PROJECT}"
+        if wanted("import"):
+            h.compare("import", "import the package", ["import"])
+            h.compare(
+                "first-result",
+                "time to first result (import, construct, list artifact types)",
+                ["first-result", project],
+            )
+        if wanted("list-versions"):
+            for per_page in (50, 1000):
+                h.compare(
+                    f"list-versions-{per_page}",
+                    f"iterate {sizes.versions:,} versions, per_page={per_page}",
+                    ["list-versions", "dataset", seeding.name("many-versions"), str(per_page)],
+                )
+        if wanted("list-files"):
+            for count in (sizes.files_small, sizes.files_large):
+                h.compare(
+                    f"list-files-{count}",
+                    f"iterate the {count:,} files of one artifact (per_page=1000)",
+                    ["list-files", seeding.name(f"files-{count}") + ":latest", "1000"],
+                )
+        if wanted("download"):
+            small = seeding.name("small-files") + ":latest"
+            big = seeding.name("big-file") + ":latest"
+            h.cached_download("download-small", f"download {sizes.many_small_files:,} files of 4 KiB", small)
+            h.raw_reference(
+                "raw-small", f"raw httpx loop, same {sizes.many_small_files:,} files (16 threads)", small, 16
+            )
+            mib = sizes.big_file_bytes >> 20
+            h.cached_download("download-big", f"download one {mib} MiB file", big)
+            h.raw_reference("raw-big", f"raw httpx, same {mib} MiB file", big, 1)
+            h.curl_reference("curl-big", f"curl, same {mib} MiB file", big)
+        if wanted("load"):
+            h.load(
+                "emulator-load",
+                "emulator: a page of 50 versions, 8 concurrent clients",
+                "many-versions",
+                8,
+                args.load_seconds,
+            )
+    return {
+        "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "sizes": asdict(sizes),
+        "repeat": args.repeat,
+        "scenarios": [{"key": s.key, "title": s.title, "runs": [asdict(r) for r in s.runs]} for s in h.scenarios],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", help="comma-separated: import,list-versions,list-files,download,load")
+    parser.add_argument("--load-seconds", type=float, default=20.0)
+    parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
+    args = parser.parse_args()
+    results = run_all(args)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out / f"{'quick-' if args.quick else ''}{stamp}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"results: {path}")
+    if not args.no_report and not args.quick:
+        from bench.report import write_report
+
+        write_report(results, ROOT / "BENCHMARKS.md")
+        print("BENCHMARKS.md updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
