@@ -78,7 +78,6 @@ class Session:
         self.cache_root = cache_root
         self._client: GeneratedClient | None = None
         self._supports_collection_edges: bool | None = None
-        self._features: frozenset[str] | None = None
 
     @property
     def client(self) -> GeneratedClient:

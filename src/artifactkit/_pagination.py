@@ -3,16 +3,16 @@
 A subclass says only how to fetch one page. Iterating starts from the paginator's start cursor
 every time (re-iterable), costs one request per page, and stops with `PaginationError` if the
 server hands back a cursor that does not advance. `len()` answers from the server's
-`totalCount`, fetching the first page if nothing was fetched yet; where the server does not count,
-`len()` raises `TypeError` (so `list()` still works).
+`totalCount`, fetching the first page if nothing was fetched yet; where the server does not count
+(`counted = False`), `len()` raises `TypeError` without a request, so `list()` still works.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from .errors import PaginationError
 
@@ -33,6 +33,7 @@ class Page(Generic[T]):
 
 
 def check_per_page(per_page: int) -> int:
+    """`per_page` itself if it is an int from 1 to `MAX_PER_PAGE`; otherwise raise before any request."""
     if isinstance(per_page, bool) or not isinstance(per_page, int):
         raise TypeError(f"per_page must be an int, not {type(per_page).__name__}")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -40,118 +41,152 @@ def check_per_page(per_page: int) -> int:
     return per_page
 
 
-@dataclass
-class _State(Generic[T]):
-    last_page: Page[T] | None = None
-    cursor: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-
-
 class Paginator(ABC, Generic[T]):
-    """Iterate the items of a listing, page by page, with a cursor a user can keep."""
+    """Iterate the items of a listing, page by page, with a cursor a user can keep.
+
+    `cursor` is where the page after the last one fetched starts; a new listing created with
+    `start=cursor` continues from there. Indexing (`listing[3]`, `listing[:10]`) fetches only the
+    pages it needs and keeps the items it fetched, so repeated indexing costs no more requests.
+    """
+
+    counted: ClassVar[bool] = True
+    """Whether the server reports a `totalCount` for this listing."""
 
     def __init__(self, per_page: int = DEFAULT_PER_PAGE, *, start: str | None = None) -> None:
         self.per_page = check_per_page(per_page)
         self.start_cursor = start
-        self._state: _State[T] = _State(cursor=start)
-        self._first_page: Page[T] | None = None
+        self._cursor = start
+        self._last_page: Page[T] | None = None
+        self._unread_first_page: Page[T] | None = None  # fetched to count; the next walk starts with it
+        self._indexed: list[T] = []
+        self._index_walk: Iterator[Page[T]] | None = None
+        self._index_done = False
 
     @abstractmethod
     def _fetch_page(self, cursor: str | None) -> Page[T]:
         """Fetch the page that starts after `cursor` (the first page for None)."""
 
-    # -- iteration -------------------------------------------------------------------------
+    # -- walking the pages -------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[T]:
-        return self._iterate()
+    def _load(self, cursor: str | None) -> Page[T]:
+        page = self._fetch_page(cursor)
+        self._last_page = page
+        self._cursor = page.end_cursor if page.end_cursor is not None else self._cursor
+        return page
 
-    def _iterate(self) -> Iterator[T]:
+    def _first_page(self) -> Page[T]:
+        """The page at the start cursor, kept so that the next walk does not fetch it again."""
+        if self._unread_first_page is None:
+            self._unread_first_page = self._load(self.start_cursor)
+        return self._unread_first_page
+
+    def _walk(self) -> Iterator[Page[T]]:
         cursor = self.start_cursor
-        page = self._first_page if self._first_page is not None else self._load(cursor)
-        self._first_page = None  # a later iteration asks the server again
         seen: set[str | None] = {cursor}
+        page, self._unread_first_page = self._unread_first_page or self._load(cursor), None
         while True:
-            yield from page.items
+            yield page
             if not page.has_next:
                 return
             if page.end_cursor is None or page.end_cursor in seen:
                 raise PaginationError(
-                    f"{type(self).__name__}: the server returned cursor {page.end_cursor!r} again; "
+                    f"{type(self).__name__}: the server said there are more pages but returned "
+                    f"{'no cursor' if page.end_cursor is None else f'cursor {page.end_cursor!r} again'}; "
                     "stopping instead of looping forever"
                 )
             cursor = page.end_cursor
             seen.add(cursor)
             page = self._load(cursor)
 
-    def _load(self, cursor: str | None) -> Page[T]:
-        page = self._fetch_page(cursor)
-        self._state.last_page = page
-        self._state.cursor = page.end_cursor
-        return page
-
     def pages(self) -> Iterator[Page[T]]:
-        """Iterate page by page; each page's `end_cursor` can later resume via `start=`."""
-        cursor = self.start_cursor
-        while True:
-            page = self._load(cursor)
-            yield page
-            if not page.has_next or page.end_cursor == cursor:
-                return
-            cursor = page.end_cursor
+        """Iterate page by page; each page's `end_cursor` can later resume a listing via `start=`."""
+        return self._walk()
+
+    def __iter__(self) -> Iterator[T]:
+        return (item for page in self._walk() for item in page.items)
 
     # -- counting --------------------------------------------------------------------------
 
-    def _ensure_counted(self) -> Page[T]:
-        if self._state.last_page is None:
-            self._first_page = self._load(self.start_cursor)
-        assert self._state.last_page is not None
-        return self._state.last_page
+    def _counted_total(self) -> int | None:
+        if not self.counted:
+            return None
+        page = self._last_page if self._last_page is not None else self._first_page()
+        return page.total_count
 
     def __len__(self) -> int:
-        total = self._ensure_counted().total_count
+        total = self._counted_total()
         if total is None:
             raise TypeError(f"{type(self).__name__} has no length: the server does not count these items")
         return total
+
+    def __bool__(self) -> bool:
+        """True when the listing has at least one item (one request at most)."""
+        total = self._counted_total()
+        if total is not None:
+            return total > 0
+        return bool(self._first_page().items)
+
+    # -- indexing ----------------------------------------------------------------------------
+
+    def _fill(self, count: int | None) -> None:
+        """Fetch pages until `count` items are indexed (all of them for None)."""
+        if self._index_walk is None:
+            self._index_walk = self._walk()
+        while not self._index_done and (count is None or len(self._indexed) < count):
+            page = next(self._index_walk, None)
+            if page is None:
+                self._index_done = True
+            else:
+                self._indexed.extend(page.items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        """The item at `index`, or the items of a slice, fetching only the pages needed."""
+        if isinstance(index, slice):
+            bounds = (index.start, index.stop)
+            if any(b is not None and b < 0 for b in bounds) or (index.step is not None and index.step < 1):
+                raise IndexError("negative slice bounds and steps are not supported; use list(...) first")
+            self._fill(index.stop)
+            return self._indexed[index]
+        if index < 0:
+            raise IndexError("negative indexes are not supported; use list(...) first")
+        self._fill(index + 1)
+        if index >= len(self._indexed):
+            raise IndexError(f"{type(self).__name__} index {index} out of range")
+        return self._indexed[index]
 
     # -- the members the W&B public API documents -----------------------------------------
 
     @property
     def length(self) -> int | None:
         """The server's count of all items (fetches the first page if needed); None if uncounted."""
-        return self._ensure_counted().total_count
+        return self._counted_total()
 
     @property
     def cursor(self) -> str | None:
-        """The cursor after the last page fetched: pass it as `start=` to resume from there."""
-        return self._state.cursor
+        """Where the page after the last one fetched starts: pass it as `start=` to resume there."""
+        return self._cursor
 
     @property
     def more(self) -> bool:
         """True until a fetched page said it was the last one."""
-        page = self._state.last_page
-        return True if page is None else page.has_next
+        return True if self._last_page is None else self._last_page.has_next
 
     @property
     def variables(self) -> dict[str, Any]:
         """The paging variables the next request will send."""
-        return {"cursor": self._state.cursor, "perPage": self.per_page}
+        return {"cursor": self._cursor, "perPage": self.per_page}
 
     def update_variables(self) -> None:
         """Kept for W&B compatibility: the cursor advances by itself after each page."""
 
     def convert_objects(self) -> list[T]:
         """The objects of the most recently fetched page."""
-        page = self._state.last_page
-        return [] if page is None else list(page.items)
-
-    def __getitem__(self, index: int) -> T:
-        """The item at `index` of the listing (fetches pages up to it)."""
-        if index < 0:
-            raise IndexError("negative indexes are not supported; use list(...) first")
-        for i, item in enumerate(self):
-            if i == index:
-                return item
-        raise IndexError(index)
+        return [] if self._last_page is None else list(self._last_page.items)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} per_page={self.per_page}>"

@@ -16,7 +16,7 @@ from ._pagination import DEFAULT_PER_PAGE
 from ._paths import ArtifactPath, ProjectPath, parse_artifact_path, parse_project_path, parse_run_path
 from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes, project_not_found
-from .artifacts import Artifact, Artifacts
+from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
 from .errors import ConfigurationError, NotFoundError
 from .runs import Run
@@ -34,9 +34,19 @@ def _netrc_key(base_url: str) -> str | None:
     path = Path(os.environ.get("NETRC", "~/.netrc")).expanduser()
     try:
         credentials = netrc.netrc(path).authenticators(host)
-    except (FileNotFoundError, netrc.NetrcParseError, PermissionError):
+    except (OSError, netrc.NetrcParseError):
         return None
     return credentials[2] if credentials and credentials[2] else None
+
+
+def _timeout(value: float | str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigurationError(f"timeout {value!r} (WANDB_HTTP_TIMEOUT) is not a number of seconds") from None
+    if not seconds > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 class Api:
@@ -83,7 +93,7 @@ class Api:
         if not key:
             raise ConfigurationError(f"no API key for {base}: pass api_key=, set WANDB_API_KEY, or add it to ~/.netrc")
         self.base_url = base
-        self.timeout = float(timeout if timeout is not None else env.get("WANDB_HTTP_TIMEOUT", DEFAULT_TIMEOUT))
+        self.timeout = _timeout(timeout if timeout is not None else env.get("WANDB_HTTP_TIMEOUT", DEFAULT_TIMEOUT))
         self._entity = entity or overrides.get("entity") or env.get("WANDB_ENTITY") or None
         self.project = project or overrides.get("project") or env.get("WANDB_PROJECT") or None
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
@@ -207,14 +217,9 @@ class Api:
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """The version `entity/project/name:alias` (`:v3`, `:latest`, no alias = latest)."""
         path = self._artifact_path(name)
-        result = self.client.call(
-            lambda c: c.artifact_membership_by_name(path.entity, path.project, path.name),
-            f"looking up {path}",
-        )
-        membership = None if result.project is None else result.project.artifact_collection_membership
-        if membership is None or membership.artifact is None or membership.artifact_collection is None:
+        artifact = lookup_version(self.client, path)
+        if artifact is None:
             raise self._diagnose(path)
-        artifact = Artifact.from_membership(self.client, membership, (path.entity, path.project))
         if type is not None and artifact.type != type:
             raise NotFoundError(
                 f"{path} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=str(path)

@@ -21,6 +21,8 @@ def project_not_found(entity: str, project: str) -> NotFoundError:
 class ArtifactTypes(Paginator["ArtifactType"]):
     """The artifact types of a project. The server does not count them: `length` is None."""
 
+    counted = False
+
     def __init__(
         self, client: Session, entity: str, project: str, per_page: int = DEFAULT_PER_PAGE, *, start: str | None = None
     ) -> None:
@@ -80,17 +82,19 @@ class ArtifactType:
             )
         return result.project.artifact_type
 
-    def load(self) -> ArtifactTypeFields:
-        """Fetch the type again from the server and return its attributes."""
+    def load(self) -> ArtifactType:
+        """Fetch the type again from the server; returns this object, refreshed."""
         self._attrs = self._fetch()
-        return self._attrs
+        return self
 
     @property
     def id(self) -> str:
+        """The server's global ID of the type."""
         return self._attrs.id
 
     @property
     def name(self) -> str:
+        """The type's name, e.g. `dataset` or `model`."""
         return self._attrs.name
 
     @property

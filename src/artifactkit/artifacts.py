@@ -8,21 +8,28 @@ fetched only when something needs it.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._graphql import Session
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
-from ._paths import check_alias, parse_artifact_path, version_index
+from ._paths import ArtifactPath, check_alias, parse_artifact_path, version_index
 from .collections import check_tags
-from .errors import NotFoundError, UnsupportedError
+from .errors import NotFoundError, ResponseValidationError, UnsupportedError
 
 if TYPE_CHECKING:
-    from ._generated.fragments import ArtifactFields, CollectionRefFields, MembershipFields, SequenceRefFields
+    from ._generated.fragments import (
+        ArtifactFields,
+        CollectionRefFields,
+        MembershipFields,
+        PageInfoFields,
+        SequenceRefFields,
+    )
     from .collections import ArtifactCollection
     from .files import ArtifactFiles
     from .manifest import Manifest
@@ -36,6 +43,7 @@ class CollectionView:
     entity: str
     project: str
     collection: str
+    collection_id: str
     is_portfolio: bool
     version_index: int | None
 
@@ -46,7 +54,7 @@ class CollectionView:
         project = ref.project
         entity, project_name = (project.entity_name, project.name) if project is not None else fallback
         is_portfolio = getattr(ref, "typename__", "ArtifactSequence") == "ArtifactPortfolio"
-        return cls(entity, project_name, ref.name, is_portfolio, version)
+        return cls(entity, project_name, ref.name, ref.id, is_portfolio, version)
 
 
 class Artifact:
@@ -56,6 +64,7 @@ class Artifact:
         self.client = client
         self._view = view
         self._manifest: Manifest | None = None
+        self._collection: ArtifactCollection | None = None
         self._set_attrs(attrs)
 
     # -- construction from the different query shapes ---------------------------------------
@@ -77,11 +86,11 @@ class Artifact:
         self._saved_aliases = self._aliases_in_view()
         self._saved_tags = [t.name for t in attrs.tags]
         self._saved_description = attrs.description
-        self._saved_metadata = dict(attrs.metadata or {})
+        self._saved_metadata: dict[str, Any] = copy.deepcopy(dict(attrs.metadata or {}))
         self.aliases: list[str] = list(self._saved_aliases)
         self.tags: list[str] = list(self._saved_tags)
         self.description: str | None = attrs.description
-        self.metadata: dict[str, Any] = dict(self._saved_metadata)
+        self.metadata: dict[str, Any] = copy.deepcopy(self._saved_metadata)
 
     def _aliases_in_view(self) -> list[str]:
         view = self._view
@@ -194,10 +203,14 @@ class Artifact:
 
     @property
     def collection(self) -> ArtifactCollection:
-        """The collection this version was fetched through (loaded on first use)."""
-        from .collections import ArtifactCollection
+        """The collection this version was fetched through (loaded by one request on first use)."""
+        if self._collection is None:
+            from .collections import ArtifactCollection
 
-        return ArtifactCollection(self.client, self.entity, self.project, self._view.collection, self.type)
+            self._collection = ArtifactCollection(
+                self.client, self.entity, self.project, self._view.collection, self.type
+            )
+        return self._collection
 
     # -- files and bytes ----------------------------------------------------------------------------
 
@@ -266,9 +279,7 @@ class Artifact:
             UpdateArtifactInput,
         )
 
-        aliases = [check_alias(a) for a in dict.fromkeys(self.aliases)]
-        if any(version_index(a) is not None for a in aliases):
-            raise UnsupportedError("version aliases such as 'v3' are assigned by the server and cannot be set")
+        aliases = _settable_aliases(self.aliases)
         tags = check_tags(self.tags)
         added = [a for a in aliases if a not in self._saved_aliases]
         removed = [a for a in self._saved_aliases if a not in aliases]
@@ -336,25 +347,24 @@ class Artifact:
         from ._generated.input_types import ArtifactAliasInput, LinkArtifactInput
 
         target = parse_artifact_path(target_path, self.entity, self.project, allow_alias=False)
-        alias_names = [check_alias(a) for a in aliases or []]
-        result = self.client.call(
-            lambda c: c.link_artifact(
-                LinkArtifactInput(
-                    artifactID=self.id,
-                    artifact_portfolio_name=target.collection,
-                    entity_name=target.entity,
-                    project_name=target.project,
-                    aliases=[
-                        ArtifactAliasInput(artifact_collection_name=target.collection, alias=a) for a in alias_names
-                    ],
-                )
-            ),
-            f"linking {self.qualified_name} to {target}",
+        alias_names = _settable_aliases(aliases or [])
+        link = LinkArtifactInput(
+            artifactID=self.id,
+            artifact_portfolio_name=target.collection,
+            entity_name=target.entity,
+            project_name=target.project,
+            aliases=[ArtifactAliasInput(artifact_collection_name=target.collection, alias=a) for a in alias_names],
         )
-        payload = result.link_artifact
-        if payload is None or payload.artifact_membership is None:
-            raise NotFoundError(f"the server did not return the link of {self.qualified_name} in {target}")
-        return Artifact.from_membership(self.client, payload.artifact_membership, (target.entity, target.project))
+        what = f"linking {self.qualified_name} to {target}"
+        payload = self.client.call(lambda c: c.link_artifact(link), what).link_artifact
+        if payload is not None and payload.artifact_membership is not None:
+            return Artifact.from_membership(self.client, payload.artifact_membership, (target.entity, target.project))
+        # Servers without ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE only say the version number.
+        version = None if payload is None else payload.version_index
+        linked = None if version is None else lookup_version(self.client, replace(target, alias=f"v{version}"))
+        if linked is None:
+            raise ResponseValidationError(f"the server did not say which version it created while {what}")
+        return linked
 
     def unlink(self) -> None:
         """Remove this link from its portfolio (only for versions fetched through a portfolio)."""
@@ -362,11 +372,8 @@ class Artifact:
 
         if not self.is_link:
             raise UnsupportedError(f"{self.qualified_name} is not a link; use delete() to delete a version")
-        portfolio = self.collection
-        self.client.call(
-            lambda c: c.unlink_artifact(UnlinkArtifactInput(artifactID=self.id, artifactPortfolioID=portfolio.id)),
-            f"unlinking {self.qualified_name}",
-        )
+        unlink = UnlinkArtifactInput(artifactID=self.id, artifactPortfolioID=self._view.collection_id)
+        self.client.call(lambda c: c.unlink_artifact(unlink), f"unlinking {self.qualified_name}")
 
     # -- lineage --------------------------------------------------------------------------------------
 
@@ -401,19 +408,58 @@ class Artifact:
         return f"<Artifact {self.qualified_name} type={self.type}>"
 
 
+class _ArtifactEdge(Protocol):
+    @property
+    def node(self) -> ArtifactFields | None: ...
+
+
+class _ArtifactConnection(Protocol):
+    """The shape shared by the generated classes of every `VersionedArtifactConnection` read."""
+
+    @property
+    def edges(self) -> Sequence[_ArtifactEdge]: ...
+    @property
+    def page_info(self) -> PageInfoFields: ...
+    @property
+    def total_count(self) -> int: ...
+
+
+def _settable_aliases(aliases: Sequence[str]) -> list[str]:
+    """Checked, de-duplicated aliases; version aliases (`v3`) belong to the server."""
+    names = [check_alias(a) for a in dict.fromkeys(aliases)]
+    if any(version_index(a) is not None for a in names):
+        raise UnsupportedError("version aliases such as 'v3' are assigned by the server and cannot be set")
+    return names
+
+
+def lookup_version(client: Session, path: ArtifactPath) -> Artifact | None:
+    """The version `path` names, seen through its collection; None if any part of it is missing."""
+    result = client.call(
+        lambda c: c.artifact_membership_by_name(path.entity, path.project, path.name), f"looking up {path}"
+    )
+    membership = None if result.project is None else result.project.artifact_collection_membership
+    if membership is None or membership.artifact is None or membership.artifact_collection is None:
+        return None
+    return Artifact.from_membership(client, membership, (path.entity, path.project))
+
+
 def _tag_filter(tags: str | Sequence[str] | None) -> dict[str, Any] | None:
+    """Versions carrying every one of `tags` (as W&B's client selects them), checked on the server."""
     if tags is None:
         return None
     names = check_tags([tags] if isinstance(tags, str) else list(tags))
-    return {"tag": {"$in": names}}
+    if not names:
+        return None
+    return {"tag": names[0]} if len(names) == 1 else {"$and": [{"tag": name} for name in names]}
 
 
 class Artifacts(Paginator[Artifact]):
     """The versions of one collection, filtered and ordered on the server.
 
     `filters` use W&B's JSON filter language (e.g. `{"metadata.accuracy": {"$gt": 0.9}}`);
-    committed versions only unless `filters` names a `state`. `tags` keeps versions carrying any
-    of the tags, also on the server, so `len()` counts exactly what iteration yields.
+    committed versions only unless `filters` names a `state`. `tags` keeps the versions carrying
+    all of the tags; unlike W&B's client this is filtered on the server, so `len()` counts exactly
+    what iteration yields and no page is fetched only to be thrown away.
     """
 
     def __init__(
@@ -520,44 +566,57 @@ class Artifacts(Paginator[Artifact]):
 
 
 class RunArtifacts(Paginator[Artifact]):
-    """The versions a run logged (`mode="logged"`) or used (`mode="used"`)."""
+    """The versions a run logged (`mode="logged"`) or used (`mode="used"`), each seen through its sequence."""
 
     def __init__(
-        self, client: Session, run: Run, mode: Literal["logged", "used"] = "logged", per_page: int = DEFAULT_PER_PAGE
+        self,
+        client: Session,
+        run: Run,
+        mode: Literal["logged", "used"] = "logged",
+        per_page: int = DEFAULT_PER_PAGE,
+        *,
+        start: str | None = None,
     ) -> None:
         if mode not in ("logged", "used"):
             raise ValueError(f"mode must be 'logged' or 'used', not {mode!r}")
-        super().__init__(per_page)
+        super().__init__(per_page, start=start)
         self.client = client
         self.run = run
         self.mode = mode
 
     def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
         run = self.run
-        fallback = (run.entity, run.project)
+        connection: _ArtifactConnection | None
         if self.mode == "logged":
-            out = self.client.call(
+            logged = self.client.call(
                 lambda c: c.run_output_artifacts(
                     run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page
                 ),
                 f"listing the artifacts logged by run {run.path_str}",
             )
-            run_node = None if out.project is None else out.project.run
-            connection = None if run_node is None else run_node.output_artifacts
+            logged_run = None if logged.project is None else logged.project.run
+            if logged_run is None:
+                raise self._run_not_found()
+            connection = logged_run.output_artifacts
         else:
             used = self.client.call(
                 lambda c: c.run_input_artifacts(run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page),
                 f"listing the artifacts used by run {run.path_str}",
             )
-            run_node = None if used.project is None else used.project.run  # type: ignore[assignment]
-            connection = None if run_node is None else run_node.input_artifacts  # type: ignore[attr-defined]
-        if run_node is None:
-            raise NotFoundError(f"run {run.path_str} not found", kind="run", path=run.path_str)
+            using_run = None if used.project is None else used.project.run
+            if using_run is None:
+                raise self._run_not_found()
+            connection = using_run.input_artifacts
         if connection is None:
             return Page([], None, False, 0)
+        fallback = (run.entity, run.project)
         items = [Artifact.from_source(self.client, e.node, fallback) for e in connection.edges if e.node is not None]
         info = connection.page_info
         return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+
+    def _run_not_found(self) -> NotFoundError:
+        path = self.run.path_str
+        return NotFoundError(f"run {path} not found", kind="run", path=path)
 
     def __repr__(self) -> str:
         return f"<RunArtifacts {self.run.path_str} mode={self.mode}>"

@@ -15,23 +15,29 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._graphql import Session
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
+from ._paths import check_part
 from .artifact_types import project_not_found
 from .errors import InvalidNameError, NotFoundError, UnsupportedError
 
 if TYPE_CHECKING:
     from ._generated.fragments import ArtifactCollectionFields, SequenceFields
+    from .api import Api
     from .artifacts import Artifacts
 
 _TAG = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")
-_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
+COLLECTION_NAME_FORM = "letters, digits, '-', '_' and '.', at most 128 characters"
+TYPE_NAME_FORM = "a type name such as 'dataset' or 'model': letters, digits, '-', '_' and '.'"
+RESERVED_TYPE_PREFIX = "wandb-"
 
 
-def server_supports_artifact_collections_gql_edges(client: Session, warn: bool = False) -> bool:
+def server_supports_artifact_collections_gql_edges(client: Session | Api, warn: bool = False) -> bool:
     """Whether the server has the `artifactCollection(s)` edges (W&B server 0.12.11 and later).
 
-    Probed once per client (one `serverInfo` request) and cached.
+    `client` is an `Api` or its `client`. Probed once per client (one `serverInfo` request) and
+    cached; with `warn=True` an older server also triggers a `UserWarning`.
     """
-    supported = client.supports_collection_edges
+    session = client if isinstance(client, Session) else client.client
+    supported = session.supports_collection_edges
     if not supported and warn:
         warnings.warn(
             "this W&B server predates artifact collections: only sequences are visible, portfolios are not",
@@ -163,7 +169,11 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
 
 
 class ArtifactCollection:
-    """A collection of artifact versions; edit `name`, `description`, `tags`, `type`, then `save()`."""
+    """A collection of artifact versions; edit `name`, `description`, `tags`, `type`, then `save()`.
+
+    A sequence is where versions are logged; a portfolio holds links to versions of sequences.
+    Reading properties costs no request, except `aliases` (one listing, on first use).
+    """
 
     def __init__(
         self,
@@ -179,9 +189,8 @@ class ArtifactCollection:
         self.entity = entity
         self.project = project
         self.organization = organization
-        self._requested = (name, type)
-        self._set_attrs(attrs if attrs is not None else self._fetch(name, type))
         self._aliases: list[str] | None = None
+        self._set_attrs(attrs if attrs is not None else self._fetch(name, type))
 
     def _set_attrs(self, attrs: ArtifactCollectionFields) -> None:
         self._attrs = attrs
@@ -189,37 +198,31 @@ class ArtifactCollection:
         self._saved_description = attrs.description
         self._saved_type = attrs.default_artifact_type.name
         self._saved_tags = [edge.node.name for edge in attrs.tags.edges]
-        self.name = self._saved_name
-        self.description = self._saved_description
-        self.type = self._saved_type
-        self.tags = list(self._saved_tags)
+        self.name: str = self._saved_name
+        self.description: str | None = self._saved_description
+        self.type: str = self._saved_type
+        self.tags: list[str] = list(self._saved_tags)
 
     def _fetch(self, name: str, type_name: str) -> ArtifactCollectionFields:
         what = f"loading collection {self.entity}/{self.project}/{name} of type {type_name!r}"
-        # (project found, type found, collection) through whichever edge family the server has
-        found: tuple[bool, bool, ArtifactCollectionFields | None]
+        project_found: bool
+        type_found: bool
+        node: ArtifactCollectionFields | None
         if self.client.supports_collection_edges:
             result = self.client.call(
                 lambda c: c.type_artifact_collection(self.entity, self.project, type_name, name), what
             )
             type_node = None if result.project is None else result.project.artifact_type
-            found = (
-                result.project is not None,
-                type_node is not None,
-                None if type_node is None else type_node.artifact_collection,
-            )
+            project_found, type_found = result.project is not None, type_node is not None
+            node = None if type_node is None else type_node.artifact_collection
         else:
             legacy = self.client.call(
                 lambda c: c.legacy_type_artifact_collection(self.entity, self.project, type_name, name), what
             )
             legacy_type = None if legacy.project is None else legacy.project.artifact_type
+            project_found, type_found = legacy.project is not None, legacy_type is not None
             sequence = None if legacy_type is None else legacy_type.artifact_sequence
-            found = (
-                legacy.project is not None,
-                legacy_type is not None,
-                None if sequence is None else _as_collection_fields(sequence),
-            )
-        project_found, type_found, node = found
+            node = None if sequence is None else _as_collection_fields(sequence)
         if not project_found:
             raise project_not_found(self.entity, self.project)
         if not type_found:
@@ -236,16 +239,17 @@ class ArtifactCollection:
             )
         return node
 
-    def load(self) -> ArtifactCollectionFields:
-        """Fetch the collection again, dropping unsaved edits."""
+    def load(self) -> ArtifactCollection:
+        """Fetch the collection again, dropping unsaved edits; returns this object, refreshed."""
         self._set_attrs(self._fetch(self._saved_name, self._saved_type))
         self._aliases = None
-        return self._attrs
+        return self
 
     # -- read-only properties ---------------------------------------------------------------
 
     @property
     def id(self) -> str:
+        """The server's global ID of the collection."""
         return self._attrs.id
 
     @property
@@ -262,25 +266,35 @@ class ArtifactCollection:
 
     @property
     def aliases(self) -> list[str]:
-        """The aliases set on versions of this collection (one request, cached until `load()`)."""
+        """The aliases set on versions of this collection (one listing, cached until `load()`)."""
         if self._aliases is None:
-            self._aliases = self._fetch_aliases()
+            self._aliases = list(PageFetcher(self._fetch_alias_page))
         return list(self._aliases)
 
-    def _fetch_aliases(self) -> list[str]:
-        def fetch(cursor: str | None, per_page: int) -> Page[str]:
-            result = self.client.call(
-                lambda c: c.collection_aliases(self.id, cursor=cursor, per_page=per_page),
-                f"listing the aliases of collection {self._saved_name!r}",
+    def _fetch_alias_page(self, cursor: str | None, per_page: int) -> Page[str]:
+        what = f"listing the aliases of collection {self._saved_name!r}"
+        page: Page[str] | None = None
+        if self.client.supports_collection_edges:
+            modern = self.client.call(lambda c: c.collection_aliases(self.id, cursor=cursor, per_page=per_page), what)
+            if modern.artifact_collection is not None:
+                aliases = modern.artifact_collection.aliases
+                names = [edge.node.alias for edge in aliases.edges if edge.node is not None]
+                page = Page(names, aliases.page_info.end_cursor, aliases.page_info.has_next_page)
+        else:
+            legacy = self.client.call(
+                lambda c: c.legacy_collection_aliases(self.id, cursor=cursor, per_page=per_page), what
             )
-            if result.artifact_collection is None:
-                raise NotFoundError(f"collection {self._saved_name!r} no longer exists", kind="collection")
-            connection = result.artifact_collection.aliases
-            info = connection.page_info
-            names = [edge.node.alias for edge in connection.edges if edge.node is not None]
-            return Page(names, info.end_cursor, info.has_next_page)
-
-        return list(PageFetcher(fetch))
+            if legacy.artifact_sequence is not None:
+                seq_aliases = legacy.artifact_sequence.aliases
+                names = [edge.node.alias for edge in seq_aliases.edges if edge.node is not None]
+                page = Page(names, seq_aliases.page_info.end_cursor, seq_aliases.page_info.has_next_page)
+        if page is None:
+            raise NotFoundError(
+                f"collection {self.entity}/{self.project}/{self._saved_name} no longer exists",
+                kind="collection",
+                path=f"{self.entity}/{self.project}/{self._saved_name}",
+            )
+        return page
 
     # -- versions ---------------------------------------------------------------------------
 
@@ -291,6 +305,7 @@ class ArtifactCollection:
         filters: dict[str, Any] | None = None,
         order: str | None = None,
         tags: str | list[str] | None = None,
+        start: str | None = None,
     ) -> Artifacts:
         """The versions in this collection, newest first unless `order` says otherwise."""
         from .artifacts import Artifacts
@@ -305,6 +320,7 @@ class ArtifactCollection:
             order=order,
             per_page=per_page,
             tags=tags,
+            start=start,
         )
 
     # -- edits ------------------------------------------------------------------------------
@@ -316,66 +332,68 @@ class ArtifactCollection:
             DeprecationWarning,
             stacklevel=2,
         )
+        self._check_type_change(new_type)
         self.type = new_type
         self._save_type()
 
     def save(self) -> None:
-        """Send every edit made since loading: name, description, type, tags."""
-        if not _NAME.match(self.name or "") or len(self.name) > 128:
-            raise InvalidNameError(
-                f"collection name {self.name!r} is not valid", expected="letters, digits, '-', '_' and '.', at most 128"
-            )
+        """Send every edit made since loading: name, description, type, tags.
+
+        Everything is checked before the first request; only what changed is sent.
+        """
+        check_part("collection name", self.name, COLLECTION_NAME_FORM)
         tags = check_tags(self.tags)
-        if self.type != self._saved_type and not self.is_sequence():
-            raise UnsupportedError("the type of a portfolio cannot be changed; only sequences can move")
+        self._check_type_change(self.type)
         if self.name != self._saved_name or self.description != self._saved_description:
             self._save_name_and_description()
         self._save_type()
         self._save_tags(tags)
 
+    def _check_type_change(self, new_type: str) -> None:
+        if new_type == self._saved_type:
+            return
+        check_part("artifact type", new_type, TYPE_NAME_FORM)
+        if not self.is_sequence():
+            raise UnsupportedError(
+                f"the type of portfolio {self._saved_name!r} cannot be changed; only sequences can move"
+            )
+        for type_name in (self._saved_type, new_type):
+            if type_name.startswith(RESERVED_TYPE_PREFIX):
+                raise UnsupportedError(f"artifact type {type_name!r} is reserved for W&B's own artifacts")
+
     def _save_name_and_description(self) -> None:
         from ._generated.input_types import UpdateArtifactPortfolioInput, UpdateArtifactSequenceInput
 
-        what = f"saving collection {self._saved_name!r}"
+        what = f"saving collection {self.entity}/{self.project}/{self._saved_name}"
+        updated: ArtifactCollectionFields | None
         if self.is_sequence():
-            seq = self.client.call(
-                lambda c: c.update_artifact_sequence(
-                    UpdateArtifactSequenceInput(
-                        artifactSequenceID=self.id, name=self.name, description=self.description
-                    )
-                ),
-                what,
+            sequence_input = UpdateArtifactSequenceInput(
+                artifactSequenceID=self.id, name=self.name, description=self.description
             )
-            payload = seq.update_artifact_sequence
+            seq = self.client.call(lambda c: c.update_artifact_sequence(sequence_input), what)
+            updated = None if seq.update_artifact_sequence is None else seq.update_artifact_sequence.artifact_collection
         else:
-            port = self.client.call(
-                lambda c: c.update_artifact_portfolio(
-                    UpdateArtifactPortfolioInput(
-                        artifactPortfolioID=self.id, name=self.name, description=self.description
-                    )
-                ),
-                what,
+            portfolio_input = UpdateArtifactPortfolioInput(
+                artifactPortfolioID=self.id, name=self.name, description=self.description
             )
-            payload = port.update_artifact_portfolio  # type: ignore[assignment]
-        if payload is not None:
-            self._saved_name = payload.artifact_collection.name
-            self._saved_description = payload.artifact_collection.description
+            port = self.client.call(lambda c: c.update_artifact_portfolio(portfolio_input), what)
+            updated = (
+                None if port.update_artifact_portfolio is None else port.update_artifact_portfolio.artifact_collection
+            )
+        self._saved_name = self.name if updated is None else updated.name
+        self._saved_description = self.description if updated is None else updated.description
 
     def _save_type(self) -> None:
         from ._generated.input_types import MoveArtifactSequenceInput
 
         if self.type == self._saved_type:
             return
-        if not self.is_sequence():
-            raise UnsupportedError("the type of a portfolio cannot be changed; only sequences can move")
-        new_type = self.type
+        move = MoveArtifactSequenceInput(artifactSequenceID=self.id, destination_artifact_type_name=self.type)
         self.client.call(
-            lambda c: c.move_artifact_sequence(
-                MoveArtifactSequenceInput(artifactSequenceID=self.id, destination_artifact_type_name=new_type)
-            ),
-            f"moving collection {self._saved_name!r} to type {new_type!r}",
+            lambda c: c.move_artifact_sequence(move),
+            f"moving collection {self.entity}/{self.project}/{self._saved_name} to type {self.type!r}",
         )
-        self._saved_type = new_type
+        self._saved_type = self.type
 
     def _save_tags(self, tags: list[str]) -> None:
         from ._generated.input_types import (
@@ -384,28 +402,26 @@ class ArtifactCollection:
             TagInput,
         )
 
-        added = [t for t in tags if t not in self._saved_tags]
-        removed = [t for t in self._saved_tags if t not in tags]
-        target = dict(entity_name=self.entity, project_name=self.project, artifact_collection_name=self._saved_name)
+        added = [TagInput(tag_name=t) for t in tags if t not in self._saved_tags]
+        removed = [TagInput(tag_name=t) for t in self._saved_tags if t not in tags]
+        where = f"collection {self.entity}/{self.project}/{self._saved_name}"
+        target = {
+            "entity_name": self.entity,
+            "project_name": self.project,
+            "artifact_collection_name": self._saved_name,
+        }
         if added:
-            self.client.call(
-                lambda c: c.add_collection_tags(
-                    CreateArtifactCollectionTagAssignmentsInput(**target, tags=[TagInput(tag_name=t) for t in added])
-                ),
-                f"tagging collection {self._saved_name!r}",
-            )
+            add = CreateArtifactCollectionTagAssignmentsInput(**target, tags=added)
+            self.client.call(lambda c: c.add_collection_tags(add), f"tagging {where}")
         if removed:
-            self.client.call(
-                lambda c: c.delete_collection_tags(
-                    DeleteArtifactCollectionTagAssignmentsInput(**target, tags=[TagInput(tag_name=t) for t in removed])
-                ),
-                f"untagging collection {self._saved_name!r}",
-            )
+            delete = DeleteArtifactCollectionTagAssignmentsInput(**target, tags=removed)
+            self.client.call(lambda c: c.delete_collection_tags(delete), f"untagging {where}")
         self._saved_tags = list(tags)
+        self.tags = list(tags)
 
     def delete(self) -> None:
-        """Delete the collection and, for a sequence, every version logged to it."""
-        what = f"deleting collection {self._saved_name!r}"
+        """Delete the collection: a sequence with every version logged to it, a portfolio with its links."""
+        what = f"deleting collection {self.entity}/{self.project}/{self._saved_name}"
         if self.is_sequence():
             self.client.call(lambda c: c.delete_artifact_sequence(self.id), what)
         else:

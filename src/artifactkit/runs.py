@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ._graphql import Session
-from ._pagination import Paginator
 
 if TYPE_CHECKING:
     from ._generated.fragments import RunFields
-    from .artifacts import Artifact
+    from .artifacts import RunArtifacts
 
 RUN_ARTIFACTS_PER_PAGE = 100
 
@@ -62,13 +61,13 @@ class Run:
     def path_str(self) -> str:
         return "/".join(self.path)
 
-    def logged_artifacts(self, per_page: int = RUN_ARTIFACTS_PER_PAGE) -> Paginator[Artifact]:
+    def logged_artifacts(self, per_page: int = RUN_ARTIFACTS_PER_PAGE) -> RunArtifacts:
         """The versions this run logged."""
         from .artifacts import RunArtifacts
 
         return RunArtifacts(self.client, self, mode="logged", per_page=per_page)
 
-    def used_artifacts(self, per_page: int = RUN_ARTIFACTS_PER_PAGE) -> Paginator[Artifact]:
+    def used_artifacts(self, per_page: int = RUN_ARTIFACTS_PER_PAGE) -> RunArtifacts:
         """The versions this run used as inputs."""
         from .artifacts import RunArtifacts
 

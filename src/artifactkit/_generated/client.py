@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         UpdateArtifactSequenceInput,
         UseArtifactInput,
     )
+    from .legacy_collection_aliases import LegacyCollectionAliases
     from .legacy_collection_versions import LegacyCollectionVersions
     from .legacy_type_artifact_collection import LegacyTypeArtifactCollection
     from .legacy_type_artifact_collections import LegacyTypeArtifactCollections
@@ -1812,6 +1813,46 @@ class GeneratedClient(BaseClient):
         )
         data = self.get_data(response)
         return LegacyCollectionVersions.model_validate(data)
+
+    def legacy_collection_aliases(
+        self,
+        id: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "LegacyCollectionAliases":
+        from .legacy_collection_aliases import LegacyCollectionAliases
+
+        query = gql("""
+            query LegacyCollectionAliases($id: ID!, $cursor: String, $perPage: Int) {
+              artifactSequence(id: $id) {
+                aliases(after: $cursor, first: $perPage) {
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      alias
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "cursor": cursor, "perPage": per_page}
+        response = self.execute(
+            query=query,
+            operation_name="LegacyCollectionAliases",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return LegacyCollectionAliases.model_validate(data)
 
     def project_run(
         self, entity: str, project: str, name: str, **kwargs: Any

@@ -1,0 +1,140 @@
+"""Helpers for the facade's integration tests: seeding data over the wire, normalising what was sent."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from artifactkit import Api, Artifact
+from artifactkit.server.embedded import EmbeddedEmulator
+
+_contents = itertools.count()
+
+
+def upload(
+    api: Api,
+    root: Path,
+    name: str,
+    type_name: str = "dataset",
+    *,
+    files: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Artifact:
+    """Log a new version of `name` through the SDK's own upload path, with unique content unless given."""
+    directory = root / f"upload-{next(_contents)}"
+    directory.mkdir(parents=True)
+    for path, text in (files or {"data.txt": f"content {directory.name}"}).items():
+        target = directory / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return api.upload(directory, name, type_name, **options)
+
+
+_EMPTY_MANIFEST = json.dumps(
+    {
+        "version": 1,
+        "storagePolicy": "wandb-storage-policy-v1",
+        "storagePolicyConfig": {"storageLayout": "V2"},
+        "contents": {},
+    }
+).encode()
+
+
+def seed_versions(emu: EmbeddedEmulator, path: str, type_name: str, count: int, *, batch: int = 250) -> None:
+    """Commit `count` empty versions of `entity/project/name` quickly: each step is one GraphQL
+    request with many aliased mutations (as any client may send), instead of one upload per version."""
+    entity, project, name = path.split("/")
+    with httpx.Client(auth=("api", emu.api_key), timeout=120) as client:
+
+        def mutate(fields: list[str]) -> dict[str, Any]:
+            response = client.post(f"{emu.url}/graphql", json={"query": "mutation { " + " ".join(fields) + " }"})
+            body = response.json()
+            assert response.status_code == 200 and "errors" not in body, body
+            data: dict[str, Any] = body["data"]
+            return data
+
+        for start in range(0, count, batch):
+            size = min(batch, count - start)
+            digests = [hashlib.md5(f"{path}:{start + i}".encode()).hexdigest() for i in range(size)]
+            created = mutate(
+                [
+                    f'a{i}: createArtifact(input: {{entityName: "{entity}", projectName: "{project}", '
+                    f'artifactTypeName: "{type_name}", artifactCollectionName: "{name}", digest: "{digest}", '
+                    f"digestAlgorithm: MANIFEST_MD5}}) {{ artifact {{ id }} }}"
+                    for i, digest in enumerate(digests)
+                ]
+            )
+            ids = [created[f"a{i}"]["artifact"]["id"] for i in range(size)]
+            manifests = mutate(
+                [
+                    f'm{i}: createArtifactManifest(input: {{artifactID: "{artifact_id}", name: "wandb_manifest.json", '
+                    f'digest: "{digests[i]}", entityName: "{entity}", projectName: "{project}", runName: ""}}) '
+                    "{ artifactManifest { file { uploadUrl } } }"
+                    for i, artifact_id in enumerate(ids)
+                ]
+            )
+            for i in range(size):
+                url = manifests[f"m{i}"]["artifactManifest"]["file"]["uploadUrl"]
+                assert client.put(url, content=_EMPTY_MANIFEST).status_code == 200
+            mutate(
+                [
+                    f'c{i}: commitArtifact(input: {{artifactID: "{artifact_id}"}}) {{ artifact {{ id }} }}'
+                    for i, artifact_id in enumerate(ids)
+                ]
+            )
+
+
+# -- what went over the wire, with volatile values normalised --------------------------------
+
+_VOLATILE_KEYS = re.compile(r"(^id$|ID$|^cursor$)")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+_PORT = re.compile(r"127\.0\.0\.1:\d+")
+
+
+def _normalise_value(key: str, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _normalise_value(k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise_value(key, v) for v in value]
+    if isinstance(value, str) and _VOLATILE_KEYS.search(key):
+        return f"<{key}>"
+    return value
+
+
+def normalise(value: Any) -> Any:
+    """Replace ids, cursors, timestamps and ports with placeholders so a snapshot is stable."""
+    if isinstance(value, Mapping):
+        return {k: normalise(_normalise_value(k, v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, str):
+        return _PORT.sub("127.0.0.1:<port>", _TIMESTAMP.sub("<time>", value))
+    return value
+
+
+def wire(emu: EmbeddedEmulator) -> dict[str, Any]:
+    """The requests the emulator received since `stats.reset()`: the sequence of operations with
+    their (normalised) variables, and each distinct document once, dedented."""
+    calls = []
+    documents: dict[str, str] = {}
+    for entry in list(emu.stats.graphql_log):
+        name = entry["operationName"]
+        calls.append({"operation": name, "variables": normalise(entry["variables"]), "status": entry["status"]})
+        documents.setdefault(name, textwrap.dedent(entry["query"]).strip())
+    return {"calls": calls, "documents": documents}
+
+
+def operation_names(emu: EmbeddedEmulator) -> list[str]:
+    return [entry["operationName"] for entry in list(emu.stats.graphql_log)]
+
+
+def names(items: Sequence[Any]) -> list[str]:
+    return [item.name for item in items]
