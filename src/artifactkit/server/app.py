@@ -34,7 +34,7 @@ from graphql import (
     validate,
 )
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -558,6 +558,8 @@ async def _emulator_error(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ClientDisconnect):  # the client gave up (e.g. timed out); nobody to answer
+        return Response(status_code=499)
     log.exception("request failed", exc_info=exc)
     return _error("internal error in the emulator", "INTERNAL_SERVER_ERROR", 500)
 
