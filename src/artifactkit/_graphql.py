@@ -111,9 +111,11 @@ class Session:
         except GraphQLClientInvalidResponseError as exc:
             raise errors.ResponseValidationError(f"the server's answer while {what} is not a GraphQL response") from exc
         except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the answer"
             raise errors.ResponseValidationError(
                 f"the server's answer while {what} does not match the schema: {exc.error_count()} problem(s), "
-                f"first: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
+                f"first at {where}: {first['msg']}"
             ) from exc
         except httpx.TimeoutException as exc:
             raise errors.APITimeoutError(f"timed out while {what}") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 
 from . import __version__
-from .errors import APITimeoutError, TransportError
+from .errors import APITimeoutError, ClientClosedError, TransportError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -44,6 +45,15 @@ class RetryPolicy:
 
 
 NO_RETRIES = RetryPolicy(max_attempts=1)
+
+
+_OPERATION_KEYWORD = re.compile(r"^\s*(query|mutation|subscription)\b", re.MULTILINE)
+
+
+def is_mutation(document: str) -> bool:
+    """Whether the (first) operation of a GraphQL document is a mutation; fragments may come first."""
+    match = _OPERATION_KEYWORD.search(document)
+    return match is not None and match.group(1) == "mutation"
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -130,6 +140,8 @@ class Transport:
         request. Read errors and 502/503/504 are retried only when `idempotent`. 429 means the
         server did not act on the request, so it is retried too.
         """
+        if self.client.is_closed:
+            raise ClientClosedError("this Api has been closed; create a new Api to send requests")
         deadline = time.monotonic() + self.retry.budget
         attempt = 0
         while True:
@@ -179,8 +191,7 @@ class Transport:
         **kwargs: Any,
     ) -> httpx.Response:
         """POST a GraphQL document; queries are idempotent, mutations are not."""
-        document = (json or {}).get("query", "")
-        idempotent = not document.lstrip().startswith("mutation")
+        idempotent = not is_mutation((json or {}).get("query", ""))
         return self.send(
             lambda: self.client.build_request("POST", url, json=json, headers=headers), idempotent=idempotent
         )

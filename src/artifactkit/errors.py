@@ -32,6 +32,10 @@ class InvalidNameError(ArtifactkitError, ValueError):
         self.expected = expected
 
 
+class ClientClosedError(ArtifactkitError, RuntimeError):
+    """The `Api` was closed (`close()` or the end of its `with` block) and cannot send requests."""
+
+
 class TransportError(ArtifactkitError):
     """The server could not be reached, or the connection broke, after all retries."""
 
@@ -128,6 +132,7 @@ __all__ = [
     "ArtifactkitError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "DigestMismatchError",
