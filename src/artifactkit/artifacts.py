@@ -226,9 +226,7 @@ class Artifact:
         if self._manifest is None:
             from .transfer.download import fetch_manifest
 
-            self._manifest = fetch_manifest(
-                self.client, self.id, what=f"fetching the manifest of {self.qualified_name}"
-            )
+            self._manifest = fetch_manifest(self)
         return self._manifest
 
     def download(
@@ -242,14 +240,16 @@ class Artifact:
         dry_run: bool = False,
         progress: bool | None = None,
     ) -> Path:
-        """Download the files into `root` (default `./artifacts/<name>`), verifying every byte.
+        """Download the files into `root` (default `./artifacts/<name>-<version>`), verifying every byte.
 
         Returns the root. Files already present with the right digest are left alone; bytes come
-        from the shared cache when it has them. See `artifactkit.transfer` for the details.
+        from the shared cache when it has them; an interrupted download resumes where it stopped.
+        `path_prefix` and `include` (globs) select files; `dry_run` plans without writing (use
+        `artifactkit.transfer.download.download_artifact` to see the plan). See `docs/transfers.md`.
         """
-        from .transfer.download import download_artifact
+        from .transfer.download import default_root, download_artifact
 
-        target = Path(root) if root is not None else Path("artifacts") / self.name.replace(":", "-")
+        target = Path(root) if root is not None else default_root(self)
         return download_artifact(
             self,
             target,

@@ -122,6 +122,10 @@ class UnsafePathError(DownloadError):
     """A manifest path would be written outside the download root."""
 
 
+class UnsupportedReferenceError(DownloadError, UnsupportedError):
+    """A manifest entry references storage artifactkit does not fetch (anything but http(s))."""
+
+
 class UploadError(ArtifactkitError):
     """A file could not be uploaded, or the server refused the new version."""
 
@@ -148,5 +152,6 @@ __all__ = [
     "TransportError",
     "UnsafePathError",
     "UnsupportedError",
+    "UnsupportedReferenceError",
     "UploadError",
 ]

@@ -1,16 +1,20 @@
 """The shared, content-addressed download cache.
 
-Layout under the cache root (`$WANDB_CACHE_DIR/artifactkit`, else the platform cache directory):
+Layout under the cache root (`$WANDB_CACHE_DIR/artifactkit`, else the platform cache directory,
+e.g. `~/.cache/artifactkit` on Linux):
 
-    objects/md5/<hex[:2]>/<hex[2:]>     verified file contents, keyed by MD5
-    objects/etag/<h[:2]>/<h[2:]>        contents of http(s) references, h = sha256(url, etag)
-    partial/<key>.part                  bytes of an interrupted download, resumed with Range
-    locks/<key>.lock                    one lock per object: one process fetches, others wait
-    checksums.sqlite3                   MD5s of files already in download roots, by (size, mtime)
+    objects/md5/<hex[:2]>/<hex[2:]>       verified file contents, keyed by their MD5
+    objects/etag/<h[:2]>/<h[2:]>          contents of http(s) references, h = sha256(url, etag)
+    objects/manifest/<h[:2]>/<h[2:]>      manifests of committed versions, h = sha256(server, id, digest)
+    partial/<kind>-<key>.part             bytes of an interrupted download, resumed with Range
+    partial/<kind>-<key>.part.parts       which ranged parts of a large `.part` are complete
+    locks/<kind>-<key>.lock               held by the one process fetching that object
+    checksums.sqlite3                     MD5s of files already in download roots, by (path, size, mtime)
 
-Objects only ever appear by atomic rename after their digest was checked, so a reader never
-sees a partial object; any number of processes may share one cache. `cleanup(max_bytes)` evicts
-least recently used objects first (every hit refreshes an object's mtime).
+An object appears only by an atomic rename after its bytes were checked, so a reader never sees
+a partial object, and any number of threads and processes may share one cache: the per-object
+lock makes one of them fetch while the others wait and then read the result. `cleanup(max_bytes)`
+evicts least recently used objects first; every hit refreshes an object's mtime.
 """
 
 from __future__ import annotations
@@ -18,20 +22,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import filelock
-
 CACHE_SUBDIR = "artifactkit"
+KINDS = ("md5", "etag", "manifest")
+_HEX = frozenset("0123456789abcdef")
 
 
 def default_cache_root() -> Path:
+    """`$WANDB_CACHE_DIR/artifactkit` when set, else the platform's user cache directory."""
     env = os.environ.get("WANDB_CACHE_DIR")
     if env:
         return Path(env).expanduser() / CACHE_SUBDIR
@@ -41,161 +48,385 @@ def default_cache_root() -> Path:
 
 
 def etag_key(url: str, etag: str) -> str:
+    """The cache key of a reference's bytes: the URL and the ETag they were served with."""
     return hashlib.sha256(f"{url}\n{etag}".encode()).hexdigest()
+
+
+def manifest_key(server: str, artifact_id: str, digest: str) -> str:
+    """The cache key of a committed version's manifest on one server."""
+    return hashlib.sha256(f"{server}\n{artifact_id}\n{digest}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class CacheInfo:
+    """What `Cache.info()` reports: object count and bytes, and bytes of interrupted downloads."""
+
     root: Path
     objects: int
     bytes: int
     partial_bytes: int
 
 
+class LockTimeout(Exception):
+    """A non-blocking lock attempt found the lock held."""
+
+
 class Cache:
-    """One cache directory; safe to share between threads and processes."""
+    """One cache directory; safe to share between threads and processes.
+
+    Nothing is created on disk until something is stored, so inspecting a cache changes nothing.
+    """
 
     def __init__(self, root: Path | None = None) -> None:
-        self.root = (root or default_cache_root()).expanduser()
+        self.root = Path(root).expanduser() if root is not None else default_cache_root()
         self.objects = self.root / "objects"
         self.partial = self.root / "partial"
         self.locks = self.root / "locks"
-        for directory in (self.objects, self.partial, self.locks):
-            directory.mkdir(parents=True, exist_ok=True)
         self._checksums = _ChecksumMemo(self.root / "checksums.sqlite3")
 
     # -- objects ------------------------------------------------------------------------
 
     def object_path(self, kind: str, key: str) -> Path:
-        if kind not in ("md5", "etag") or len(key) < 8 or not all(c in "0123456789abcdef" for c in key):
+        if kind not in KINDS or len(key) < 8 or not _HEX.issuperset(key):
             raise ValueError(f"bad cache key {kind}/{key}")
         return self.objects / kind / key[:2] / key[2:]
 
-    def lookup(self, kind: str, key: str, size: int | None) -> Path | None:
-        """The cached object, if present with the expected size; a hit refreshes its mtime."""
+    def lookup(self, kind: str, key: str, size: int | None, *, touch: bool = True) -> Path | None:
+        """The cached object, if present (with `size` bytes when given); a hit refreshes its mtime."""
         path = self.object_path(kind, key)
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         if size is not None and stat.st_size != size:
             return None
-        with contextlib.suppress(OSError):  # a read-only cache still serves hits
-            os.utime(path)
+        if touch:
+            with contextlib.suppress(OSError):  # a read-only cache still serves hits
+                os.utime(path)
         return path
 
     def partial_path(self, kind: str, key: str) -> Path:
+        """Where the bytes of an unfinished fetch of this object are kept between attempts."""
+        self.object_path(kind, key)  # validates
+        self.partial.mkdir(parents=True, exist_ok=True)
         return self.partial / f"{kind}-{key}.part"
 
     def publish(self, source: Path, kind: str, key: str) -> Path:
-        """Move a verified file into the cache (atomic rename; same filesystem)."""
+        """Move a verified file into the cache (atomic rename on the cache's filesystem)."""
         target = self.object_path(kind, key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
         return target
 
+    def store_bytes(self, kind: str, key: str, data: bytes) -> Path:
+        """Write a small object (a manifest) through a temp file and publish it."""
+        self.partial.mkdir(parents=True, exist_ok=True)
+        temp = self.partial / f"{kind}-{key}.{secrets.token_hex(4)}.tmp"
+        try:
+            temp.write_bytes(data)
+            return self.publish(temp, kind, key)
+        finally:
+            temp.unlink(missing_ok=True)
+
     @contextmanager
-    def lock(self, kind: str, key: str) -> Iterator[None]:
+    def lock(self, kind: str, key: str, *, cancelled: Callable[[], bool] | None = None) -> Iterator[None]:
         """Hold the per-object lock: the one process that fetches an object holds it."""
-        with filelock.FileLock(str(self.locks / f"{kind}-{key}.lock"), timeout=-1):
+        self.object_path(kind, key)  # validates
+        self.locks.mkdir(parents=True, exist_ok=True)
+        lock = _ObjectLock(self.locks / f"{kind}-{key}.lock")
+        lock.acquire(blocking=True, cancelled=cancelled)
+        try:
             yield
+        finally:
+            lock.release()
 
     # -- checksums of files in download roots ---------------------------------------------
 
     def known_md5(self, path: Path) -> str | None:
-        """The MD5 (hex) of `path` if it was computed before and the file did not change."""
+        """The MD5 (hex) of `path` if it was computed before and the file did not change since."""
         return self._checksums.get(path)
 
     def remember_md5(self, path: Path, md5_hex: str) -> None:
+        """Note the MD5 of a file just written or hashed; kept in memory until `flush()`."""
         self._checksums.put(path, md5_hex)
+
+    def flush(self) -> None:
+        """Write the remembered MD5s to the checksum database in one transaction."""
+        self._checksums.flush()
+
+    def close(self) -> None:
+        """Flush remembered MD5s and close the checksum database."""
+        self._checksums.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- management -------------------------------------------------------------------------
 
     def info(self) -> CacheInfo:
         count = total = 0
         for path in self._object_files():
-            count += 1
-            total += path.stat().st_size
-        partial = sum(p.stat().st_size for p in self.partial.glob("*.part"))
+            with contextlib.suppress(FileNotFoundError):
+                total += path.stat().st_size
+                count += 1
+        partial = 0
+        for part in self._partials():
+            with contextlib.suppress(FileNotFoundError):
+                partial += part.stat().st_size
         return CacheInfo(self.root, count, total, partial)
 
     def _object_files(self) -> Iterator[Path]:
-        for path in self.objects.rglob("*"):
-            if path.is_file():
-                yield path
+        if not self.objects.is_dir():
+            return
+        for kind in KINDS:
+            for prefix in sorted((self.objects / kind).glob("??")):
+                for path in prefix.iterdir():
+                    if path.is_file():
+                        yield path
+
+    def _partials(self) -> Iterator[Path]:
+        if self.partial.is_dir():
+            yield from self.partial.glob("*.part")
 
     def cleanup(self, max_bytes: int) -> tuple[int, int]:
         """Evict least recently used objects until the cache holds at most `max_bytes`.
 
-        Returns (files removed, bytes freed). Objects being fetched right now are skipped.
+        Interrupted downloads count too and go after the objects (they are what a resume needs).
+        Objects and partial files being fetched right now are skipped. Returns (files removed,
+        bytes freed).
         """
-        entries = []
+        if max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        entries: list[tuple[float, int, Path, str, str]] = []
         for path in self._object_files():
-            stat = path.stat()
-            entries.append((stat.st_mtime, stat.st_size, path))
-        total = sum(size for _, size, _ in entries)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            entries.append((stat.st_mtime, stat.st_size, path, path.parent.parent.name, path.parent.name + path.name))
+        partials: list[tuple[float, int, Path, str, str]] = []
+        for part in self._partials():
+            kind, _, key = part.name.removesuffix(".part").partition("-")
+            try:
+                stat = part.stat()
+            except FileNotFoundError:
+                continue
+            partials.append((stat.st_mtime, stat.st_size, part, kind, key))
+        total = sum(e[1] for e in entries) + sum(p[1] for p in partials)
         removed = freed = 0
-        for _, size, path in sorted(entries):
+        for _, size, path, kind, key in [*sorted(entries), *sorted(partials)]:
             if total <= max_bytes:
                 break
-            kind = path.parent.parent.name
-            key = path.parent.name + path.name
-            lock = filelock.FileLock(str(self.locks / f"{kind}-{key}.lock"), timeout=0)
+            lock = _ObjectLock(self.locks / f"{kind}-{key}.lock")
             try:
-                with lock:
-                    path.unlink(missing_ok=True)
-            except filelock.Timeout:
-                continue
+                lock.acquire(blocking=False)
+            except LockTimeout:
+                continue  # being fetched right now
+            try:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".parts").unlink(missing_ok=True)
+            finally:
+                lock.release()
             total -= size
             removed += 1
             freed += size
-        for part in self.partial.glob("*.part"):  # stale partials go too once the cache is over budget
-            if total <= max_bytes:
-                break
-            if time.time() - part.stat().st_mtime > 3600:
-                size = part.stat().st_size
-                part.unlink(missing_ok=True)
-                total -= size
-                freed += size
+        self._checksums.prune()
+        self._remove_stale_locks()
         return removed, freed
+
+    def _remove_stale_locks(self) -> None:
+        """Lock files left by killed processes: take each (if free) and let release delete it."""
+        if not self.locks.is_dir():
+            return
+        for path in self.locks.glob("*.lock"):
+            lock = _ObjectLock(path)
+            try:
+                lock.acquire(blocking=False)
+            except LockTimeout:
+                continue
+            lock.release()
+
+
+class _ObjectLock:
+    """An exclusive lock on a lock file that its holder deletes on release, so none pile up.
+
+    On POSIX: `flock` the file, then check it is still the file at that path (a holder may have
+    deleted it meanwhile; then try again on the new one). Elsewhere: `filelock`, files kept.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._fallback: object | None = None
+
+    def acquire(self, *, blocking: bool, cancelled: Callable[[], bool] | None = None) -> None:
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            self._acquire_filelock(blocking)
+            return
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        delay = 0.005
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if not blocking:
+                    raise LockTimeout(str(self.path)) from None
+                if cancelled is not None and cancelled():
+                    raise InterruptedError(f"gave up waiting for {self.path}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            try:
+                current = os.stat(self.path)
+                held = os.fstat(fd)
+                same = (current.st_ino, current.st_dev) == (held.st_ino, held.st_dev)
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                return
+            os.close(fd)  # the file was replaced while we waited; lock the new one
+
+    def _acquire_filelock(self, blocking: bool) -> None:  # pragma: no cover - Windows only
+        import filelock
+
+        lock = filelock.FileLock(str(self.path), timeout=-1 if blocking else 0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise LockTimeout(str(self.path)) from None
+        self._fallback = lock
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)  # while still held: a waiter notices and retries
+            os.close(self._fd)
+            self._fd = None
+        elif self._fallback is not None:  # pragma: no cover - Windows only
+            self._fallback.release()  # type: ignore[attr-defined]
+            self._fallback = None
 
 
 class _ChecksumMemo:
-    """`path -> md5` remembered with the file's size and mtime, so unchanged files are not re-hashed."""
+    """`path -> md5` remembered with the file's size and mtime, so unchanged files are not re-hashed.
+
+    Writes are batched in memory and committed together (`flush`); reads see both. A broken or
+    unwritable database only costs re-hashing: every error turns the memo off.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._local = threading.local()
+        self._conn: sqlite3.Connection | None = None
+        self._pending: dict[str, tuple[int, int, str]] = {}
+        self._lock = threading.Lock()
+        self._broken = False
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS checksums (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, md5 TEXT)"
-            )
-            self._local.conn = conn
-        return conn
+    def _connection(self) -> sqlite3.Connection | None:
+        """The open database (call with `_lock` held), or None when the memo is off."""
+        if self._broken:
+            return None
+        if self._conn is None:
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS checksums "
+                        "(path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, md5 TEXT)"
+                    )
+                except sqlite3.Error:
+                    conn.close()
+                    raise
+            except (sqlite3.Error, OSError):
+                self._broken = True
+                return None
+            self._conn = conn
+        return self._conn
+
+    def _fail(self) -> None:
+        self._broken = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def get(self, path: Path) -> str | None:
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        row = (
-            self._conn()
-            .execute(
-                "SELECT md5 FROM checksums WHERE path = ? AND size = ? AND mtime_ns = ?",
-                (str(path), stat.st_size, stat.st_mtime_ns),
-            )
-            .fetchone()
-        )
+        key = str(path)
+        with self._lock:
+            pending = self._pending.get(key)
+            if pending is not None:
+                return pending[2] if pending[:2] == (stat.st_size, stat.st_mtime_ns) else None
+            if not self._path.exists():
+                return None  # nothing remembered yet; do not create the database just to ask
+            conn = self._connection()
+            if conn is None:
+                return None
+            try:
+                row = conn.execute(
+                    "SELECT md5 FROM checksums WHERE path = ? AND size = ? AND mtime_ns = ?",
+                    (key, stat.st_size, stat.st_mtime_ns),
+                ).fetchone()
+            except sqlite3.Error:
+                self._fail()
+                return None
         return None if row is None else str(row[0])
 
     def put(self, path: Path, md5_hex: str) -> None:
-        stat = path.stat()
-        self._conn().execute(
-            "INSERT OR REPLACE INTO checksums (path, size, mtime_ns, md5) VALUES (?, ?, ?, ?)",
-            (str(path), stat.st_size, stat.st_mtime_ns, md5_hex),
-        )
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return
+        with self._lock:
+            self._pending[str(path)] = (stat.st_size, stat.st_mtime_ns, md5_hex)
+
+    def flush(self) -> None:
+        with self._lock:
+            rows = [(path, *values) for path, values in self._pending.items()]
+            self._pending.clear()
+            conn = self._connection() if rows else None
+            if conn is None:
+                return
+            try:
+                conn.execute("BEGIN")
+                conn.executemany(
+                    "INSERT OR REPLACE INTO checksums (path, size, mtime_ns, md5) VALUES (?, ?, ?, ?)", rows
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                self._fail()
+
+    def prune(self) -> None:
+        """Forget files that no longer exist."""
+        with self._lock:
+            if not self._path.exists():
+                return
+            conn = self._connection()
+            if conn is None:
+                return
+            try:
+                gone = [(p,) for (p,) in conn.execute("SELECT path FROM checksums") if not os.path.exists(p)]
+                conn.executemany("DELETE FROM checksums WHERE path = ?", gone)
+            except sqlite3.Error:
+                self._fail()
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from .._graphql import Session
 from ..errors import UploadError
 from ..manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
-from .download import CHUNK, default_workers
+from .download import default_workers
+from .plan import CHUNK
 
 if TYPE_CHECKING:
     from ..artifacts import Artifact

@@ -1,0 +1,563 @@
+"""Fetching one object's bytes, verified, over the Api's shared HTTP client.
+
+Bytes are hashed while they stream and land in a `.part` file (in the cache's `partial/`, or next
+to the destination with `skip_cache`). An interrupted body (connection dropped, process killed)
+leaves its prefix there; the next attempt, in this process or a later one, hashes that prefix and
+asks for the rest with `Range`. A body that turns out short, long or corrupt is retried from
+scratch, and after `ATTEMPTS` such failures raises `DigestMismatchError` naming the file; wrong
+bytes are always deleted. Files of `MULTIPART_THRESHOLD` bytes or more come in `PART_SIZE` ranged
+parts, fetched in parallel, with finished parts listed in a `.parts` sidecar so a resume fetches
+only the missing ones. A refused (expired) signed URL is exchanged for a fresh one.
+
+All requests share a bounded number of slots (`max_workers`, at most the client's connection
+pool), so parallel files and parallel parts never oversubscribe the pool or deadlock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .._transport import Transport
+from ..errors import DigestMismatchError, DownloadError
+from ..manifest import ManifestEntry
+from .cache import Cache, etag_key
+from .plan import CHUNK, EMPTY_MD5, expected_size
+from .progress import Progress
+
+ATTEMPTS = 4  # tries per object whose bytes come back wrong, or that break off without progress
+MAX_TRIES = 64  # hard limit, counting tries that did make progress
+MULTIPART_THRESHOLD = 64 << 20
+PART_SIZE = 16 << 20
+MAX_PART_WORKERS = 8
+MAX_CONNECTIONS = 64  # the Api's httpx pool size (`Transport`)
+EXPIRED_STATUSES = frozenset({400, 401, 403})  # how storage services refuse an expired signature
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+# Given None, the URL to start with; given a refused URL, a fresh one.
+UrlSource = Callable[[str | None], str]
+
+
+class Cancelled(Exception):
+    """The download was interrupted (Ctrl-C in the main thread); partial bytes stay for a resume."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A verified file to copy from: a cache object, or a private temp file (`owned`)."""
+
+    path: Path
+    owned: bool
+
+
+class _Expired(Exception):
+    def __init__(self, status: int, progressed: bool) -> None:
+        super().__init__(status)
+        self.status = status
+        self.progressed = progressed
+
+
+class _Broken(Exception):
+    """The body stopped early (connection dropped, server error); the bytes so far are on disk."""
+
+    def __init__(self, reason: str, progressed: bool, offset: int, hasher: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.progressed = progressed
+        self.offset = offset
+        self.hasher = hasher
+
+
+class _StartOver(Exception):
+    """The bytes on disk cannot be continued (range refused or answered wrongly)."""
+
+
+class _NoRanges(Exception):
+    """The server ignores `Range`; fetch the file in one piece."""
+
+
+def _strip_query(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def normalise_etag(value: str | None) -> str:
+    return (value or "").strip().removeprefix("W/").strip('"')
+
+
+class Fetcher:
+    """Fetches objects into the cache (or a private temp file) with verification and resume."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        cache: Cache,
+        progress: Progress,
+        workers: int,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.transport = transport
+        self.cache = cache
+        self.progress = progress
+        self.workers = workers
+        self.cancel = cancel or threading.Event()
+        self.bytes_fetched = 0
+        self.requests = 0
+        self._count_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max(1, min(workers, MAX_CONNECTIONS)))
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _fetched(self, n: int) -> None:
+        with self._count_lock:
+            self.bytes_fetched += n
+        self.progress.bytes(n)
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+
+    @contextlib.contextmanager
+    def _get(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        """One GET holding one of the shared request slots for as long as its body streams."""
+        with self._slots:
+            self._check_cancel()
+            with self._count_lock:
+                self.requests += 1
+            with self.transport.stream("GET", url, headers=headers) as response:
+                yield response
+
+    # -- stored objects (by MD5) ------------------------------------------------------------------
+
+    def fetch_object(
+        self, name: str, md5_hex: str, size: int | None, url_for: UrlSource, *, skip_cache: bool, temp_dir: Path
+    ) -> Source:
+        """The verified bytes of `md5_hex`: from the cache, or fetched into it (or into `temp_dir`).
+
+        `name` (a manifest path holding these bytes) is what errors name.
+        """
+        if skip_cache:
+            part = temp_dir / f".artifactkit-{secrets.token_hex(6)}.part"
+            try:
+                self._download(part, name, url_for, size, md5_hex)
+            except BaseException:
+                _remove_part(part)
+                raise
+            return Source(part, owned=True)
+        hit = self.cache.lookup("md5", md5_hex, size)
+        if hit is not None:
+            return Source(hit, owned=False)
+        with self.cache.lock("md5", md5_hex, cancelled=self.cancel.is_set):
+            hit = self.cache.lookup("md5", md5_hex, size)  # another process may have fetched it meanwhile
+            if hit is not None:
+                return Source(hit, owned=False)
+            part = self.cache.partial_path("md5", md5_hex)
+            self._download(part, name, url_for, size, md5_hex)
+            return Source(self.cache.publish(part, "md5", md5_hex), owned=False)
+
+    def _download(self, part: Path, name: str, url_for: UrlSource, size: int | None, md5_hex: str) -> None:
+        """Make `part` hold the verified bytes, refreshing the URL whenever storage refuses it."""
+        if size == 0 and md5_hex == EMPTY_MD5:
+            part.write_bytes(b"")  # nothing to ask the server for
+            return
+        url = url_for(None)
+        ranged = size is not None and size >= MULTIPART_THRESHOLD
+        refreshes = 0
+        while True:
+            try:
+                if ranged:
+                    assert size is not None
+                    self._ranged(part, name, url, size, md5_hex, report_resumed=not refreshes)
+                else:
+                    self._stream(part, name, url, size, md5_hex, report_resumed=not refreshes)
+                return
+            except DigestMismatchError:
+                _remove_part(part)  # wrong bytes are never kept
+                raise
+            except _Expired as expired:
+                # A fresh URL refused straight away means it is not about expiry: give up.
+                if (refreshes and not expired.progressed) or refreshes >= 8:
+                    raise DownloadError(
+                        f"{name}: storage refused the download URL (HTTP {expired.status}) even after a refresh",
+                        path=name,
+                    ) from None
+                refreshes += 1
+                url = url_for(url)
+            except _NoRanges:
+                _remove_part(part)
+                ranged = False
+
+    def _resume_state(self, part: Path, size: int | None, *, report: bool) -> tuple[int, Any]:
+        """How much of the object is already on disk, and the MD5 state over those bytes."""
+        hasher = hashlib.md5(usedforsecurity=False)
+        sidecar = _sidecar(part)
+        if sidecar.exists():  # a ranged download's file is not a prefix
+            _remove_part(part)
+            return 0, hasher
+        try:
+            offset = part.stat().st_size
+        except FileNotFoundError:
+            return 0, hasher
+        if size is not None and offset > size:
+            part.unlink()
+            return 0, hasher
+        with part.open("rb") as existing:
+            while chunk := existing.read(CHUNK):
+                hasher.update(chunk)
+        if offset and report:
+            self.progress.bytes(offset)
+        return offset, hasher
+
+    def _stream(self, part: Path, name: str, url: str, size: int | None, md5_hex: str, *, report_resumed: bool) -> None:
+        """Fill `part` with one body (continuing what is on disk), verify it, retry what failed."""
+        offset, hasher = self._resume_state(part, size, report=report_resumed)
+        initial = offset
+        failures = 0
+        problem = ""
+        for _ in range(MAX_TRIES):
+            complete_on_disk = size is not None and offset == size and size > 0
+            if not complete_on_disk:
+                try:
+                    offset, hasher = self._append(part, name, url, offset, hasher, size)
+                except _Expired as expired:
+                    raise _Expired(expired.status, progressed=offset > initial) from None
+                except _Broken as broken:
+                    offset, hasher = broken.offset, broken.hasher
+                    problem = broken.reason
+                    if not broken.progressed:
+                        failures += 1
+                    if failures >= ATTEMPTS:
+                        # Keep the bytes: they are a correct prefix as far as we know, and a
+                        # later run continues from them.
+                        raise DownloadError(f"{name}: {problem} ({failures} attempts)", path=name) from None
+                    continue
+                except _StartOver as start_over:
+                    _remove_part(part)
+                    offset, hasher = 0, hashlib.md5(usedforsecurity=False)
+                    problem = str(start_over)
+                    failures += 1
+                    if failures >= ATTEMPTS:
+                        break
+                    continue
+            if size is not None and offset < size:
+                problem = f"the server sent {offset} of {size} bytes"
+                failures += 1
+                if failures >= ATTEMPTS:
+                    break
+                continue  # ask for the rest
+            actual = hasher.hexdigest()
+            if actual == md5_hex:
+                return
+            problem = f"the bytes have MD5 {actual}, the manifest says {md5_hex}"
+            _remove_part(part)  # wrong bytes are never kept
+            offset, hasher = 0, hashlib.md5(usedforsecurity=False)
+            failures += 1
+            if failures >= ATTEMPTS:
+                break
+        _remove_part(part)
+        raise DigestMismatchError(f"{name}: {problem} (after {failures} attempts)", path=name)
+
+    def _append(self, part: Path, name: str, url: str, offset: int, hasher: Any, size: int | None) -> tuple[int, Any]:
+        """One request for the bytes from `offset` on, appended to `part` and hashed on the way."""
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        start = offset
+        with self._get(url, headers) as response:
+            status = response.status_code
+            if status in EXPIRED_STATUSES:
+                raise _Expired(status, progressed=False)
+            if status == 416:
+                raise _StartOver(f"the server cannot serve bytes from offset {offset}")
+            if status == 404:
+                raise DownloadError(
+                    f"{name}: storage has no bytes for it (HTTP 404 from {_strip_query(url)})", path=name
+                )
+            if status >= 500 or status == 429:
+                raise _Broken(f"storage answered HTTP {status}", progressed=False, offset=offset, hasher=hasher)
+            if status not in (200, 206):
+                raise DownloadError(f"{name}: HTTP {status} from {_strip_query(url)}", path=name)
+            if status == 206:
+                first = _range_start(response.headers.get("content-range"))
+                if first != offset:
+                    raise _StartOver(f"asked for bytes from {offset}, the server sent them from {first}")
+            elif offset:  # 200: the server ignored Range; start from scratch
+                offset, hasher = 0, hashlib.md5(usedforsecurity=False)
+            try:
+                with part.open("ab" if offset else "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        self._check_cancel()
+                        if size is not None and offset + len(chunk) > size:
+                            raise _StartOver(f"the server sent more than the {size} bytes the manifest says")
+                        out.write(chunk)
+                        hasher.update(chunk)
+                        offset += len(chunk)
+                        self._fetched(len(chunk))
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                raise _Broken(
+                    f"the connection broke after {offset} bytes ({type(exc).__name__})",
+                    progressed=offset > start,
+                    offset=offset,
+                    hasher=hasher,
+                ) from None
+        return offset, hasher
+
+    def _ranged(self, part: Path, name: str, url: str, size: int, md5_hex: str, *, report_resumed: bool) -> None:
+        """Like `_stream`, in parallel ranged parts; finished parts survive an interruption."""
+        for attempt in range(1, ATTEMPTS + 1):
+            state = _RangedState.load_or_create(part, size)
+            if report_resumed and attempt == 1:
+                self.progress.bytes(sum(state.part_length(i) for i in state.done))
+            actual = self._ranged_attempt(part, name, url, state)
+            if actual == md5_hex:
+                _sidecar(part).unlink(missing_ok=True)
+                return
+            _remove_part(part)
+            problem = f"the bytes have MD5 {actual}, the manifest says {md5_hex}"
+            if attempt == ATTEMPTS:
+                raise DigestMismatchError(f"{name}: {problem} (after {attempt} attempts)", path=name)
+
+    def _ranged_attempt(self, part: Path, name: str, url: str, state: _RangedState) -> str:
+        """Fetch the parts not yet on disk, in parallel; returns the MD5 of the whole file."""
+        initial = len(state.done)
+        hasher = _OrderedHasher(part, state)
+        stop = threading.Event()
+
+        def fetch_part(index: int) -> None:
+            if stop.is_set():
+                return
+            try:
+                self._fetch_part(part, name, url, state, index)
+            except BaseException:
+                stop.set()  # the other parts not yet started are left for the next try
+                raise
+            state.mark_done(index)
+            hasher.advance()
+
+        todo = [i for i in range(state.count) if i not in state.done]
+        workers = max(1, min(self.workers, MAX_PART_WORKERS, len(todo) or 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifactkit-part") as pool:
+            futures = [pool.submit(fetch_part, i) for i in todo]
+        errors = [error for error in (f.exception() for f in futures) if error is not None]
+        for error in errors:
+            if not isinstance(error, _Expired):
+                raise error
+        if errors:
+            status = errors[0].status  # type: ignore[attr-defined]
+            raise _Expired(status, progressed=len(state.done) > initial)
+        hasher.advance()
+        return hasher.hexdigest()
+
+    def _fetch_part(self, part: Path, name: str, url: str, state: _RangedState, index: int) -> None:
+        start = index * state.part_size
+        end = start + state.part_length(index) - 1
+        failures = 0
+        position = start
+        for _ in range(MAX_TRIES):
+            headers = {"Range": f"bytes={position}-{end}"}
+            before = position
+            with self._get(url, headers) as response:
+                status = response.status_code
+                if status in EXPIRED_STATUSES:
+                    raise _Expired(status, progressed=False)
+                if status == 200:
+                    raise _NoRanges()
+                if status == 404:
+                    raise DownloadError(f"{name}: storage has no bytes for it (HTTP 404)", path=name)
+                if status == 206 and _range_start(response.headers.get("content-range")) == position:
+                    fd = os.open(part, os.O_WRONLY)
+                    try:
+                        for chunk in response.iter_bytes(CHUNK):
+                            self._check_cancel()
+                            if position + len(chunk) > end + 1:
+                                raise DigestMismatchError(
+                                    f"{name}: the server sent more bytes than the range asked for", path=name
+                                )
+                            os.pwrite(fd, chunk, position)
+                            position += len(chunk)
+                            self._fetched(len(chunk))
+                    except (httpx.TransportError, httpx.StreamError):
+                        pass  # continue the part from `position`
+                    finally:
+                        os.close(fd)
+                elif status not in (206, 416) and status < 500 and status != 429:
+                    raise DownloadError(f"{name}: HTTP {status} for bytes {start}-{end}", path=name)
+            if position == end + 1:
+                return
+            if position == before:
+                failures += 1
+                if failures >= ATTEMPTS:
+                    break
+        raise DownloadError(f"{name}: bytes {start}-{end} kept breaking off (at {position})", path=name)
+
+    # -- references (http/https) ----------------------------------------------------------------
+
+    def fetch_reference(self, entry: ManifestEntry, *, skip_cache: bool, temp_dir: Path) -> Source:
+        """Fetch an http(s) reference; the server's ETag must match the one the manifest recorded."""
+        assert entry.ref is not None
+        key = etag_key(entry.ref, entry.digest)
+        size = expected_size(entry)
+        if skip_cache:
+            part = temp_dir / f".artifactkit-{secrets.token_hex(6)}.part"
+            try:
+                self._reference_into(part, entry, size)
+            except BaseException:
+                part.unlink(missing_ok=True)
+                raise
+            return Source(part, owned=True)
+        hit = self.cache.lookup("etag", key, size)
+        if hit is not None:
+            return Source(hit, owned=False)
+        with self.cache.lock("etag", key, cancelled=self.cancel.is_set):
+            hit = self.cache.lookup("etag", key, size)
+            if hit is not None:
+                return Source(hit, owned=False)
+            part = self.cache.partial_path("etag", key)
+            try:
+                self._reference_into(part, entry, size)
+            except BaseException:
+                part.unlink(missing_ok=True)
+                raise
+            return Source(self.cache.publish(part, "etag", key), owned=False)
+
+    def _reference_into(self, part: Path, entry: ManifestEntry, size: int | None) -> None:
+        assert entry.ref is not None
+        accepted = {entry.digest, normalise_etag(str(entry.extra.get("etag", "")))} - {""}
+        check_etag = entry.digest != entry.ref  # W&B records the URL itself when the origin had no ETag
+        problem = ""
+        for _attempt in range(ATTEMPTS):
+            written = 0
+            with self._get(entry.ref, {}) as response:
+                if response.status_code != 200:
+                    raise DownloadError(
+                        f"{entry.path}: HTTP {response.status_code} from reference {entry.ref}", path=entry.path
+                    )
+                etag = normalise_etag(response.headers.get("etag"))
+                if check_etag and etag not in accepted:
+                    shown = repr(etag) if etag else "no ETag"
+                    raise DigestMismatchError(
+                        f"{entry.path}: reference {entry.ref} now has {shown}, the manifest recorded "
+                        f"{entry.digest!r}; its content changed since the version was logged",
+                        path=entry.path,
+                    )
+                try:
+                    with part.open("wb") as out:
+                        for chunk in response.iter_bytes(CHUNK):
+                            self._check_cancel()
+                            written += len(chunk)
+                            if size is not None and written > size:
+                                raise DigestMismatchError(
+                                    f"{entry.path}: reference {entry.ref} sent more than {size} bytes",
+                                    path=entry.path,
+                                )
+                            out.write(chunk)
+                            self._fetched(len(chunk))
+                except (httpx.TransportError, httpx.StreamError) as exc:
+                    problem = f"the connection broke after {written} bytes ({type(exc).__name__})"
+                    continue
+            if size is None or written == size:
+                return
+            problem = f"reference {entry.ref} sent {written} of {size} bytes"
+        part.unlink(missing_ok=True)
+        raise DigestMismatchError(f"{entry.path}: {problem} (after {ATTEMPTS} attempts)", path=entry.path)
+
+
+def _range_start(content_range: str | None) -> int | None:
+    match = _CONTENT_RANGE.fullmatch((content_range or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def _sidecar(part: Path) -> Path:
+    return part.with_name(part.name + ".parts")
+
+
+def _remove_part(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _sidecar(part).unlink(missing_ok=True)
+
+
+class _RangedState:
+    """Which parts of a ranged download are on disk, kept in `<part>.parts` (replaced atomically)."""
+
+    def __init__(self, part: Path, size: int, part_size: int, done: set[int]) -> None:
+        self.part = part
+        self.size = size
+        self.part_size = part_size
+        self.count = (size + part_size - 1) // part_size
+        self.done = done
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load_or_create(cls, part: Path, size: int) -> _RangedState:
+        sidecar = _sidecar(part)
+        try:
+            doc = json.loads(sidecar.read_text())
+            if (
+                isinstance(doc, dict)
+                and doc.get("size") == size
+                and isinstance(doc.get("part_size"), int)
+                and doc["part_size"] > 0
+                and part.stat().st_size == size
+            ):
+                done = {int(i) for i in doc.get("done", [])}
+                return cls(part, size, doc["part_size"], done)
+        except (OSError, ValueError, TypeError):
+            pass
+        with part.open("wb") as f:
+            f.truncate(size)
+        state = cls(part, size, PART_SIZE, set())
+        state._save()
+        return state
+
+    def part_length(self, index: int) -> int:
+        return min(self.size, (index + 1) * self.part_size) - index * self.part_size
+
+    def mark_done(self, index: int) -> None:
+        with self._lock:
+            self.done.add(index)
+            self._save()
+
+    def _save(self) -> None:
+        sidecar = _sidecar(self.part)
+        temp = sidecar.with_name(f"{sidecar.name}.{secrets.token_hex(4)}.tmp")
+        temp.write_text(json.dumps({"size": self.size, "part_size": self.part_size, "done": sorted(self.done)}))
+        os.replace(temp, sidecar)
+
+
+class _OrderedHasher:
+    """MD5 over a ranged file, advanced part by part as soon as the parts before it are complete."""
+
+    def __init__(self, part: Path, state: _RangedState) -> None:
+        self._part = part
+        self._state = state
+        self._hasher = hashlib.md5(usedforsecurity=False)
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def advance(self) -> None:
+        with self._lock, self._part.open("rb") as f:
+            while self._next < self._state.count and self._next in self._state.done:
+                f.seek(self._next * self._state.part_size)
+                remaining = self._state.part_length(self._next)
+                while remaining:
+                    chunk = f.read(min(CHUNK, remaining))
+                    if not chunk:
+                        raise DigestMismatchError(f"{self._part} is shorter than expected")
+                    self._hasher.update(chunk)
+                    remaining -= len(chunk)
+                self._next += 1
+
+    def hexdigest(self) -> str:
+        with self._lock:
+            if self._next < self._state.count:
+                return "(incomplete)"
+            return self._hasher.hexdigest()

@@ -1,0 +1,219 @@
+"""Deciding what a download does, before it writes anything.
+
+`plan()` selects the manifest entries asked for, refuses every one that could write outside the
+download root (or that the download could not complete), and classifies the rest: already in
+place with the right MD5 (`keep`), in the shared cache (`cache`), or to be fetched (`fetch`).
+It only reads the disk; a dry run is a plan and nothing else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ..errors import DownloadError, UnsafePathError, UnsupportedReferenceError
+from ..manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
+from .cache import Cache, etag_key
+
+CHUNK = 1 << 20
+EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+FETCHABLE_SCHEMES = ("http://", "https://")
+_NAME_MAX = 255
+
+Action = Literal["keep", "cache", "fetch"]
+
+
+@dataclass
+class PlannedFile:
+    """What a download does (or, in a dry run, would do) with one manifest entry."""
+
+    path: str
+    size: int
+    action: Action
+    destination: Path
+    entry: ManifestEntry = field(repr=False)
+
+    @property
+    def content_key(self) -> str:
+        """Entries with the same key have the same bytes: fetched once, copied to each path."""
+        return f"ref:{self.entry.ref}\n{self.entry.digest}" if self.entry.is_reference else self.entry.md5_hex
+
+
+def expected_size(entry: ManifestEntry) -> int | None:
+    """The entry's size, or None where the manifest leaves it unknown (a missing size reads as 0)."""
+    if entry.size:
+        return entry.size
+    if not entry.is_reference and entry.md5_hex == EMPTY_MD5:
+        return 0
+    return None
+
+
+def md5_of(path: Path) -> str:
+    hasher = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def select_entries(
+    manifest: Manifest, path_prefix: str | None = None, include: Sequence[str] | None = None
+) -> list[ManifestEntry]:
+    """Entries whose path starts with `path_prefix` and matches one of the `include` globs.
+
+    Globs use `fnmatch` rules on the whole POSIX path; `*` also matches `/`.
+    """
+    entries = []
+    for entry in manifest:
+        if path_prefix and not entry.path.startswith(path_prefix):
+            continue
+        if include and not any(fnmatch.fnmatchcase(entry.path, pattern) for pattern in include):
+            continue
+        entries.append(entry)
+    return sorted(entries, key=lambda e: e.path)
+
+
+class DownloadRoot:
+    """Maps manifest paths to files under one root, refusing any that could land outside it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real = os.path.realpath(root)
+        self._parents: dict[str, str] = {}
+
+    def _inside(self, real: str) -> bool:
+        return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
+
+    def destination(self, path: str) -> Path:
+        """`root/path`, or `UnsafePathError` if writing there could leave the root."""
+        try:
+            check_entry_path(path)
+        except ManifestError as exc:
+            raise UnsafePathError(f"refusing manifest entry {path!r}: {exc}", path=path) from None
+        parts = path.split("/")
+        if any(len(part.encode()) > _NAME_MAX for part in parts):
+            raise DownloadError(f"cannot write manifest entry {path!r}: a name is longer than 255 bytes", path=path)
+        parent = os.path.join(self.real, *parts[:-1])
+        if parent not in self._parents:
+            self._parents[parent] = self._check_parent(path, parent)
+        dest = Path(self._parents[parent], parts[-1])
+        if dest.is_symlink():
+            raise UnsafePathError(f"refusing manifest entry {path!r}: the destination is a symlink", path=path)
+        if dest.is_dir():
+            raise DownloadError(f"cannot write manifest entry {path!r}: {dest} is a directory", path=path)
+        return dest
+
+    def _check_parent(self, path: str, parent: str) -> str:
+        real = os.path.realpath(parent)
+        if not self._inside(real):
+            raise UnsafePathError(
+                f"refusing manifest entry {path!r}: its directory resolves outside the download root "
+                "(through a symlink)",
+                path=path,
+            )
+        probe = real
+        while not os.path.lexists(probe) and probe != self.real:
+            probe = os.path.dirname(probe)
+        if os.path.lexists(probe) and not os.path.isdir(probe):
+            raise DownloadError(f"cannot write manifest entry {path!r}: {probe} is a file, not a directory", path=path)
+        return real
+
+    def check_still_inside(self, dest: Path) -> None:
+        """Re-check at write time that the destination's directory has not been redirected."""
+        if not self._inside(os.path.realpath(dest.parent)):
+            raise UnsafePathError(
+                f"refusing to write {dest}: its directory now resolves outside the download root",
+                path=str(dest),
+            )
+
+
+def check_reference(entry: ManifestEntry) -> None:
+    """Refuse references artifactkit cannot fetch (anything but http(s)) with a clear error."""
+    assert entry.ref is not None
+    if not entry.ref.startswith(FETCHABLE_SCHEMES):
+        scheme = entry.ref.split("://", 1)[0] if "://" in entry.ref else entry.ref
+        raise UnsupportedReferenceError(
+            f"{entry.path} is a reference to {scheme}:// storage ({entry.ref}), which artifactkit does not "
+            "fetch; fetch it with that storage's own tools, or leave it out with path_prefix/include",
+            path=entry.path,
+        )
+
+
+def _check_no_conflicts(entries: Sequence[ManifestEntry]) -> None:
+    """Refuse a selection in which one entry's path is a directory of another's."""
+    files = {entry.path for entry in entries}
+    for entry in entries:
+        parts = entry.path.split("/")
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            if prefix in files:
+                raise DownloadError(
+                    f"the manifest has both a file {prefix!r} and a file {entry.path!r} inside it", path=entry.path
+                )
+
+
+def plan(
+    manifest: Manifest,
+    root: Path,
+    cache: Cache,
+    *,
+    path_prefix: str | None = None,
+    include: Sequence[str] | None = None,
+    skip_cache: bool = False,
+    touch: bool = True,
+    workers: int = 8,
+) -> list[PlannedFile]:
+    """Decide, without writing anything, what happens to each selected entry; refuses unsafe ones.
+
+    Every selected path is checked before any is classified, so one bad entry stops the whole
+    download before its first byte is written.
+    """
+    target = DownloadRoot(root)
+    entries = select_entries(manifest, path_prefix, include)
+    planned = []
+    for entry in entries:
+        dest = target.destination(entry.path)
+        if entry.is_reference:
+            check_reference(entry)
+        planned.append(PlannedFile(entry.path, entry.size, "fetch", dest, entry))
+    _check_no_conflicts(entries)
+
+    candidates = [item for item in planned if _may_be_in_place(item)]
+    unknown = [item for item in candidates if cache.known_md5(item.destination) is None]
+    if unknown:  # hash what is on disk, in parallel; later downloads find these in the memo
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unknown)))) as pool:
+            for item, digest in zip(unknown, pool.map(lambda i: md5_of(i.destination), unknown), strict=True):
+                cache.remember_md5(item.destination, digest)
+    candidate_ids = {id(item) for item in candidates}
+    for item in planned:
+        if id(item) in candidate_ids and cache.known_md5(item.destination) == item.entry.md5_hex:
+            item.action = "keep"
+        elif not skip_cache and _in_cache(cache, item.entry, touch=touch):
+            item.action = "cache"
+    return planned
+
+
+def _may_be_in_place(item: PlannedFile) -> bool:
+    """A stored file already at the destination with the expected size (its MD5 decides)."""
+    if item.entry.is_reference:
+        return False
+    try:
+        stat = item.destination.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    size = expected_size(item.entry)
+    return item.destination.is_file() and (size is None or stat.st_size == size)
+
+
+def _in_cache(cache: Cache, entry: ManifestEntry, *, touch: bool) -> bool:
+    if entry.is_reference:
+        kind, key = "etag", etag_key(str(entry.ref), entry.digest)
+    else:
+        kind, key = "md5", entry.md5_hex
+    return cache.lookup(kind, key, expected_size(entry), touch=touch) is not None
