@@ -106,10 +106,10 @@ class EmulatorProcess:
         ]
         if self.legacy:
             args.append("--legacy")
-        log = (self.data_dir / "server.log").open("ab")
-        self.process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(self.env or {})}
-        )
+        with (self.data_dir / "server.log").open("ab") as log:  # the child keeps its own copy
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(self.env or {})}
+            )
         deadline = time.monotonic() + timeout
         while not ready.exists():
             if self.process.poll() is not None:
