@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 soak: $(STAMP)
-	$(VENV)/bin/pytest -q tests/faults --soak
+	ARTIFACTKIT_SOAK=1 $(VENV)/bin/pytest -q -s tests/faults
 
 clean:
 	rm -rf $(VENV) .artifactkit-demo .pytest_cache .mypy_cache .ruff_cache
