@@ -26,7 +26,7 @@ check-generated: $(STAMP)
 	@scratch=$$(mktemp -d) && \
 	cp -r schema queries codegen codegen.toml $$scratch/ && mkdir -p $$scratch/src/artifactkit && \
 	(cd $$scratch && $(CURDIR)/$(VENV)/bin/ariadne-codegen --config codegen.toml > /dev/null) && \
-	if diff -r $$scratch/$(GEN) $(GEN) > $$scratch/diff.txt; then \
+	if diff -r -x __pycache__ $$scratch/$(GEN) $(GEN) > $$scratch/diff.txt; then \
 		echo "check-generated: $(GEN) matches schema/ + queries/"; rm -rf $$scratch; \
 	else cat $$scratch/diff.txt | head -50; \
 		echo "check-generated: $(GEN) is stale or edited by hand; run 'make generate'"; rm -rf $$scratch; exit 1; fi

@@ -172,6 +172,8 @@ class CreateArtifactManifestInput(BaseModel):
 class CreateArtifactFilesInput(BaseModel):
     artifact_files: list["CreateArtifactFileSpecInput"]
     storage_layout: ArtifactStorageLayout = ArtifactStorageLayout.V1
+    digest_algorithm: Optional[ArtifactDigestAlgorithm] = None
+    "Sent by wandb-core (0.31.0) when the server advertises ARTIFACT_DIGEST_ALGORITHM."
     cloud_region_id: Optional[str] = Field(alias="cloudRegionID", default=None)
     client_mutation_id: Optional[str] = None
 
@@ -180,6 +182,8 @@ class CreateArtifactFileSpecInput(BaseModel):
     artifact_id: str = Field(alias="artifactID")
     name: str
     md_5: str
+    digest: Optional[str] = None
+    "The entry digest in the artifact's digest algorithm (equal to md5 for MANIFEST_MD5); sent by wandb-core 0.31.0."
     mimetype: Optional[str] = None
     artifact_manifest_id: Optional[str] = Field(
         alias="artifactManifestID", default=None

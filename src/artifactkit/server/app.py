@@ -46,7 +46,7 @@ from .errors import EmulatorError
 from .faults import FaultInjector, FaultPlan, FaultSpecError, FaultState
 from .records import find_user_by_key
 from .schema import build_schema, field_resolver
-from .settings import Settings
+from .settings import LEGACY_REMOVED_FIELDS, Settings
 from .store import Store, utcnow
 
 log = logging.getLogger("artifactkit.server")
@@ -206,6 +206,8 @@ def _credentials(request: Request) -> str | None:
     return None
 
 
+_LEGACY_MISSING = tuple(f'Cannot query field "{field}" on type "{kind}".' for kind, field in LEGACY_REMOVED_FIELDS)
+
 _QUOTED_NAME = re.compile(r"'([_A-Za-z][_0-9A-Za-z]*)'")
 
 
@@ -331,7 +333,8 @@ class Emulator:
             }
         errors = validate(self.schema, document)
         if errors:
-            return 400, {"errors": [_validation_error(e) for e in errors[:20]]}
+            formatted = [_validation_error(e) for e in errors[:20]]
+            return self._validation_status(formatted), {"data": None, "errors": formatted}
         ctx = Context(
             store=self.store,
             blobs=self.blobs,
@@ -358,6 +361,18 @@ class Emulator:
             if result.data is None and status == 200:
                 status = 400
         return status, response
+
+    def _validation_status(self, errors: list[dict[str, Any]]) -> int:
+        """400 for a document that does not validate, with one exception in the legacy personality.
+
+        A W&B server that lacks a field answers a query for it with HTTP 200 and the error in the
+        body, and the official clients (0.19.9's `_check_server_feature_with_fallback`) recognise a
+        server without `ServerInfo.features` only by finding that error text in a 200 answer. So
+        when every error is about a field the legacy personality removed, answer as that server.
+        """
+        if self.settings.legacy and all(e["message"].startswith(_LEGACY_MISSING) for e in errors):
+            return 200
+        return 400
 
     # -------------------------------------------------------------- blobs
 
@@ -477,10 +492,40 @@ class Emulator:
     # -------------------------------------------------------------- run life cycle (official clients)
 
     async def file_stream(self, request: Request) -> Response:
+        """A run's heartbeat and history stream; the emulator keeps only the run's state.
+
+        History, logs and summaries are accepted and dropped. The final request of a run carries
+        `complete: true` and the exit code, which make the run `finished` (0) or `failed`.
+        """
         if self.authenticate(request) is None:
             return _error("authentication required", "UNAUTHENTICATED", 401)
-        async for _ in request.stream():
-            pass
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.settings.max_body_bytes:
+                return _error("request body too large", "PAYLOAD_TOO_LARGE", 413)
+        try:
+            payload = json.loads(body or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _error("the file stream body must be JSON", "BAD_REQUEST", 400)
+        if not isinstance(payload, dict):
+            return _error("the file stream body must be a JSON object", "BAD_REQUEST", 400)
+        params = request.path_params
+        state = None
+        if payload.get("complete") is True:
+            state = "finished" if payload.get("exitcode") in (0, None) else "failed"
+        with self.store.write():
+            run = self.store.one(
+                "SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id"
+                " WHERE e.name = ? AND p.name = ? AND r.name = ?",
+                (params["entity"], params["project"], params["run"]),
+            )
+            if run is None:
+                return _error("no such run", "NOT_FOUND", 404)
+            self.store.conn.execute(
+                "UPDATE runs SET heartbeat_at = ?, state = COALESCE(?, state) WHERE id = ?",
+                (utcnow(), state, run["id"]),
+            )
         return JSONResponse({"exitcode": None, "limits": {}})
 
     async def ignore(self, request: Request) -> Response:

@@ -540,8 +540,14 @@ def unlink_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ the upload path
 
 
+def _require_md5(algorithm: str | None) -> None:
+    if algorithm not in (None, "MANIFEST_MD5"):
+        raise BadInput(f"digest algorithm {algorithm} is not supported by this server; use MANIFEST_MD5")
+
+
 @mutation("createArtifact")
 def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    _require_md5(input.get("digestAlgorithm"))
     names = input.get("artifactCollectionNames") or []
     name = input.get("artifactCollectionName") or (names[0] if names else None)
     if not name:
@@ -652,10 +658,13 @@ def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, A
 @mutation("createArtifactFiles")
 def create_artifact_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     """Hand out upload URLs; a file whose bytes the server already holds gets none."""
+    _require_md5(input.get("digestAlgorithm"))
     conn = ctx.store.conn
     staged: list[int] = []
     seen_artifacts: dict[str, Row] = {}
     for spec in input["artifactFiles"]:
+        if spec.get("digest") is not None and spec["digest"] != spec["md5"]:
+            raise BadInput(f"file {spec['name']!r}: with MANIFEST_MD5 the digest must equal the md5")
         artifact = seen_artifacts.get(spec["artifactID"])
         if artifact is None:
             artifact = _artifact(ctx, spec["artifactID"])

@@ -730,7 +730,8 @@ class RunNode(Node):
 
     @property
     def project_id(self) -> str:
-        return ids.encode("Project", self.row["project_id"])
+        # W&B answers the project's numeric internal id here; both official clients int() it.
+        return str(self.row["project_id"])
 
     def project(self) -> ProjectNode | None:
         return project_node(self.ctx, self.row["project_id"])

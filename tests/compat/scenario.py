@@ -1,0 +1,395 @@
+"""The compat scenario, executed by the python of a virtual environment holding an official `wandb`.
+
+This file is not a test module: `test_official_client.py` runs it as
+`<venv>/bin/python scenario.py CONFIG.json` against a live emulator. It imports only the
+standard library and `wandb`. Each step prints one JSON line on stdout:
+
+    {"step": "<name>", "ok": true, "result": {...}}
+    {"step": "<name>", "ok": false, "error": "<ExceptionType>: <message>", "traceback": "..."}
+
+A failing step does not stop the scenario; later steps are written to depend on as little
+earlier state as possible, so one client bug shows up as one failed step.
+
+The data is seeded by the client itself (`seed` step): `wandb.init()` runs that log and use
+artifacts, i.e. the official upload path (createArtifact, createArtifactManifest,
+createArtifactFiles, PUT of the bytes, commitArtifact, useArtifact) as wandb-core sends it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import wandb
+from seed_data import DATASET_V0, DATASET_V1, MODEL_V0, SCRATCH_V0  # next to this file
+
+CONFIG: dict[str, Any] = json.loads(Path(sys.argv[1]).read_text())
+BASE_URL: str = CONFIG["base_url"]
+API_KEY: str = CONFIG["api_key"]
+ENTITY: str = CONFIG["entity"]
+PROJECT: str = CONFIG["project"]
+WORK = Path(CONFIG["workdir"])
+ONLY: set[str] = set(CONFIG.get("only") or [])
+PREFIX = f"{ENTITY}/{PROJECT}"
+
+_state: dict[str, Any] = {}
+STEPS: list[tuple[str, Callable[[], Any]]] = []
+
+
+def step(fn: Callable[[], Any]) -> Callable[[], Any]:
+    STEPS.append((fn.__name__, fn))
+    return fn
+
+
+def api() -> Any:
+    """One `wandb.Api` for the whole scenario, created by the first step that needs it."""
+    if "api" not in _state:
+        _state["api"] = wandb.Api(api_key=API_KEY, overrides={"base_url": BASE_URL}, timeout=30)
+    return _state["api"]
+
+
+def fresh_api() -> Any:
+    """A new `wandb.Api`: nothing cached from earlier steps (used to re-read what a step wrote)."""
+    return wandb.Api(api_key=API_KEY, overrides={"base_url": BASE_URL}, timeout=30)
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def make_artifact(name: str, kind: str, files: dict[str, str], **kwargs: Any) -> Any:
+    artifact = wandb.Artifact(name, type=kind, **kwargs)
+    _state["sources"] = _state.get("sources", 0) + 1
+    root = write_files(WORK / "sources" / str(_state["sources"]), files)
+    for path in sorted(files):
+        artifact.add_file(str(root / path), name=path)
+    return artifact
+
+
+def collection_view(collection: Any) -> dict[str, Any]:
+    return {
+        "name": collection.name,
+        "type": collection.type,
+        "description": collection.description,
+        "tags": sorted(collection.tags),
+        "is_sequence": collection.is_sequence(),
+    }
+
+
+def artifact_view(artifact: Any) -> dict[str, Any]:
+    return {
+        "name": artifact.name,
+        "qualified_name": artifact.qualified_name,
+        "version": artifact.version,
+        "type": artifact.type,
+        "aliases": sorted(artifact.aliases),
+        "tags": sorted(artifact.tags),
+        "description": artifact.description,
+        "metadata": artifact.metadata,
+        "state": artifact.state,
+        "size": artifact.size,
+        "file_count": artifact.file_count,
+        "digest": artifact.digest,
+        "id": artifact.id,
+        "source_name": artifact.source_name,
+    }
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+@step
+def seed() -> Any:
+    """Log and use artifacts from runs, exactly as a user of the official client does."""
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
+    versions = {}
+    with wandb.init(entity=ENTITY, project=PROJECT, id="run1", job_type="seed", settings=settings) as run:
+        v0 = make_artifact("my-dataset", "dataset", DATASET_V0, description="first cut", metadata={"rows": 2})
+        run.log_artifact(v0, aliases=["best"], tags=["art-tag"])
+        v0.wait()
+        v1 = make_artifact("my-dataset", "dataset", DATASET_V1, metadata={"rows": 3})
+        run.log_artifact(v1)
+        v1.wait()
+        model = make_artifact("my-model", "model", MODEL_V0)
+        run.log_artifact(model)
+        model.wait()
+        scratch = make_artifact("scratch", "dataset", SCRATCH_V0)
+        run.log_artifact(scratch)
+        scratch.wait()
+        versions = {a.name: a.digest for a in (v0, v1, model, scratch)}
+    with wandb.init(entity=ENTITY, project=PROJECT, id="run2", job_type="train", settings=settings) as run:
+        used = run.use_artifact(f"{PREFIX}/my-dataset:v0")
+        used_name = used.name
+    return {"digests": versions, "used": used_name}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@step
+def api_init() -> Any:
+    return {"default_entity": api().default_entity}
+
+
+@step
+def artifact_types() -> Any:
+    return {"names": sorted(t.name for t in api().artifact_types(PREFIX))}
+
+
+@step
+def artifact_type() -> Any:
+    found = api().artifact_type("dataset", PREFIX)
+    return {"name": found.name, "has_id": bool(found.id)}
+
+
+@step
+def type_collections() -> Any:
+    found = api().artifact_type("dataset", PREFIX)
+    return {"names": sorted(c.name for c in found.collections())}
+
+
+@step
+def type_collection() -> Any:
+    found = api().artifact_type("dataset", PREFIX).collection("my-dataset")
+    return collection_view(found)
+
+
+@step
+def artifact_collections() -> Any:
+    listing = api().artifact_collections(PREFIX, "dataset", per_page=1)
+    names = [c.name for c in listing]
+    return {"names": sorted(names), "len": len(listing)}
+
+
+@step
+def artifact_collection() -> Any:
+    found = api().artifact_collection("dataset", f"{PREFIX}/my-dataset")
+    view = collection_view(found)
+    view["aliases"] = sorted(found.aliases)
+    return view
+
+
+@step
+def collection_artifacts() -> Any:
+    found = api().artifact_collection("dataset", f"{PREFIX}/my-dataset")
+    return {"versions": [a.version for a in found.artifacts()]}
+
+
+@step
+def api_artifacts_per_page() -> Any:
+    listing = api().artifacts("dataset", f"{PREFIX}/my-dataset", per_page=1)
+    versions = [a.version for a in listing]
+    return {"versions": versions, "len": len(listing)}
+
+
+@step
+def artifact_by_version() -> Any:
+    return artifact_view(api().artifact(f"{PREFIX}/my-dataset:v0"))
+
+
+@step
+def artifact_by_alias() -> Any:
+    return artifact_view(api().artifact(f"{PREFIX}/my-dataset:latest", type="dataset"))
+
+
+@step
+def artifact_exists() -> Any:
+    return {
+        "v1": api().artifact_exists(f"{PREFIX}/my-dataset:v1"),
+        "best": api().artifact_exists(f"{PREFIX}/my-dataset:best"),
+        "v9": api().artifact_exists(f"{PREFIX}/my-dataset:v9"),
+        "nope": api().artifact_exists(f"{PREFIX}/nope:latest"),
+    }
+
+
+@step
+def artifact_collection_exists() -> Any:
+    return {
+        "my-dataset": api().artifact_collection_exists(f"{PREFIX}/my-dataset", "dataset"),
+        "nope": api().artifact_collection_exists(f"{PREFIX}/nope", "dataset"),
+    }
+
+
+@step
+def artifact_files() -> Any:
+    artifact = api().artifact(f"{PREFIX}/my-dataset:v0")
+    files = artifact.files()
+    listed = [(f.name, f.size, f.md5) for f in files]
+    return {"files": sorted(listed), "len": len(files)}
+
+
+@step
+def download_verify() -> Any:
+    artifact = api().artifact(f"{PREFIX}/my-dataset:v1")
+    root = Path(artifact.download(str(WORK / "download-v1")))
+    on_disk = {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+    artifact.verify(str(root))
+    # verify() must notice a changed file: corrupt one and check that it complains.
+    (root / "c.txt").write_text("tampered\n")
+    try:
+        artifact.verify(str(root))
+        detected = False
+    except ValueError:
+        detected = True
+    return {"files": on_disk, "verified": True, "corruption_detected": detected}
+
+
+@step
+def run_logged_artifacts() -> Any:
+    run = api().run(f"{PREFIX}/run1")
+    return {"state": run.state, "names": sorted(a.name for a in run.logged_artifacts())}
+
+
+@step
+def run_used_artifacts() -> Any:
+    run = api().run(f"{PREFIX}/run2")
+    return {"names": sorted(a.name for a in run.used_artifacts())}
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@step
+def collection_edit() -> Any:
+    collection = api().artifact_collection("dataset", f"{PREFIX}/my-dataset")
+    collection.description = "edited description"
+    collection.tags = ["tag-b", "tag-c"]
+    collection.save()
+    after_edit = collection_view(fresh_api().artifact_collection("dataset", f"{PREFIX}/my-dataset"))
+    collection.tags = ["tag-c"]
+    collection.save()
+    after_untag = collection_view(fresh_api().artifact_collection("dataset", f"{PREFIX}/my-dataset"))
+    return {"after_edit": after_edit, "after_untag": after_untag}
+
+
+@step
+def collection_rename() -> Any:
+    collection = api().artifact_collection("model", f"{PREFIX}/my-model")
+    collection.name = "my-model-renamed"
+    collection.save()
+    check = fresh_api()
+    renamed = collection_view(check.artifact_collection("model", f"{PREFIX}/my-model-renamed"))
+    old_exists = check.artifact_collection_exists(f"{PREFIX}/my-model", "model")
+    collection.name = "my-model"
+    collection.save()
+    return {"renamed": renamed, "old_name_exists": old_exists}
+
+
+@step
+def collection_type_change() -> Any:
+    collection = api().artifact_collection("dataset", f"{PREFIX}/scratch")
+    collection.type = "model"
+    collection.save()
+    moved = collection_view(fresh_api().artifact_collection("model", f"{PREFIX}/scratch"))
+    artifact_type = fresh_api().artifact(f"{PREFIX}/scratch:v0").type
+    collection.type = "dataset"
+    collection.save()
+    back = collection_view(fresh_api().artifact_collection("dataset", f"{PREFIX}/scratch"))
+    return {"moved": moved, "artifact_type": artifact_type, "back": back}
+
+
+@step
+def artifact_edit() -> Any:
+    artifact = api().artifact(f"{PREFIX}/my-dataset:v0")
+    artifact.aliases = [a for a in artifact.aliases if a != "best"] + ["new-alias"]
+    artifact.tags = ["t2"]
+    artifact.description = "edited"
+    artifact.metadata = {"x": 1}
+    artifact.save()
+    return {
+        "returned": artifact_view(artifact),
+        "reloaded": artifact_view(fresh_api().artifact(f"{PREFIX}/my-dataset:v0")),
+        "by_new_alias": fresh_api().artifact(f"{PREFIX}/my-dataset:new-alias").version,
+        "best_exists": fresh_api().artifact_exists(f"{PREFIX}/my-dataset:best"),
+    }
+
+
+@step
+def link_to_portfolio() -> Any:
+    artifact = api().artifact(f"{PREFIX}/my-dataset:v1")
+    artifact.link(f"{PREFIX}/linked-portfolio", aliases=["foo"])
+    check = fresh_api()
+    linked = check.artifact(f"{PREFIX}/linked-portfolio:foo")
+    return {
+        "linked": artifact_view(linked),
+        "same_id": linked.id == artifact.id,
+        "latest_exists": check.artifact_exists(f"{PREFIX}/linked-portfolio:latest"),
+    }
+
+
+@step
+def portfolio_collection() -> Any:
+    portfolio = api().artifact_collection("dataset", f"{PREFIX}/linked-portfolio")
+    view = collection_view(portfolio)
+    versions = [a.version for a in portfolio.artifacts()]
+    portfolio.delete()
+    check = fresh_api()
+    return {
+        "portfolio": view,
+        "versions": versions,
+        "exists_after_delete": check.artifact_collection_exists(f"{PREFIX}/linked-portfolio", "dataset"),
+        "source_still_exists": check.artifact_exists(f"{PREFIX}/my-dataset:v1"),
+    }
+
+
+@step
+def artifact_delete() -> Any:
+    artifact = api().artifact(f"{PREFIX}/scratch:v0")
+    try:
+        artifact.delete()  # still aliased (`latest`): the server must refuse
+        refused = None
+    except Exception as exc:  # the client wraps the server error in its own type
+        refused = type(exc).__name__
+    exists_after_refusal = fresh_api().artifact_exists(f"{PREFIX}/scratch:v0")
+    artifact.delete(delete_aliases=True)
+    return {
+        "refused_with": refused,
+        "exists_after_refusal": exists_after_refusal,
+        "exists_after_delete": fresh_api().artifact_exists(f"{PREFIX}/scratch:v0"),
+    }
+
+
+@step
+def collection_delete() -> Any:
+    collection = api().artifact_collection("model", f"{PREFIX}/my-model")
+    collection.delete()
+    check = fresh_api()
+    return {
+        "exists": check.artifact_collection_exists(f"{PREFIX}/my-model", "model"),
+        "version_exists": check.artifact_exists(f"{PREFIX}/my-model:v0"),
+        "remaining": sorted(c.name for c in check.artifact_type("dataset", PREFIX).collections()),
+    }
+
+
+def main() -> int:
+    for name, fn in STEPS:
+        if ONLY and name not in ONLY:
+            continue
+        started = time.monotonic()
+        try:
+            record = {"step": name, "ok": True, "result": fn()}
+        except BaseException as exc:  # every failure is reported, none stops the run
+            record = {
+                "step": name,
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+                "traceback": traceback.format_exc()[-6000:],
+            }
+        record["seconds"] = round(time.monotonic() - started, 3)
+        print(json.dumps(record, default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(WORK)
+    sys.exit(main())

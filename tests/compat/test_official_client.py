@@ -1,0 +1,319 @@
+"""The official `wandb` client, unchanged, against the emulator: one test per scenario step.
+
+Each combination (client version x server personality) runs `scenario.py` once in the client's
+own virtual environment; every test below checks one step's result. A step that breaks inside
+the client itself is listed in `CLIENT_FAILURES` with the evidence and becomes a strict xfail:
+it must fail exactly that way, and the test turns red if the client starts to pass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.compat.conftest import ENTITY, PROJECT, ScenarioRun
+from tests.compat.seed_data import (
+    DATASET_V0,
+    DATASET_V1,
+    MODEL_V0,
+    SCRATCH_V0,
+    manifest_digest,
+    md5_b64,
+    total_size,
+)
+
+pytestmark = pytest.mark.compat
+
+
+class ClientStepFailed(Exception):
+    """A scenario step failed inside the client in the way recorded in `CLIENT_FAILURES`."""
+
+
+@dataclass(frozen=True)
+class ClientFailure:
+    error: str  # regular expression the step's error must match
+    evidence: str
+
+
+CLIENT_FAILURES: dict[tuple[str, str, str], ClientFailure] = {
+    ("0.19.9", "legacy", "portfolio_collection"): ClientFailure(
+        error=r"^CommError: Could not find artifact type dataset$",
+        evidence=(
+            "wandb 0.19.9 ArtifactCollection.load() (wandb/apis/public/artifacts.py, load) asks a server with "
+            "max_cli_version < 0.12.11 for `artifactType { artifactCollection: artifactSequence(name: $name) }`. "
+            "ArtifactType.artifactSequence is typed ArtifactSequence, so it is null for a portfolio, and load() "
+            "raises ValueError('Could not find artifact type dataset') before any portfolio can be read or "
+            "deleted (same as wandb-wire.md §4.4, old server, step 28). The link itself works (link_to_portfolio)."
+        ),
+    ),
+}
+
+
+def result_of(scenario: ScenarioRun, step: str, request: pytest.FixtureRequest) -> Any:
+    """The step's result; a recorded client failure becomes a strict xfail, any other failure fails."""
+    combination = scenario.combination
+    known = CLIENT_FAILURES.get((combination.version, combination.personality, step))
+    if known is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, raises=ClientStepFailed, reason=known.evidence))
+    record = scenario.record(step)
+    if record["ok"]:
+        return record["result"]
+    if known is not None and re.search(known.error, record["error"]):
+        raise ClientStepFailed(record["error"])
+    pytest.fail(f"step {step} failed in the client: {record['error']}\n{record['traceback']}")
+
+
+PREFIX = f"{ENTITY}/{PROJECT}"
+DATASET_V0_FILES = sorted((path, len(text.encode()), md5_b64(text)) for path, text in DATASET_V0.items())
+
+
+def dataset_view(version: str, **changes: Any) -> dict[str, Any]:
+    """How the client shows a seeded my-dataset version fetched by its version name."""
+    files = DATASET_V0 if version == "v0" else DATASET_V1
+    view: dict[str, Any] = {
+        "name": f"my-dataset:{version}",
+        "qualified_name": f"{PREFIX}/my-dataset:{version}",
+        "version": version,
+        "type": "dataset",
+        "aliases": ["best"] if version == "v0" else ["latest"],
+        "tags": ["art-tag"] if version == "v0" else [],
+        "description": "first cut" if version == "v0" else None,
+        "metadata": {"rows": 2} if version == "v0" else {"rows": 3},
+        "state": "COMMITTED",
+        "size": total_size(files),
+        "file_count": len(files),
+        "digest": manifest_digest(files),
+        "source_name": f"my-dataset:{version}",
+    }
+    view.update(changes)
+    return view
+
+
+def without_id(view: dict[str, Any]) -> dict[str, Any]:
+    assert isinstance(view.pop("id"), str) and view  # every version carries a GraphQL ID
+    return view
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+def test_seed_through_the_clients_own_upload_path(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "seed", request)
+    assert result == {
+        "digests": {
+            "my-dataset:v0": manifest_digest(DATASET_V0),
+            "my-dataset:v1": manifest_digest(DATASET_V1),
+            "my-model:v0": manifest_digest(MODEL_V0),
+            "scratch:v0": manifest_digest(SCRATCH_V0),
+        },
+        "used": "my-dataset:v0",
+    }
+    operations = scenario.stats["operations"]
+    # The versions went through the upload path (wandb-core names its operations like this).
+    for operation in ("CreateArtifact", "CreateArtifactManifest", "CreateArtifactFiles", "CommitArtifact"):
+        assert operations.get(operation, 0) >= 4, (operation, operations)
+    assert operations.get("UseArtifact", 0) >= 1, operations
+    assert scenario.stats["requests"].get("upload", 0) >= 4  # PUTs of file bytes and manifests
+
+
+def test_no_request_failed_on_the_server(scenario: ScenarioRun) -> None:
+    statuses = scenario.stats["statuses"]
+    assert not [s for s in statuses if s.startswith("5")], (statuses, scenario.server_log[-4000:])
+    assert "Traceback" not in scenario.server_log
+    # The only refusal the scenario provokes on purpose: deleting a version that still has aliases.
+    assert {s: n for s, n in statuses.items() if s != "200"} == {"409": 1}, statuses
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_api_construction(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "api_init", request) == {"default_entity": ENTITY}
+
+
+def test_artifact_types(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_types", request) == {"names": ["dataset", "model"]}
+
+
+def test_artifact_type(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_type", request) == {"name": "dataset", "has_id": True}
+
+
+def test_type_collections(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "type_collections", request) == {"names": ["my-dataset", "scratch"]}
+
+
+def test_type_collection(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "type_collection", request) == {
+        "name": "my-dataset",
+        "type": "dataset",
+        "description": None,
+        "tags": [],
+        "is_sequence": True,
+    }
+
+
+def test_artifact_collections_across_pages(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_collections", request) == {"names": ["my-dataset", "scratch"], "len": 2}
+
+
+def test_artifact_collection(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_collection", request) == {
+        "name": "my-dataset",
+        "type": "dataset",
+        "description": None,
+        "tags": [],
+        "is_sequence": True,
+        "aliases": ["best", "latest"],
+    }
+
+
+def test_collection_artifacts_newest_first(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "collection_artifacts", request) == {"versions": ["v1", "v0"]}
+
+
+def test_api_artifacts_one_per_page(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "api_artifacts_per_page", request) == {"versions": ["v1", "v0"], "len": 2}
+
+
+def test_artifact_by_version(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert without_id(result_of(scenario, "artifact_by_version", request)) == dataset_view("v0")
+
+
+def test_artifact_by_alias(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    view = without_id(result_of(scenario, "artifact_by_alias", request))
+    assert view == dataset_view("v1", name="my-dataset:latest", qualified_name=f"{PREFIX}/my-dataset:latest")
+
+
+def test_artifact_exists(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_exists", request) == {"v1": True, "best": True, "v9": False, "nope": False}
+
+
+def test_artifact_collection_exists(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_collection_exists", request) == {"my-dataset": True, "nope": False}
+
+
+def test_artifact_files_and_len(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "artifact_files", request)
+    assert result == {"files": [list(f) for f in DATASET_V0_FILES], "len": len(DATASET_V0)}
+
+
+def test_download_then_verify(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "download_verify", request)
+    assert result == {"files": DATASET_V1, "verified": True, "corruption_detected": True}
+
+
+def test_run_logged_artifacts(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "run_logged_artifacts", request) == {
+        "state": "finished",  # the run's last file_stream request carried exit code 0
+        "names": ["my-dataset:v0", "my-dataset:v1", "my-model:v0", "scratch:v0"],
+    }
+
+
+def test_run_used_artifacts(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "run_used_artifacts", request) == {"names": ["my-dataset:v0"]}
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def test_collection_description_and_tags(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "collection_edit", request)
+    edited = {"name": "my-dataset", "type": "dataset", "description": "edited description", "is_sequence": True}
+    assert result == {
+        "after_edit": {**edited, "tags": ["tag-b", "tag-c"]},
+        "after_untag": {**edited, "tags": ["tag-c"]},
+    }
+
+
+def test_collection_rename(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "collection_rename", request) == {
+        "renamed": {"name": "my-model-renamed", "type": "model", "description": None, "tags": [], "is_sequence": True},
+        "old_name_exists": False,
+    }
+
+
+def test_collection_type_change(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    scratch = {"name": "scratch", "description": None, "tags": [], "is_sequence": True}
+    assert result_of(scenario, "collection_type_change", request) == {
+        "moved": {**scratch, "type": "model"},
+        "artifact_type": "model",  # the versions move with their collection
+        "back": {**scratch, "type": "dataset"},
+    }
+
+
+def test_artifact_alias_and_tag_edits(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "artifact_edit", request)
+    edited = dataset_view("v0", aliases=["new-alias"], tags=["t2"], description="edited", metadata={"x": 1})
+    assert without_id(result["returned"]) == edited
+    assert without_id(result["reloaded"]) == edited
+    assert result["by_new_alias"] == "v0"
+    assert result["best_exists"] is False
+
+
+def test_link_to_portfolio(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "link_to_portfolio", request)
+    linked = dataset_view(
+        "v0",  # the first version of the portfolio ...
+        name="linked-portfolio:foo",
+        qualified_name=f"{PREFIX}/linked-portfolio:foo",
+        aliases=["foo", "latest"],  # ... gets the requested alias, and `latest` as the newest link
+        tags=[],
+        description=None,
+        metadata={"rows": 3},  # ... and is my-dataset:v1 underneath
+        size=total_size(DATASET_V1),
+        digest=manifest_digest(DATASET_V1),
+        source_name="my-dataset:v1",
+    )
+    assert without_id(result["linked"]) == linked
+    assert result["same_id"] is True
+    assert result["latest_exists"] is True
+
+
+def test_portfolio_collection_read_and_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "portfolio_collection", request) == {
+        "portfolio": {
+            "name": "linked-portfolio",
+            "type": "dataset",
+            "description": None,
+            "tags": [],
+            "is_sequence": False,
+        },
+        "versions": ["v0"],
+        "exists_after_delete": False,
+        "source_still_exists": True,  # deleting a portfolio removes links, not the linked versions
+    }
+
+
+def test_artifact_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_delete", request) == {
+        "refused_with": "CommError",  # still aliased `latest`: refused without delete_aliases
+        "exists_after_refusal": True,
+        "exists_after_delete": False,
+    }
+
+
+def test_collection_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "collection_delete", request) == {
+        "exists": False,
+        "version_exists": False,
+        "remaining": ["my-dataset", "scratch"],
+    }
+
+
+def test_every_step_is_checked() -> None:
+    """The scenario and this module stay in step: no step runs without a test checking it."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(__file__).with_name("scenario.py").read_text())
+    steps = {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and any(getattr(d, "id", None) == "step" for d in node.decorator_list)
+    }
+    checked = set(re.findall(r'result_of\(scenario, "(\w+)"', Path(__file__).read_text()))
+    assert steps == checked
