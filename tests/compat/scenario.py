@@ -37,6 +37,7 @@ PROJECT: str = CONFIG["project"]
 WORK = Path(CONFIG["workdir"])
 ONLY: set[str] = set(CONFIG.get("only") or [])
 PREFIX = f"{ENTITY}/{PROJECT}"
+CLIENT_VERSION = tuple(int(part) for part in wandb.__version__.split(".")[:2])
 
 _state: dict[str, Any] = {}
 STEPS: list[tuple[str, Callable[[], Any]]] = []
@@ -190,6 +191,29 @@ def api_artifacts_per_page() -> Any:
     listing = api().artifacts("dataset", f"{PREFIX}/my-dataset", per_page=1)
     versions = [a.version for a in listing]
     return {"versions": versions, "len": len(listing)}
+
+
+@step
+def filtered_listings() -> Any:
+    """The filter language through the client's own `Artifacts(filters=, order=)` paginator."""
+    from wandb.apis.public import Artifacts
+
+    client = getattr(api(), "_service_api", None) or api().client  # 0.31.0 / 0.19.9
+
+    def versions(filters: dict[str, Any], order: str | None = None) -> list[str]:
+        listing = Artifacts(client, ENTITY, PROJECT, "my-dataset", "dataset", filters=filters, order=order)
+        return [a.version for a in listing]
+
+    result = {
+        "index_gte_1": versions({"$and": [{"state": "COMMITTED"}, {"versionIndex": {"$gte": 1}}]}),
+        "oldest_first": versions({"state": "COMMITTED"}, order="+createdAt"),
+        "metadata_rows_3": versions({"state": "COMMITTED", "metadata.rows": 3}),
+        "alias_best_or_v1": versions({"$or": [{"alias": "best"}, {"versionIndex": 1}]}, order="versionIndex"),
+    }
+    if CLIENT_VERSION >= (0, 20):  # ArtifactType.collections(filters=, order=) is newer than 0.19
+        found = api().artifact_type("dataset", PREFIX).collections(filters={"name": "my-dataset"}, order="-createdAt")
+        result["collections_named"] = [c.name for c in found]
+    return result
 
 
 @step

@@ -179,6 +179,18 @@ def test_api_artifacts_one_per_page(scenario: ScenarioRun, request: pytest.Fixtu
     assert result_of(scenario, "api_artifacts_per_page", request) == {"versions": ["v1", "v0"], "len": 2}
 
 
+def test_filtered_and_ordered_listings(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    expected: dict[str, Any] = {
+        "index_gte_1": ["v1"],
+        "oldest_first": ["v0", "v1"],  # the default order is newest first
+        "metadata_rows_3": ["v1"],
+        "alias_best_or_v1": ["v0", "v1"],
+    }
+    if scenario.combination.version == "0.31.0":
+        expected["collections_named"] = ["my-dataset"]
+    assert result_of(scenario, "filtered_listings", request) == expected
+
+
 def test_artifact_by_version(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert without_id(result_of(scenario, "artifact_by_version", request)) == dataset_view("v0")
 
