@@ -6,13 +6,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .output import EXIT_USAGE, run_command
+from .output import EXIT_CODES_HELP, EXIT_USAGE, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import cache_cmd, get_cmd, ls_cmd, put_cmd, serve_cmd
 
-    parser = argparse.ArgumentParser(prog="artifactkit", description="Weights & Biases artifacts, fast and typed.")
+    parser = argparse.ArgumentParser(
+        prog="artifactkit",
+        description="Weights & Biases artifacts, fast and typed.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (ls_cmd, get_cmd, put_cmd, cache_cmd, serve_cmd):

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_connection_options, human_size, make_api, table
+from .output import EXIT_NOT_FOUND, EXIT_OK, add_connection_options, human_size, make_api, table
+
+_LABELS = {"fetch": "download", "cache": "from cache", "keep": "up to date"}
 
 
 def register(commands: Any) -> None:
@@ -16,37 +18,45 @@ def register(commands: Any) -> None:
         help="download an artifact version",
         description=(
             "Download ENTITY/PROJECT/NAME[:VERSION] (default :latest). Every file is checked against "
-            "its MD5; files already present and intact are not rewritten."
+            "its MD5; files already present and intact are not rewritten; bytes already in the shared "
+            "cache are not fetched again; an interrupted download continues where it stopped."
         ),
     )
     parser.add_argument("name", help="ENTITY/PROJECT/NAME[:VERSION or :ALIAS]")
     parser.add_argument("--root", type=Path, help="destination directory (default ./artifacts/NAME-VERSION)")
     parser.add_argument("--prefix", help="only files whose path starts with this")
     parser.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
-    parser.add_argument("--workers", type=int, help="parallel downloads")
+    parser.add_argument("--workers", type=int, help="parallel downloads (default: 4 per CPU, 8 to 32)")
     parser.add_argument("--skip-cache", action="store_true", help="do not read or fill the shared cache")
+    parser.add_argument("--cache-dir", type=Path, help="default: $WANDB_CACHE_DIR/artifactkit or the user cache dir")
     parser.add_argument("--dry-run", action="store_true", help="show what would be fetched, changing nothing")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     add_connection_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..transfer.download import download_artifact
+    from ..transfer.cache import Cache
+    from ..transfer.download import default_root, download_artifact
 
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be at least 1")
     with make_api(args) as api:
         artifact = api.artifact(args.name)
-        root = args.root or Path("artifacts") / artifact.name.replace(":", "-")
-        result = download_artifact(
-            artifact,
-            root,
-            path_prefix=args.prefix,
-            include=args.include,
-            max_workers=args.workers,
-            skip_cache=args.skip_cache,
-            dry_run=args.dry_run,
-            progress=False if (args.no_progress or args.json) else None,
-        )
+        root = args.root or default_root(artifact)
+        cache_dir = args.cache_dir if args.cache_dir is not None else api.client.cache_root
+        with Cache(cache_dir) as cache:
+            result = download_artifact(
+                artifact,
+                root,
+                path_prefix=args.prefix,
+                include=args.include,
+                max_workers=args.workers,
+                skip_cache=args.skip_cache,
+                dry_run=args.dry_run,
+                progress=False if (args.no_progress or args.json) else None,
+                cache=cache,
+            )
     counts = {action: len(result.paths(action)) for action in ("fetch", "cache", "keep")}
     if args.json:
         print(
@@ -64,14 +74,26 @@ def run(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
-        return EXIT_OK
-    if args.dry_run:
-        labels = {"fetch": "download", "cache": "from cache", "keep": "up to date"}
-        print(table(["PATH", "SIZE", "ACTION"], [(f.path, human_size(f.size), labels[f.action]) for f in result.files]))
-        return EXIT_OK
-    print(f"{artifact.qualified_name} -> {result.root}")
-    print(
-        f"{counts['fetch']} downloaded ({human_size(result.bytes_fetched)}), {counts['cache']} from cache, "
-        f"{counts['keep']} already up to date"
-    )
+    elif args.dry_run:
+        rows = [(f.path, human_size(f.size), _LABELS[f.action]) for f in result.files]
+        if rows:
+            print(table(["PATH", "SIZE", "ACTION"], rows))
+        to_fetch = sum(f.size for f in result.files if f.action == "fetch")
+        print(
+            f"would download {counts['fetch']} files ({human_size(to_fetch)}), copy {counts['cache']} from the "
+            f"cache, leave {counts['keep']} as they are, into {result.root}"
+        )
+    else:
+        print(f"{artifact.qualified_name} -> {result.root}")
+        print(
+            f"{counts['fetch']} downloaded ({human_size(result.bytes_fetched)}), {counts['cache']} from cache, "
+            f"{counts['keep']} already up to date"
+        )
+    if not result.files and (args.prefix or args.include):
+        import sys
+
+        print(
+            f"artifactkit: no file of {artifact.qualified_name} matches the --prefix/--include given", file=sys.stderr
+        )
+        return EXIT_NOT_FOUND
     return EXIT_OK

@@ -16,6 +16,17 @@ EXIT_NOT_FOUND = 3
 EXIT_AUTH = 4
 EXIT_NETWORK = 5
 EXIT_INTEGRITY = 6
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """exit codes:
+  0  success
+  1  other error (including a failed upload)
+  2  usage or configuration error (bad name, no server or API key)
+  3  not found (entity, project, artifact, version, alias)
+  4  authentication or permission denied
+  5  network or server error after retries
+  6  download refused or not verified (digest mismatch, unsafe manifest path)
+  130  interrupted"""
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -42,14 +53,34 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except KeyboardInterrupt:
-        print("artifactkit: interrupted", file=sys.stderr)
-        return 130
+        print("artifactkit: interrupted (an interrupted download resumes when run again)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `artifactkit ls ... | head`
+        sys.stderr.close()
+        return EXIT_OK
     except (ArtifactkitError, OSError, ValueError) as exc:
         if args.debug:
             traceback.print_exc()
-        name = type(exc).__name__
-        print(f"artifactkit: error: {exc} [{name}]", file=sys.stderr)
+        print(f"artifactkit: error: {one_line(exc)} [{type(exc).__name__}]", file=sys.stderr)
         return exit_code_for(exc)
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"artifactkit: internal error: {one_line(exc)} [{type(exc).__name__}]; run with --debug for details",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def one_line(error: BaseException) -> str:
+    """An error message on one line (servers and OS errors sometimes include newlines)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def add_debug_option(parser: argparse.ArgumentParser) -> None:
+    """`--debug` after the command too; the top-level flag keeps working."""
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -106,6 +137,7 @@ def parse_size(text: str) -> int:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    add_debug_option(parser)
     parser.add_argument("--base-url", help="W&B server (default: WANDB_BASE_URL or a running emulator)")
     parser.add_argument("--api-key", help="API key (default: WANDB_API_KEY, ~/.netrc or the emulator's)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

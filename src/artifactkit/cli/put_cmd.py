@@ -16,7 +16,8 @@ def register(commands: Any) -> None:
         help="upload files as a new artifact version",
         description=(
             "Upload PATH... (files and directories) as a new version of ENTITY/PROJECT/NAME. Only bytes "
-            "the server does not have are sent; identical content returns the existing version."
+            "the server does not have are sent; identical content returns the existing version (with the "
+            "given aliases and tags added); running it again after a failure finishes the same version."
         ),
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -27,28 +28,45 @@ def register(commands: Any) -> None:
     parser.add_argument("--description")
     parser.add_argument("--metadata", help="JSON object")
     parser.add_argument("--run", help="the run that logged the version (created if needed)")
-    parser.add_argument("--workers", type=int, help="parallel uploads")
+    parser.add_argument("--workers", type=int, help="parallel uploads and hashing")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     add_connection_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._paths import check_alias
+    from ..collections import check_tags
+    from ..transfer.upload import UploadStats, collect_files, upload_artifact
+
     metadata = None
     if args.metadata is not None:
         metadata = json.loads(args.metadata)
         if not isinstance(metadata, dict):
             raise ValueError("--metadata must be a JSON object")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    stats = UploadStats()
     with make_api(args) as api:
-        artifact = api.upload(
-            args.paths,
-            args.name,
-            args.type_name,
-            aliases=args.alias,
-            tags=args.tag,
+        path = api._artifact_path(args.name, allow_alias=False)
+        aliases = [check_alias(a) for a in args.alias]
+        tags = check_tags(args.tag)
+        files = collect_files(args.paths, workers=args.workers)
+        artifact = upload_artifact(
+            api.client,
+            entity=path.entity,
+            project=path.project,
+            name=path.collection,
+            type_name=args.type_name,
+            files=files,
+            aliases=aliases,
+            tags=tags,
             description=args.description,
             metadata=metadata,
             run=args.run,
-            max_workers=args.workers,
+            workers=args.workers,
+            progress=False if (args.no_progress or args.json) else None,
+            stats=stats,
         )
     if args.json:
         print(
@@ -57,14 +75,27 @@ def run(args: argparse.Namespace) -> int:
                     "artifact": artifact.qualified_name,
                     "version": artifact.version,
                     "aliases": artifact.aliases,
+                    "tags": artifact.tags,
                     "files": artifact.file_count,
                     "size": artifact.size,
                     "digest": artifact.digest,
+                    "uploaded_files": stats.uploaded_files,
+                    "uploaded_bytes": stats.uploaded_bytes,
+                    "existing_version": stats.existing_version,
                 },
                 indent=2,
             )
         )
+        return EXIT_OK
+    aliases_text = f" [{', '.join(artifact.aliases)}]" if artifact.aliases else ""
+    print(f"{artifact.qualified_name}{aliases_text}: {artifact.file_count} files, {human_size(artifact.size)}")
+    if stats.existing_version:
+        print("identical to an existing version: nothing uploaded")
     else:
-        aliases = f" [{', '.join(artifact.aliases)}]" if artifact.aliases else ""
-        print(f"{artifact.qualified_name}{aliases}: {artifact.file_count} files, {human_size(artifact.size)}")
+        print(
+            f"uploaded {stats.uploaded_files} of {stats.files} files ({human_size(stats.uploaded_bytes)}); "
+            "the server already had the rest"
+            if stats.uploaded_files < stats.files
+            else f"uploaded {stats.uploaded_files} files ({human_size(stats.uploaded_bytes)})"
+        )
     return EXIT_OK

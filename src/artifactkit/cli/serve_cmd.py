@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .output import add_debug_option
+
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
@@ -27,6 +29,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--faults", metavar="SPEC", help="inject faults, e.g. 'rate=0.2,seed=7,kinds=429+503+reset+truncate+stall'"
     )
+    add_debug_option(parser)
     parser.set_defaults(handler=run)
 
     keys = commands.add_parser("keys", help="create or list the emulator's API keys")
@@ -34,6 +37,7 @@ def register(commands: Any) -> None:
     keys.add_argument("--data-dir", type=Path)
     keys.add_argument("--user", default="local")
     keys.add_argument("--read-only", action="store_true", help="a key that may read but not write")
+    add_debug_option(keys)
     keys.set_defaults(handler=run_keys)
 
 

@@ -28,11 +28,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from .._graphql import Session
-from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, NotFoundError, ResponseValidationError
+from ..errors import (
+    ArtifactkitError,
+    DigestMismatchError,
+    DownloadError,
+    NotFoundError,
+    ResponseValidationError,
+    TransportError,
+)
 from ..manifest import Manifest, ManifestError
 from .cache import Cache, manifest_key
-from .fetch import EXPIRED_STATUSES, Cancelled, Fetcher, Source
+from .fetch import ATTEMPTS, EXPIRED_STATUSES, Cancelled, Fetcher, Source
 from .plan import Action, DownloadRoot, PlannedFile, expected_size, md5_of, plan
 from .progress import Progress
 from .urls import FileUrls
@@ -103,19 +112,33 @@ def fetch_manifest(artifact: Artifact, *, cache: Cache | None = None) -> Manifes
 
 
 def _manifest_bytes(client: Session, artifact_id: str, what: str) -> bytes:
-    for attempt in range(2):  # a second try with a fresh URL if storage refuses the first
-        result = client.call(lambda c: c.artifact_manifest_url(artifact_id), what)
-        artifact = result.artifact
-        if artifact is None or artifact.current_manifest is None:
-            raise NotFoundError(f"no manifest while {what}", kind="manifest")
-        url = artifact.current_manifest.file.direct_url
+    """The manifest document: one URL lookup and one GET, retried if the body breaks off."""
+    url: str | None = None
+    refreshed = False
+    problem = ""
+    for _attempt in range(ATTEMPTS):
+        if url is None:
+            result = client.call(lambda c: c.artifact_manifest_url(artifact_id), what)
+            artifact = result.artifact
+            if artifact is None or artifact.current_manifest is None:
+                raise NotFoundError(f"no manifest while {what}", kind="manifest")
+            url = artifact.current_manifest.file.direct_url
         with client.transport.stream("GET", url) as response:
-            if response.status_code == 200:
-                return response.read()
-            if response.status_code in EXPIRED_STATUSES and attempt == 0:
+            status = response.status_code
+            if status == 200:
+                try:
+                    return response.read()
+                except (httpx.TransportError, httpx.StreamError) as exc:
+                    problem = f"the connection broke ({type(exc).__name__})"
+                    continue
+            if status in EXPIRED_STATUSES and not refreshed:
+                url, refreshed = None, True  # an expired URL: ask for a fresh one, once
                 continue
-            raise DownloadError(f"HTTP {response.status_code} while {what}")
-    raise AssertionError("unreachable")
+            if status >= 500:
+                problem = f"HTTP {status}"
+                continue
+            raise DownloadError(f"HTTP {status} while {what}")
+    raise TransportError(f"{what} failed: {problem} ({ATTEMPTS} attempts)")
 
 
 # ----------------------------------------------------------------------------- placing files

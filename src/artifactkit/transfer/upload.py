@@ -1,11 +1,14 @@
-"""Creating a new artifact version from local files and directories.
+"""Creating a new artifact version from local files and directories (and http(s) references).
 
 The steps are W&B's: make sure the project (and the run, if one is named) exists, create the
 type and a pending version, register the manifest and the files, upload only the bytes the
-server does not have, upload the manifest, commit. Digests are computed locally and the server
-checks every upload against them. Re-running an upload that failed half-way continues the same
-pending version (the server recognises its digest) instead of making a new one; uploading content
-identical to an existing version returns that version.
+server does not have (it hands out no upload URL for content it already holds, from any
+artifact), upload the manifest, commit. Digests are computed locally and the server checks every
+upload against them (`Content-MD5`). Uploads run in parallel over the Api's one HTTP client; an
+expired upload URL is exchanged for a fresh one. Re-running an upload that failed half-way
+continues the same pending version (the server recognises its digest) and sends only what is
+still missing; uploading content identical to an existing version returns that version, with
+the asked-for aliases and tags added.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,15 +24,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._graphql import Session
+from .._transport import Transport
 from ..errors import UploadError
 from ..manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .download import default_workers
 from .plan import CHUNK
+from .progress import Progress
 
 if TYPE_CHECKING:
     from ..artifacts import Artifact
 
 FILE_SPEC_BATCH = 1000
+
+
+@dataclass
+class UploadStats:
+    """What an upload sent: files and bytes uploaded, and whether an identical version existed."""
+
+    files: int = 0
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    existing_version: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,19 +116,25 @@ def upload_artifact(
     name: str,
     type_name: str,
     files: Sequence[LocalFile],
+    references: Sequence[ManifestEntry] = (),
     aliases: Sequence[str] = (),
     tags: Sequence[str] = (),
     description: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     run: str | None = None,
     workers: int | None = None,
+    progress: bool | None = False,
+    stats: UploadStats | None = None,
 ) -> Artifact:
-    """Create (or find) the version holding exactly `files`; returns it committed."""
-    from .._generated.enums import ArtifactDigestAlgorithm, ArtifactStorageLayout
+    """Create (or find) the version holding exactly `files` and `references`; returns it committed.
+
+    `references` are manifest entries with an http(s) `ref` (digest = the ETag); their bytes stay
+    where they are. `progress` draws one bar on a terminal (None: only when stderr is a TTY).
+    `stats`, if given, is filled in with what was sent.
+    """
+    from .._generated.enums import ArtifactDigestAlgorithm
     from .._generated.input_types import (
         ArtifactAliasInput,
-        CreateArtifactFilesInput,
-        CreateArtifactFileSpecInput,
         CreateArtifactInput,
         CreateArtifactManifestInput,
         CreateArtifactTypeInput,
@@ -120,11 +142,19 @@ def upload_artifact(
     )
     from ..artifacts import Artifact
 
-    if not files:
+    if not files and not references:
         raise UploadError("an artifact version needs at least one file")
-    manifest = Manifest.from_entries(ManifestEntry(f.path, f.md5_b64, f.size) for f in files)
+    for ref in references:
+        if ref.ref is None:
+            raise UploadError(f"reference {ref.path!r} has no ref URL")
+    try:
+        manifest = Manifest.from_entries([*(ManifestEntry(f.path, f.md5_b64, f.size) for f in files), *references])
+    except ManifestError as exc:
+        raise UploadError(f"cannot build the manifest: {exc}") from None
     digest = manifest.digest()
     where = f"{entity}/{project}/{name}"
+    stats = stats if stats is not None else UploadStats()
+    stats.files = len(manifest)
     client.call(lambda c: c.upsert_project(entity, project), f"creating project {entity}/{project}")
     if run is not None:
         client.call(lambda c: c.upsert_run(entity, project, run), f"creating run {entity}/{project}/{run}")
@@ -156,7 +186,8 @@ def upload_artifact(
     assert created.create_artifact is not None
     artifact_id = created.create_artifact.artifact.id
     if created.create_artifact.artifact.state.value == "COMMITTED":
-        return _existing_version(client, artifact_id, aliases, (entity, project))
+        stats.existing_version = True
+        return _existing_version(client, artifact_id, aliases, tags, (entity, project))
 
     registered = client.call(
         lambda c: c.create_artifact_manifest(
@@ -174,38 +205,35 @@ def upload_artifact(
     assert registered.create_artifact_manifest is not None
     manifest_url = registered.create_artifact_manifest.artifact_manifest.file.upload_url
 
-    uploads: list[tuple[LocalFile, str, list[str]]] = []
-    by_path = {f.path: f for f in files}
-    for start in range(0, len(files), FILE_SPEC_BATCH):
-        batch = files[start : start + FILE_SPEC_BATCH]
-        specs = client.call(
-            lambda c, batch=batch: c.create_artifact_files(  # type: ignore[misc]
-                CreateArtifactFilesInput(
-                    storage_layout=ArtifactStorageLayout.V2,
-                    artifact_files=[
-                        CreateArtifactFileSpecInput(artifactID=artifact_id, name=f.path, md_5=f.md5_b64) for f in batch
-                    ],
-                )
-            ),
-            f"registering the files of {where}",
-        )
-        assert specs.create_artifact_files is not None
-        for edge in specs.create_artifact_files.files.edges:
-            node = edge.node
-            if node is not None and node.upload_url:
-                uploads.append((by_path[node.name], node.upload_url, node.upload_headers))
+    specs = _FileSpecs(client, artifact_id, where)
+    uploads = specs.register(files)
+    bar = Progress(sum(local.size for local, _, _ in uploads), len(uploads), progress, verb="uploaded")
+
+    counter = threading.Lock()
 
     def put(item: tuple[LocalFile, str, list[str]]) -> None:
         local, url, header_lines = item
-        headers = dict(line.split(":", 1) for line in header_lines if ":" in line)
-        headers["Content-Length"] = str(local.size)
-        with client.transport.stream("PUT", url, headers=headers, content=lambda: _chunks(local.source)) as response:
-            if response.status_code >= 300:
-                response.read()
-                raise UploadError(f"uploading {local.path} failed: HTTP {response.status_code} {response.text[:200]}")
+        for attempt in range(2):
+            status, text = _put_file(client.transport, local, url, header_lines, bar)
+            if status < 300:
+                bar.file_done()
+                with counter:
+                    stats.uploaded_files += 1
+                    stats.uploaded_bytes += local.size
+                return
+            if status in (401, 403) and attempt == 0:  # an expired upload URL: ask for a fresh one
+                fresh = specs.register([local])
+                if not fresh:
+                    return  # meanwhile the server got these bytes from someone else
+                _, url, header_lines = fresh[0]
+                continue
+            raise UploadError(f"uploading {local.path} ({local.source}) failed: HTTP {status} {text[:200]}")
 
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        list(pool.map(put, uploads))
+    try:
+        with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+            list(pool.map(put, uploads))
+    finally:
+        bar.close()
 
     if manifest_url is None:
         raise UploadError(f"the server gave no upload URL for the manifest of {where}")
@@ -220,15 +248,86 @@ def upload_artifact(
     return Artifact.from_source(client, committed.commit_artifact.artifact, (entity, project))
 
 
-def _existing_version(client: Session, artifact_id: str, aliases: Sequence[str], fallback: tuple[str, str]) -> Artifact:
-    """The server already has a version with this content: return it, with the asked-for aliases."""
+class _FileSpecs:
+    """Registers files with the pending version; the server answers with URLs for missing bytes."""
+
+    def __init__(self, client: Session, artifact_id: str, where: str) -> None:
+        self.client = client
+        self.artifact_id = artifact_id
+        self.where = where
+
+    def register(self, files: Sequence[LocalFile]) -> list[tuple[LocalFile, str, list[str]]]:
+        from .._generated.enums import ArtifactStorageLayout
+        from .._generated.input_types import CreateArtifactFilesInput, CreateArtifactFileSpecInput
+
+        uploads: list[tuple[LocalFile, str, list[str]]] = []
+        by_path = {f.path: f for f in files}
+        for start in range(0, len(files), FILE_SPEC_BATCH):
+            batch = files[start : start + FILE_SPEC_BATCH]
+            specs = self.client.call(
+                lambda c, batch=batch: c.create_artifact_files(  # type: ignore[misc]
+                    CreateArtifactFilesInput(
+                        storage_layout=ArtifactStorageLayout.V2,
+                        artifact_files=[
+                            CreateArtifactFileSpecInput(artifactID=self.artifact_id, name=f.path, md_5=f.md5_b64)
+                            for f in batch
+                        ],
+                    )
+                ),
+                f"registering the files of {self.where}",
+            )
+            assert specs.create_artifact_files is not None
+            for edge in specs.create_artifact_files.files.edges:
+                node = edge.node
+                if node is not None and node.upload_url and node.name in by_path:
+                    uploads.append((by_path[node.name], node.upload_url, node.upload_headers))
+        return uploads
+
+
+def _put_file(
+    transport: Transport, local: LocalFile, url: str, header_lines: list[str], bar: Progress
+) -> tuple[int, str]:
+    """PUT one file's bytes (read afresh for each retry); returns the status and the error text."""
+    try:
+        stat = local.source.stat()
+    except FileNotFoundError:
+        raise UploadError(f"{local.source} disappeared before it was uploaded") from None
+    if stat.st_size != local.size:
+        raise UploadError(
+            f"{local.source} changed while uploading ({local.size} bytes when hashed, now {stat.st_size})"
+        )
+    headers = dict(line.split(":", 1) for line in header_lines if ":" in line)
+    headers = {key.strip(): value.strip() for key, value in headers.items()}
+    headers["Content-Length"] = str(local.size)
+
+    def body() -> Iterator[bytes]:
+        for chunk in _chunks(local.source):
+            bar.bytes(len(chunk))
+            yield chunk
+
+    with transport.stream("PUT", url, headers=headers, content=body) as response:
+        if response.status_code >= 300:
+            response.read()
+            text = response.text
+            if response.status_code == 400 and "BAD_DIGEST" in text:
+                raise UploadError(f"{local.source} changed while uploading: the server got bytes with another MD5")
+            return response.status_code, text
+    return response.status_code, ""
+
+
+def _existing_version(
+    client: Session, artifact_id: str, aliases: Sequence[str], tags: Sequence[str], fallback: tuple[str, str]
+) -> Artifact:
+    """The server already has a version with this content: return it, with the asked-for aliases and tags."""
     from ..artifacts import Artifact
 
     found = client.call(lambda c: c.artifact_by_id(artifact_id), "loading the existing identical version")
     assert found.artifact is not None
     artifact = Artifact.from_source(client, found.artifact, fallback)
-    missing = [a for a in aliases if a not in artifact.aliases]
-    if missing:
-        artifact.aliases = [*artifact.aliases, *missing]
+    missing_aliases = [a for a in aliases if a not in artifact.aliases]
+    missing_tags = [t for t in tags if t not in artifact.tags]
+    if missing_aliases or missing_tags:
+        artifact.aliases = [*artifact.aliases, *missing_aliases]
+        artifact.tags = [*artifact.tags, *missing_tags]
         artifact.save()
     return artifact

@@ -1,0 +1,169 @@
+"""Downloads against the emulator over real HTTP: complete, verified, cached, and no more requests than needed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from artifactkit import Api, errors
+from artifactkit.server.embedded import EmbeddedEmulator
+from artifactkit.transfer.cache import Cache
+from artifactkit.transfer.download import download_artifact
+from tests.conftest import make_api
+from tests.transfer.helpers import blob_path, random_files, settled_stats, tree_bytes, write_tree
+
+
+def upload(api: Api, tmp: Path, name: str, files: dict[str, bytes], **kwargs: object) -> None:
+    source = write_tree(tmp / f"src-{name.replace('/', '-')}", files)
+    api.upload(source, name, "dataset", **kwargs)  # type: ignore[arg-type]
+
+
+def test_downloads_a_multi_file_artifact_and_verifies_it(
+    emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path
+) -> None:
+    same = os.urandom(3000)
+    files = {
+        **random_files(12, 2048, prefix="images/"),
+        "deep/er/still/labels.csv": os.urandom(700),
+        "empty.txt": b"",
+        "copy-a.bin": same,  # two paths, one content: fetched once
+        "copy-b.bin": same,
+    }
+    upload(api, tmp_path, f"{project}/multi", files)
+    artifact = api.artifact(f"{project}/multi:v0")
+    emulator.stats.reset()
+
+    root = artifact.download(tmp_path / "out", progress=False)
+
+    assert tree_bytes(root) == files
+    artifact.verify(root)
+    stats = settled_stats(emulator)
+    assert stats.operations["ArtifactManifestUrl"] == 1
+    assert stats.operations["MembershipFileUrls"] == 1  # every URL in one request
+    distinct_non_empty = 12 + 1 + 1
+    assert stats.requests["blob"] == distinct_non_empty + 1  # + the manifest; nothing for the empty file
+
+
+def test_a_cached_redownload_fetches_no_bytes_and_asks_only_for_the_version(
+    emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path
+) -> None:
+    files = random_files(20, 1500)
+    upload(api, tmp_path, f"{project}/cached", files)
+    api.artifact(f"{project}/cached:v0").download(tmp_path / "first", progress=False)
+
+    emulator.stats.reset()
+    with make_api(emulator, tmp_path / "cache") as fresh:  # a new process would look the same
+        artifact = fresh.artifact(f"{project}/cached:v0")
+        root = artifact.download(tmp_path / "second", progress=False)
+
+    assert tree_bytes(root) == files
+    settled_stats(emulator)
+    assert emulator.stats.requests.get("blob", 0) == 0
+    assert emulator.stats.bytes_out.get("blob", 0) == 0
+    assert dict(emulator.stats.operations) == {"ArtifactMembershipByName": 1}  # the lookup, nothing else
+
+
+def test_a_file_already_in_place_is_not_rewritten_and_a_changed_one_is_replaced(
+    emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path
+) -> None:
+    files = random_files(3, 1000)
+    upload(api, tmp_path, f"{project}/inplace", files)
+    artifact = api.artifact(f"{project}/inplace:v0")
+    root = artifact.download(tmp_path / "out", progress=False)
+    kept = root / "f000.bin"
+    before = kept.stat()
+    (root / "f001.bin").write_bytes(b"edited by hand")
+
+    result = download_artifact(artifact, root, progress=False)
+
+    assert {f.path: f.action for f in result.files} == {"f000.bin": "keep", "f001.bin": "cache", "f002.bin": "keep"}
+    after = kept.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert tree_bytes(root) == files
+
+
+def test_path_prefix_and_globs_select_files(api: Api, project: str, tmp_path: Path) -> None:
+    files = {"train/a.csv": b"a", "train/b.txt": b"b", "test/c.csv": b"c", "trainer.py": b"d"}
+    upload(api, tmp_path, f"{project}/select", files)
+    artifact = api.artifact(f"{project}/select:v0")
+
+    assert tree_bytes(artifact.download(tmp_path / "prefix", path_prefix="train/", progress=False)) == {
+        "train/a.csv": b"a",
+        "train/b.txt": b"b",
+    }
+    assert tree_bytes(artifact.download(tmp_path / "glob", include=["*.csv"], progress=False)) == {
+        "train/a.csv": b"a",
+        "test/c.csv": b"c",
+    }
+    both = artifact.download(tmp_path / "both", path_prefix="train", include=["*.csv", "*.py"], progress=False)
+    assert tree_bytes(both) == {"train/a.csv": b"a", "trainer.py": b"d"}
+
+
+def test_a_dry_run_lists_what_would_be_fetched_and_what_is_cached_and_writes_nothing(
+    emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path
+) -> None:
+    files = random_files(4, 500)
+    upload(api, tmp_path, f"{project}/dry", files)
+    artifact = api.artifact(f"{project}/dry:v0")
+    artifact.download(tmp_path / "seen", path_prefix="f00", include=["*0.bin", "*1.bin"], progress=False)
+    existing = write_tree(tmp_path / "out", {"f002.bin": files["f002.bin"]})
+    cache = Cache(tmp_path / "cache")
+    objects_before = cache.info().objects
+    emulator.stats.reset()
+
+    result = download_artifact(artifact, existing, dry_run=True, cache=cache)
+
+    assert {f.path: f.action for f in result.files} == {
+        "f000.bin": "cache",
+        "f001.bin": "cache",
+        "f002.bin": "keep",
+        "f003.bin": "fetch",
+    }
+    assert tree_bytes(existing) == {"f002.bin": files["f002.bin"]}
+    assert cache.info().objects == objects_before
+    stats = settled_stats(emulator)
+    assert stats.requests.get("blob", 0) == 0 and "MembershipFileUrls" not in stats.operations
+    assert not download_artifact(artifact, tmp_path / "never", dry_run=True, cache=cache).root.exists()
+
+
+def test_url_requests_are_batched_and_bounded(
+    emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = random_files(35, 100)
+    upload(api, tmp_path, f"{project}/batched", files)
+    monkeypatch.setenv("ARTIFACTKIT_FILE_URL_BATCH_SIZE", "10")
+    emulator.stats.reset()
+
+    api.artifact(f"{project}/batched:v0").download(tmp_path / "all", progress=False)
+    assert settled_stats(emulator).operations["MembershipFileUrls"] == 4  # 35 files, pages of 10
+
+    emulator.stats.reset()  # a few files, not cached: asked for by name, in one request
+    api.artifact(f"{project}/batched:v0").download(tmp_path / "few", path_prefix="f00", skip_cache=True, progress=False)
+    assert settled_stats(emulator).operations["MembershipFileUrls"] == 1
+    log = [e for e in emulator.stats.graphql_log if e.get("operationName") == "MembershipFileUrls"]
+    assert len(log[0]["variables"]["names"]) == 10
+
+
+def test_a_file_the_server_lost_fails_with_a_typed_error_naming_it(
+    emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path
+) -> None:
+    files = random_files(3, 800)
+    upload(api, tmp_path, f"{project}/lost", files)
+    blob_path(emulator, files["f001.bin"]).unlink()
+
+    with pytest.raises(errors.DownloadError, match=r"f001\.bin") as caught:
+        api.artifact(f"{project}/lost:v0").download(tmp_path / "out", progress=False)
+
+    assert caught.value.path == "f001.bin"
+    assert "404" in str(caught.value)
+    assert tree_bytes(tmp_path / "out") == {k: v for k, v in files.items() if k != "f001.bin"}
+
+
+def test_max_workers_is_checked(api: Api, project: str, tmp_path: Path) -> None:
+    upload(api, tmp_path, f"{project}/workers", {"a": b"a"})
+    artifact = api.artifact(f"{project}/workers:v0")
+    with pytest.raises(ValueError, match="max_workers"):
+        artifact.download(tmp_path / "out", max_workers=0)
+    assert tree_bytes(artifact.download(tmp_path / "one", max_workers=1, progress=False)) == {"a": b"a"}
