@@ -6,6 +6,7 @@ Every parser validates before anything is sent and says which form it expected.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import InvalidNameError
@@ -69,6 +70,10 @@ class ArtifactPath:
         return f"{self.entity}/{self.project}/{self.name}"
 
 
+DefaultEntity = Callable[[], "str | None"]
+"""Asked for the default entity only when a path that is otherwise valid lacks one."""
+
+
 def _split(path: str, form: str) -> list[str]:
     if not isinstance(path, str):
         raise InvalidNameError(f"expected a string path, got {type(path).__name__}", expected=form)
@@ -78,69 +83,63 @@ def _split(path: str, form: str) -> list[str]:
     return path.split("/")
 
 
-def parse_project_path(path: str | None, default_entity: str | None, default_project: str | None = None) -> ProjectPath:
-    if path is None:
-        if default_entity and default_project:
-            return ProjectPath(default_entity, default_project)
-        raise InvalidNameError(
-            "no project given and no default project configured (WANDB_PROJECT)", expected=PROJECT_FORM
-        )
-    parts = _split(path, PROJECT_FORM)
-    if len(parts) == 1:
-        entity, project = default_entity, parts[0]
-    elif len(parts) == 2:
-        entity, project = parts
-    else:
-        raise InvalidNameError(f"project path {path!r} has {len(parts)} parts", expected=PROJECT_FORM)
+def _entity(given: str | None, default_entity: DefaultEntity, path: str, form: str) -> str:
+    entity = given if given is not None else default_entity()
     if not entity:
-        raise InvalidNameError(
-            f"project path {path!r} has no entity and no default entity is configured", expected=PROJECT_FORM
-        )
-    return ProjectPath(check_part("entity", entity, PROJECT_FORM), check_part("project", project, PROJECT_FORM))
+        raise InvalidNameError(f"{path!r} names no entity and no default entity is configured", expected=form)
+    return check_part("entity", entity, form)
+
+
+def parse_project_path(
+    path: str | None, default_entity: DefaultEntity, default_project: str | None = None
+) -> ProjectPath:
+    """`entity/project` or `project`; None means the default project."""
+    if path is None:
+        if not default_project:
+            raise InvalidNameError(
+                "no project given and no default project configured (WANDB_PROJECT)", expected=PROJECT_FORM
+            )
+        path = default_project
+    parts = _split(path, PROJECT_FORM)
+    if len(parts) > 2:
+        raise InvalidNameError(f"project path {path!r} has {len(parts)} parts", expected=PROJECT_FORM)
+    project = check_part("project", parts[-1], PROJECT_FORM)
+    entity = _entity(parts[0] if len(parts) == 2 else None, default_entity, path, PROJECT_FORM)
+    return ProjectPath(entity, project)
 
 
 def parse_artifact_path(
-    path: str, default_entity: str | None, default_project: str | None, *, allow_alias: bool = True
+    path: str, default_entity: DefaultEntity, default_project: str | None, *, allow_alias: bool = True
 ) -> ArtifactPath:
+    """`entity/project/name[:alias]`, `project/name[:alias]` or `name[:alias]` with the defaults."""
     form = ARTIFACT_FORM if allow_alias else COLLECTION_FORM
     parts = _split(path, form)
     if len(parts) > 3:
         raise InvalidNameError(f"artifact path {path!r} has {len(parts)} parts", expected=form)
-    name = parts[-1]
-    project = parts[-2] if len(parts) >= 2 else default_project
-    entity = parts[-3] if len(parts) == 3 else default_entity
-    if not project:
-        raise InvalidNameError(
-            f"artifact path {path!r} names no project and no default project is configured", expected=form
-        )
-    if not entity:
-        raise InvalidNameError(
-            f"artifact path {path!r} names no entity and no default entity is configured", expected=form
-        )
-    collection, sep, alias = name.partition(":")
+    collection, sep, alias = parts[-1].partition(":")
     if sep and not allow_alias:
         raise InvalidNameError(f"{path!r} names a version, but a collection was expected", expected=form)
-    return ArtifactPath(
-        entity=check_part("entity", entity, form),
-        project=check_part("project", project, form),
-        collection=check_part("artifact name", collection, form),
-        alias=check_alias(alias) if sep else None,
-    )
+    collection = check_part("artifact name", collection, form)
+    checked_alias = check_alias(alias) if sep else None
+    project = parts[-2] if len(parts) >= 2 else default_project
+    if not project:
+        raise InvalidNameError(f"{path!r} names no project and no default project is configured", expected=form)
+    project = check_part("project", project, form)
+    entity = _entity(parts[0] if len(parts) == 3 else None, default_entity, path, form)
+    return ArtifactPath(entity=entity, project=project, collection=collection, alias=checked_alias)
 
 
-def parse_run_path(path: str, default_entity: str | None, default_project: str | None) -> tuple[str, str, str]:
+def parse_run_path(path: str, default_entity: DefaultEntity, default_project: str | None) -> tuple[str, str, str]:
+    """`entity/project/run_id` (also the URL form `entity/project/runs/run_id`), or shorter with the defaults."""
     parts = _split(path, RUN_FORM)
-    if len(parts) == 4 and parts[2] == "runs":  # the W&B UI form entity/project/runs/id
+    if len(parts) == 4 and parts[2] == "runs":
         parts = [parts[0], parts[1], parts[3]]
     if len(parts) > 3:
         raise InvalidNameError(f"run path {path!r} has {len(parts)} parts", expected=RUN_FORM)
-    run = parts[-1]
+    run = check_part("run id", parts[-1], RUN_FORM)
     project = parts[-2] if len(parts) >= 2 else default_project
-    entity = parts[-3] if len(parts) == 3 else default_entity
-    if not project or not entity:
-        raise InvalidNameError(f"run path {path!r} is missing its entity or project", expected=RUN_FORM)
-    return (
-        check_part("entity", entity, RUN_FORM),
-        check_part("project", project, RUN_FORM),
-        check_part("run id", run, RUN_FORM),
-    )
+    if not project:
+        raise InvalidNameError(f"{path!r} names no project and no default project is configured", expected=RUN_FORM)
+    project = check_part("project", project, RUN_FORM)
+    entity = _entity(parts[0] if len(parts) == 3 else None, default_entity, path, RUN_FORM)
+    return entity, project, run

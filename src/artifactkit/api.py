@@ -134,17 +134,14 @@ class Api:
             raise NotFoundError("the server knows no user for this API key", kind="user")
         return viewer.viewer.model_dump()
 
-    def _entity_for(self, path: str | None, slashes: int) -> str | None:
-        """The default entity, asked for only when `path` (with `slashes` when complete) lacks one."""
-        if path is not None and path.count("/") >= slashes:
-            return self._entity
+    def _default_entity(self) -> str | None:
         return self.default_entity
 
     def _project_path(self, path: str | None) -> ProjectPath:
-        return parse_project_path(path, self._entity_for(path, 1), self.project)
+        return parse_project_path(path, self._default_entity, self.project)
 
     def _artifact_path(self, path: str, *, allow_alias: bool = True) -> ArtifactPath:
-        return parse_artifact_path(path, self._entity_for(path, 2), self.project, allow_alias=allow_alias)
+        return parse_artifact_path(path, self._default_entity, self.project, allow_alias=allow_alias)
 
     # -- artifact types ----------------------------------------------------------------------
 
@@ -259,7 +256,7 @@ class Api:
 
     def run(self, path: str) -> Run:
         """The run `entity/project/run_id`."""
-        entity, project, name = parse_run_path(path, self._entity_for(path, 2), self.project)
+        entity, project, name = parse_run_path(path, self._default_entity, self.project)
         result = self.client.call(
             lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}"
         )
@@ -321,7 +318,7 @@ class Api:
         from ._generated.input_types import UseArtifactInput
 
         version = self.artifact(artifact) if isinstance(artifact, str) else artifact
-        entity, project, name = parse_run_path(run, self._entity_for(run, 2), self.project)
+        entity, project, name = parse_run_path(run, self._default_entity, self.project)
         self.client.call(lambda c: c.upsert_run(entity, project, name), f"creating run {entity}/{project}/{name}")
         self.client.call(
             lambda c: c.use_artifact(

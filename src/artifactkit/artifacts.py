@@ -346,7 +346,7 @@ class Artifact:
         """Link this version into the portfolio `entity/project/name` (created if missing)."""
         from ._generated.input_types import ArtifactAliasInput, LinkArtifactInput
 
-        target = parse_artifact_path(target_path, self.entity, self.project, allow_alias=False)
+        target = parse_artifact_path(target_path, lambda: self.entity, self.project, allow_alias=False)
         alias_names = _settable_aliases(aliases or [])
         link = LinkArtifactInput(
             artifactID=self.id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 
 from artifactkit import Api, Artifact
+from artifactkit.manifest import Manifest, ManifestEntry
 from artifactkit.server.embedded import EmbeddedEmulator
 
 _contents = itertools.count()
@@ -38,52 +38,47 @@ def upload(
     return api.upload(directory, name, type_name, **options)
 
 
-_EMPTY_MANIFEST = json.dumps(
-    {
-        "version": 1,
-        "storagePolicy": "wandb-storage-policy-v1",
-        "storagePolicyConfig": {"storageLayout": "V2"},
-        "contents": {},
-    }
-).encode()
+def _reference_manifest(path: str, index: int) -> Manifest:
+    """A one-entry manifest referencing an external URL: unique per version, with no bytes to upload."""
+    tag = hashlib.md5(f"{path}:{index}".encode()).hexdigest()
+    return Manifest.from_entries([ManifestEntry("ref.txt", tag, 0, ref=f"https://example.test/{tag}")])
 
 
 def seed_versions(emu: EmbeddedEmulator, path: str, type_name: str, count: int, *, batch: int = 250) -> None:
-    """Commit `count` empty versions of `entity/project/name` quickly: each step is one GraphQL
-    request with many aliased mutations (as any client may send), instead of one upload per version."""
+    """Commit `count` versions of `entity/project/name` quickly: each step is one GraphQL request
+    with many aliased mutations (as any client may send), instead of one upload per version."""
     entity, project, name = path.split("/")
     with httpx.Client(auth=("api", emu.api_key), timeout=120) as client:
 
         def mutate(fields: list[str]) -> dict[str, Any]:
             response = client.post(f"{emu.url}/graphql", json={"query": "mutation { " + " ".join(fields) + " }"})
             body = response.json()
-            assert response.status_code == 200 and "errors" not in body, body
+            assert response.status_code == 200 and "errors" not in body, str(body)[:2000]
             data: dict[str, Any] = body["data"]
             return data
 
         for start in range(0, count, batch):
-            size = min(batch, count - start)
-            digests = [hashlib.md5(f"{path}:{start + i}".encode()).hexdigest() for i in range(size)]
+            manifests = [_reference_manifest(path, start + i) for i in range(min(batch, count - start))]
             created = mutate(
                 [
                     f'a{i}: createArtifact(input: {{entityName: "{entity}", projectName: "{project}", '
-                    f'artifactTypeName: "{type_name}", artifactCollectionName: "{name}", digest: "{digest}", '
-                    f"digestAlgorithm: MANIFEST_MD5}}) {{ artifact {{ id }} }}"
-                    for i, digest in enumerate(digests)
+                    f'artifactTypeName: "{type_name}", artifactCollectionName: "{name}", '
+                    f'digest: "{manifest.digest()}", digestAlgorithm: MANIFEST_MD5}}) {{ artifact {{ id }} }}'
+                    for i, manifest in enumerate(manifests)
                 ]
             )
-            ids = [created[f"a{i}"]["artifact"]["id"] for i in range(size)]
-            manifests = mutate(
+            ids = [created[f"a{i}"]["artifact"]["id"] for i in range(len(manifests))]
+            registered = mutate(
                 [
                     f'm{i}: createArtifactManifest(input: {{artifactID: "{artifact_id}", name: "wandb_manifest.json", '
-                    f'digest: "{digests[i]}", entityName: "{entity}", projectName: "{project}", runName: ""}}) '
-                    "{ artifactManifest { file { uploadUrl } } }"
+                    f'digest: "{manifests[i].digest()}", entityName: "{entity}", projectName: "{project}", '
+                    'runName: ""}) { artifactManifest { file { uploadUrl } } }'
                     for i, artifact_id in enumerate(ids)
                 ]
             )
-            for i in range(size):
-                url = manifests[f"m{i}"]["artifactManifest"]["file"]["uploadUrl"]
-                assert client.put(url, content=_EMPTY_MANIFEST).status_code == 200
+            for i, manifest in enumerate(manifests):
+                url = registered[f"m{i}"]["artifactManifest"]["file"]["uploadUrl"]
+                assert client.put(url, content=manifest.to_bytes()).status_code == 200
             mutate(
                 [
                     f'c{i}: commitArtifact(input: {{artifactID: "{artifact_id}"}}) {{ artifact {{ id }} }}'
