@@ -13,7 +13,14 @@ from urllib.parse import urlparse
 from ._graphql import Session
 from ._local import running_local_server
 from ._pagination import DEFAULT_PER_PAGE
-from ._paths import ArtifactPath, ProjectPath, parse_artifact_path, parse_project_path, parse_run_path
+from ._paths import (
+    ArtifactPath,
+    ProjectPath,
+    parse_artifact_path,
+    parse_project_path,
+    parse_run_path,
+    version_index,
+)
 from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes, project_not_found
 from .artifacts import Artifact, Artifacts, lookup_version
@@ -236,21 +243,18 @@ class Api:
         found = self.client.call(
             lambda c: c.diagnose_artifact_path(path.entity, path.project, path.collection), f"looking up {path}"
         )
+        where = f"{path.entity}/{path.project}"
         if found.entity is None:
             return NotFoundError(f"entity {path.entity!r} not found (looking up {path})", kind="entity", path=str(path))
         if found.project is None:
-            return project_not_found(path.entity, path.project)
+            return NotFoundError(f"project {where} not found (looking up {path})", kind="project", path=str(path))
         if found.project.artifact_collection is None:
             return NotFoundError(
-                f"artifact {path.collection!r} not found in {path.entity}/{path.project}",
-                kind="collection",
-                path=str(path),
+                f"collection {path.collection!r} not found in {where}", kind="collection", path=str(path)
             )
         alias = path.alias or "latest"
-        kind = "version" if alias[:1] == "v" and alias[1:].isdigit() else "alias"
-        return NotFoundError(
-            f"{kind} {alias!r} not found in {path.entity}/{path.project}/{path.collection}", kind=kind, path=str(path)
-        )
+        kind = "version" if version_index(alias) is not None else "alias"
+        return NotFoundError(f"{kind} {alias!r} not found in {where}/{path.collection}", kind=kind, path=str(path))
 
     # -- runs --------------------------------------------------------------------------------------
 
