@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from ..manifest import Manifest, ManifestError, md5_b64_to_hex
+from ..manifest import Manifest, ManifestError, md5_b64_to_hex, md5_hex_to_b64
 from . import ids
 from .context import Context
 from .errors import BadInput, Conflict, NotFound
@@ -732,6 +732,7 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         manifest = Manifest.from_json(ctx.blobs.read(manifest_row["blob_md5"]))
     except ManifestError as exc:
         raise BadInput(f"the uploaded manifest is invalid: {exc}") from None
+    _check_digests(artifact, manifest_row, manifest)
     missing = [entry.path for entry in manifest if not entry.is_reference and not ctx.blobs.exists(entry.md5_hex)]
     if missing:
         shown = ", ".join(sorted(missing)[:5])
@@ -781,6 +782,30 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     for alias in json.loads(artifact["pending_aliases"] or "[]"):
         _set_alias(ctx, sequence, artifact["id"], alias)
     return {"artifact": ArtifactNode(ctx, artifact_by_id(ctx.store, artifact["id"]))}  # type: ignore[arg-type]
+
+
+def _check_digests(artifact: Row, manifest_row: Row, manifest: Manifest) -> None:
+    """The two digests W&B derives from a manifest must match what the uploader declared.
+
+    The manifest digest (createArtifactManifest) is the base64 MD5 of the manifest file; the
+    artifact digest (createArtifact) is the MD5 over the manifest's sorted `path:digest` lines.
+    """
+    declared = manifest_row["digest"]
+    try:
+        declared_hex = md5_b64_to_hex(declared)
+    except ManifestError:
+        declared_hex = None
+    if declared_hex is not None and declared_hex != manifest_row["blob_md5"]:
+        raise BadInput(
+            f"the uploaded manifest has MD5 {md5_hex_to_b64(manifest_row['blob_md5'])}, "
+            f"but createArtifactManifest declared {declared}"
+        )
+    computed = manifest.digest()
+    if artifact["digest"] != computed:
+        raise BadInput(
+            f"the artifact digest {artifact['digest']} declared in createArtifact is not the digest of its "
+            f"manifest ({computed})"
+        )
 
 
 @mutation("useArtifact")
