@@ -405,7 +405,8 @@ class Artifact:
         return list(PageFetcher(fetch))
 
     def __repr__(self) -> str:
-        return f"<Artifact {self.qualified_name} type={self.type}>"
+        link = f" link to {self.source_qualified_name}" if self.is_link else ""
+        return f"<Artifact {self.qualified_name} type={self.type}{link}>"
 
 
 class _ArtifactEdge(Protocol):

@@ -22,9 +22,13 @@ from artifactkit import (
     ArtifactType,
     ArtifactTypes,
     File,
+    Manifest,
     Run,
+    RunArtifacts,
+    artifact_collection_edge_name,
+    server_supports_artifact_collections_gql_edges,
 )
-from artifactkit.errors import NotFoundError
+from artifactkit.errors import AuthenticationError, InvalidNameError, NotFoundError
 
 
 def pipeline(api: Api) -> None:
@@ -68,3 +72,73 @@ def pipeline(api: Api) -> None:
         api.artifact("team/project/missing:v9")
     except NotFoundError as error:
         assert_type(error.kind, str)
+
+
+def listings(api: Api) -> None:
+    """Paginator members and indexing keep the item type."""
+    versions = api.artifacts("dataset", "team/project/training-data", tags=["raw"], filters={"size": {"$gt": 0}})
+    assert_type(versions[0], Artifact)
+    assert_type(versions[:3], list[Artifact])
+    assert_type(versions.cursor, str | None)
+    assert_type(versions.more, bool)
+    assert_type(versions.length, int | None)
+    assert_type(versions.convert_objects(), list[Artifact])
+    resumed = api.artifact_collection("dataset", "team/project/training-data").artifacts(start=versions.cursor)
+    assert_type(resumed, Artifacts)
+    assert_type(list(resumed), list[Artifact])
+    assert_type(api.artifact_types("team/project").length, int | None)
+    collections = api.artifact_collections("team/project", "dataset", order="name")
+    assert_type(collections[0], ArtifactCollection)
+
+
+def runs(api: Api) -> None:
+    """A run's listings are `RunArtifacts` of `Artifact`, not a bare paginator."""
+    run = api.run("team/project/abc123")
+    assert_type(run, Run)
+    assert_type(run.path, list[str])
+    logged = run.logged_artifacts()
+    assert_type(logged, RunArtifacts)
+    assert_type(run.used_artifacts(per_page=10), RunArtifacts)
+    for artifact in logged:
+        assert_type(artifact, Artifact)
+        assert_type(artifact.is_link, bool)
+        assert_type(artifact.used_by(), list[Run])
+
+
+def editing(api: Api) -> None:
+    """Entities, edits and lookups keep precise types."""
+    with Api(base_url="http://127.0.0.1:8080") as local:
+        assert_type(local, Api)
+        assert_type(local.default_entity, str | None)
+    artifact_type = api.artifact_type("dataset", "team/project")
+    assert_type(artifact_type.load(), ArtifactType)
+    assert_type(artifact_type.collection("training-data"), ArtifactCollection)
+    collection = api.artifact_collection("dataset", "team/project/training-data")
+    assert_type(collection.load(), ArtifactCollection)
+    assert_type(collection.tags, list[str])
+    assert_type(collection.description, str | None)
+    assert_type(collection.created_at, datetime)
+    collection.tags.append("checked")
+    collection.save()
+    version = api.artifact("team/project/training-data:v3", type="dataset")
+    assert_type(version.collection, ArtifactCollection)
+    assert_type(version.manifest, Manifest)
+    assert_type(version.link("team/project/registry", aliases=["production"]), Artifact)
+    assert_type(version.files().path, list[str])
+    for file in version.files():
+        assert_type(file.md5, str | None)
+        assert_type(file.url, str)
+        assert_type(file.download("/tmp/one"), Path)
+    version.aliases.append("golden")
+    version.metadata["reviewed"] = True
+    version.save()
+    assert_type(api.artifact_exists("team/project/training-data:v9"), bool)
+    assert_type(api.artifact_collection_exists("team/project/training-data", "dataset"), bool)
+    assert_type(server_supports_artifact_collections_gql_edges(api), bool)
+    assert_type(artifact_collection_edge_name(True), str)
+    try:
+        api.artifact("bad name")
+    except InvalidNameError as error:
+        assert_type(error.expected, str)
+    except AuthenticationError as error:
+        assert_type(error.status_code, int)
