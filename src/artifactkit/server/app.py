@@ -242,6 +242,7 @@ class Emulator:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.database_path)
         self.blobs = BlobStore(settings.blob_dir)
+        self.blobs.discard_partial_uploads()  # left by a crash; nothing is uploading yet
         self.schema: GraphQLSchema = build_schema(legacy=settings.legacy)
         self.secret = self._load_secret()
         self.stats = Stats()

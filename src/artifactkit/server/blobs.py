@@ -62,6 +62,14 @@ class BlobStore:
         self.tmp = root / ".tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
 
+    def discard_partial_uploads(self) -> int:
+        """Remove temp files of uploads a crash cut off; call only when no upload is running."""
+        removed = 0
+        for leftover in self.tmp.glob("upload-*"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
     def path_for(self, md5_hex: str) -> Path:
         """Where the blob with this MD5 lives; refuses anything that is not 32 hex digits."""
         if not _MD5_HEX.match(md5_hex):
