@@ -67,17 +67,19 @@ def manifest_blob_path(emu: EmbeddedEmulator, artifact_id: str) -> Path:
 
 
 class SlowLink:
-    """A TCP proxy in front of a server that sends each connection's responses at `bytes_per_second`.
+    """A TCP proxy in front of a server that sends each connection's responses at `bytes_per_second`
+    (and its requests at `upload_bytes_per_second`, unlimited by default).
 
     Clients that use `url` as the base URL get signed URLs pointing back at the proxy (the
     emulator signs for the Host it was asked on), so every byte crosses the slow link.
     """
 
-    def __init__(self, upstream_url: str, bytes_per_second: int) -> None:
+    def __init__(self, upstream_url: str, bytes_per_second: int, upload_bytes_per_second: int | None = None) -> None:
         host_port = upstream_url.split("://", 1)[1].rstrip("/")
         host, port = host_port.rsplit(":", 1)
         self.upstream = (host, int(port))
         self.rate = bytes_per_second
+        self.upload_rate = upload_bytes_per_second
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._sockets: list[socket.socket] = []
@@ -115,7 +117,7 @@ class SlowLink:
                 continue
             with self._lock:
                 self._sockets += [client, server]
-            threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, server, self.upload_rate), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, self.rate), daemon=True).start()
 
     @staticmethod

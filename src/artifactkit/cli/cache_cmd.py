@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_debug_option, human_size, parse_size
+from .output import EXIT_OK, add_debug_option, human_size, size_argument
 
 
 def register(commands: Any) -> None:
@@ -21,7 +21,7 @@ def register(commands: Any) -> None:
         ),
     )
     parser.add_argument("action", choices=["info", "cleanup"])
-    parser.add_argument("--max-size", type=parse_size, help="cleanup: keep at most this much, e.g. 10GB")
+    parser.add_argument("--max-size", type=size_argument, help="cleanup: keep at most this much, e.g. 10GB")
     parser.add_argument("--cache-dir", type=Path, help="default: $WANDB_CACHE_DIR/artifactkit or the user cache dir")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     add_debug_option(parser)

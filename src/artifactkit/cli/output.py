@@ -42,6 +42,8 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_NETWORK
     if isinstance(error, errors.DownloadError):
         return EXIT_INTEGRITY
+    if isinstance(error, ValueError) and not isinstance(error, errors.ArtifactkitError):
+        return EXIT_USAGE  # an option value the command cannot use
     return EXIT_ERROR
 
 
@@ -134,6 +136,14 @@ def parse_size(text: str) -> int:
     if not number or unit not in units:
         raise ValueError(f"cannot read size {text!r}; use e.g. 10GB, 500MiB or a number of bytes")
     return int(float(number) * units[unit])
+
+
+def size_argument(text: str) -> int:
+    """`parse_size` for argparse: a bad size is a usage error with our message."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:

@@ -189,25 +189,30 @@ def upload_artifact(
         stats.existing_version = True
         return _existing_version(client, artifact_id, aliases, tags, (entity, project))
 
-    registered = client.call(
-        lambda c: c.create_artifact_manifest(
-            CreateArtifactManifestInput(
-                artifactID=artifact_id,
-                name="wandb_manifest.json",
-                digest=digest,
-                entity_name=entity,
-                project_name=project,
-                run_name=run or "",
-            )
-        ),
-        f"registering the manifest of {where}",
-    )
-    assert registered.create_artifact_manifest is not None
-    manifest_url = registered.create_artifact_manifest.artifact_manifest.file.upload_url
+    def manifest_upload_url() -> str | None:
+        registered = client.call(
+            lambda c: c.create_artifact_manifest(
+                CreateArtifactManifestInput(
+                    artifactID=artifact_id,
+                    name="wandb_manifest.json",
+                    digest=digest,
+                    entity_name=entity,
+                    project_name=project,
+                    run_name=run or "",
+                )
+            ),
+            f"registering the manifest of {where}",
+        )
+        assert registered.create_artifact_manifest is not None
+        return registered.create_artifact_manifest.artifact_manifest.file.upload_url
+
+    manifest_url = manifest_upload_url()
 
     specs = _FileSpecs(client, artifact_id, where)
     uploads = specs.register(files)
-    bar = Progress(sum(local.size for local, _, _ in uploads), len(uploads), progress, verb="uploaded")
+    bar = Progress(
+        sum({local.md5_b64: local.size for local, _, _ in uploads}.values()), len(uploads), progress, verb="uploaded"
+    )
 
     counter = threading.Lock()
 
@@ -229,17 +234,33 @@ def upload_artifact(
                 continue
             raise UploadError(f"uploading {local.path} ({local.source}) failed: HTTP {status} {text[:200]}")
 
+    # Identical contents at several paths go up once; the copies are registered again after,
+    # and sent only if the server still asks for them.
+    first_of: dict[str, tuple[LocalFile, str, list[str]]] = {}
+    copies: list[LocalFile] = []
+    for item in uploads:
+        if item[0].md5_b64 in first_of:
+            copies.append(item[0])
+        else:
+            first_of[item[0].md5_b64] = item
     try:
         with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-            list(pool.map(put, uploads))
+            list(pool.map(put, first_of.values()))
+            if copies:
+                list(pool.map(put, specs.register(copies)))
     finally:
         bar.close()
 
-    if manifest_url is None:
-        raise UploadError(f"the server gave no upload URL for the manifest of {where}")
-    with client.transport.stream("PUT", manifest_url, content=manifest.to_bytes()) as response:
-        if response.status_code >= 300:
+    for attempt in range(2):
+        if manifest_url is None:
+            raise UploadError(f"the server gave no upload URL for the manifest of {where}")
+        with client.transport.stream("PUT", manifest_url, content=manifest.to_bytes()) as response:
+            if response.status_code < 300:
+                break
             response.read()
+            if response.status_code in (401, 403) and attempt == 0:  # expired while the files went up
+                manifest_url = manifest_upload_url()
+                continue
             raise UploadError(
                 f"uploading the manifest of {where} failed: HTTP {response.status_code} {response.text[:200]}"
             )
