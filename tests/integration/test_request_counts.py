@@ -25,7 +25,8 @@ BIG = 1000
 
 def route_count(emu: EmbeddedEmulator, route: str, *, settle_at: int | None = None) -> int:
     """Requests served on `route`. The emulator counts a request once its handler has returned,
-    which can be just after the client read the answer; `settle_at` waits (briefly) for that count."""
+    which can be just after the client read the answer; `settle_at` waits (briefly) for that count.
+    (GraphQL operations are counted before the answer is sent, so `stats.operations` needs no wait.)"""
     deadline = time.monotonic() + 2.0
     while settle_at is not None and emu.stats.requests[route] < settle_at and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -58,7 +59,6 @@ def test_listing_1000_versions_costs_one_request_per_page(
     assert count == len(seen) == len(set(seen)) == BIG
     pages = math.ceil(BIG / per_page)  # 20 at the default 50, 1 at the maximum 1000
     assert dict(emulator.stats.operations) == {"CollectionVersions": pages}
-    assert route_count(emulator, "graphql", settle_at=pages) == pages
 
 
 def test_reading_every_property_of_every_listed_version_costs_nothing(
@@ -87,7 +87,7 @@ def test_reading_every_property_of_every_listed_version_costs_nothing(
             repr(artifact),
         )
     assert emulator.stats.operations == {}
-    assert sum(emulator.stats.requests.values()) == 0
+    assert route_count(emulator, "blob") == 0
 
 
 def test_the_manifest_is_fetched_only_when_needed_and_once(
