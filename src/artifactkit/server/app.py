@@ -34,6 +34,7 @@ from graphql import (
     validate,
 )
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -594,13 +595,25 @@ class Emulator:
             Route("/_emulator/stats", self.stats_view, methods=["GET", "DELETE"]),
             Route("/_emulator/faults", self.faults_view, methods=["GET", "PUT"]),
         ]
-        app = Starlette(routes=routes, exception_handlers={EmulatorError: _emulator_error, Exception: _internal_error})
+        handlers = {EmulatorError: _emulator_error, HTTPException: _http_error, Exception: _internal_error}
+        app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
         return StatsMiddleware(FaultInjector(app, self.faults, route_kind), self.stats)
 
 
 async def _emulator_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, EmulatorError)
     return _error(exc.message, exc.code, exc.status)
+
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown routes and methods answer in the same JSON shape as everything else."""
+    assert isinstance(exc, HTTPException)
+    response = _error(str(exc.detail), _HTTP_CODES.get(exc.status_code, "BAD_REQUEST"), exc.status_code)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
