@@ -127,3 +127,30 @@ def test_api_reads_the_environment(
 def test_make_api_helper_uses_the_emulator(emulator: EmbeddedEmulator, tmp_path: Path) -> None:
     with make_api(emulator, tmp_path) as client:
         assert client.default_entity == "local"
+
+
+def test_artifact_types_paginator_members(any_emulator: EmbeddedEmulator, any_api: Api, project: str) -> None:
+    create_types(any_emulator, project, TYPES)
+    types = any_api.artifact_types(project, per_page=5)
+    assert (types.length, types.more, types.cursor, types.convert_objects()) == (None, True, None, [])
+    any_emulator.stats.reset()
+    pages = types.pages()
+    first = next(pages)
+    assert [t.name for t in types.convert_objects()] == [t.name for t in first.items] == TYPES[:5]
+    assert types.more is True and types.cursor == first.end_cursor is not None
+    types.update_variables()  # kept for W&B compatibility; the cursor moves by itself
+    assert types.variables == {"cursor": first.end_cursor, "perPage": 5}
+    rest = next(pages)
+    assert [t.name for t in rest.items] == TYPES[5:]
+    assert types.more is False
+    assert any_emulator.stats.operations["ProjectArtifactTypes"] == 2
+    assert [t.name for t in any_api.artifact_types(project, per_page=5)[3:6]] == TYPES[3:6]
+
+
+def test_artifact_type_load_refreshes(any_emulator: EmbeddedEmulator, any_api: Api, project: str) -> None:
+    create_types(any_emulator, project, ["dataset"])
+    dataset = any_api.artifact_type("dataset", project)
+    any_emulator.stats.reset()
+    assert dataset.load() is dataset
+    assert dataset.name == "dataset" and dataset.id
+    assert dict(any_emulator.stats.operations) == {"ProjectArtifactType": 1}
