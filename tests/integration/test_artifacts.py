@@ -56,7 +56,7 @@ def seeded(any_api: Api, tmp_path: Path, project: str) -> Seeded:
     return seed(any_api, tmp_path, project)
 
 
-def versions(listing: Artifacts | RunArtifacts) -> list[str]:
+def versions(listing: Artifacts | RunArtifacts | list[Artifact]) -> list[str]:
     return [a.name for a in listing]
 
 
@@ -66,8 +66,9 @@ def versions(listing: Artifacts | RunArtifacts) -> list[str]:
 def test_lists_the_versions_of_a_collection_newest_first(any_api: Api, seeded: Seeded) -> None:
     listing = any_api.artifacts("dataset", seeded.path("alpha"), per_page=2)
     assert isinstance(listing, Artifacts)
-    assert len(listing) == 3
+    assert len(listing) == listing.length == 3
     assert versions(listing) == ["alpha:v2", "alpha:v1", "alpha:v0"]
+    assert (listing.more, versions(listing.convert_objects())) == (False, ["alpha:v0"])  # the last page
     assert all(isinstance(a, Artifact) and not a.is_link for a in listing)
 
 
@@ -387,7 +388,7 @@ def test_run_and_its_artifacts(any_api: Api, seeded: Seeded) -> None:
     assert list(r1.used_artifacts()) == []
     r2 = any_api.run(f"{seeded.entity}/{seeded.name}/runs/r2")  # the form W&B URLs use
     used = r2.used_artifacts(per_page=1)
-    assert (used.mode, len(used), versions(used)) == ("used", 1, ["alpha:v0"])
+    assert (used.mode, len(used), used.length, versions(used)) == ("used", 1, 1, ["alpha:v0"])
     assert [a.aliases for a in used] == [["best"]]
     assert list(r2.logged_artifacts()) == []
 

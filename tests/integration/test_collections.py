@@ -56,7 +56,8 @@ def test_lists_the_collections_of_a_type(any_emulator: EmbeddedEmulator, any_api
     listed = list(collections)
     expected = ["beta", "alpha"] if is_legacy(any_emulator) else ["registry", "beta", "alpha"]  # newest first
     assert names(listed) == expected
-    assert len(collections) == len(expected)
+    assert len(collections) == collections.length == len(expected)
+    assert (collections.more, [c.name for c in collections.convert_objects()]) == (False, expected[-1:])
     assert all(isinstance(c, ArtifactCollection) and c.type == "dataset" for c in listed)
     assert [c.is_sequence() for c in listed] == [n != "registry" for n in expected]
 
