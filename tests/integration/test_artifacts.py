@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from artifactkit import Api, Artifact, ArtifactFiles, Artifacts, File, Run, RunArtifacts, errors
@@ -412,3 +413,33 @@ def test_a_missing_run_is_not_found(any_api: Api, seeded: Seeded) -> None:
     assert caught.value.kind == "run"
     with pytest.raises(errors.NotFoundError, match="project local/missing-project not found"):
         any_api.run("local/missing-project/r1")
+
+
+class WithoutLinkMembership(httpx.BaseTransport):
+    """Forwards to the emulator but drops `artifactMembership` from linkArtifact answers, as a server
+    without ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE answers (the emulator always includes it)."""
+
+    def __init__(self) -> None:
+        self.forward = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        is_link = request.url.path == "/graphql" and b"LinkArtifact" in request.read()
+        response = self.forward.handle_request(request)
+        if not is_link:
+            return response
+        body = json.loads(response.read())
+        body["data"]["linkArtifact"]["artifactMembership"] = None
+        return httpx.Response(response.status_code, json=body)
+
+
+def test_link_finds_the_new_version_when_the_server_does_not_return_it(
+    emulator: EmbeddedEmulator, tmp_path: Path, project: str
+) -> None:
+    with Api(
+        api_key=emulator.api_key, base_url=emulator.url, cache_dir=tmp_path, http_transport=WithoutLinkMembership()
+    ) as api:
+        version = upload(api, tmp_path, f"{project}/alpha")
+        emulator.stats.reset()
+        link = version.link(f"{project}/registry", aliases=["production"])
+    assert (link.qualified_name, link.is_link, link.source_name) == (f"{project}/registry:v0", True, "alpha:v0")
+    assert dict(emulator.stats.operations) == {"LinkArtifact": 1, "ArtifactMembershipByName": 1}
