@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 soak: $(STAMP)
-	ARTIFACTKIT_SOAK=1 $(VENV)/bin/pytest -q -s tests/faults
+	ARTIFACTKIT_SOAK=1 $(VENV)/bin/pytest -q -s tests/faults tests/server/test_concurrency.py
 
 clean:
 	rm -rf $(VENV) .artifactkit-demo .pytest_cache .mypy_cache .ruff_cache
