@@ -252,8 +252,16 @@ def artifact_files() -> Any:
     return {"files": sorted(listed), "len": len(files)}
 
 
+def clear_client_cache() -> None:
+    """Forget the bytes the client cached while uploading, so downloads really come from the server."""
+    import shutil
+
+    shutil.rmtree(Path(os.environ["WANDB_CACHE_DIR"]) / "artifacts" / "obj", ignore_errors=True)
+
+
 @step
 def download_verify() -> Any:
+    clear_client_cache()
     artifact = api().artifact(f"{PREFIX}/my-dataset:v1")
     root = Path(artifact.download(str(WORK / "download-v1")))
     on_disk = {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
@@ -266,6 +274,22 @@ def download_verify() -> Any:
     except ValueError:
         detected = True
     return {"files": on_disk, "verified": True, "corruption_detected": detected}
+
+
+@step
+def entry_download() -> Any:
+    """`get_entry().download()` has no direct URL: the client builds the authenticated fallback URL."""
+    clear_client_cache()
+    entry = fresh_api().artifact(f"{PREFIX}/my-dataset:v1").get_entry("c.txt")
+    path = Path(entry.download(str(WORK / "entry-download")))
+    return {"name": path.name, "text": path.read_text()}
+
+
+@step
+def lineage() -> Any:
+    artifact = api().artifact(f"{PREFIX}/my-dataset:v0")
+    creator = artifact.logged_by()
+    return {"logged_by": creator.id if creator else None, "used_by": sorted(r.id for r in artifact.used_by())}
 
 
 @step
@@ -348,6 +372,19 @@ def link_to_portfolio() -> Any:
         "linked": artifact_view(linked),
         "same_id": linked.id == artifact.id,
         "latest_exists": check.artifact_exists(f"{PREFIX}/linked-portfolio:latest"),
+    }
+
+
+@step
+def unlink() -> Any:
+    source = api().artifact(f"{PREFIX}/my-dataset:v0")
+    source.link(f"{PREFIX}/unlink-portfolio")
+    linked = fresh_api().artifact(f"{PREFIX}/unlink-portfolio:v0")
+    linked.unlink()
+    check = fresh_api()
+    return {
+        "linked_exists": check.artifact_exists(f"{PREFIX}/unlink-portfolio:v0"),
+        "source_exists": check.artifact_exists(f"{PREFIX}/my-dataset:v0"),
     }
 
 

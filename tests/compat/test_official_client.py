@@ -38,16 +38,26 @@ class ClientFailure:
     evidence: str
 
 
+# wandb 0.19.9 loads a collection through ArtifactCollection.load() (wandb/apis/public/artifacts.py), which
+# asks a server with max_cli_version < 0.12.11 for
+# `artifactType { artifactCollection: artifactSequence(name: $name) }`. ArtifactType.artifactSequence is typed
+# ArtifactSequence, so it is null for a portfolio and load() raises ValueError("Could not find artifact type
+# dataset"): no portfolio can be loaded as a collection from such a server (wandb-wire.md §4.4, old server,
+# step 28). Linking works (link_to_portfolio passes); everything that goes through the portfolio's collection
+# object does not.
+_PORTFOLIO_LOAD = (
+    "wandb 0.19.9 ArtifactCollection.load() queries `artifactType { artifactSequence(name:) }` on servers "
+    "older than 0.12.11; that field is typed ArtifactSequence and is null for a portfolio, so load() raises "
+    "ValueError('Could not find artifact type dataset') inside the client"
+)
 CLIENT_FAILURES: dict[tuple[str, str, str], ClientFailure] = {
     ("0.19.9", "legacy", "portfolio_collection"): ClientFailure(
         error=r"^CommError: Could not find artifact type dataset$",
-        evidence=(
-            "wandb 0.19.9 ArtifactCollection.load() (wandb/apis/public/artifacts.py, load) asks a server with "
-            "max_cli_version < 0.12.11 for `artifactType { artifactCollection: artifactSequence(name: $name) }`. "
-            "ArtifactType.artifactSequence is typed ArtifactSequence, so it is null for a portfolio, and load() "
-            "raises ValueError('Could not find artifact type dataset') before any portfolio can be read or "
-            "deleted (same as wandb-wire.md §4.4, old server, step 28). The link itself works (link_to_portfolio)."
-        ),
+        evidence=_PORTFOLIO_LOAD + " (api.artifact_collection() of a portfolio)",
+    ),
+    ("0.19.9", "legacy", "unlink"): ClientFailure(
+        error=r"^ValueError: Could not find artifact type dataset$",
+        evidence=_PORTFOLIO_LOAD + " (Artifact.unlink() checks artifact.collection.is_sequence() first)",
     ),
 }
 
@@ -218,6 +228,15 @@ def test_download_then_verify(scenario: ScenarioRun, request: pytest.FixtureRequ
     assert result == {"files": DATASET_V1, "verified": True, "corruption_detected": True}
 
 
+def test_entry_download_through_the_fallback_route(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "entry_download", request) == {"name": "c.txt", "text": DATASET_V1["c.txt"]}
+    assert scenario.stats["requests"].get("fallback_blob", 0) >= 1  # no direct URL: /artifacts(V2)/... with a key
+
+
+def test_logged_by_and_used_by(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "lineage", request) == {"logged_by": "run1", "used_by": ["run2"]}
+
+
 def test_run_logged_artifacts(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "run_logged_artifacts", request) == {
         "state": "finished",  # the run's last file_stream request carried exit code 0
@@ -285,6 +304,10 @@ def test_link_to_portfolio(scenario: ScenarioRun, request: pytest.FixtureRequest
     assert result["latest_exists"] is True
 
 
+def test_unlink(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "unlink", request) == {"linked_exists": False, "source_exists": True}
+
+
 def test_portfolio_collection_read_and_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "portfolio_collection", request) == {
         "portfolio": {
@@ -309,10 +332,14 @@ def test_artifact_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) 
 
 
 def test_collection_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    remaining = ["my-dataset", "scratch"]
+    if scenario.combination.personality == "modern":
+        remaining.append("unlink-portfolio")  # a portfolio outlives its last link
+    # (an old server's type-level listing is `artifactSequences`: it never lists portfolios)
     assert result_of(scenario, "collection_delete", request) == {
         "exists": False,
         "version_exists": False,
-        "remaining": ["my-dataset", "scratch"],
+        "remaining": remaining,
     }
 
 
