@@ -233,3 +233,9 @@ def settled_stats(emu: EmbeddedEmulator, quiet: float = 0.05, timeout: float = 5
             break
         last = now
     return emu.stats
+
+
+def reset_stats(emu: EmbeddedEmulator) -> None:
+    """Zero the emulator's counts once the requests already answered have all been counted."""
+    settled_stats(emu)
+    emu.stats.reset()

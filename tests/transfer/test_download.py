@@ -12,7 +12,7 @@ from artifactkit.server.embedded import EmbeddedEmulator
 from artifactkit.transfer.cache import Cache
 from artifactkit.transfer.download import download_artifact
 from tests.conftest import make_api
-from tests.transfer.helpers import blob_path, random_files, settled_stats, tree_bytes, write_tree
+from tests.transfer.helpers import blob_path, random_files, reset_stats, settled_stats, tree_bytes, write_tree
 
 
 def upload(api: Api, tmp: Path, name: str, files: dict[str, bytes], **kwargs: object) -> None:
@@ -33,7 +33,7 @@ def test_downloads_a_multi_file_artifact_and_verifies_it(
     }
     upload(api, tmp_path, f"{project}/multi", files)
     artifact = api.artifact(f"{project}/multi:v0")
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     root = artifact.download(tmp_path / "out", progress=False)
 
@@ -53,7 +53,7 @@ def test_a_cached_redownload_fetches_no_bytes_and_asks_only_for_the_version(
     upload(api, tmp_path, f"{project}/cached", files)
     api.artifact(f"{project}/cached:v0").download(tmp_path / "first", progress=False)
 
-    emulator.stats.reset()
+    reset_stats(emulator)
     with make_api(emulator, tmp_path / "cache") as fresh:  # a new process would look the same
         artifact = fresh.artifact(f"{project}/cached:v0")
         root = artifact.download(tmp_path / "second", progress=False)
@@ -111,7 +111,7 @@ def test_a_dry_run_lists_what_would_be_fetched_and_what_is_cached_and_writes_not
     existing = write_tree(tmp_path / "out", {"f002.bin": files["f002.bin"]})
     cache = Cache(tmp_path / "cache")
     objects_before = cache.info().objects
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     result = download_artifact(artifact, existing, dry_run=True, cache=cache)
 
@@ -134,12 +134,12 @@ def test_url_requests_are_batched_and_bounded(
     files = random_files(35, 100)
     upload(api, tmp_path, f"{project}/batched", files)
     monkeypatch.setenv("ARTIFACTKIT_FILE_URL_BATCH_SIZE", "10")
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     api.artifact(f"{project}/batched:v0").download(tmp_path / "all", progress=False)
     assert settled_stats(emulator).operations["MembershipFileUrls"] == 4  # 35 files, pages of 10
 
-    emulator.stats.reset()  # a few files, not cached: asked for by name, in one request
+    reset_stats(emulator)  # a few files, not cached: asked for by name, in one request
     api.artifact(f"{project}/batched:v0").download(tmp_path / "few", path_prefix="f00", skip_cache=True, progress=False)
     assert settled_stats(emulator).operations["MembershipFileUrls"] == 1
     log = [e for e in emulator.stats.graphql_log if e.get("operationName") == "MembershipFileUrls"]
@@ -167,3 +167,73 @@ def test_max_workers_is_checked(api: Api, project: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_workers"):
         artifact.download(tmp_path / "out", max_workers=0)
     assert tree_bytes(artifact.download(tmp_path / "one", max_workers=1, progress=False)) == {"a": b"a"}
+
+
+def test_a_single_file_downloads_verified_and_never_overwrites_a_different_file_unasked(
+    api: Api, project: str, tmp_path: Path
+) -> None:
+    files = {"dir/a.bin": os.urandom(3000), "b.bin": os.urandom(10)}
+    upload(api, tmp_path, f"{project}/single", files)
+    [a_file] = [f for f in api.artifact(f"{project}/single:v0").files() if f.name == "dir/a.bin"]
+
+    path = a_file.download(tmp_path / "out")
+    assert path == (tmp_path / "out" / "dir" / "a.bin").resolve() and path.read_bytes() == files["dir/a.bin"]
+    stamp = path.stat().st_mtime_ns
+    assert a_file.download(tmp_path / "out").stat().st_mtime_ns == stamp  # identical: left alone
+
+    path.write_bytes(b"my own edits")
+    with pytest.raises(errors.DownloadError, match="replace=True"):
+        a_file.download(tmp_path / "out")
+    assert path.read_bytes() == b"my own edits"
+    assert a_file.download(tmp_path / "out", replace=True).read_bytes() == files["dir/a.bin"]
+
+
+def test_verify_reports_missing_changed_and_extra_files(api: Api, project: str, tmp_path: Path) -> None:
+    files = random_files(4, 100)
+    upload(api, tmp_path, f"{project}/verify", files)
+    artifact = api.artifact(f"{project}/verify:v0")
+    root = artifact.download(tmp_path / "out", progress=False)
+    artifact.verify(root)
+    (root / "f000.bin").unlink()
+    (root / "f001.bin").write_bytes(os.urandom(100))  # same size, other bytes
+    (root / "f002.bin").write_bytes(b"short")
+    (root / "stray.txt").write_text("not part of it")
+
+    with pytest.raises(errors.DigestMismatchError) as caught:
+        artifact.verify(root)
+
+    message = str(caught.value)
+    for expected in (
+        "f000.bin: missing",
+        "f001.bin: content does not match",
+        "f002.bin: 5 bytes, the manifest says 100",
+        "stray.txt: not in the manifest",
+    ):
+        assert expected in message
+    assert "f003.bin" not in message
+
+
+def test_downloads_work_against_both_server_personalities(
+    any_emulator: EmbeddedEmulator, any_api: Api, project: str, tmp_path: Path
+) -> None:
+    files = random_files(3, 500, prefix="d/")
+    upload(any_api, tmp_path, f"{project}/personality", files)
+    root = any_api.artifact(f"{project}/personality:latest").download(tmp_path / "out", progress=False)
+    assert tree_bytes(root) == files
+
+
+def test_a_url_batch_the_server_refuses_as_too_large_is_asked_for_in_halves(tmp_path: Path) -> None:
+    names = {f"{'n' * 150}-{i:02d}.bin": os.urandom(64) for i in range(60)}
+    with EmbeddedEmulator(tmp_path / "server") as roomy, make_api(roomy, tmp_path / "seed") as api:
+        upload(api, tmp_path, "local/strict/long-names", names)
+    # The same data, served by an emulator that refuses request bodies over 4,000 bytes.
+    with EmbeddedEmulator(tmp_path / "server", max_body_bytes=4000) as strict, make_api(strict, tmp_path / "c") as api:
+        artifact = api.artifact("local/strict/long-names:v0")
+        wanted = sorted(names)[:29]  # under half: asked for by name, about 4.6 kB of names
+        reset_stats(strict)
+        root = artifact.download(tmp_path / "out", include=wanted, progress=False)
+        stats = settled_stats(strict)
+
+    assert tree_bytes(root) == {name: names[name] for name in wanted}
+    assert stats.statuses["413"] == 1  # the first batch was too large ...
+    assert stats.operations["MembershipFileUrls"] == 3  # ... then 14 + 14 + 1 names

@@ -12,7 +12,7 @@ import pytest
 from artifactkit import Api
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.conftest import make_api
-from tests.transfer.helpers import SlowLink, settled_stats, tree_bytes, write_tree
+from tests.transfer.helpers import SlowLink, reset_stats, settled_stats, tree_bytes, write_tree
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def test_an_expired_file_url_is_refreshed(short_lived: EmbeddedEmulator, tmp_pat
         api.upload(write_tree(tmp_path / "src", {"a.bin": data}), "local/expiry/one", "dataset")
         [file] = list(api.artifact("local/expiry/one:v0").files())
         time.sleep(2.5)  # the URL in `file` is now stale
-        short_lived.stats.reset()
+        reset_stats(short_lived)
 
         path = file.download(tmp_path / "out")
 
@@ -52,7 +52,7 @@ def test_urls_expiring_during_a_long_download_are_refreshed_in_batches(
     ):
         artifact = api.artifact("local/expiry/long:v0")
         artifact.manifest  # noqa: B018
-        short_lived.stats.reset()
+        reset_stats(short_lived)
         root = artifact.download(tmp_path / "out", max_workers=1, progress=False)
 
     assert tree_bytes(root) == files
@@ -69,7 +69,7 @@ def test_an_upload_url_that_expires_before_its_turn_is_renewed(short_lived: Embe
         SlowLink(short_lived.url, bytes_per_second=1 << 30, upload_bytes_per_second=1 << 20) as link,
         Api(api_key=short_lived.api_key, base_url=link.url, cache_dir=tmp_path / "cache") as api,
     ):
-        short_lived.stats.reset()
+        reset_stats(short_lived)
         artifact = api.upload(source, "local/expiry/uploaded", "dataset", max_workers=1)
 
     assert settled_stats(short_lived).statuses["403"] >= 1

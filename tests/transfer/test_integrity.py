@@ -17,6 +17,7 @@ from tests.transfer.helpers import (
     manifest_blob_path,
     md5_hex,
     random_files,
+    reset_stats,
     settled_stats,
     tree_bytes,
     write_tree,
@@ -45,7 +46,7 @@ def test_wrong_bytes_from_the_server_raise_a_typed_error_and_never_reach_the_des
     good = files["f001.bin"]
     broken = {"same-size": bytes(b ^ 0xFF for b in good), "truncated": good[:1000], "longer": good + b"x" * 10}
     blob_path(emulator, good).write_bytes(broken[damage])
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     with pytest.raises(errors.DigestMismatchError, match=r"f001\.bin") as caught:
         artifact.download(root, progress=False)
@@ -122,7 +123,7 @@ def test_a_malicious_manifest_is_refused_before_anything_is_written(
     work = tmp_path / "work"
     root = work / "root"
     work.mkdir()
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     with pytest.raises(error) as caught:
         api.artifact(f"{project}/evil:v0").download(root, progress=False)

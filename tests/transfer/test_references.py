@@ -12,7 +12,7 @@ from artifactkit import Api, errors
 from artifactkit.manifest import ManifestEntry
 from artifactkit.server.embedded import EmbeddedEmulator
 from artifactkit.transfer.upload import collect_files, upload_artifact
-from tests.transfer.helpers import ReferenceOrigin, settled_stats, tree_bytes, write_tree
+from tests.transfer.helpers import ReferenceOrigin, reset_stats, settled_stats, tree_bytes, write_tree
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_references_to_other_storage_are_refused_before_anything_is_written(
 ) -> None:
     entry = ManifestEntry(path="remote/key.bin", digest="etag-1", size=10, ref=ref)
     name = log_version(api, project, "elsewhere", tmp_path, [entry])
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     with pytest.raises(errors.UnsupportedReferenceError, match=ref.split(":")[0]) as caught:
         api.artifact(name).download(tmp_path / "out", progress=False)

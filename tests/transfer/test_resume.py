@@ -19,6 +19,7 @@ from tests.transfer.helpers import (
     cli_process,
     file_size,
     md5_hex,
+    reset_stats,
     settled_stats,
     tree_bytes,
     wait_for,
@@ -47,7 +48,7 @@ def test_a_dropped_connection_resumes_with_range_and_fetches_each_byte_once(
         artifact = api.artifact("local/resume/dropped:v0")
         artifact.manifest  # noqa: B018 - fetched before the faults start
         set_faults(faulty, rate=0.6, seed=3, kinds=["truncate"], routes=["blob"])
-        faulty.stats.reset()
+        reset_stats(faulty)
         try:
             root = artifact.download(tmp_path / "out", max_workers=1, progress=False)
         finally:
@@ -89,7 +90,7 @@ def test_a_killed_download_resumes_from_the_bytes_on_disk(emulator: EmbeddedEmul
     assert 0 < on_disk < len(data)
     assert not (tmp_path / "out" / "model.bin").exists()  # no half file where the whole one belongs
 
-    emulator.stats.reset()
+    reset_stats(emulator)
     with make_api(emulator, cache_dir / "artifactkit") as api:  # the same cache, another process
         artifact = api.artifact("local/resume/killed:v0")
         root = artifact.download(tmp_path / "out", progress=False)
@@ -144,7 +145,7 @@ def test_a_killed_ranged_download_fetches_only_the_missing_parts(emulator: Embed
     kept = sum(min(size, (i + 1) * PART_SIZE) - i * PART_SIZE for i in done)
     assert 2 <= len(done) < 5
 
-    emulator.stats.reset()
+    reset_stats(emulator)
     with make_api(emulator, cache_dir / "artifactkit") as api:
         artifact = api.artifact("local/resume/ranged:v0")
         root = artifact.download(tmp_path / "out", progress=False)
@@ -166,7 +167,7 @@ def test_two_processes_downloading_into_one_cache_both_verify_and_fetch_each_fil
         api.upload(write_tree(tmp_path / "src", files), "local/resume/shared", "dataset")
         manifest_size = len(api.artifact("local/resume/shared:v0").manifest.to_bytes())
     cache_dir = tmp_path / "wandb-cache"
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     with SlowLink(emulator.url, bytes_per_second=4 << 20) as link:
         children = [
@@ -200,3 +201,31 @@ def test_two_processes_downloading_into_one_cache_both_verify_and_fetch_each_fil
     total = sum(len(d) for d in files.values())
     assert total <= sent <= total + 2 * manifest_size  # each file crossed the network once
     assert not list((cache_dir / "artifactkit" / "partial").glob("*.part"))
+
+
+def test_ctrl_c_stops_a_download_promptly_and_keeps_its_bytes_for_a_resume(
+    emulator: EmbeddedEmulator, tmp_path: Path
+) -> None:
+    data = os.urandom(16 << 20)
+    with make_api(emulator, tmp_path / "seed-cache") as api:
+        api.upload(write_tree(tmp_path / "src", {"big.bin": data}), "local/resume/interrupted", "model")
+    cache_dir = tmp_path / "wandb-cache"
+    part = cache_dir / "artifactkit" / "partial" / f"md5-{md5_hex(data)}.part"
+
+    with SlowLink(emulator.url, bytes_per_second=4 << 20) as link:
+        child = cli_process(
+            ["get", "local/resume/interrupted:v0", "--root", str(tmp_path / "out"), "--base-url", link.url,
+             "--api-key", emulator.api_key, "--no-progress"],
+            cache_dir,
+        )  # fmt: skip
+        wait_for(lambda: file_size(part) >= 2 << 20, 60, "some bytes arrived", child)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=20)  # it stops well before the 4 s the rest would take
+
+    assert child.returncode == 130
+    assert err.decode().strip().endswith("(an interrupted download resumes when run again)")
+    assert 0 < file_size(part) < len(data)
+    assert not (tmp_path / "out" / "big.bin").exists()
+    with make_api(emulator, cache_dir / "artifactkit") as api:
+        root = api.artifact("local/resume/interrupted:v0").download(tmp_path / "out", progress=False)
+    assert (root / "big.bin").read_bytes() == data

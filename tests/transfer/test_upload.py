@@ -12,7 +12,16 @@ from artifactkit import Api, errors
 from artifactkit.server.embedded import EmbeddedEmulator
 from artifactkit.transfer.upload import UploadStats, collect_files, upload_artifact
 from tests.conftest import make_api
-from tests.transfer.helpers import SlowLink, cli_process, random_files, settled_stats, tree_bytes, wait_for, write_tree
+from tests.transfer.helpers import (
+    SlowLink,
+    cli_process,
+    random_files,
+    reset_stats,
+    settled_stats,
+    tree_bytes,
+    wait_for,
+    write_tree,
+)
 
 
 def test_upload_then_download_is_byte_identical(api: Api, project: str, tmp_path: Path) -> None:
@@ -38,7 +47,7 @@ def test_uploading_identical_files_again_uploads_zero_bytes_and_returns_the_same
 ) -> None:
     source = write_tree(tmp_path / "src", random_files(5, 4000))
     first = api.upload(source, f"{project}/again", "dataset")
-    emulator.stats.reset()
+    reset_stats(emulator)
 
     second = api.upload(source, f"{project}/again", "dataset", aliases=["prod"], tags=["checked"])
 
@@ -56,7 +65,7 @@ def test_a_new_version_uploads_only_the_files_the_server_does_not_have(
     api.upload(write_tree(tmp_path / "v0", files), f"{project}/grow", "dataset")
     added = os.urandom(7000)
     source = write_tree(tmp_path / "v1", {**files, "f003.bin": added, "extra/new.bin": added})
-    emulator.stats.reset()
+    reset_stats(emulator)
     sent = UploadStats()
 
     entity, name = project.split("/")
@@ -85,7 +94,7 @@ def test_an_upload_killed_midway_is_finished_by_the_next_run_without_a_second_ve
     files = random_files(12, 256 * 1024)
     source = write_tree(tmp_path / "src", files)
     total = sum(map(len, files.values()))
-    emulator.stats.reset()
+    reset_stats(emulator)
     with SlowLink(emulator.url, bytes_per_second=1 << 30, upload_bytes_per_second=2 << 20) as link:
         child = cli_process(
             ["put", str(source), "--name", "local/uploads/killed", "--type", "dataset", "--base-url", link.url,
@@ -99,7 +108,7 @@ def test_an_upload_killed_midway_is_finished_by_the_next_run_without_a_second_ve
     assert 0 < first_run < total
     with make_api(emulator, tmp_path / "cache") as api:
         assert not api.artifact_exists("local/uploads/killed:v0")  # nothing half-committed is visible
-        emulator.stats.reset()
+        reset_stats(emulator)
         artifact = api.upload(source, "local/uploads/killed", "dataset")
         second_run = settled_stats(emulator).bytes_in["upload"] - len(artifact.manifest.to_bytes())
 
@@ -127,7 +136,7 @@ def test_a_file_changed_after_hashing_is_refused(api: Api, project: str, tmp_pat
 def test_bad_upload_inputs_are_refused_before_any_request(
     emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path
 ) -> None:
-    emulator.stats.reset()
+    reset_stats(emulator)
     (tmp_path / "empty").mkdir()
     with pytest.raises(errors.UploadError, match="at least one file"):
         api.upload(tmp_path / "empty", f"{project}/nothing", "dataset")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BATCH = 1000
 MAX_BATCH = 10_000
-MIN_BATCH = 50
+MIN_BATCH = 10
 
 
 def batch_size_from_env() -> int:
