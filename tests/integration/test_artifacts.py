@@ -422,6 +422,9 @@ class WithoutLinkMembership(httpx.BaseTransport):
     def __init__(self) -> None:
         self.forward = httpx.HTTPTransport()
 
+    def close(self) -> None:
+        self.forward.close()
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         is_link = request.url.path == "/graphql" and b"LinkArtifact" in request.read()
         response = self.forward.handle_request(request)
