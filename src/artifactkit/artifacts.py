@@ -321,11 +321,13 @@ class Artifact:
                 lambda c: c.update_artifact(UpdateArtifactInput(artifactID=self.id, **changes)), what
             )
             if result.update_artifact is not None:
-                self._set_attrs(result.update_artifact.artifact)
+                self._set_attrs(result.update_artifact.artifact)  # the server's view, aliases included
                 return
-        if added or removed:
-            self._saved_aliases = list(aliases)
-            self.aliases = list(aliases)
+        # Nothing (or nothing usable) came back: what was sent is now what is saved.
+        self._saved_aliases, self.aliases = list(aliases), list(aliases)
+        self._saved_tags, self.tags = list(tags), list(tags)
+        self._saved_description = self.description
+        self._saved_metadata = copy.deepcopy(self.metadata)
 
     def delete(self, delete_aliases: bool = False) -> None:
         """Delete this version; a link (fetched through a portfolio) is unlinked instead.

@@ -239,6 +239,18 @@ def test_save_without_edits_sends_nothing(any_emulator: EmbeddedEmulator, any_ap
     assert any_emulator.stats.operations == {}
 
 
+def test_a_saved_edit_is_not_sent_again(any_emulator: EmbeddedEmulator, any_api: Api, seeded: Seeded) -> None:
+    v1 = any_api.artifact(seeded.path("alpha:v1"))
+    v1.aliases.append("reviewed")
+    v1.save()  # aliases only: no updateArtifact, so nothing is echoed back
+    v1.description = "described"
+    v1.save()
+    any_emulator.stats.reset()
+    v1.save()
+    assert any_emulator.stats.operations == {}
+    assert (v1.aliases, v1.description) == (["reviewed"], "described")
+
+
 def test_aliases_of_a_link_are_edited_in_its_portfolio(api: Api, tmp_path: Path, project: str) -> None:
     seeded = seed(api, tmp_path, project)
     link = api.artifact(seeded.path("registry:production"))
