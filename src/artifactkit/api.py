@@ -101,6 +101,7 @@ class Api:
             raise ConfigurationError(f"no API key for {base}: pass api_key=, set WANDB_API_KEY, or add it to ~/.netrc")
         self.base_url = base
         self.timeout = _timeout(timeout if timeout is not None else env.get("WANDB_HTTP_TIMEOUT", DEFAULT_TIMEOUT))
+        self._asked_for_entity = False
         self._entity = entity or overrides.get("entity") or env.get("WANDB_ENTITY") or None
         self.project = project or overrides.get("project") or env.get("WANDB_PROJECT") or None
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
@@ -128,9 +129,10 @@ class Api:
     @property
     def default_entity(self) -> str | None:
         """The configured entity, else the signed-in user's default entity (asked once)."""
-        if self._entity is None:
+        if self._entity is None and not self._asked_for_entity:
             viewer = self.client.call(lambda c: c.viewer(), "asking who the API key belongs to")
             self._entity = None if viewer.viewer is None else viewer.viewer.entity
+            self._asked_for_entity = True
         return self._entity
 
     @property

@@ -456,11 +456,20 @@ def _tag_filter(tags: str | Sequence[str] | None) -> dict[str, Any] | None:
     return {"tag": names[0]} if len(names) == 1 else {"$and": [{"tag": name} for name in names]}
 
 
+def _mentions_state(filters: Any) -> bool:
+    """Whether a filter document tests `state` anywhere (then no default state is added)."""
+    if isinstance(filters, dict):
+        return "state" in filters or any(_mentions_state(v) for v in filters.values())
+    if isinstance(filters, list):
+        return any(_mentions_state(v) for v in filters)
+    return False
+
+
 class Artifacts(Paginator[Artifact]):
     """The versions of one collection, filtered and ordered on the server.
 
     `filters` use W&B's JSON filter language (e.g. `{"metadata.accuracy": {"$gt": 0.9}}`);
-    committed versions only unless `filters` names a `state`. `tags` keeps the versions carrying
+    committed versions only unless `filters` tests `state` somewhere. `tags` keeps the versions carrying
     all of the tags; unlike W&B's client this is filtered on the server, so `len()` counts exactly
     what iteration yields and no page is fetched only to be thrown away.
     """
@@ -488,7 +497,7 @@ class Artifacts(Paginator[Artifact]):
         self.order = order
         self.tags = tags
         clauses = [dict(filters) if filters else {}]
-        if "state" not in clauses[0]:
+        if not _mentions_state(clauses[0]):
             clauses.append({"state": "COMMITTED"})
         tag_clause = _tag_filter(tags)
         if tag_clause is not None:

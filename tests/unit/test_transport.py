@@ -244,3 +244,11 @@ def test_requests_carry_the_client_name() -> None:
     with Api(api_key="k" * 40, base_url=BASE, http_transport=httpx.MockTransport(server)) as api:
         probe(api)
     assert server.requests[0].headers["user-agent"].startswith("artifactkit/")
+
+
+def test_a_user_without_a_default_entity_is_asked_about_once() -> None:
+    server = Server(httpx.Response(200, json={"data": {"viewer": None}}))
+    with Api(api_key="k" * 40, base_url=BASE, http_transport=httpx.MockTransport(server)) as api:
+        assert api.default_entity is None
+        assert api.default_entity is None
+    assert len(server.requests) == 1
