@@ -83,6 +83,14 @@ class Cache:
         self.partial = self.root / "partial"
         self.locks = self.root / "locks"
         self._checksums = _ChecksumMemo(self.root / "checksums.sqlite3")
+        self._made: set[Path] = set()
+
+    def _ensure_dir(self, directory: Path) -> Path:
+        """`mkdir -p`, once per directory per Cache object."""
+        if directory not in self._made:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made.add(directory)
+        return directory
 
     # -- objects ------------------------------------------------------------------------
 
@@ -108,20 +116,18 @@ class Cache:
     def partial_path(self, kind: str, key: str) -> Path:
         """Where the bytes of an unfinished fetch of this object are kept between attempts."""
         self.object_path(kind, key)  # validates
-        self.partial.mkdir(parents=True, exist_ok=True)
-        return self.partial / f"{kind}-{key}.part"
+        return self._ensure_dir(self.partial) / f"{kind}-{key}.part"
 
     def publish(self, source: Path, kind: str, key: str) -> Path:
         """Move a verified file into the cache (atomic rename on the cache's filesystem)."""
         target = self.object_path(kind, key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._ensure_dir(target.parent)
         os.replace(source, target)
         return target
 
     def store_bytes(self, kind: str, key: str, data: bytes) -> Path:
         """Write a small object (a manifest) through a temp file and publish it."""
-        self.partial.mkdir(parents=True, exist_ok=True)
-        temp = self.partial / f"{kind}-{key}.{secrets.token_hex(4)}.tmp"
+        temp = self._ensure_dir(self.partial) / f"{kind}-{key}.{secrets.token_hex(4)}.tmp"
         try:
             temp.write_bytes(data)
             return self.publish(temp, kind, key)
@@ -132,8 +138,7 @@ class Cache:
     def lock(self, kind: str, key: str, *, cancelled: Callable[[], bool] | None = None) -> Iterator[None]:
         """Hold the per-object lock: the one process that fetches an object holds it."""
         self.object_path(kind, key)  # validates
-        self.locks.mkdir(parents=True, exist_ok=True)
-        lock = _ObjectLock(self.locks / f"{kind}-{key}.lock")
+        lock = _ObjectLock(self._ensure_dir(self.locks) / f"{kind}-{key}.lock")
         lock.acquire(blocking=True, cancelled=cancelled)
         try:
             yield
@@ -268,10 +273,13 @@ class _ObjectLock:
             return
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         delay = 0.005
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

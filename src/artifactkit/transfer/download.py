@@ -144,16 +144,20 @@ def _manifest_bytes(client: Session, artifact_id: str, what: str) -> bytes:
 # ----------------------------------------------------------------------------- placing files
 
 
-def place(source: Path, dest: Path, target: DownloadRoot, *, move: bool) -> None:
-    """Put a verified file at `dest` atomically: a temp copy next to it, then a rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    target.check_still_inside(dest)
-    if move:
-        os.replace(source, dest)
+def place(source: Source, dest: Path, target: DownloadRoot, *, move: bool = False) -> None:
+    """Put verified bytes at `dest` atomically: a complete temp file next to it, then a rename."""
+    target.prepare_parent(dest)
+    if move and source.path is not None:
+        os.replace(source.path, dest)
         return
     tmp = dest.parent / f".{dest.name[:200]}.artifactkit-{secrets.token_hex(6)}.tmp"
     try:
-        shutil.copyfile(source, tmp)
+        if source.data is not None:
+            with tmp.open("xb") as out:
+                out.write(source.data)
+        else:
+            assert source.path is not None
+            shutil.copyfile(source.path, tmp)
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -190,7 +194,6 @@ def download_artifact(
             path_prefix=path_prefix,
             include=include,
             skip_cache=skip_cache,
-            touch=not dry_run,
             workers=workers,
         )
         result = DownloadResult(root=root, files=planned, dry_run=dry_run)
@@ -237,17 +240,17 @@ def _run_download(
             source = _obtain(fetcher, urls, first, skip_cache)
             try:
                 for index, item in enumerate(items):
-                    place(source.path, item.destination, target, move=source.owned and index == len(items) - 1)
+                    place(source, item.destination, target, move=source.owned and index == len(items) - 1)
                     if not item.entry.is_reference:
                         cache.remember_md5(item.destination, item.entry.md5_hex)
                     bar.file_done()
                 return
             except FileNotFoundError:
-                if source.owned or attempt:
+                if source.path is None or source.owned or attempt:
                     raise
                 # `cleanup` evicted the cache object between lookup and copy: fetch it again.
             finally:
-                if source.owned:
+                if source.owned and source.path is not None:
                     source.path.unlink(missing_ok=True)
                 urls.done(first.path)
 
@@ -345,7 +348,7 @@ def download_single_file(file: File, root: Path, *, replace: bool = False) -> Pa
                 skip_cache=False,
                 temp_dir=item.destination.parent,
             )
-        place(source.path, item.destination, DownloadRoot(root), move=False)
+        place(source, item.destination, DownloadRoot(root))
         if not entry.is_reference:
             cache.remember_md5(item.destination, entry.md5_hex)
     return item.destination

@@ -1,13 +1,15 @@
 """Fetching one object's bytes, verified, over the Api's shared HTTP client.
 
-Bytes are hashed while they stream and land in a `.part` file (in the cache's `partial/`, or next
-to the destination with `skip_cache`). An interrupted body (connection dropped, process killed)
-leaves its prefix there; the next attempt, in this process or a later one, hashes that prefix and
-asks for the rest with `Range`. A body that turns out short, long or corrupt is retried from
-scratch, and after `ATTEMPTS` such failures raises `DigestMismatchError` naming the file; wrong
-bytes are always deleted. Files of `MULTIPART_THRESHOLD` bytes or more come in `PART_SIZE` ranged
-parts, fetched in parallel, with finished parts listed in a `.parts` sidecar so a resume fetches
-only the missing ones. A refused (expired) signed URL is exchanged for a fresh one.
+Files under `SMALL_FILE` bytes are fetched whole into memory and checked before they are used.
+Larger ones are hashed while they stream into a `.part` file (in the cache's `partial/`, or next
+to the destination with `skip_cache`), by one process at a time under the object's lock. An
+interrupted body (connection dropped, process killed) leaves its prefix there; the next attempt,
+in this process or a later one, hashes that prefix and asks for the rest with `Range`. A body that
+turns out short, long or corrupt is retried from scratch, and after `ATTEMPTS` such failures
+raises `DigestMismatchError` naming the file; wrong bytes are always deleted. Files of
+`MULTIPART_THRESHOLD` bytes or more come in `PART_SIZE` ranged parts, fetched in parallel, with
+finished parts listed in a `.parts` sidecar so a resume fetches only the missing ones. A refused
+(expired) signed URL is exchanged for a fresh one.
 
 All requests share a bounded number of slots (`max_workers`, at most the client's connection
 pool), so parallel files and parallel parts never oversubscribe the pool or deadlock.
@@ -39,6 +41,7 @@ from .progress import Progress
 
 ATTEMPTS = 4  # tries per object whose bytes come back wrong, or that break off without progress
 MAX_TRIES = 64  # hard limit, counting tries that did make progress
+SMALL_FILE = 2 << 20  # below this, a file is fetched whole into memory: no .part, no lock
 MULTIPART_THRESHOLD = 64 << 20
 PART_SIZE = 16 << 20
 MAX_PART_WORKERS = 8
@@ -56,10 +59,11 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class Source:
-    """A verified file to copy from: a cache object, or a private temp file (`owned`)."""
+    """Verified bytes to place: a cache object, a private temp file (`owned`), or small `data` in memory."""
 
-    path: Path
-    owned: bool
+    path: Path | None
+    owned: bool = False
+    data: bytes | None = None
 
 
 class _Expired(Exception):
@@ -145,8 +149,21 @@ class Fetcher:
     ) -> Source:
         """The verified bytes of `md5_hex`: from the cache, or fetched into it (or into `temp_dir`).
 
-        `name` (a manifest path holding these bytes) is what errors name.
+        `name` (a manifest path holding these bytes) is what errors name. Small files are fetched
+        whole into memory and published to the cache as they are; two processes racing for the
+        same small file may both fetch it (both publish the same bytes atomically). Larger files
+        are fetched by one process at a time, into a `.part` file that a later attempt resumes.
         """
+        if not skip_cache:
+            hit = self.cache.lookup("md5", md5_hex, size)
+            if hit is not None:
+                return Source(hit)
+        if size is not None and size < SMALL_FILE:
+            data = self._download_small(name, url_for, size, md5_hex)
+            if not skip_cache:
+                with contextlib.suppress(OSError):  # a read-only cache still downloads
+                    self.cache.store_bytes("md5", md5_hex, data)
+            return Source(None, data=data)
         if skip_cache:
             part = temp_dir / f".artifactkit-{secrets.token_hex(6)}.part"
             try:
@@ -155,16 +172,86 @@ class Fetcher:
                 _remove_part(part)
                 raise
             return Source(part, owned=True)
-        hit = self.cache.lookup("md5", md5_hex, size)
-        if hit is not None:
-            return Source(hit, owned=False)
         with self.cache.lock("md5", md5_hex, cancelled=self.cancel.is_set):
             hit = self.cache.lookup("md5", md5_hex, size)  # another process may have fetched it meanwhile
             if hit is not None:
-                return Source(hit, owned=False)
+                return Source(hit)
             part = self.cache.partial_path("md5", md5_hex)
             self._download(part, name, url_for, size, md5_hex)
-            return Source(self.cache.publish(part, "md5", md5_hex), owned=False)
+            return Source(self.cache.publish(part, "md5", md5_hex))
+
+    def _download_small(self, name: str, url_for: UrlSource, size: int, md5_hex: str) -> bytes:
+        """A small file's bytes, fetched whole and verified; retried, refreshing the URL if refused."""
+        if size == 0 and md5_hex == EMPTY_MD5:
+            return b""  # nothing to ask the server for
+        url = url_for(None)
+        failures = refreshes = 0
+        just_refreshed = False
+        problem = ""
+        for _ in range(MAX_TRIES):
+            try:
+                data = self._get_whole(name, url, size)
+            except _Expired as expired:
+                if just_refreshed or refreshes >= 8:
+                    raise DownloadError(
+                        f"{name}: storage refused the download URL (HTTP {expired.status}) even after a refresh",
+                        path=name,
+                    ) from None
+                url, refreshes, just_refreshed = url_for(url), refreshes + 1, True
+                continue
+            except (_Broken, _StartOver) as exc:
+                problem = exc.reason if isinstance(exc, _Broken) else str(exc)
+                data = None
+            just_refreshed = False
+            if data is not None:
+                if len(data) != size:
+                    problem = f"the server sent {len(data)} of {size} bytes"
+                else:
+                    actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
+                    if actual == md5_hex:
+                        return data
+                    problem = f"the bytes have MD5 {actual}, the manifest says {md5_hex}"
+            failures += 1
+            if failures >= ATTEMPTS:
+                break
+        if problem.startswith(("the bytes", "the server sent")):
+            raise DigestMismatchError(f"{name}: {problem} (after {failures} attempts)", path=name)
+        raise DownloadError(f"{name}: {problem} ({failures} attempts)", path=name)
+
+    def _get_whole(self, name: str, url: str, size: int) -> bytes:
+        """One GET of a whole small file into memory, reading no more than `size` bytes."""
+        with self._get(url, {}) as response:
+            self._check_status(name, url, response, offset=0)
+            body = bytearray()
+            try:
+                for chunk in response.iter_bytes(CHUNK):
+                    self._check_cancel()
+                    if len(body) + len(chunk) > size:
+                        raise _StartOver(f"the server sent more than the {size} bytes the manifest says")
+                    body += chunk
+                    self._fetched(len(chunk))
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                raise _Broken(
+                    f"the connection broke after {len(body)} bytes ({type(exc).__name__})",
+                    progressed=False,
+                    offset=0,
+                    hasher=None,
+                ) from None
+        return bytes(body)
+
+    def _check_status(self, name: str, url: str, response: httpx.Response, *, offset: int) -> None:
+        """Raise what a storage answer other than 200/206 means for the transfer."""
+        status = response.status_code
+        if status in EXPIRED_STATUSES:
+            raise _Expired(status, progressed=False)
+        if status == 416:
+            raise _StartOver(f"the server cannot serve bytes from offset {offset}")
+        if status == 404:
+            raise DownloadError(f"{name}: storage has no bytes for it (HTTP 404 from {_strip_query(url)})", path=name)
+        if status >= 500 or status == 429:
+            raise _Broken(f"storage answered HTTP {status}", progressed=False, offset=offset, hasher=None)
+        if status not in (200, 206):
+            raise DownloadError(f"{name}: HTTP {status} from {_strip_query(url)}", path=name)
 
     def _download(self, part: Path, name: str, url_for: UrlSource, size: int | None, md5_hex: str) -> None:
         """Make `part` hold the verified bytes, refreshing the URL whenever storage refuses it."""
@@ -273,19 +360,11 @@ class Fetcher:
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         start = offset
         with self._get(url, headers) as response:
+            try:
+                self._check_status(name, url, response, offset=offset)
+            except _Broken as broken:
+                raise _Broken(broken.reason, progressed=False, offset=offset, hasher=hasher) from None
             status = response.status_code
-            if status in EXPIRED_STATUSES:
-                raise _Expired(status, progressed=False)
-            if status == 416:
-                raise _StartOver(f"the server cannot serve bytes from offset {offset}")
-            if status == 404:
-                raise DownloadError(
-                    f"{name}: storage has no bytes for it (HTTP 404 from {_strip_query(url)})", path=name
-                )
-            if status >= 500 or status == 429:
-                raise _Broken(f"storage answered HTTP {status}", progressed=False, offset=offset, hasher=hasher)
-            if status not in (200, 206):
-                raise DownloadError(f"{name}: HTTP {status} from {_strip_query(url)}", path=name)
             if status == 206:
                 first = _range_start(response.headers.get("content-range"))
                 if first != offset:
@@ -374,21 +453,20 @@ class Fetcher:
                 if status == 404:
                     raise DownloadError(f"{name}: storage has no bytes for it (HTTP 404)", path=name)
                 if status == 206 and _range_start(response.headers.get("content-range")) == position:
-                    fd = os.open(part, os.O_WRONLY)
-                    try:
-                        for chunk in response.iter_bytes(CHUNK):
-                            self._check_cancel()
-                            if position + len(chunk) > end + 1:
-                                raise DigestMismatchError(
-                                    f"{name}: the server sent more bytes than the range asked for", path=name
-                                )
-                            os.pwrite(fd, chunk, position)
-                            position += len(chunk)
-                            self._fetched(len(chunk))
-                    except (httpx.TransportError, httpx.StreamError):
-                        pass  # continue the part from `position`
-                    finally:
-                        os.close(fd)
+                    with part.open("r+b") as out:  # a handle per part: no shared file position
+                        out.seek(position)
+                        try:
+                            for chunk in response.iter_bytes(CHUNK):
+                                self._check_cancel()
+                                if position + len(chunk) > end + 1:
+                                    raise DigestMismatchError(
+                                        f"{name}: the server sent more bytes than the range asked for", path=name
+                                    )
+                                out.write(chunk)
+                                position += len(chunk)
+                                self._fetched(len(chunk))
+                        except (httpx.TransportError, httpx.StreamError):
+                            pass  # continue the part from `position`
                 elif status not in (206, 416) and status < 500 and status != 429:
                     raise DownloadError(f"{name}: HTTP {status} for bytes {start}-{end}", path=name)
             if position == end + 1:

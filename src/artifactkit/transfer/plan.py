@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ class DownloadRoot:
         self.root = root
         self.real = os.path.realpath(root)
         self._parents: dict[str, str] = {}
+        self._prepared: set[Path] = set()
+        self._lock = threading.Lock()
 
     def _inside(self, real: str) -> bool:
         return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
@@ -124,13 +127,23 @@ class DownloadRoot:
             raise DownloadError(f"cannot write manifest entry {path!r}: {probe} is a file, not a directory", path=path)
         return real
 
-    def check_still_inside(self, dest: Path) -> None:
-        """Re-check at write time that the destination's directory has not been redirected."""
-        if not self._inside(os.path.realpath(dest.parent)):
+    def prepare_parent(self, dest: Path) -> None:
+        """Create the destination's directory, and check again, at write time, that it is inside the root.
+
+        Done once per directory per download (the plan checked every path before anything was written).
+        """
+        parent = dest.parent
+        with self._lock:
+            if parent in self._prepared:
+                return
+        parent.mkdir(parents=True, exist_ok=True)
+        if not self._inside(os.path.realpath(parent)):
             raise UnsafePathError(
                 f"refusing to write {dest}: its directory now resolves outside the download root",
                 path=str(dest),
             )
+        with self._lock:
+            self._prepared.add(parent)
 
 
 def check_reference(entry: ManifestEntry) -> None:
@@ -166,7 +179,6 @@ def plan(
     path_prefix: str | None = None,
     include: Sequence[str] | None = None,
     skip_cache: bool = False,
-    touch: bool = True,
     workers: int = 8,
 ) -> list[PlannedFile]:
     """Decide, without writing anything, what happens to each selected entry; refuses unsafe ones.
@@ -194,7 +206,7 @@ def plan(
     for item in planned:
         if id(item) in candidate_ids and cache.known_md5(item.destination) == item.entry.md5_hex:
             item.action = "keep"
-        elif not skip_cache and _in_cache(cache, item.entry, touch=touch):
+        elif not skip_cache and _in_cache(cache, item.entry):
             item.action = "cache"
     return planned
 
@@ -211,9 +223,10 @@ def _may_be_in_place(item: PlannedFile) -> bool:
     return item.destination.is_file() and (size is None or stat.st_size == size)
 
 
-def _in_cache(cache: Cache, entry: ManifestEntry, *, touch: bool) -> bool:
+def _in_cache(cache: Cache, entry: ManifestEntry) -> bool:
+    """Whether the cache holds the entry's bytes (a plan only looks: the fetch marks the use)."""
     if entry.is_reference:
         kind, key = "etag", etag_key(str(entry.ref), entry.digest)
     else:
         kind, key = "md5", entry.md5_hex
-    return cache.lookup(kind, key, expected_size(entry), touch=touch) is not None
+    return cache.lookup(kind, key, expected_size(entry), touch=False) is not None
