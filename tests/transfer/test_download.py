@@ -237,3 +237,20 @@ def test_a_url_batch_the_server_refuses_as_too_large_is_asked_for_in_halves(tmp_
     assert tree_bytes(root) == {name: names[name] for name in wanted}
     assert stats.statuses["413"] == 1  # the first batch was too large ...
     assert stats.operations["MembershipFileUrls"] == 3  # ... then 14 + 14 + 1 names
+
+
+def test_a_version_fetched_through_a_portfolio_link_downloads_the_same_bytes(
+    emulator: EmbeddedEmulator, api: Api, project: str, tmp_path: Path
+) -> None:
+    files = random_files(3, 700)
+    upload(api, tmp_path, f"{project}/source", files)
+    api.artifact(f"{project}/source:v0").link(f"{project}/registry", aliases=["prod"])
+    linked = api.artifact(f"{project}/registry:prod")
+    assert linked.is_link
+    reset_stats(emulator)
+
+    root = linked.download(tmp_path / "out", skip_cache=True, progress=False)
+
+    assert tree_bytes(root) == files
+    log = [e for e in settled_stats(emulator).graphql_log if e.get("operationName") == "MembershipFileUrls"]
+    assert [e["variables"]["collection"] for e in log] == ["registry"]  # asked through the link

@@ -176,3 +176,23 @@ def test_a_manifest_that_is_not_a_manifest_is_a_typed_error(
     with pytest.raises(errors.ResponseValidationError, match="invalid manifest"):
         api.artifact(f"{project}/garbled:v0").download(tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_server_that_goes_away_is_a_transport_error_and_leaves_nothing_half_written(tmp_path: Path) -> None:
+    from artifactkit import RetryPolicy
+    from artifactkit.server.embedded import EmulatorProcess
+
+    server = EmulatorProcess(tmp_path / "server").start()
+    try:
+        quick = RetryPolicy(max_attempts=2, base_delay=0.05, max_delay=0.1, budget=2)
+        with Api(api_key=server.api_key, base_url=server.url, cache_dir=tmp_path / "c", retry=quick) as api:
+            api.upload(write_tree(tmp_path / "src", random_files(5, 3000)), "local/gone/data", "dataset")
+            artifact = api.artifact("local/gone/data:v0")
+            artifact.manifest  # noqa: B018
+            server.kill()
+            with pytest.raises(errors.TransportError):
+                artifact.download(tmp_path / "out", progress=False)
+    finally:
+        server.stop()
+    leftovers = [p for p in (tmp_path / "out").rglob("*")] if (tmp_path / "out").exists() else []
+    assert leftovers == []

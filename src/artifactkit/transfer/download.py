@@ -300,8 +300,11 @@ def _obtain(fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: boo
 
 def _raise_failures(artifact: Artifact, failures: list[tuple[str, BaseException]]) -> None:
     path, first = failures[0]
-    if len(failures) == 1 and isinstance(first, ArtifactkitError):
-        raise first
+    kinds = {type(error) for _, error in failures}
+    if isinstance(first, ArtifactkitError) and (
+        len(failures) == 1 or (len(kinds) == 1 and not isinstance(first, DownloadError))
+    ):
+        raise first  # one cause (the server unreachable, the version gone): say it as it is
     names = ", ".join(p for p, _ in failures[:5]) + (", ..." if len(failures) > 5 else "")
     if all(isinstance(error, DigestMismatchError) for _, error in failures):
         cls: type[DownloadError] = DigestMismatchError
