@@ -233,3 +233,24 @@ def test_ctrl_c_stops_a_download_promptly_and_keeps_its_bytes_for_a_resume(
     with make_api(emulator, cache_dir / "artifactkit") as api:
         root = api.artifact("local/resume/interrupted:v0").download(tmp_path / "out", progress=False)
     assert (root / "big.bin").read_bytes() == data
+
+
+def test_bytes_on_disk_that_are_not_a_prefix_of_the_file_are_caught_and_replaced(
+    emulator: EmbeddedEmulator, tmp_path: Path
+) -> None:
+    data = os.urandom(3 << 20)
+    with make_api(emulator, tmp_path / "cache") as api:
+        api.upload(write_tree(tmp_path / "src", {"x.bin": data}), "local/resume/poisoned", "dataset")
+        artifact = api.artifact("local/resume/poisoned:v0")
+        artifact.manifest  # noqa: B018
+        part = tmp_path / "cache" / "partial" / f"md5-{md5_hex(data)}.part"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(os.urandom(1 << 20))  # garbage where a prefix should be
+        reset_stats(emulator)
+
+        root = artifact.download(tmp_path / "out", progress=False)
+
+    assert (root / "x.bin").read_bytes() == data
+    stats = settled_stats(emulator)
+    assert stats.bytes_out["blob"] == (2 << 20) + (3 << 20)  # the rest, found wrong, then all of it
+    assert not part.exists()
