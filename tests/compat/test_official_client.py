@@ -35,6 +35,7 @@ class ClientStepFailed(Exception):
 @dataclass(frozen=True)
 class ClientFailure:
     error: str  # regular expression the step's error must match
+    raised_in: str  # regular expression for the client frame the error must be raised from
     evidence: str
 
 
@@ -50,13 +51,16 @@ _PORTFOLIO_LOAD = (
     "older than 0.12.11; that field is typed ArtifactSequence and is null for a portfolio, so load() raises "
     "ValueError('Could not find artifact type dataset') inside the client"
 )
+_LOAD_FRAME = r'wandb/apis/public/artifacts\.py", line \d+, in load\n\s+raise ValueError\("Could not find artifact type'
 CLIENT_FAILURES: dict[tuple[str, str, str], ClientFailure] = {
     ("0.19.9", "legacy", "portfolio_collection"): ClientFailure(
         error=r"^CommError: Could not find artifact type dataset$",
+        raised_in=_LOAD_FRAME,
         evidence=_PORTFOLIO_LOAD + " (api.artifact_collection() of a portfolio)",
     ),
     ("0.19.9", "legacy", "unlink"): ClientFailure(
         error=r"^ValueError: Could not find artifact type dataset$",
+        raised_in=_LOAD_FRAME,
         evidence=_PORTFOLIO_LOAD + " (Artifact.unlink() checks artifact.collection.is_sequence() first)",
     ),
 }
@@ -71,8 +75,8 @@ def result_of(scenario: ScenarioRun, step: str, request: pytest.FixtureRequest) 
     record = scenario.record(step)
     if record["ok"]:
         return record["result"]
-    if known is not None and re.search(known.error, record["error"]):
-        raise ClientStepFailed(record["error"])
+    if known and re.search(known.error, record["error"]) and re.search(known.raised_in, record["traceback"]):
+        raise ClientStepFailed(record["error"])  # exactly the recorded failure, raised where it was recorded
     pytest.fail(f"step {step} failed in the client: {record['error']}\n{record['traceback']}")
 
 
