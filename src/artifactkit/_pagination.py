@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from .errors import PaginationError
 
@@ -30,6 +30,28 @@ class Page(Generic[T]):
     end_cursor: str | None
     has_next: bool
     total_count: int | None = None
+
+    @classmethod
+    def of(cls, connection: Connection, items: Sequence[T], total_count: int | None = None) -> Page[T]:
+        """The page a Relay connection of the generated client holds (`items` already converted)."""
+        info = connection.page_info
+        return cls(items, info.end_cursor, info.has_next_page, total_count)
+
+
+class PageInfo(Protocol):
+    """What every generated `pageInfo` model offers."""
+
+    @property
+    def end_cursor(self) -> str | None: ...
+    @property
+    def has_next_page(self) -> bool: ...
+
+
+class Connection(Protocol):
+    """What every generated connection model offers."""
+
+    @property
+    def page_info(self) -> PageInfo: ...
 
 
 def check_per_page(per_page: int) -> int:

@@ -44,7 +44,7 @@ class ArtifactTypes(Paginator["ArtifactType"]):
             for edge in connection.edges
             if edge.node is not None
         ]
-        return Page(items, connection.page_info.end_cursor, connection.page_info.has_next_page, None)
+        return Page.of(connection, items)
 
     def __repr__(self) -> str:
         return f"<ArtifactTypes {self.entity}/{self.project}>"

@@ -401,8 +401,7 @@ class Artifact:
             if result.artifact is None:
                 raise NotFoundError(f"{self.qualified_name} no longer exists", kind="artifact")
             connection = result.artifact.used_by
-            info = connection.page_info
-            return Page([Run(self.client, attrs=e.node) for e in connection.edges], info.end_cursor, info.has_next_page)
+            return Page.of(connection, [Run(self.client, attrs=e.node) for e in connection.edges])
 
         return list(PageFetcher(fetch))
 
@@ -546,9 +545,8 @@ class Artifacts(Paginator[Artifact]):
         connection = collection.artifacts
         if connection is None:
             return collection, Page([], None, False, 0)
-        info = connection.page_info
         edges = [(e.version, e.node) for e in connection.edges]
-        return collection, Page(edges, info.end_cursor, info.has_next_page, connection.total_count)
+        return collection, Page.of(connection, edges, connection.total_count)
 
     def _legacy_page(self, cursor: str | None) -> tuple[SequenceRefFields, Page[tuple[str, ArtifactFields]]] | None:
         result = self.client.call(
@@ -569,9 +567,8 @@ class Artifacts(Paginator[Artifact]):
         if sequence is None:
             return None
         connection = sequence.artifacts
-        info = connection.page_info
         edges = [(e.version, e.node) for e in connection.edges]
-        return sequence, Page(edges, info.end_cursor, info.has_next_page, connection.total_count)
+        return sequence, Page.of(connection, edges, connection.total_count)
 
     def __repr__(self) -> str:
         return f"<Artifacts {self.entity}/{self.project}/{self.collection_name}>"
@@ -623,8 +620,7 @@ class RunArtifacts(Paginator[Artifact]):
             return Page([], None, False, 0)
         fallback = (run.entity, run.project)
         items = [Artifact.from_source(self.client, e.node, fallback) for e in connection.edges if e.node is not None]
-        info = connection.page_info
-        return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+        return Page.of(connection, items, connection.total_count)
 
     def _run_not_found(self) -> NotFoundError:
         path = self.run.path_str

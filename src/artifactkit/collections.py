@@ -132,7 +132,7 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
         if connection is None:
             return Page([], None, False, 0)
         nodes = [e.node for e in connection.edges if e.node is not None]
-        return Page(nodes, connection.page_info.end_cursor, connection.page_info.has_next_page, connection.total_count)
+        return Page.of(connection, nodes, connection.total_count)
 
     def _legacy_page(self, cursor: str | None) -> Page[ArtifactCollectionFields] | None:
         result = self.client.call(
@@ -154,7 +154,7 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
         if connection is None:
             return Page([], None, False, 0)
         nodes = [_as_collection_fields(e.node) for e in connection.edges if e.node is not None]
-        return Page(nodes, connection.page_info.end_cursor, connection.page_info.has_next_page, connection.total_count)
+        return Page.of(connection, nodes, connection.total_count)
 
     def _raise_missing(self) -> NoReturn:
         from .artifact_types import ArtifactType
@@ -279,7 +279,7 @@ class ArtifactCollection:
             if modern.artifact_collection is not None:
                 aliases = modern.artifact_collection.aliases
                 names = [edge.node.alias for edge in aliases.edges if edge.node is not None]
-                page = Page(names, aliases.page_info.end_cursor, aliases.page_info.has_next_page)
+                page = Page.of(aliases, names)
         else:
             legacy = self.client.call(
                 lambda c: c.legacy_collection_aliases(self.id, cursor=cursor, per_page=per_page), what
@@ -287,7 +287,7 @@ class ArtifactCollection:
             if legacy.artifact_sequence is not None:
                 seq_aliases = legacy.artifact_sequence.aliases
                 names = [edge.node.alias for edge in seq_aliases.edges if edge.node is not None]
-                page = Page(names, seq_aliases.page_info.end_cursor, seq_aliases.page_info.has_next_page)
+                page = Page.of(seq_aliases, names)
         if page is None:
             raise NotFoundError(
                 f"collection {self.entity}/{self.project}/{self._saved_name} no longer exists",

@@ -58,8 +58,7 @@ class ArtifactFiles(Paginator["File"]):
             raise NotFoundError(f"{a.qualified_name} not found", kind="version", path=a.qualified_name)
         connection = membership.files
         items = [File(self.client, self.artifact, e.node) for e in connection.edges if e.node is not None]
-        info = connection.page_info
-        return Page(items, info.end_cursor, info.has_next_page, connection.total_count)
+        return Page.of(connection, items, connection.total_count)
 
     def __repr__(self) -> str:
         return f"<ArtifactFiles {self.artifact.qualified_name}>"
