@@ -36,6 +36,8 @@ def seed_demo(base_url: str, api_key: str) -> None:
     with Api(api_key=api_key, base_url=base_url) as api, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         name = f"{DEMO_ENTITY}/{DEMO_PROJECT}"
+        if api.artifact_exists(f"{name}/production-classifier:prod"):  # seeded by an earlier run
+            return
         for version, rows in enumerate((16, 24)):
             data = work / f"digits-{version}"
             _write_dataset(data, rows, seed=version)

@@ -134,6 +134,24 @@ def test_identical_content_returns_the_existing_version(client: Client, project:
     assert is_listed(client, project) == 1
 
 
+def test_content_equal_to_an_older_version_makes_a_new_latest_version(client: Client, project: str) -> None:
+    """W&B deduplicates against the latest version only: going back to old content is a new version."""
+    first = upload(client, project, "seq", {"a.txt": b"old"})
+    upload(client, project, "seq", {"a.txt": b"new"})
+    reverted = upload(client, project, "seq", {"a.txt": b"old"})
+    assert reverted["id"] != first["id"]
+    assert is_listed(client, project) == 3
+    latest = client.data(
+        "query($e: String!, $p: String!) { project(entityName: $e, name: $p) "
+        '{ artifactCollectionMembership(name: "seq:latest") { versionIndex artifact { id } } } }',
+        e=project.split("/")[0],
+        p=project.split("/")[1],
+    )["project"]["artifactCollectionMembership"]
+    assert latest == {"versionIndex": 2, "artifact": {"id": reverted["id"]}}
+    again = Upload(client, project, "seq", {"a.txt": b"old"}).create()
+    assert again == {"id": reverted["id"], "state": "COMMITTED"}  # now it is the latest: no new version
+
+
 def test_an_upload_cut_off_by_the_client_leaves_nothing(
     emulator: EmbeddedEmulator, client: Client, project: str
 ) -> None:

@@ -38,6 +38,7 @@ from .records import (
     find_collection,
     find_project,
     find_run,
+    membership_for,
     membership_of,
     require_project,
 )
@@ -566,15 +567,13 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     if sequence is None:
         sequence = create_collection(ctx.store, project["id"], type_row["id"], "SEQUENCE", name, None)
     if input.get("enableDigestDeduplication"):
-        # Same content as an existing version: hand that version back instead of a new one.
-        same = ctx.store.one(
-            "SELECT a.* FROM artifacts a JOIN memberships m ON m.artifact_id = a.id "
-            "WHERE m.collection_id = ? AND a.digest = ? AND a.state = 'COMMITTED' "
-            "ORDER BY m.version_index DESC LIMIT 1",
-            (sequence["id"], input["digest"]),
-        )
-        if same is not None:
-            return {"artifact": ArtifactNode(ctx, same)}
+        # Same content as the latest version: hand that version back instead of making a new one.
+        # (Content equal to an older version makes a new version, which then becomes `latest`.)
+        latest = membership_for(ctx.store, sequence, None)
+        if latest is not None:
+            same = artifact_by_id(ctx.store, latest["artifact_id"])
+            if same is not None and same["digest"] == input["digest"]:
+                return {"artifact": ArtifactNode(ctx, same)}
     pending = ctx.store.one(
         "SELECT * FROM artifacts WHERE sequence_id = ? AND digest = ? AND state = 'PENDING' "
         "AND COALESCE(client_id, '') = COALESCE(?, '') ORDER BY id DESC LIMIT 1",

@@ -189,13 +189,17 @@ def upload_artifact(
         stats.existing_version = True
         return _existing_version(client, artifact_id, aliases, tags, (entity, project))
 
+    manifest_bytes = manifest.to_bytes()
+    # W&B identifies the manifest file by the base64 MD5 of its bytes (the artifact digest is another thing).
+    manifest_md5 = base64.b64encode(hashlib.md5(manifest_bytes, usedforsecurity=False).digest()).decode("ascii")
+
     def manifest_upload_url() -> str | None:
         registered = client.call(
             lambda c: c.create_artifact_manifest(
                 CreateArtifactManifestInput(
                     artifactID=artifact_id,
                     name="wandb_manifest.json",
-                    digest=digest,
+                    digest=manifest_md5,
                     entity_name=entity,
                     project_name=project,
                     run_name=run or "",
@@ -254,7 +258,7 @@ def upload_artifact(
     for attempt in range(2):
         if manifest_url is None:
             raise UploadError(f"the server gave no upload URL for the manifest of {where}")
-        with client.transport.stream("PUT", manifest_url, content=manifest.to_bytes()) as response:
+        with client.transport.stream("PUT", manifest_url, content=manifest_bytes) as response:
             if response.status_code < 300:
                 break
             response.read()
