@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import re
@@ -209,6 +210,12 @@ def _credentials(request: Request) -> str | None:
 
 _LEGACY_MISSING = tuple(f'Cannot query field "{field}" on type "{kind}".' for kind, field in LEGACY_REMOVED_FIELDS)
 
+
+def _never_awaitable(value: object) -> bool:
+    """Every resolver here is synchronous; skipping graphql-core's per-value awaitable check saves ~10%."""
+    return False
+
+
 _QUOTED_NAME = re.compile(r"'([_A-Za-z][_0-9A-Za-z]*)'")
 
 
@@ -247,6 +254,7 @@ class Emulator:
         self.schema: GraphQLSchema = build_schema(legacy=settings.legacy)
         self.secret = self._load_secret()
         self.stats = Stats()
+        self._checked_document = functools.lru_cache(maxsize=256)(self._check_document)
         self.faults = FaultState(FaultPlan.parse(settings.faults) if settings.faults else FaultPlan())
 
     def _load_secret(self) -> bytes:
@@ -308,6 +316,17 @@ class Emulator:
         )
         return JSONResponse(result, status_code=status)
 
+    def _check_document(self, query: str) -> GraphQLError | tuple[DocumentNode, int, list[GraphQLError]]:
+        """Parse and validate a document once; clients send the same few documents over and over."""
+        try:
+            document = parse(query, max_tokens=50_000)
+        except GraphQLError as exc:
+            return exc
+        depth = selection_depth(document)
+        if depth > self.settings.max_query_depth:
+            return document, depth, []
+        return document, depth, validate(self.schema, document)
+
     def _execute(
         self,
         query: str,
@@ -317,14 +336,14 @@ class Emulator:
         sent_credentials: bool,
         signer: UrlSigner,
     ) -> tuple[int, dict[str, Any]]:
-        try:
-            document = parse(query, max_tokens=50_000)
-        except GraphQLError as exc:
-            return 400, {"errors": [exc.formatted | {"extensions": {"code": "GRAPHQL_PARSE_FAILED"}}]}
+        checked = self._checked_document(query)
+        if isinstance(checked, GraphQLError):
+            return 400, {"errors": [checked.formatted | {"extensions": {"code": "GRAPHQL_PARSE_FAILED"}}]}
+        document, depth, validation_errors = checked
         if user is None and not _is_anonymous_allowed(document, operation_name):
             message = "invalid API key" if sent_credentials else "authentication required: send HTTP Basic api:<key>"
             return 401, {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
-        if selection_depth(document) > self.settings.max_query_depth:
+        if depth > self.settings.max_query_depth:
             return 400, {
                 "errors": [
                     {
@@ -333,9 +352,8 @@ class Emulator:
                     }
                 ]
             }
-        errors = validate(self.schema, document)
-        if errors:
-            formatted = [_validation_error(e) for e in errors[:20]]
+        if validation_errors:
+            formatted = [_validation_error(e) for e in validation_errors[:20]]
             return self._validation_status(formatted), {"data": None, "errors": formatted}
         ctx = Context(
             store=self.store,
@@ -352,6 +370,7 @@ class Emulator:
             operation_name=operation_name,
             context_value=ctx,
             field_resolver=field_resolver,
+            is_awaitable=_never_awaitable,
         )
         assert isinstance(result, ExecutionResult)
         response: dict[str, Any] = {"data": result.data}
