@@ -78,12 +78,14 @@ class Stats:
             self.statuses: Counter[str] = Counter()
             self.graphql_log: deque[dict[str, Any]] = deque(maxlen=2000)
 
-    def record(self, route: str, status: int, sent: int, received: int) -> None:
+    def record(self, route: str, status: int | None = None, sent: int = 0, received: int = 0) -> None:
+        """Count a response (when `status` is given) and body bytes; called as they happen."""
         with self._lock:
-            self.requests[route] += 1
+            if status is not None:
+                self.requests[route] += 1
+                self.statuses[str(status)] += 1
             self.bytes_out[route] += sent
             self.bytes_in[route] += received
-            self.statuses[str(status)] += 1
 
     def record_operation(self, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -127,27 +129,30 @@ class StatsMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/_emulator/"):
             await self.app(scope, receive, send)
             return
-        sent = received = 0
-        status = 0
+        route = route_kind(scope["path"])
+        started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
             message = await receive()
-            received += len(message.get("body", b""))
+            self.stats.record(route, received=len(message.get("body", b"")))
             return message
 
+        # Counted before each message goes out, so a client that has the whole answer also sees
+        # it in the stats (a test may read them right after its request returns).
         async def counting_send(message: Message) -> None:
-            nonlocal sent, status
+            nonlocal started
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                started = True
+                self.stats.record(route, status=int(message["status"]))
             elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
+                self.stats.record(route, sent=len(message.get("body", b"")))
             await send(message)
 
         try:
             await self.app(scope, counting_receive, counting_send)
         finally:
-            self.stats.record(route_kind(scope["path"]), status, sent, received)
+            if not started:  # dropped before any answer (a fault, a crash in the app)
+                self.stats.record(route, status=0)
 
 
 def selection_depth(document: DocumentNode) -> int:
