@@ -73,6 +73,7 @@ class Harness:
         }
         self.scenarios: list[Scenario] = []
         self.auth = ("api", emulator.api_key)
+        self.timeout = 1800.0
 
     def stats(self) -> dict[str, Any]:
         response = httpx.get(f"{self.emulator.url}/_emulator/stats", auth=self.auth, timeout=30)
@@ -95,20 +96,33 @@ class Harness:
             "ARTIFACTKIT_DATA_DIR": str(home / "artifactkit"),
         }
 
+    def faults(self, **plan: Any) -> dict[str, Any]:
+        """Change the emulator's fault plan (no arguments: just read it and what was injected)."""
+        url = f"{self.emulator.url}/_emulator/faults"
+        response = httpx.put(url, json=plan, auth=self.auth, timeout=30) if plan else httpx.get(url, auth=self.auth)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
     def measure(self, client: str, args: list[str], home: Path, cache: Path) -> Run:
-        """Run one client script once; the emulator's counters give requests and bytes."""
+        """Run one client script once; the emulator's counters give requests, bytes and faults hit."""
         python = self.pythons.get(client, self.pythons["artifactkit"])
         before = self.stats()
+        injected_before = sum(self.faults()["injected"].values())
         start = time.perf_counter()
-        proc = subprocess.run(
-            [str(python), str(self.scripts[client]), *args],
-            env=self.env(home, cache),
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
+        try:
+            proc = subprocess.run(
+                [str(python), str(self.scripts[client]), *args],
+                env=self.env(home, cache),
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+            )
+        except subprocess.TimeoutExpired as exc:
+            return Run(client, None, None, {}, 0, False, {"error": f"gave up after {exc.timeout:.0f} s"})
         wall = time.perf_counter() - start
         after = self.stats()
+        injected = sum(self.faults()["injected"].values()) - injected_before
         requests = {
             op: after["operations"].get(op, 0) - before["operations"].get(op, 0)
             for op in after["operations"]
@@ -119,25 +133,13 @@ class Harness:
             if delta:
                 requests[f"GET {kind}"] = delta
         bytes_out = sum(after["bytes_out"].values()) - sum(before["bytes_out"].values())
+        detail: dict[str, Any] = {"wall_seconds": wall, "faults_injected": injected}
         if proc.returncode != 0:
-            return Run(
-                client,
-                None,
-                None,
-                requests,
-                bytes_out,
-                False,
-                {"error": (proc.stderr or proc.stdout).strip()[-2000:], "wall_seconds": wall},
-            )
+            detail["error"] = (proc.stderr or proc.stdout).strip()[-2000:]
+            return Run(client, None, None, requests, bytes_out, False, detail)
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         return Run(
-            client,
-            result.pop("seconds"),
-            result.pop("peak_rss_mib"),
-            requests,
-            bytes_out,
-            True,
-            {**result, "wall_seconds": wall},
+            client, result.pop("seconds"), result.pop("peak_rss_mib"), requests, bytes_out, True, {**result, **detail}
         )
 
     def compare(
@@ -352,6 +354,31 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             h.cached_download("download-big", f"download one {mib} MiB file", big)
             h.raw_reference("raw-big", f"raw httpx, same {mib} MiB file", big, 1)
             h.curl_reference("curl-big", f"curl, same {mib} MiB file", big)
+        if wanted("faults"):
+            h.timeout = 900.0
+            h.faults(
+                rate=0.2,
+                seed=2026,
+                kinds=["429", "503", "reset", "truncate"],
+                routes=["graphql", "blob"],
+                retry_after=1,
+            )
+            try:
+                h.compare(
+                    "faults-list",
+                    f"20% faults: iterate {sizes.versions:,} versions, per_page=50",
+                    ["list-versions", "dataset", seeding.name("many-versions"), "50"],
+                )
+                small = seeding.name("small-files") + ":latest"
+                h.compare(
+                    "faults-download",
+                    f"20% faults: download and verify {sizes.many_small_files:,} files of 4 KiB",
+                    ["download-verify"],
+                    prepare=lambda client, home: ["download-verify", small, str(home / "out")],
+                )
+            finally:
+                h.faults(rate=0)
+                h.timeout = 1800.0
         if wanted("load"):
             h.load(
                 "emulator-load",
@@ -370,11 +397,22 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`base` with the scenarios of `update` replacing (or joining) those with the same key."""
+    keys = {s["key"] for s in update["scenarios"]}
+    scenarios = [s for s in base["scenarios"] if s["key"] not in keys] + update["scenarios"]
+    return {
+        **base,
+        "scenarios": scenarios,
+        "partial_runs": [*base.get("partial_runs", []), {"command": update["command"], "date": update["date"]}],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", help="comma-separated: import,list-versions,list-files,download,load")
+    parser.add_argument("--only", help="comma-separated: import,list-versions,list-files,download,faults,load")
     parser.add_argument("--load-seconds", type=float, default=20.0)
     parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = parser.parse_args()
@@ -388,6 +426,11 @@ def main() -> int:
     if not args.no_report and not args.quick:
         from bench.report import write_report
 
+        if args.only:  # a partial run replaces its scenarios in the latest full report
+            previous = sorted(p for p in out.glob("2*.json") if p != path)
+            if previous:
+                results = merge(json.loads(previous[-1].read_text()), results)
+                path.write_text(json.dumps(results, indent=2))
         write_report(results, ROOT / "BENCHMARKS.md")
         print("BENCHMARKS.md updated")
     return 0

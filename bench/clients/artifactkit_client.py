@@ -35,7 +35,8 @@ def list_versions() -> dict[str, Any]:
     with artifactkit.Api() as api:
         versions = api.artifacts(argument(2), argument(3), per_page=int(argument(4)))
         count = sum(1 for _ in versions)
-    return {"items": count}
+        retries = api.client.transport.stats.retries
+    return {"items": count, "retries": retries}
 
 
 def list_files() -> dict[str, Any]:
@@ -57,12 +58,25 @@ def download() -> dict[str, Any]:
     return {"items": count}
 
 
+def download_verify() -> dict[str, Any]:
+    """Download, then check every file against the manifest (what a careful pipeline does)."""
+    import artifactkit
+
+    with artifactkit.Api() as api:
+        artifact = api.artifact(argument(2))
+        root = artifact.download(argument(3), progress=False)
+        artifact.verify(root)
+        retries = api.client.transport.stats.retries
+    return {"items": sum(1 for p in root.rglob("*") if p.is_file()), "retries": retries, "verified": True}
+
+
 SCENARIOS = {
     "import": import_only,
     "first-result": time_to_first_result,
     "list-versions": list_versions,
     "list-files": list_files,
     "download": download,
+    "download-verify": download_verify,
 }
 
 if __name__ == "__main__":

@@ -52,12 +52,21 @@ def download() -> dict[str, Any]:
     return {"items": sum(1 for p in root.rglob("*") if p.is_file())}
 
 
+def download_verify() -> dict[str, Any]:
+    """Download, then `verify()` every file against the manifest."""
+    artifact = _api().artifact(argument(2))
+    root = Path(artifact.download(argument(3)))
+    artifact.verify(str(root))
+    return {"items": sum(1 for p in root.rglob("*") if p.is_file()), "verified": True}
+
+
 SCENARIOS = {
     "import": import_only,
     "first-result": time_to_first_result,
     "list-versions": list_versions,
     "list-files": list_files,
     "download": download,
+    "download-verify": download_verify,
 }
 
 if __name__ == "__main__":
