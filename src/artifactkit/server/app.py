@@ -279,17 +279,24 @@ class Emulator:
 
     # -------------------------------------------------------------- GraphQL
 
-    async def graphql(self, request: Request) -> Response:
-        if request.method != "POST":
-            return _error("send GraphQL requests with POST", "METHOD_NOT_ALLOWED", 405)
+    async def _bounded_body(self, request: Request) -> bytes | None:
+        """The request body, or None once it exceeds the limit (declared or while streaming)."""
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
-            return _error("request body too large", "PAYLOAD_TOO_LARGE", 413)
-        body = b""
+            return None
+        body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > self.settings.max_body_bytes:
-                return _error("request body too large", "PAYLOAD_TOO_LARGE", 413)
+                return None
+        return bytes(body)
+
+    async def graphql(self, request: Request) -> Response:
+        if request.method != "POST":
+            return _error("send GraphQL requests with POST", "METHOD_NOT_ALLOWED", 405)
+        body = await self._bounded_body(request)
+        if body is None:
+            return _error("request body too large", "PAYLOAD_TOO_LARGE", 413)
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -525,11 +532,9 @@ class Emulator:
         """
         if self.authenticate(request) is None:
             return _error("authentication required", "UNAUTHENTICATED", 401)
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.settings.max_body_bytes:
-                return _error("request body too large", "PAYLOAD_TOO_LARGE", 413)
+        body = await self._bounded_body(request)
+        if body is None:
+            return _error("request body too large", "PAYLOAD_TOO_LARGE", 413)
         try:
             payload = json.loads(body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):
