@@ -23,6 +23,7 @@ _EXPORTS = {
     "ArtifactType": ".artifact_types",
     "ArtifactTypes": ".artifact_types",
     "Artifacts": ".artifacts",
+    "DownloadResult": ".transfer.download",
     "File": ".files",
     "Manifest": ".manifest",
     "ManifestEntry": ".manifest",
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
     from .runs import Run
+    from .transfer.download import DownloadResult
 
 
 def __getattr__(name: str) -> Any:
@@ -80,6 +82,7 @@ __all__ = [
     "ArtifactType",
     "ArtifactTypes",
     "Artifacts",
+    "DownloadResult",
     "File",
     "Manifest",
     "ManifestEntry",

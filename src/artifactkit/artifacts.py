@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from ._graphql import Session
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .files import ArtifactFiles
     from .manifest import Manifest
     from .runs import Run
+    from .transfer.download import DownloadResult
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,32 @@ class Artifact:
             self._manifest = fetch_manifest(self)
         return self._manifest
 
+    @overload
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        path_prefix: str | None = None,
+        include: Sequence[str] | None = None,
+        max_workers: int | None = None,
+        skip_cache: bool = False,
+        dry_run: Literal[False] = False,
+        progress: bool | None = None,
+    ) -> Path: ...
+
+    @overload
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        path_prefix: str | None = None,
+        include: Sequence[str] | None = None,
+        max_workers: int | None = None,
+        skip_cache: bool = False,
+        dry_run: Literal[True],
+        progress: bool | None = None,
+    ) -> DownloadResult: ...
+
     def download(
         self,
         root: str | os.PathLike[str] | None = None,
@@ -239,18 +266,19 @@ class Artifact:
         skip_cache: bool = False,
         dry_run: bool = False,
         progress: bool | None = None,
-    ) -> Path:
+    ) -> Path | DownloadResult:
         """Download the files into `root` (default `./artifacts/<name>-<version>`), verifying every byte.
 
         Returns the root. Files already present with the right digest are left alone; bytes come
         from the shared cache when it has them; an interrupted download resumes where it stopped.
-        `path_prefix` and `include` (globs) select files; `dry_run` plans without writing (use
-        `artifactkit.transfer.download.download_artifact` to see the plan). See `docs/transfers.md`.
+        `path_prefix` and `include` (globs) select files. With `dry_run=True` nothing is written
+        and the plan is returned instead: each selected file with what would happen to it
+        (`fetch`, `cache` or `keep`). See `docs/transfers.md`.
         """
         from .transfer.download import default_root, download_artifact
 
         target = Path(root) if root is not None else default_root(self)
-        return download_artifact(
+        result = download_artifact(
             self,
             target,
             path_prefix=path_prefix,
@@ -259,7 +287,8 @@ class Artifact:
             skip_cache=skip_cache,
             dry_run=dry_run,
             progress=progress,
-        ).root
+        )
+        return result if dry_run else result.root
 
     def verify(self, root: str | os.PathLike[str]) -> None:
         """Check that `root` holds exactly this version's files; raises `DigestMismatchError`."""

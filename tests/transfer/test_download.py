@@ -254,3 +254,14 @@ def test_a_version_fetched_through_a_portfolio_link_downloads_the_same_bytes(
     assert tree_bytes(root) == files
     log = [e for e in settled_stats(emulator).graphql_log if e.get("operationName") == "MembershipFileUrls"]
     assert [e["variables"]["collection"] for e in log] == ["registry"]  # asked through the link
+
+
+def test_artifact_download_dry_run_returns_the_plan(api: Api, project: str, tmp_path: Path) -> None:
+    files = random_files(3, 200)
+    upload(api, tmp_path, f"{project}/planned", files)
+    artifact = api.artifact(f"{project}/planned:v0")
+    write_tree(tmp_path / "out", {"f000.bin": files["f000.bin"]})
+    plan = artifact.download(tmp_path / "out", dry_run=True)
+    assert plan.dry_run and plan.bytes_fetched == 0
+    assert {f.path: f.action for f in plan.files} == {"f000.bin": "keep", "f001.bin": "fetch", "f002.bin": "fetch"}
+    assert tree_bytes(tmp_path / "out") == {"f000.bin": files["f000.bin"]}  # nothing written

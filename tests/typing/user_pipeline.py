@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from typing_extensions import assert_type
 
@@ -21,6 +21,7 @@ from artifactkit import (
     Artifacts,
     ArtifactType,
     ArtifactTypes,
+    DownloadResult,
     File,
     Manifest,
     Run,
@@ -63,6 +64,9 @@ def pipeline(api: Api) -> None:
         assert_type(file.size, int)
     root = best.download("/tmp/data", max_workers=8)
     assert_type(root, Path)
+    plan = best.download("/tmp/data", dry_run=True)
+    assert_type(plan, DownloadResult)
+    assert_type([f.action for f in plan.files], list[Literal["keep", "cache", "fetch"]])
     run = best.logged_by()
     assert_type(run, Run | None)
     if run is not None:
