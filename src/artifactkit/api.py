@@ -31,6 +31,8 @@ from .runs import Run
 if TYPE_CHECKING:
     import httpx
 
+    from .manifest import ManifestEntry
+
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -288,11 +290,16 @@ class Api:
         metadata: Mapping[str, Any] | None = None,
         run: str | None = None,
         max_workers: int | None = None,
+        references: Sequence[ManifestEntry] = (),
+        progress: bool | None = False,
     ) -> Artifact:
         """Create a new version of `entity/project/name` from files and directories.
 
-        Only bytes the server does not already hold are uploaded; identical content yields the
-        existing version. `run` names the run that logged it (created if needed).
+        Only bytes the server does not already hold are uploaded; content identical to the latest
+        version yields that version. `run` names the run that logged it (created if needed).
+        `references` adds http(s) entries whose bytes stay where they are, e.g.
+        `ManifestEntry("raw/data.csv", digest=etag, ref="https://...", size=n)`. `progress`
+        draws a bar on a terminal (None: when stderr is one).
         """
         from ._paths import check_alias
         from .collections import check_tags
@@ -303,7 +310,7 @@ class Api:
         tag_list = check_tags(tags)
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        files = collect_files(paths, workers=max_workers)
+        files = collect_files(paths, workers=max_workers) if paths else []
         return upload_artifact(
             self.client,
             entity=path.entity,
@@ -317,6 +324,8 @@ class Api:
             metadata=metadata,
             run=run,
             workers=max_workers,
+            references=references,
+            progress=progress,
         )
 
     def use_artifact(self, artifact: Artifact | str, run: str, *, used_as: str | None = None) -> None:

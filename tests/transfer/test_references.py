@@ -11,7 +11,6 @@ import pytest
 from artifactkit import Api, errors
 from artifactkit.manifest import ManifestEntry
 from artifactkit.server.embedded import EmbeddedEmulator
-from artifactkit.transfer.upload import collect_files, upload_artifact
 from tests.transfer.helpers import ReferenceOrigin, reset_stats, settled_stats, tree_bytes, write_tree
 
 
@@ -22,19 +21,9 @@ def origin() -> Iterator[ReferenceOrigin]:
 
 
 def log_version(api: Api, project: str, name: str, tmp: Path, references: list[ManifestEntry]) -> str:
-    """A version with one stored file plus `references`, through the SDK's upload path."""
-    entity, project_name = project.split("/")
+    """A version with one stored file plus `references`, through the public upload call."""
     source = write_tree(tmp / f"src-{name}", {"stored.txt": os.urandom(64)})
-    artifact = upload_artifact(
-        api.client,
-        entity=entity,
-        project=project_name,
-        name=name,
-        type_name="dataset",
-        files=collect_files([source]),
-        references=references,
-    )
-    return artifact.qualified_name
+    return api.upload(source, f"{project}/{name}", "dataset", references=references).qualified_name
 
 
 def http_reference(path: str, url: str, data: bytes, etag: str | None) -> ManifestEntry:
