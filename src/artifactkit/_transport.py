@@ -44,9 +44,6 @@ class RetryPolicy:
         return backoff
 
 
-NO_RETRIES = RetryPolicy(max_attempts=1)
-
-
 _OPERATION_KEYWORD = re.compile(r"^\s*(query|mutation|subscription)\b", re.MULTILINE)
 
 

@@ -415,10 +415,14 @@ class Emulator:
             return _error("no such blob", "NOT_FOUND", 404)
         return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{md5_hex}"'})
 
+    def _signed(self, request: Request, purpose: str, subject: str) -> bool:
+        """Whether the request's `exp`/`sig` query parameters sign `purpose` of `subject`, unexpired."""
+        query = request.query_params
+        return self.signer(request).verify(purpose, subject, query.get("exp"), query.get("sig"))
+
     async def get_blob(self, request: Request) -> Response:
         md5_hex = request.path_params["md5"]
-        signer = self.signer(request)
-        if not signer.verify("get", md5_hex, request.query_params.get("exp"), request.query_params.get("sig")):
+        if not self._signed(request, "get", md5_hex):
             return _error("the URL signature is missing, wrong or expired", "FORBIDDEN", 403)
         return self._blob_response(md5_hex)
 
@@ -470,8 +474,7 @@ class Emulator:
 
     async def put_blob(self, request: Request) -> Response:
         md5_hex = request.path_params["md5"]
-        signer = self.signer(request)
-        if not signer.verify("put", md5_hex, request.query_params.get("exp"), request.query_params.get("sig")):
+        if not self._signed(request, "put", md5_hex):
             return _error("the upload URL signature is missing, wrong or expired", "FORBIDDEN", 403)
         bad = self._check_content_md5(request, md5_hex)
         if bad is not None:
@@ -484,10 +487,7 @@ class Emulator:
 
     async def put_manifest(self, request: Request) -> Response:
         manifest_id = request.path_params["manifest_id"]
-        signer = self.signer(request)
-        if not signer.verify(
-            "put-manifest", str(manifest_id), request.query_params.get("exp"), request.query_params.get("sig")
-        ):
+        if not self._signed(request, "put-manifest", str(manifest_id)):
             return _error("the upload URL signature is missing, wrong or expired", "FORBIDDEN", 403)
         try:
             md5_hex, _ = await self._receive_blob(request, None)
@@ -514,10 +514,7 @@ class Emulator:
 
     async def put_run_file(self, request: Request) -> Response:
         run_id, name = request.path_params["run_id"], request.path_params["name"]
-        signer = self.signer(request)
-        if not signer.verify(
-            "put-run-file", f"{run_id}/{name}", request.query_params.get("exp"), request.query_params.get("sig")
-        ):
+        if not self._signed(request, "put-run-file", f"{run_id}/{name}"):
             return _error("the upload URL signature is missing, wrong or expired", "FORBIDDEN", 403)
         await self._receive_blob(request, None)
         return Response(status_code=200)
@@ -658,7 +655,3 @@ _OPERATION_NAME = re.compile(r"\b(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
 def _first_operation_name(query: str) -> str | None:
     match = _OPERATION_NAME.search(query)
     return match.group(1) if match else None
-
-
-def create_app(settings: Settings) -> ASGIApp:
-    return Emulator(settings).asgi()

@@ -82,11 +82,5 @@ class BlobStore:
     def writer(self) -> BlobWriter:
         return BlobWriter(self)
 
-    def put_bytes(self, data: bytes) -> str:
-        """Store `data` and return its MD5 hex."""
-        writer = self.writer()
-        writer.write(data)
-        return writer.finish(None)[0]
-
     def read(self, md5_hex: str) -> bytes:
         return self.path_for(md5_hex).read_bytes()

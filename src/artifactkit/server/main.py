@@ -19,8 +19,6 @@ from .app import Emulator
 from .settings import Settings
 from .store import Store
 
-DEFAULT_USER = "local"
-
 
 class RunningServer:
     """A uvicorn server on its own thread; `url` is known once `start()` returns."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -80,17 +81,17 @@ def _collection(ctx: Context, global_id: str, kind: str) -> Row:
     return row
 
 
+_TAG = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")  # TagInput's @constraints pattern
+
+
 def _tags(raw: Any) -> list[tuple[str, str | None, str | None]]:
     """Validate `[TagInput!]` values: name and category patterns as in W&B's constraints."""
-    import re
-
-    pattern = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")
     result = []
     for tag in raw or []:
         name, category = tag.get("tagName"), tag.get("tagCategoryName")
-        if not isinstance(name, str) or len(name) > 128 or not pattern.match(name):
+        if not isinstance(name, str) or len(name) > 128 or not _TAG.match(name):
             raise BadInput(f"invalid tag name {name!r}: letters, digits, '-', '_' and spaces, at most 128")
-        if category is not None and (len(category) > 128 or not pattern.match(category)):
+        if category is not None and (len(category) > 128 or not _TAG.match(category)):
             raise BadInput(f"invalid tag category {category!r}")
         result.append((name, category, tag.get("attributes")))
     return result

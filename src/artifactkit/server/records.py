@@ -6,7 +6,7 @@ import re
 import sqlite3
 from typing import Any
 
-from .errors import BadInput, NotFound
+from .errors import BadInput, Conflict, NotFound
 from .store import Store, utcnow
 
 Row = sqlite3.Row
@@ -138,8 +138,6 @@ def create_collection(
 ) -> Row:
     check_name("collection", name)
     if find_collection(store, project_id, name) is not None:
-        from .errors import Conflict
-
         raise Conflict(f"a collection named {name!r} already exists in this project")
     now = utcnow()
     cur = store.conn.execute(
