@@ -104,6 +104,7 @@ class Transport:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_connections = max_connections
         self.retry = retry or RetryPolicy()
         self.stats = TransportStats()
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import posixpath
@@ -76,9 +77,9 @@ class ManifestEntry:
         """True when the bytes live at `ref` rather than in W&B storage."""
         return self.ref is not None
 
-    @property
+    @functools.cached_property
     def md5_hex(self) -> str:
-        """The MD5 of the content as hex; only defined for stored (non-reference) entries."""
+        """The MD5 of the content as hex; only defined for stored (non-reference) entries (decoded once)."""
         if self.is_reference:
             raise ManifestError(f"{self.path}: a reference entry has no stored MD5")
         return md5_b64_to_hex(self.digest)

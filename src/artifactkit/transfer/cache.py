@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 CACHE_SUBDIR = "artifactkit"
 KINDS = ("md5", "etag", "manifest")
@@ -173,24 +174,29 @@ class Cache:
 
     def info(self) -> CacheInfo:
         count = total = 0
-        for path in self._object_files():
-            with contextlib.suppress(FileNotFoundError):
-                total += path.stat().st_size
-                count += 1
+        for _, stat in self._object_files():
+            total += stat.st_size
+            count += 1
         partial = 0
         for part in self._partials():
             with contextlib.suppress(FileNotFoundError):
                 partial += part.stat().st_size
         return CacheInfo(self.root, count, total, partial)
 
-    def _object_files(self) -> Iterator[Path]:
+    def _object_files(self) -> Iterator[tuple[Path, os.stat_result]]:
+        """Every cached object with its stat (one stat per object; vanished ones are skipped)."""
         if not self.objects.is_dir():
             return
         for kind in KINDS:
             for prefix in sorted((self.objects / kind).glob("??")):
-                for path in prefix.iterdir():
-                    if path.is_file():
-                        yield path
+                with os.scandir(prefix) as found:
+                    for item in found:
+                        try:
+                            stat = item.stat()
+                        except FileNotFoundError:
+                            continue
+                        if S_ISREG(stat.st_mode):
+                            yield Path(item.path), stat
 
     def _partials(self) -> Iterator[Path]:
         if self.partial.is_dir():
@@ -206,11 +212,7 @@ class Cache:
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         entries: list[tuple[float, int, Path, str, str]] = []
-        for path in self._object_files():
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue
+        for path, stat in self._object_files():
             entries.append((stat.st_mtime, stat.st_size, path, path.parent.parent.name, path.parent.name + path.name))
         partials: list[tuple[float, int, Path, str, str]] = []
         for part in self._partials():
@@ -377,7 +379,7 @@ class _ChecksumMemo:
             pending = self._pending.get(key)
             if pending is not None:
                 return pending[2] if pending[:2] == (stat.st_size, stat.st_mtime_ns) else None
-            if not self._path.exists():
+            if self._conn is None and not self._path.exists():
                 return None  # nothing remembered yet; do not create the database just to ask
             conn = self._connection()
             if conn is None:

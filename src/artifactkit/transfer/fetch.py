@@ -42,10 +42,10 @@ from .progress import Progress
 ATTEMPTS = 4  # tries per object whose bytes come back wrong, or that break off without progress
 MAX_TRIES = 64  # hard limit, counting tries that did make progress
 SMALL_FILE = 2 << 20  # below this, a file is fetched whole into memory: no .part, no lock
+MAX_REFRESHES = 8  # fresh URLs asked for one file before giving up
 MULTIPART_THRESHOLD = 64 << 20
 PART_SIZE = 16 << 20
 MAX_PART_WORKERS = 8
-MAX_CONNECTIONS = 64  # the Api's httpx pool size (`Transport`)
 EXPIRED_STATUSES = frozenset({400, 401, 403})  # how storage services refuse an expired signature
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -117,9 +117,8 @@ class Fetcher:
         self.workers = workers
         self.cancel = cancel or threading.Event()
         self.bytes_fetched = 0
-        self.requests = 0
         self._count_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max(1, min(workers, MAX_CONNECTIONS)))
+        self._slots = threading.BoundedSemaphore(max(1, min(workers, transport.max_connections)))
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -137,8 +136,6 @@ class Fetcher:
         """One GET holding one of the shared request slots for as long as its body streams."""
         with self._slots:
             self._check_cancel()
-            with self._count_lock:
-                self.requests += 1
             with self.transport.stream("GET", url, headers=headers) as response:
                 yield response
 
@@ -192,7 +189,7 @@ class Fetcher:
             try:
                 data = self._get_whole(name, url, size)
             except _Expired as expired:
-                if just_refreshed or refreshes >= 8:
+                if just_refreshed or refreshes >= MAX_REFRESHES:
                     raise DownloadError(
                         f"{name}: storage refused the download URL (HTTP {expired.status}) even after a refresh",
                         path=name,
@@ -255,9 +252,6 @@ class Fetcher:
 
     def _download(self, part: Path, name: str, url_for: UrlSource, size: int | None, md5_hex: str) -> None:
         """Make `part` hold the verified bytes, refreshing the URL whenever storage refuses it."""
-        if size == 0 and md5_hex == EMPTY_MD5:
-            part.write_bytes(b"")  # nothing to ask the server for
-            return
         url = url_for(None)
         ranged = size is not None and size >= MULTIPART_THRESHOLD
         refreshes = 0
@@ -274,7 +268,7 @@ class Fetcher:
                 raise
             except _Expired as expired:
                 # A fresh URL refused straight away means it is not about expiry: give up.
-                if (refreshes and not expired.progressed) or refreshes >= 8:
+                if (refreshes and not expired.progressed) or refreshes >= MAX_REFRESHES:
                     raise DownloadError(
                         f"{name}: storage refused the download URL (HTTP {expired.status}) even after a refresh",
                         path=name,
@@ -313,7 +307,7 @@ class Fetcher:
         failures = 0
         problem = ""
         for _ in range(MAX_TRIES):
-            complete_on_disk = size is not None and offset == size and size > 0
+            complete_on_disk = size is not None and offset == size
             if not complete_on_disk:
                 try:
                     offset, hasher = self._append(part, name, url, offset, hasher, size)

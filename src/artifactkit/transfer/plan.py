@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Literal
 
 from ..errors import DownloadError, UnsafePathError, UnsupportedReferenceError
@@ -196,15 +197,16 @@ def plan(
         planned.append(PlannedFile(entry.path, entry.size, "fetch", dest, entry))
     _check_no_conflicts(entries)
 
-    candidates = [item for item in planned if _may_be_in_place(item)]
-    unknown = [item for item in candidates if cache.known_md5(item.destination) is None]
+    on_disk = {id(item): cache.known_md5(item.destination) for item in planned if _may_be_in_place(item)}
+    unknown = [item for item in planned if on_disk.get(id(item), "") is None]
     if unknown:  # hash what is on disk, in parallel; later downloads find these in the memo
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unknown)))) as pool:
             for item, digest in zip(unknown, pool.map(lambda i: md5_of(i.destination), unknown), strict=True):
                 cache.remember_md5(item.destination, digest)
-    candidate_ids = {id(item) for item in candidates}
+                on_disk[id(item)] = digest
     for item in planned:
-        if id(item) in candidate_ids and cache.known_md5(item.destination) == item.entry.md5_hex:
+        digest = on_disk.get(id(item))  # only stored entries are candidates
+        if digest is not None and digest == item.entry.md5_hex:
             item.action = "keep"
         elif not skip_cache and _in_cache(cache, item.entry):
             item.action = "cache"
@@ -220,7 +222,7 @@ def _may_be_in_place(item: PlannedFile) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     size = expected_size(item.entry)
-    return item.destination.is_file() and (size is None or stat.st_size == size)
+    return S_ISREG(stat.st_mode) and (size is None or stat.st_size == size)
 
 
 def _in_cache(cache: Cache, entry: ManifestEntry) -> bool:

@@ -60,10 +60,9 @@ class LocalFile:
 def _hash_file(source: Path) -> tuple[int, str]:
     hasher = hashlib.md5(usedforsecurity=False)
     size = 0
-    with source.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            hasher.update(chunk)
-            size += len(chunk)
+    for chunk in _chunks(source):
+        hasher.update(chunk)
+        size += len(chunk)
     return size, base64.b64encode(hasher.digest()).decode("ascii")
 
 
