@@ -132,6 +132,15 @@ def test_get_downloads_then_serves_from_the_cache_and_plans_a_dry_run(
     } == snapshot
 
 
+def test_get_with_a_cache_dir_keeps_everything_there(cli: Cli, seeded: str) -> None:
+    """The manifest as well as the file bytes go to `--cache-dir`, not to the default cache."""
+    status, _, _ = cli("get", f"{PROJECT}/classifier:v0", "--root", "own", "--cache-dir", "own-cache")
+    assert status == 0
+    kinds = {p.parent.parent.name for p in (cli.work / "own-cache" / "objects").rglob("*") if p.is_file()}
+    assert kinds == {"md5", "manifest"}
+    assert not (cli.work / "wandb-cache").exists()
+
+
 def test_cache_info_and_cleanup(cli: Cli, seeded: str, snapshot: SnapshotAssertion) -> None:
     assert cli("get", f"{PROJECT}/classifier:v0")[0] == 0
 

@@ -36,7 +36,6 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..transfer.cache import Cache
     from ..transfer.download import default_root, download_artifact
 
     if args.workers is not None and args.workers < 1:
@@ -44,19 +43,16 @@ def run(args: argparse.Namespace) -> int:
     with make_api(args) as api:
         artifact = api.artifact(args.name)
         root = args.root or default_root(artifact)
-        cache_dir = args.cache_dir if args.cache_dir is not None else api.client.cache_root
-        with Cache(cache_dir) as cache:
-            result = download_artifact(
-                artifact,
-                root,
-                path_prefix=args.prefix,
-                include=args.include,
-                max_workers=args.workers,
-                skip_cache=args.skip_cache,
-                dry_run=args.dry_run,
-                progress=False if (args.no_progress or args.json) else None,
-                cache=cache,
-            )
+        result = download_artifact(
+            artifact,
+            root,
+            path_prefix=args.prefix,
+            include=args.include,
+            max_workers=args.workers,
+            skip_cache=args.skip_cache,
+            dry_run=args.dry_run,
+            progress=False if (args.no_progress or args.json) else None,
+        )
     counts = {action: len(result.paths(action)) for action in ("fetch", "cache", "keep")}
     if args.json:
         print(

@@ -109,7 +109,7 @@ def human_size(n: int) -> str:
         if size < 1024 or unit == "TiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
-    return f"{n} B"
+    raise AssertionError("unreachable: the loop returns at TiB")
 
 
 def parse_size(text: str) -> int:
@@ -156,4 +156,4 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 def make_api(args: argparse.Namespace) -> Any:
     from ..api import Api
 
-    return Api(api_key=args.api_key, base_url=args.base_url)
+    return Api(api_key=args.api_key, base_url=args.base_url, cache_dir=getattr(args, "cache_dir", None))
