@@ -205,8 +205,8 @@ def plan(
                 cache.remember_md5(item.destination, digest)
                 on_disk[id(item)] = digest
     for item in planned:
-        digest = on_disk.get(id(item))  # only stored entries are candidates
-        if digest is not None and digest == item.entry.md5_hex:
+        known = on_disk.get(id(item))  # only stored entries are candidates
+        if known is not None and known == item.entry.md5_hex:
             item.action = "keep"
         elif not skip_cache and _in_cache(cache, item.entry):
             item.action = "cache"
