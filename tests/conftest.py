@@ -12,6 +12,27 @@ from artifactkit import Api
 from artifactkit.server.embedded import EmbeddedEmulator
 
 _names = itertools.count()
+MACHINE_SETTINGS = (
+    "WANDB_API_KEY",
+    "WANDB_BASE_URL",
+    "WANDB_ENTITY",
+    "WANDB_PROJECT",
+    "WANDB_HTTP_TIMEOUT",
+    "WANDB_DIR",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_settings_from_this_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests see none of the developer's wandb setup, and their emulators announce themselves privately."""
+    home = tmp_path_factory.mktemp("machine")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in MACHINE_SETTINGS:
+            patch.delenv(name, raising=False)
+        patch.setenv("WANDB_CONFIG_DIR", str(home / "wandb-config"))
+        patch.setenv("NETRC", str(home / "netrc"))
+        patch.setenv("ARTIFACTKIT_DATA_DIR", str(home / "artifactkit-data"))
+        yield
 
 
 @pytest.fixture(scope="session")

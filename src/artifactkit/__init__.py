@@ -2,7 +2,7 @@
 
 from artifactkit import Api
 
-api = Api()  # WANDB_BASE_URL / WANDB_API_KEY, or a running `artifactkit serve`
+api = Api()  # configured as wandb is (WANDB_*, ~/.config/wandb/settings, ~/.netrc)
 for version in api.artifacts("dataset", "my-team/my-project/training-data"):
     print(version.qualified_name, version.aliases)
 """

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import netrc
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
+from . import _config
 from ._graphql import Session
-from ._local import running_local_server
 from ._pagination import DEFAULT_PER_PAGE
 from ._paths import (
     ArtifactPath,
@@ -25,7 +23,7 @@ from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes, project_not_found
 from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
-from .errors import ConfigurationError, NotFoundError
+from .errors import NotFoundError
 from .runs import Run
 
 if TYPE_CHECKING:
@@ -33,38 +31,30 @@ if TYPE_CHECKING:
 
     from .manifest import ManifestEntry
 
-DEFAULT_TIMEOUT = 30.0
-
-
-def _netrc_key(base_url: str) -> str | None:
-    host = urlparse(base_url).hostname
-    if not host:
-        return None
-    path = Path(os.environ.get("NETRC", "~/.netrc")).expanduser()
-    try:
-        credentials = netrc.netrc(path).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    return credentials[2] if credentials and credentials[2] else None
-
-
-def _timeout(value: float | str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ConfigurationError(f"timeout {value!r} (WANDB_HTTP_TIMEOUT) is not a number of seconds") from None
-    if not seconds > 0:
-        raise ConfigurationError(f"timeout must be a positive number of seconds, got {value!r}")
-    return seconds
+DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
 
 
 class Api:
     """A connection to a W&B server (or the local emulator) for reading and editing artifacts.
 
-    Settings come from the arguments, then `overrides` (as `wandb.Api` takes them), then the
-    environment (`WANDB_API_KEY`, `WANDB_BASE_URL`, `WANDB_ENTITY`, `WANDB_PROJECT`), then
-    `~/.netrc` for the key, and finally a running `artifactkit serve`. Nothing is sent until the
-    first call; close the client with `close()` or by using the Api as a context manager.
+    Settings are found where the wandb client finds them: the arguments (or `overrides`, as
+    `wandb.Api` takes them), then the `WANDB_*` environment, then the wandb settings files
+    (`./wandb/settings`, `~/.config/wandb/settings`), then the netrc entry `wandb login` wrote for
+    the server, and finally W&B cloud (`https://api.wandb.ai`). `base_url="local"` asks for the
+    running `artifactkit serve`, which is also used when no server and no key are configured
+    anywhere. docs/configuration.md has the full table. Nothing is sent until the first call;
+    close the client with `close()` or by using the Api as a context manager.
+
+    Args:
+        api_key: the W&B API key; None: found as described above.
+        base_url: the server, e.g. `https://api.wandb.ai` or `"local"`; None: found as above.
+        timeout: seconds to wait for each HTTP response; None: `WANDB_HTTP_TIMEOUT`, else 30.
+        entity: the default entity for paths that name none; None: configured, else the key's user.
+        project: the default project for paths that name none; None: configured, else none.
+        overrides: `base_url`, `api_key`, `entity`, `project` as a mapping (arguments win).
+        retry: how hard to retry failed requests; None: `RetryPolicy()`.
+        cache_dir: the download cache; None: `$WANDB_CACHE_DIR/artifactkit` or the user cache dir.
+        http_transport: an httpx transport to send requests through (tests, proxies).
     """
 
     def __init__(
@@ -81,31 +71,19 @@ class Api:
         http_transport: httpx.BaseTransport | None = None,
     ) -> None:
         overrides = dict(overrides or {})
-        env = os.environ
-        local = None
-        base = base_url or overrides.get("base_url") or env.get("WANDB_BASE_URL")
-        if not base:
-            local = running_local_server()
-            if local is None:
-                raise ConfigurationError(
-                    "no W&B server configured: pass base_url=, set WANDB_BASE_URL "
-                    "(https://api.wandb.ai for W&B cloud), or start the emulator with `artifactkit serve`"
-                )
-            base = local.url
-        base = str(base).rstrip("/")
-        if not base.startswith(("http://", "https://")):
-            raise ConfigurationError(f"base_url {base!r} must start with http:// or https://")
-        key = api_key or overrides.get("api_key") or env.get("WANDB_API_KEY") or _netrc_key(base)
-        if not key:
-            local = local or running_local_server()
-            key = local.api_key if local is not None and local.url == base else None
-        if not key:
-            raise ConfigurationError(f"no API key for {base}: pass api_key=, set WANDB_API_KEY, or add it to ~/.netrc")
-        self.base_url = base
-        self.timeout = _timeout(timeout if timeout is not None else env.get("WANDB_HTTP_TIMEOUT", DEFAULT_TIMEOUT))
+        self.config = _config.resolve(
+            api_key=api_key or overrides.get("api_key"),
+            base_url=base_url or overrides.get("base_url"),
+            entity=entity or overrides.get("entity"),
+            project=project or overrides.get("project"),
+            timeout=timeout,
+        )
+        self.base_url = self.config.base_url
+        self.timeout = self.config.timeout
         self._asked_for_entity = False
-        self._entity = entity or overrides.get("entity") or env.get("WANDB_ENTITY") or None
-        self.project = project or overrides.get("project") or env.get("WANDB_PROJECT") or None
+        self._entity = self.config.entity
+        self.project = self.config.project
+        base, key = self.config.base_url, self.config.api_key
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
         self.client = Session(transport, cache_root=Path(cache_dir) if cache_dir is not None else None)
 

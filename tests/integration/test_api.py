@@ -20,6 +20,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytes
     """No W&B settings from the machine running the tests: no env vars, an empty netrc, no local server."""
     for name in ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_HTTP_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "no-wandb-config"))
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     monkeypatch.setenv("ARTIFACTKIT_DATA_DIR", str(tmp_path / "no-local-server"))
     yield monkeypatch
@@ -113,7 +114,8 @@ def test_a_running_emulator_is_found_without_configuration(
 @pytest.mark.parametrize(
     ("kwargs", "env", "message"),
     [
-        ({"api_key": "k" * 40}, {}, "no W&B server configured: pass base_url="),
+        ({}, {}, r"no API key for https://api.wandb.ai \(the default server\): pass api_key="),
+        ({"base_url": "local"}, {}, "no local emulator is running: none announced itself"),
         ({"base_url": "127.0.0.1:8080", "api_key": "k" * 40}, {}, "must start with http:// or https://"),
         ({"base_url": "https://api.wandb.ai"}, {}, "no API key for https://api.wandb.ai"),
         ({"base_url": "https://api.wandb.ai", "api_key": "k" * 40}, {"WANDB_HTTP_TIMEOUT": "soon"}, "not a number"),

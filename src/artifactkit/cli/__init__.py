@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -18,7 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--debug", action="store_true", help="show every log record and tracebacks on errors")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show what the library decides (server, retries, cache)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (ls_cmd, get_cmd, put_cmd, cache_cmd, serve_cmd):
         module.register(commands)
@@ -31,7 +35,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    configure_logging(debug=args.debug, verbose=getattr(args, "verbose", False))
     return run_command(args)
+
+
+class _CliFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        return f"artifactkit: {level}{record.getMessage()}"
+
+
+def configure_logging(*, debug: bool, verbose: bool) -> None:
+    """The library's log records on stderr: warnings always, decisions with -v, everything with --debug."""
+    logger = logging.getLogger("artifactkit")
+    for handler in [h for h in logger.handlers if getattr(h, "_artifactkit_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._artifactkit_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(_CliFormatter())
+    handler.addFilter(lambda record: not record.name.startswith("artifactkit.server"))  # serve logs on its own
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def run_command(args: argparse.Namespace) -> int:
     except (ArtifactkitError, OSError, ValueError) as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"artifactkit: error: {one_line(exc)} [{type(exc).__name__}]", file=sys.stderr)
+        print(f"artifactkit: error: {cli_terms(one_line(exc))} [{type(exc).__name__}]", file=sys.stderr)
         return exit_code_for(exc)
     except Exception as exc:
         if args.debug:
@@ -82,7 +82,16 @@ def one_line(error: BaseException) -> str:
 
 def add_debug_option(parser: argparse.ArgumentParser) -> None:
     """`--debug` after the command too; the top-level flag keeps working."""
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show every log record and tracebacks"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show what the library decides (server, retries, cache)",
+    )
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -133,9 +142,15 @@ def parse_size(text: str) -> int:
     stripped = text.strip().lower().replace(" ", "")
     number = stripped.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = stripped[len(number) :]
-    if not number or unit not in units:
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0 if number.startswith("-") else float("nan")
+    if not number or unit not in units or value != value:
         raise ValueError(f"cannot read size {text!r}; use e.g. 10GB, 500MiB or a number of bytes")
-    return int(float(number) * units[unit])
+    if value < 0:
+        raise ValueError(f"size {text!r} is negative; use 0 to empty the cache, or e.g. 10GB")
+    return int(value * units[unit])
 
 
 def size_argument(text: str) -> int:
@@ -148,12 +163,39 @@ def size_argument(text: str) -> int:
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     add_debug_option(parser)
-    parser.add_argument("--base-url", help="W&B server (default: WANDB_BASE_URL or a running emulator)")
-    parser.add_argument("--api-key", help="API key (default: WANDB_API_KEY, ~/.netrc or the emulator's)")
+    server = parser.add_mutually_exclusive_group()
+    server.add_argument(
+        "--base-url", help="W&B server (default: WANDB_BASE_URL, the wandb settings files, else https://api.wandb.ai)"
+    )
+    server.add_argument("--local", action="store_true", help="use the running local emulator (`artifactkit serve`)")
+    parser.add_argument("--api-key", help="API key (default: WANDB_API_KEY, else the netrc entry `wandb login` wrote)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def make_api(args: argparse.Namespace) -> Any:
+    """An `Api` from the connection flags; says on stderr when it chose a local emulator."""
     from ..api import Api
 
-    return Api(api_key=args.api_key, base_url=args.base_url, cache_dir=getattr(args, "cache_dir", None))
+    base_url = "local" if getattr(args, "local", False) else args.base_url
+    api = Api(api_key=args.api_key, base_url=base_url, cache_dir=getattr(args, "cache_dir", None))
+    if api.config.uses_local_server:
+        reason = "as --local asked" if base_url else "no W&B server or API key is configured"
+        print(f"artifactkit: using the local emulator at {api.base_url} ({reason})", file=sys.stderr)
+    return api
+
+
+# Library messages name arguments (`api_key=`); the CLI names its flags instead.
+_FLAGS = {
+    "base_url='local'": "--local",
+    "api_key=": "--api-key",
+    "base_url=": "--base-url",
+    "cache_dir=": "--cache-dir",
+    "max_workers=": "--workers",
+}
+
+
+def cli_terms(message: str) -> str:
+    """A library error message with its argument names replaced by this CLI's flags."""
+    for argument, flag in _FLAGS.items():
+        message = message.replace(f"pass {argument}", f"pass {flag}").replace(f"argument {argument}", flag)
+    return message

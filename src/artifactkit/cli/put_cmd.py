@@ -41,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     metadata = None
     if args.metadata is not None:
-        metadata = json.loads(args.metadata)
+        try:
+            metadata = json.loads(args.metadata)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--metadata is not valid JSON: {exc.msg} (column {exc.colno})") from None
         if not isinstance(metadata, dict):
             raise ValueError("--metadata must be a JSON object")
     if args.workers is not None and args.workers < 1:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .output import add_debug_option
@@ -41,9 +43,40 @@ def register(commands: Any) -> None:
     keys.set_defaults(handler=run_keys)
 
 
+SERVER_MODULES = ("uvicorn", "starlette", "ariadne", "graphql")
+
+
+def _server_main() -> ModuleType:
+    """`artifactkit.server.main`, or a usage error saying how to install the `[server]` extra."""
+    try:
+        from ..server import main
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in SERVER_MODULES:
+            raise
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"the emulator needs the [server] extra (module {exc.name!r} is missing): pip install 'artifactkit[server]'"
+        ) from None
+    return main
+
+
+def _check_data_dir(data_dir: Path, *, must_exist: bool) -> Path:
+    from ..errors import ConfigurationError
+
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigurationError(f"--data-dir {data_dir} is a file, not a directory")
+    if must_exist and not (data_dir / "emulator.sqlite3").exists():
+        raise ConfigurationError(
+            f"--data-dir {data_dir} holds no emulator data; pass the directory `artifactkit serve --data-dir` used"
+        )
+    return data_dir
+
+
 def run(args: argparse.Namespace) -> int:
     from .._local import default_data_dir
-    from ..server.main import serve
+
+    serve: Callable[..., int] = _server_main().serve
 
     seed = None
     if args.demo:
@@ -53,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     return serve(
         host=args.host,
         port=args.port,
-        data_dir=args.data_dir or default_data_dir(),
+        data_dir=_check_data_dir(args.data_dir or default_data_dir(), must_exist=False),
         legacy=args.legacy,
         demo=args.demo,
         user=args.user,
@@ -64,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_keys(args: argparse.Namespace) -> int:
     from .._local import default_data_dir
-    from ..server.main import keys_command
 
-    return keys_command(args.data_dir or default_data_dir(), args.action, args.user, args.read_only)
+    keys_command: Callable[..., int] = _server_main().keys_command
+    data_dir = _check_data_dir(args.data_dir or default_data_dir(), must_exist=args.action == "list")
+    return keys_command(data_dir, args.action, args.user, args.read_only)

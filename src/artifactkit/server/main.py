@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
-from .._local import STATE_FILE
+from .._local import announce
 from .accounts import create_key, first_key, list_keys
 from .app import Emulator
 from .settings import Settings
@@ -35,14 +37,17 @@ class RunningServer:
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self.thread = threading.Thread(target=self.server.run, name="artifactkit-emulator", daemon=True)
+        self.socket = bind_socket(host, port)  # here, so a busy port is our error, not uvicorn's log line
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, name="artifactkit-emulator", daemon=True
+        )
         self.host = host
 
     def start(self) -> str:
         self.thread.start()
         while not self.server.started:
             if not self.thread.is_alive():
-                raise RuntimeError("the emulator failed to start (is the port in use?)")
+                raise RuntimeError("the emulator failed to start; see the messages above")
             self.thread.join(0.02)
         port = self.server.servers[0].sockets[0].getsockname()[1]
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
@@ -51,6 +56,32 @@ class RunningServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.socket.close()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on `host:port`; a busy port is a `ConfigurationError` saying what to do."""
+    from ..errors import ConfigurationError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ConfigurationError(f"cannot listen on host {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    if os.name != "nt":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"port {port} on {host} is already in use (another `artifactkit serve`?); "
+                "choose another --port, or --port 0 for a free one"
+            ) from None
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(
@@ -78,21 +109,21 @@ def serve(
     print(f"data: {data_dir}", flush=True)
     print(f"export WANDB_BASE_URL={url}", flush=True)
     print(f"export WANDB_API_KEY={key.key}", flush=True)
-    state = json.dumps({"url": url, "api_key": key.key, "user": user, "pid": os.getpid()})
-    state_file = data_dir / STATE_FILE  # lets `Api()` with no configuration find this server
-    for target in (state_file, ready_file):
-        if target is not None:
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_text(state)
-            tmp.chmod(0o600)
-            tmp.replace(target)
+    state = {"url": url, "api_key": key.key, "user": user, "pid": os.getpid(), "data_dir": str(data_dir)}
+    announced = announce(state, data_dir)  # lets `Api()` with no configuration find this server
+    if ready_file is not None:
+        tmp = ready_file.with_name(ready_file.name + ".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.chmod(0o600)
+        tmp.replace(ready_file)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.is_set() and running.thread.is_alive():
         stop.wait(0.5)
     running.stop()
-    state_file.unlink(missing_ok=True)
+    for path in announced:
+        path.unlink(missing_ok=True)
     print("artifactkit emulator stopped", file=sys.stderr, flush=True)
     return 0
 
