@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import logging
 import random
 import re
 import threading
@@ -25,6 +26,8 @@ from . import __version__
 from .errors import APITimeoutError, ClientClosedError, TransportError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+log = logging.getLogger("artifactkit")
 
 
 @dataclass(frozen=True)
@@ -168,11 +171,22 @@ class Transport:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             attempt += 1
             delay = self.retry.delay(attempt, retry_after)
+            cause = f"HTTP {response.status_code}" if response is not None else f"{type(error).__name__}: {error}"
             if attempt >= self.retry.max_attempts or time.monotonic() + delay > deadline:
+                log.warning("giving up on %s after %d attempt(s) (%s)", _describe(response, error), attempt, cause)
                 if response is not None:
                     return response
                 assert error is not None
                 raise _transport_error(error) from error
+            log.info(
+                "retrying %s in %.1f s (attempt %d of %d): %s%s",
+                _describe(response, error),
+                delay,
+                attempt + 1,
+                self.retry.max_attempts,
+                cause,
+                f", the server asked to wait {retry_after:.0f} s" if retry_after is not None else "",
+            )
             if response is not None:
                 response.close()
             time.sleep(delay)
@@ -220,6 +234,17 @@ class Transport:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _describe(response: httpx.Response | None, error: httpx.TransportError | None) -> str:
+    """`POST http://host/graphql` without the query string (signed URLs carry secrets there)."""
+    try:
+        request = response.request if response is not None else error.request if error is not None else None
+    except RuntimeError:
+        request = None
+    if request is None:
+        return "a request"
+    return f"{request.method} {request.url.copy_with(query=None)}"
 
 
 def _transport_error(exc: httpx.TransportError) -> TransportError:
