@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 GEN    := src/artifactkit/_generated
 
-.PHONY: setup generate check-generated lint format typecheck test test-fast demo serve bench soak clean
+.PHONY: setup generate check-generated lint format typecheck smoke test test-fast demo serve bench soak clean
 
 setup: $(STAMP)
 
@@ -43,7 +43,11 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict tests/typing/user_pipeline.py
 
-test: check-generated lint typecheck
+# The built wheel in a fresh venv without dev tools: import, --help, an emulator from the wheel, one listing.
+smoke: $(STAMP)
+	PYTHON=$(CURDIR)/$(PY) bash tests/packaging/smoke.sh
+
+test: check-generated lint typecheck smoke
 	$(VENV)/bin/pytest -q
 
 test-fast: $(STAMP)

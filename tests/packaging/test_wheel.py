@@ -23,7 +23,14 @@ def test_wheel_carries_the_schema_and_the_typing_marker(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         shipped_schema = archive.read("artifactkit/server/wandb.graphql")
+        [metadata_name] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(metadata_name).decode()
     assert shipped_schema == (ROOT / "schema" / "wandb.graphql").read_bytes()  # a copy, not a dangling link
     assert "artifactkit/py.typed" in names
     assert any(n.startswith("artifactkit/_generated/") for n in names)
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "License-Expression: MIT" in metadata
+    assert "Requires-Python: >=3.11" in metadata
+    assert "Classifier: Programming Language :: Python :: 3.11" in metadata
+    assert "Requires-Dist: filelock>=3.12; sys_platform == 'win32'" in metadata  # Windows-only, as in the code
