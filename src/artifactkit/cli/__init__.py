@@ -35,8 +35,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    configure_logging(debug=args.debug, verbose=getattr(args, "verbose", False))
-    return run_command(args)
+    logger = logging.getLogger("artifactkit")
+    level = logger.level
+    handler = log_handler(debug=args.debug, verbose=getattr(args, "verbose", False))
+    logger.addHandler(handler)
+    logger.setLevel(handler.level)
+    try:
+        return run_command(args)
+    finally:  # main() may run in a longer-lived process (tests, scripts): leave the logger as it was
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 class _CliFormatter(logging.Formatter):
@@ -45,18 +53,10 @@ class _CliFormatter(logging.Formatter):
         return f"artifactkit: {level}{record.getMessage()}"
 
 
-def configure_logging(*, debug: bool, verbose: bool) -> None:
+def log_handler(*, debug: bool, verbose: bool) -> logging.Handler:
     """The library's log records on stderr: warnings always, decisions with -v, everything with --debug."""
-    logger = logging.getLogger("artifactkit")
-    for handler in [h for h in logger.handlers if getattr(h, "_artifactkit_cli", False)]:
-        logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler._artifactkit_cli = True  # type: ignore[attr-defined]
     handler.setFormatter(_CliFormatter())
     handler.addFilter(lambda record: not record.name.startswith("artifactkit.server"))  # serve logs on its own
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    handler.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
+    return handler
