@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 GEN    := src/artifactkit/_generated
 
-.PHONY: setup generate check-generated lint format typecheck smoke test test-fast demo serve bench soak clean
+.PHONY: setup generate check-generated lint format typecheck smoke docs test test-fast demo serve bench soak clean
 
 setup: $(STAMP)
 
@@ -47,7 +47,12 @@ typecheck: $(STAMP)
 smoke: $(STAMP)
 	PYTHON=$(CURDIR)/$(PY) bash tests/packaging/smoke.sh
 
-test: check-generated lint typecheck smoke
+# The guides and the API reference from the docstrings; any warning fails (broken link, bad docstring).
+docs: $(STAMP)
+	@mkdir -p build && $(VENV)/bin/mkdocs build --strict > build/mkdocs.log 2>&1 \
+		&& echo "docs: built into build/site" || { grep -v '^INFO' build/mkdocs.log; exit 1; }
+
+test: check-generated lint typecheck smoke docs
 	$(VENV)/bin/pytest -q
 
 test-fast: $(STAMP)
