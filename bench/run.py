@@ -38,6 +38,7 @@ from bench import seed as seeding  # noqa: E402
 from bench.envs import CACHE, artifactkit_python, wandb_python  # noqa: E402
 
 WANDB_VERSION = "0.31.0"
+VERSION_SCENARIOS = {"list-versions", "load"}
 
 
 @dataclass
@@ -309,14 +310,15 @@ def machine() -> dict[str, Any]:
 
 def run_all(args: argparse.Namespace) -> dict[str, Any]:
     sizes = seeding.Sizes.quick() if args.quick else seeding.Sizes()
-    data_dir = CACHE / ("emulator-quick" if args.quick else "emulator")
+    data_dir = args.data_dir or CACHE / ("emulator-quick" if args.quick else "emulator")
+    only = set(args.only.split(",")) if args.only else None
     with EmulatorProcess(data_dir) as emulator:
         with Api(api_key=emulator.api_key, base_url=emulator.url) as api:
             started = time.perf_counter()
-            seeding.seed(api, data_dir, sizes)
+            # The version listings and the load need only the versions; skip the big uploads then.
+            seeding.seed(api, data_dir, sizes, versions_only=only is not None and only <= VERSION_SCENARIOS)
             print(f"seeded in {time.perf_counter() - started:.1f}s", flush=True)
         h = Harness(emulator, args.repeat)
-        only = set(args.only.split(",")) if args.only else None
 
         def wanted(key: str) -> bool:
             return only is None or key in only
@@ -414,6 +416,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", help="comma-separated: import,list-versions,list-files,download,faults,load")
     parser.add_argument("--load-seconds", type=float, default=20.0)
+    parser.add_argument("--data-dir", type=Path, help="the emulator's data (default: .cache/bench/emulator)")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = parser.parse_args()
     results = run_all(args)

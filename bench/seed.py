@@ -36,9 +36,16 @@ def name(collection: str) -> str:
     return f"{ENTITY}/{PROJECT}/{collection}"
 
 
-def seed(api: Api, data_dir: Path, sizes: Sizes) -> None:
-    """Create every benchmark artifact unless the data dir says it already holds them."""
+def seed(api: Api, data_dir: Path, sizes: Sizes, *, versions_only: bool = False) -> None:
+    """Create every benchmark artifact unless the data dir says it already holds them.
+
+    `versions_only` creates just the many-versions collection (what listings and the load need).
+    """
     marker = data_dir / "bench-seeded.json"
+    if versions_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            _versions(api, Path(tmp), sizes.versions)
+        return
     if marker.exists() and json.loads(marker.read_text()) == asdict(sizes):
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ids
@@ -31,6 +32,7 @@ from .records import (
     membership_for,
     project_by_id,
 )
+from .store import Store
 
 Row = sqlite3.Row
 
@@ -347,7 +349,11 @@ def versions_connection(
     )
     if edge_fields is None:
         edge_fields = lambda r: {"version": f"v{r['m_version_index']}"}  # noqa: E731
-    return Connection(ctx.store, query, lambda r: ArtifactNode(ctx, r), edge_fields=edge_fields, **page)
+    connection: Connection[ArtifactNode] = Connection(
+        ctx.store, query, lambda r: ArtifactNode(ctx, r, versions), edge_fields=edge_fields, **page
+    )
+    versions = Versions(ctx.store, connection.rows)
+    return connection
 
 
 class MembershipNode(Node):
@@ -387,15 +393,19 @@ def collection_aliases(ctx: Context, membership: Row) -> list[AliasNode]:
 class AliasNode(Node):
     typename = "ArtifactAlias"
 
+    def __init__(self, ctx: Context, row: Row, versions: Versions | None = None) -> None:
+        super().__init__(ctx, row)
+        self.versions = versions  # set when the alias was reached through its version
+
     @classmethod
-    def for_version(cls, ctx: Context, membership: Row) -> AliasNode:
+    def for_version(cls, ctx: Context, membership: Row, versions: Versions | None = None) -> AliasNode:
         row = {
             "id": -int(membership["id"]),
             "alias": f"v{membership['version_index']}",
             "collection_id": membership["collection_id"],
             "artifact_id": membership["artifact_id"],
         }
-        return cls(ctx, row)  # type: ignore[arg-type]
+        return cls(ctx, row, versions)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> Any:
         row = self.__dict__.get("row")
@@ -411,12 +421,17 @@ class AliasNode(Node):
     def artifact(self) -> ArtifactNode | None:
         return artifact_node(self.ctx, self.row["artifact_id"])
 
+    def _collection(self) -> Row | None:
+        if self.versions is not None:
+            return self.versions.collection(self.row["collection_id"])
+        return self.ctx.store.collections_by_id([self.row["collection_id"]]).get(self.row["collection_id"])
+
     def artifact_collection(self) -> CollectionNode | None:
-        row = collection_by_id(self.ctx.store, self.row["collection_id"])
-        return None if row is None else CollectionNode(self.ctx, row)
+        row = self._collection()
+        return None if row is None or row["state"] != "READY" else CollectionNode(self.ctx, row)
 
     def artifact_collection_name(self) -> str:
-        row = self.ctx.store.one("SELECT name FROM collections WHERE id = ?", (self.row["collection_id"],))
+        row = self._collection()
         return "" if row is None else str(row["name"])
 
 
@@ -440,8 +455,82 @@ def artifact_node(ctx: Context, artifact_id: int) -> ArtifactNode | None:
     return None if row is None else ArtifactNode(ctx, row)
 
 
+class Versions:
+    """The versions resolved together (one listed page, or one version alone).
+
+    What their fields need beyond their own rows (memberships, aliases, tags, types, collections)
+    is read for all of them with one query per kind, the first time any of them asks.
+    """
+
+    def __init__(self, store: Store, rows: Sequence[Row]) -> None:
+        self.store = store
+        self.rows = rows
+        self._loaded: dict[str, Any] = {}
+
+    def _load(self, kind: str, fetch: Callable[[], Any]) -> Any:
+        if kind not in self._loaded:
+            self._loaded[kind] = fetch()
+        return self._loaded[kind]
+
+    def _ids(self) -> list[int]:
+        return [int(r["id"]) for r in self.rows]
+
+    def memberships(self, artifact_id: int) -> list[Row]:
+        """The version's memberships (live collections or not), oldest first."""
+        by_artifact: dict[int, list[Row]] = self._load(
+            "memberships", lambda: _grouped(self.store.memberships_of_artifacts(self._ids()), "artifact_id")
+        )
+        return by_artifact.get(artifact_id, [])
+
+    def aliases(self, collection_id: int, artifact_id: int) -> list[Row]:
+        """The alias rows of one version in one collection, oldest first."""
+        by_pair: dict[tuple[int, int], list[Row]] = self._load(
+            "aliases",
+            lambda: _grouped(self.store.aliases_of_artifacts(self._ids()), "collection_id", "artifact_id"),
+        )
+        return by_pair.get((collection_id, artifact_id), [])
+
+    def tags(self, artifact_id: int) -> list[Row]:
+        by_artifact: dict[int, list[Row]] = self._load(
+            "tags", lambda: _grouped(self.store.tags_of_artifacts(self._ids()), "artifact_id")
+        )
+        return by_artifact.get(artifact_id, [])
+
+    def artifact_type(self, type_id: int) -> Row | None:
+        types: dict[int, Row] = self._load(
+            "types", lambda: self.store.artifact_types_by_id(sorted({int(r["type_id"]) for r in self.rows}))
+        )
+        return types.get(type_id)
+
+    def collection(self, collection_id: int) -> Row | None:
+        """A collection these versions belong to (by membership or as their sequence), any state."""
+
+        def fetch() -> dict[int, Row]:
+            wanted = {int(r["sequence_id"]) for r in self.rows}
+            for artifact_id in self._ids():
+                wanted.update(int(m["collection_id"]) for m in self.memberships(artifact_id))
+            return self.store.collections_by_id(sorted(wanted))
+
+        collections: dict[int, Row] = self._load("collections", fetch)
+        if collection_id not in collections:  # not one of ours: ask for it alone
+            return self.store.collections_by_id([collection_id]).get(collection_id)
+        return collections[collection_id]
+
+
+def _grouped(rows: list[Row], *keys: str) -> dict[Any, list[Row]]:
+    result: dict[Any, list[Row]] = {}
+    for row in rows:
+        key = int(row[keys[0]]) if len(keys) == 1 else tuple(int(row[k]) for k in keys)
+        result.setdefault(key, []).append(row)
+    return result
+
+
 class ArtifactNode(Node):
     typename = "Artifact"
+
+    def __init__(self, ctx: Context, row: Row, versions: Versions | None = None) -> None:
+        super().__init__(ctx, row)
+        self.versions = versions if versions is not None else Versions(ctx.store, [row])
 
     @property
     def id(self) -> str:
@@ -463,16 +552,14 @@ class ArtifactNode(Node):
         return bool(self.row["ttl_is_inherited"])
 
     def _membership(self, collection_name: str | None) -> Row | None:
-        if collection_name is None:
-            return self.ctx.store.one(
-                "SELECT * FROM memberships WHERE collection_id = ? AND artifact_id = ?",
-                (self.row["sequence_id"], self.pk),
-            )
-        return self.ctx.store.one(
-            "SELECT m.* FROM memberships m JOIN collections c ON c.id = m.collection_id "
-            "WHERE m.artifact_id = ? AND c.name = ? AND c.state = 'READY'",
-            (self.pk, collection_name),
-        )
+        """The membership in the named live collection, or in the version's own sequence."""
+        for membership in self.versions.memberships(self.pk):
+            if collection_name is None:
+                if membership["collection_id"] == self.row["sequence_id"]:
+                    return membership
+            elif membership["collection_name"] == collection_name and membership["collection_state"] == "READY":
+                return membership
+        return None
 
     def version_index(self, artifact_collection_name: str | None = None) -> int | None:
         membership = self._membership(artifact_collection_name)
@@ -482,21 +569,19 @@ class ArtifactNode(Node):
         return None if self.row["state"] != "COMMITTED" else str(self.row["digest"])[:12]
 
     def aliases(self, artifact_collection_name: str | None = None) -> list[AliasNode]:
-        sql = (
-            "SELECT m.* FROM memberships m JOIN collections c ON c.id = m.collection_id "
-            "WHERE m.artifact_id = ? AND c.state = 'READY'"
-        )
-        params: tuple[Any, ...] = (self.pk,)
-        if artifact_collection_name is not None:
-            sql += " AND c.name = ?"
-            params += (artifact_collection_name,)
         result: list[AliasNode] = []
-        for membership in self.ctx.store.all(sql + " ORDER BY m.id", params):
-            result.extend(collection_aliases(self.ctx, membership))
+        for membership in self.versions.memberships(self.pk):
+            if membership["collection_state"] != "READY":
+                continue
+            if artifact_collection_name is not None and membership["collection_name"] != artifact_collection_name:
+                continue
+            result.append(AliasNode.for_version(self.ctx, membership, self.versions))
+            rows = self.versions.aliases(membership["collection_id"], self.pk)
+            result.extend(AliasNode(self.ctx, r, self.versions) for r in rows)
         return result
 
     def artifact_type(self) -> ArtifactTypeNode:
-        row = self.ctx.store.one("SELECT * FROM artifact_types WHERE id = ?", (self.row["type_id"],))
+        row = self.versions.artifact_type(self.row["type_id"])
         assert row is not None
         return ArtifactTypeNode(self.ctx, row)
 
@@ -516,7 +601,7 @@ class ArtifactNode(Node):
         return Connection(self.ctx.store, query, lambda r: MembershipNode(self.ctx, r), **page)
 
     def artifact_sequence(self) -> CollectionNode:
-        row = self.ctx.store.one("SELECT * FROM collections WHERE id = ?", (self.row["sequence_id"],))
+        row = self.versions.collection(self.row["sequence_id"])
         assert row is not None
         return CollectionNode(self.ctx, row)
 
@@ -553,11 +638,7 @@ class ArtifactNode(Node):
         return files_connection(self.ctx, self.pk, names, **page)
 
     def tags(self) -> list[TagNode]:
-        rows = self.ctx.store.all(
-            "SELECT t.* FROM artifact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.artifact_id = ? ORDER BY t.id",
-            (self.pk,),
-        )
-        return [TagNode(self.ctx, r) for r in rows]
+        return [TagNode(self.ctx, r) for r in self.versions.tags(self.pk)]
 
 
 class ManifestNode(Node):

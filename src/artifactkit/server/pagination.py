@@ -59,15 +59,20 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 
 def _after_clause(order: Sequence[SortKey], values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """`(k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...`, with `<` for descending keys."""
+    """`k1 >= v1 AND ((k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...)`, with `<` for descending keys.
+
+    The leading `k1 >= v1` is implied by the rest, but SQLite only turns a plain range into an
+    index search: without it a page deep into a listing sorted every row before the cursor.
+    """
     terms: list[str] = []
-    params: list[Any] = []
+    params: list[Any] = [values[0]]
     for i, key in enumerate(order):
         parts = [f"({order[j].expr}) = ?" for j in range(i)]
         parts.append(f"({key.expr}) {'<' if key.descending else '>'} ?")
         params.extend(values[: i + 1])
         terms.append("(" + " AND ".join(parts) + ")")
-    return "(" + " OR ".join(terms) + ")", params
+    first = order[0]
+    return f"({first.expr}) {'<=' if first.descending else '>='} ? AND (" + " OR ".join(terms) + ")", params
 
 
 def page_size(first: int | None) -> int:
@@ -110,8 +115,8 @@ class Connection(Generic[T]):
         sql = f"SELECT {query.columns}, {key_columns} FROM {query.source} WHERE {where} ORDER BY {order_by} LIMIT ?"
         rows = store.all(sql, (*params, limit + 1))
         self._has_next = len(rows) > limit
-        self._rows = rows[:limit]
-        self._cursors = [encode_cursor([row[f"_k{i}"] for i in range(len(keys))]) for row in self._rows]
+        self.rows = rows[:limit]
+        self._cursors = [encode_cursor([row[f"_k{i}"] for i in range(len(keys))]) for row in self.rows]
 
     def total_count(self) -> int:
         q = self._query
@@ -127,7 +132,7 @@ class Connection(Generic[T]):
 
     def edges(self) -> list[dict[str, Any]]:
         result = []
-        for row, cursor in zip(self._rows, self._cursors, strict=True):
+        for row, cursor in zip(self.rows, self._cursors, strict=True):
             edge = {"node": self._wrap(row), "cursor": cursor}
             if self._edge_fields is not None:
                 edge.update(self._edge_fields(row))

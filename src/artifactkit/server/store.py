@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -268,3 +268,43 @@ class Store:
     def scalar(self, sql: str, params: tuple[object, ...] = ()) -> object:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    # ------------------------------------------------------------ batched lookups (one per listed page)
+
+    def memberships_of_artifacts(self, artifact_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Every membership of these versions, with its collection's name and state, oldest first."""
+        return self.all(
+            "SELECT m.*, c.name AS collection_name, c.state AS collection_state"
+            " FROM memberships m JOIN collections c ON c.id = m.collection_id"
+            f" WHERE m.artifact_id IN {_ID_LIST} ORDER BY m.id",
+            (_ids(artifact_ids),),
+        )
+
+    def aliases_of_artifacts(self, artifact_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Every alias row naming one of these versions, oldest first."""
+        return self.all(f"SELECT * FROM aliases WHERE artifact_id IN {_ID_LIST} ORDER BY id", (_ids(artifact_ids),))
+
+    def tags_of_artifacts(self, artifact_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """The tags of these versions (`artifact_id` says whose), in tag order."""
+        return self.all(
+            "SELECT t.*, x.artifact_id AS artifact_id FROM artifact_tags x JOIN tags t ON t.id = x.tag_id"
+            f" WHERE x.artifact_id IN {_ID_LIST} ORDER BY t.id",
+            (_ids(artifact_ids),),
+        )
+
+    def artifact_types_by_id(self, type_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+        rows = self.all(f"SELECT * FROM artifact_types WHERE id IN {_ID_LIST}", (_ids(type_ids),))
+        return {int(r["id"]): r for r in rows}
+
+    def collections_by_id(self, collection_ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+        """These collections whatever their state (callers that want live ones check `state`)."""
+        rows = self.all(f"SELECT * FROM collections WHERE id IN {_ID_LIST}", (_ids(collection_ids),))
+        return {int(r["id"]): r for r in rows}
+
+
+# A list of ids bound as one JSON parameter: one statement text (cached by sqlite3) for any count.
+_ID_LIST = "(SELECT value FROM json_each(?))"
+
+
+def _ids(values: Sequence[int]) -> str:
+    return "[" + ",".join(str(int(v)) for v in values) + "]"
