@@ -17,6 +17,7 @@ createArtifactFiles, PUT of the bytes, commitArtifact, useArtifact) as wandb-cor
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -114,7 +115,9 @@ def seed() -> Any:
     """Log and use artifacts from runs, exactly as a user of the official client does."""
     settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
     versions = {}
-    with wandb.init(entity=ENTITY, project=PROJECT, id="run1", job_type="seed", settings=settings) as run:
+    with wandb.init(
+        entity=ENTITY, project=PROJECT, id="run1", name="Seeding run", job_type="seed", settings=settings
+    ) as run:
         v0 = make_artifact("my-dataset", "dataset", DATASET_V0, description="first cut", metadata={"rows": 2})
         run.log_artifact(v0, aliases=["best"], tags=["art-tag"])
         v0.wait()
@@ -140,6 +143,40 @@ def seed() -> Any:
 @step
 def api_init() -> Any:
     return {"default_entity": api().default_entity}
+
+
+@step
+def projects_and_runs() -> Any:
+    """Creating a project and a run through the public API, then reading them back."""
+    api().create_project("made-here", ENTITY)
+    made = fresh_api().project("made-here", ENTITY)
+    created = api().create_run(run_id="made-run", project="made-here", entity=ENTITY)
+    run = fresh_api().run(f"{ENTITY}/made-here/made-run")  # a created Run cannot update() itself (no `group`)
+    run.name = "Renamed run"  # the display name
+    run.update()
+    reloaded = fresh_api().run(f"{ENTITY}/made-here/made-run")
+    seeded = fresh_api().run(f"{PREFIX}/run1")
+    return {
+        "project": [made.name, made.entity, made.path],
+        "project_id_loaded": isinstance(made.id, str) if hasattr(type(made), "id") else None,  # 0.19.9: no id
+        "run": [created.id, reloaded.id, reloaded.name, reloaded.state],
+        "seeded_run": [seeded.id, seeded.name, seeded.job_type],
+        "types_of_new_project": [t.name for t in made.artifacts_types()],
+    }
+
+
+@step
+def internal_api_run() -> Any:
+    """The internal API's run creation (0.19.9/0.22.3) first probes the `ServerSettings` type."""
+    try:
+        from wandb.apis.internal import Api as InternalApi
+    except ImportError:  # 0.31.0 has no Python internal API
+        return "not in this client"
+    run, inserted, messages = InternalApi().upsert_run(
+        name="run3", project=PROJECT, entity=ENTITY, display_name="Third run", job_type="probe"
+    )
+    reloaded = fresh_api().run(f"{PREFIX}/run3")
+    return {"sent": [run["name"], run["displayName"], inserted, messages], "read": [reloaded.name, reloaded.job_type]}
 
 
 @step
@@ -210,7 +247,7 @@ def filtered_listings() -> Any:
         "metadata_rows_3": versions({"state": "COMMITTED", "metadata.rows": 3}),
         "alias_best_or_v1": versions({"$or": [{"alias": "best"}, {"versionIndex": 1}]}, order="versionIndex"),
     }
-    if CLIENT_VERSION >= (0, 20):  # ArtifactType.collections(filters=, order=) is newer than 0.19
+    if "filters" in inspect.signature(wandb.apis.public.ArtifactType.collections).parameters:  # 0.31.0, not 0.22.3
         found = api().artifact_type("dataset", PREFIX).collections(filters={"name": "my-dataset"}, order="-createdAt")
         result["collections_named"] = [c.name for c in found]
     return result

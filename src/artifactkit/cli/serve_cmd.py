@@ -25,6 +25,11 @@ def register(commands: Any) -> None:
         action="store_true",
         help="behave like a W&B server older than 0.12.11 (artifactSequence(s) edges only)",
     )
+    parser.add_argument(
+        "--max-cli-version",
+        metavar="VERSION",
+        help="the server version to claim (default 0.31.0, or 0.12.0 with --legacy); below 0.12.11 it is legacy",
+    )
     parser.add_argument("--demo", action="store_true", help="seed a demo project (idempotent)")
     parser.add_argument("--user", default="local", help="the user whose API key is printed (default: local)")
     parser.add_argument("--ready-file", type=Path, help="write {url, api_key} as JSON here once listening")
@@ -88,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         data_dir=_check_data_dir(args.data_dir or default_data_dir(), must_exist=False),
         legacy=args.legacy,
+        max_cli_version=args.max_cli_version,
+        faults=args.faults,
         demo=args.demo,
         user=args.user,
         ready_file=args.ready_file,

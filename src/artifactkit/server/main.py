@@ -95,16 +95,18 @@ def serve(
     ready_file: Path | None,
     seed: Callable[[str, str], None] | None = None,
     faults: str | None = None,
+    max_cli_version: str | None = None,
 ) -> int:
     """Start the emulator, print how to reach it, block until SIGINT/SIGTERM."""
-    settings = Settings(data_dir=data_dir, legacy=legacy, faults=faults)
+    settings = Settings(data_dir=data_dir, legacy=legacy, faults=faults, cli_version=max_cli_version)
     emulator = Emulator(settings)
     key = first_key(emulator.store, user)
     running = RunningServer(emulator, host, port)
     url = running.start()
     if demo and seed is not None:
         seed(url, key.key)
-    personality = "legacy (pre-0.12.11, artifactSequences only)" if legacy else "modern"
+    personality = "legacy (pre-0.12.11, artifactSequences only)" if settings.legacy else "modern"
+    personality += f", max_cli_version {settings.max_cli_version}"
     print(f"artifactkit emulator ({personality}) listening on {url}", flush=True)
     print(f"data: {data_dir}", flush=True)
     print(f"export WANDB_BASE_URL={url}", flush=True)

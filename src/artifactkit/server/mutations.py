@@ -176,7 +176,12 @@ def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             (*updates.values(), utcnow(), utcnow(), run["id"]),
         )
     row = ctx.store.one("SELECT * FROM runs WHERE id = ?", (run["id"],))
-    return {"bucket": RunNode(ctx, row), "inserted": inserted, "updateAvailable": False}  # type: ignore[arg-type]
+    return {
+        "bucket": RunNode(ctx, row),  # type: ignore[arg-type]
+        "inserted": inserted,
+        "updateAvailable": False,
+        "serverSettings": {"serverMessages": []},
+    }
 
 
 @mutation("createRunFiles")

@@ -154,6 +154,11 @@ class ProjectNode(Node):
 
     read_only = False
     is_benchmark = False
+    access = "PRIVATE"  # every emulated project is private to its entity
+    views = "{}"  # saved views are not emulated
+
+    def user(self) -> UserNode | None:
+        return self.entity().user()
 
     def run(self, name: str, desc: str | None = None) -> RunNode | None:
         row = find_run(self.ctx.store, self.pk, name)
@@ -429,6 +434,11 @@ class AliasNode(Node):
     def artifact_collection(self) -> CollectionNode | None:
         row = self._collection()
         return None if row is None or row["state"] != "READY" else CollectionNode(self.ctx, row)
+
+    def artifact_sequence(self) -> CollectionNode | None:
+        """The legacy personality's `ArtifactAlias.artifactSequence`: the collection if it is a sequence."""
+        row = collection_by_id(self.ctx.store, self.row["collection_id"])
+        return None if row is None or row["kind"] != "SEQUENCE" else CollectionNode(self.ctx, row)
 
     def artifact_collection_name(self) -> str:
         row = self._collection()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from copy import copy
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -22,12 +23,15 @@ from ariadne import (
     make_executable_schema,
 )
 from graphql import (
+    DefinitionNode,
     DocumentNode,
-    FieldDefinitionNode,
     GraphQLResolveInfo,
     GraphQLSchema,
+    InterfaceTypeDefinitionNode,
     ObjectTypeDefinitionNode,
+    TypeDefinitionNode,
     parse,
+    print_ast,
 )
 
 from . import ids
@@ -43,7 +47,7 @@ from .nodes import (
     UserNode,
 )
 from .records import artifact_by_id, collection_by_id, find_project
-from .settings import LEGACY_REMOVED_FIELDS
+from .settings import LEGACY_ADDED_SDL, LEGACY_REMOVED_FIELDS, LEGACY_REMOVED_TYPES
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -72,26 +76,23 @@ def sdl_text() -> str:
     return resources.files("artifactkit.server").joinpath("wandb.graphql").read_text("utf-8")
 
 
-def _without_fields(document: DocumentNode, removed: tuple[tuple[str, str], ...]) -> DocumentNode:
-    """Drop `Type.field` definitions from an SDL document (for the legacy personality)."""
-    by_type: dict[str, set[str]] = {}
-    for type_name, field_name in removed:
-        by_type.setdefault(type_name, set()).add(field_name)
-    definitions = []
+def legacy_document(document: DocumentNode) -> DocumentNode:
+    """The SDL of a server older than 0.12.11: the fields and types it lacked gone, its own added."""
+    removed: dict[str, set[str]] = {}
+    for type_name, field_name in LEGACY_REMOVED_FIELDS:
+        removed.setdefault(type_name, set()).add(field_name)
+    definitions: list[DefinitionNode] = []
     for definition in document.definitions:
-        if isinstance(definition, ObjectTypeDefinitionNode) and definition.name.value in by_type:
-            dropped = by_type[definition.name.value]
-            fields: tuple[FieldDefinitionNode, ...] = tuple(
-                f for f in definition.fields or () if f.name.value not in dropped
-            )
-            definition = ObjectTypeDefinitionNode(
-                name=definition.name,
-                description=definition.description,
-                interfaces=definition.interfaces,
-                directives=definition.directives,
-                fields=fields,
-            )
+        if isinstance(definition, TypeDefinitionNode) and definition.name.value in LEGACY_REMOVED_TYPES:
+            continue
+        if isinstance(definition, (ObjectTypeDefinitionNode, InterfaceTypeDefinitionNode)):
+            dropped = removed.get(definition.name.value, set())
+            if dropped:
+                fields = tuple(f for f in definition.fields or () if f.name.value not in dropped)
+                definition = copy(definition)
+                definition.fields = fields
         definitions.append(definition)
+    definitions.extend(parse(LEGACY_ADDED_SDL).definitions)
     return DocumentNode(definitions=tuple(definitions))
 
 
@@ -217,7 +218,7 @@ def _typename(obj: Any, *_: Any) -> str:
 def build_schema(*, legacy: bool = False) -> GraphQLSchema:
     document = parse(sdl_text())
     if legacy:
-        document = _without_fields(document, LEGACY_REMOVED_FIELDS)
+        document = legacy_document(document)
     collection = InterfaceType("ArtifactCollection", _typename)
     bindables = [
         query,
@@ -228,10 +229,4 @@ def build_schema(*, legacy: bool = False) -> GraphQLSchema:
         UnionType("ClientIDMappingEntry", _typename),
         *_scalars(),
     ]
-    return make_executable_schema(document_to_sdl(document), *bindables)
-
-
-def document_to_sdl(document: DocumentNode) -> str:
-    from graphql import print_ast
-
-    return print_ast(document)
+    return make_executable_schema(print_ast(document), *bindables)

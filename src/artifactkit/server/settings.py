@@ -23,13 +23,35 @@ MODERN_FEATURES = (
 MODERN_MAX_CLI_VERSION = "0.31.0"
 # A server from before the artifactCollection(s) edges existed (they arrived with 0.12.11).
 LEGACY_MAX_CLI_VERSION = "0.12.0"
+# The first server version with the new edges: clients compare `max_cli_version` against it.
+COLLECTION_EDGES_VERSION = (0, 12, 11)
 
-# Fields a legacy server's schema does not have; queries selecting them fail validation.
+# What a server older than 0.12.11 lacks (wandb-schema-notes.md §2-§3). Queries selecting these
+# fail validation on the legacy personality, as on such a server.
 LEGACY_REMOVED_FIELDS = (
     ("ArtifactType", "artifactCollections"),
     ("ArtifactType", "artifactCollection"),
     ("ServerInfo", "features"),
+    ("UpsertBucketPayload", "serverSettings"),
 )
+# Types a legacy server does not define at all (introspection answers `null` for them).
+# `ServerSettings` is in neither the 2022 printed SDL nor the 2023 introspection dump.
+LEGACY_REMOVED_TYPES = ("ServerSettings", "ServerMessage")
+# Fields only a legacy server has: before the collection edges, an alias named its sequence.
+LEGACY_ADDED_SDL = """
+extend type ArtifactAlias {
+  "The sequence the alias belongs to (null for a portfolio); renamed artifactCollection in 0.12.11."
+  artifactSequence: ArtifactSequence
+}
+"""
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """`"0.12.11"` -> `(0, 12, 11)`; the comparison the official clients make on `max_cli_version`."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        raise ValueError(f"not a version number: {version!r}") from None
 
 
 @dataclass(frozen=True)
@@ -41,9 +63,22 @@ class Settings:
     url_ttl_seconds: int = 3600
     features: tuple[str, ...] = field(default=MODERN_FEATURES)
     faults: str | None = None  # a fault-injection spec, see faults.py
+    # The server version to claim in `serverInfo.cliVersionInfo.max_cli_version`. It decides the
+    # personality: below 0.12.11 the server is legacy. None: 0.31.0, or 0.12.0 when `legacy`.
+    cli_version: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cli_version is None:
+            return
+        legacy = version_tuple(self.cli_version) < COLLECTION_EDGES_VERSION
+        if self.legacy and not legacy:
+            raise ValueError(f"a legacy server is older than 0.12.11, not {self.cli_version}")
+        object.__setattr__(self, "legacy", legacy)
 
     @property
     def max_cli_version(self) -> str:
+        if self.cli_version is not None:
+            return self.cli_version
         return LEGACY_MAX_CLI_VERSION if self.legacy else MODERN_MAX_CLI_VERSION
 
     @property
