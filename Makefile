@@ -12,7 +12,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25.1'
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server]' --group dev
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,fsspec]' --group dev
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

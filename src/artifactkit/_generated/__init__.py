@@ -337,6 +337,17 @@ if TYPE_CHECKING:
         UseArtifactUseArtifact,
         UseArtifactUseArtifactArtifact,
     )
+    from .version_file_access import (
+        VersionFileAccess,
+        VersionFileAccessProject,
+        VersionFileAccessProjectArtifactCollectionMembership,
+        VersionFileAccessProjectArtifactCollectionMembershipFiles,
+        VersionFileAccessProjectArtifactCollectionMembershipFilesEdges,
+        VersionFileAccessProjectArtifactCollectionMembershipFilesEdgesNode,
+        VersionFileAccessProjectArtifactCollectionMembershipManifestOf,
+        VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest,
+        VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile,
+    )
     from .viewer import Viewer, ViewerViewer
 _LAZY_IMPORTS = {
     "AddAliases": ".add_aliases",
@@ -593,6 +604,15 @@ _LAZY_IMPORTS = {
     "UseArtifactInput": ".input_types",
     "UseArtifactUseArtifact": ".use_artifact",
     "UseArtifactUseArtifactArtifact": ".use_artifact",
+    "VersionFileAccess": ".version_file_access",
+    "VersionFileAccessProject": ".version_file_access",
+    "VersionFileAccessProjectArtifactCollectionMembership": ".version_file_access",
+    "VersionFileAccessProjectArtifactCollectionMembershipFiles": ".version_file_access",
+    "VersionFileAccessProjectArtifactCollectionMembershipFilesEdges": ".version_file_access",
+    "VersionFileAccessProjectArtifactCollectionMembershipFilesEdgesNode": ".version_file_access",
+    "VersionFileAccessProjectArtifactCollectionMembershipManifestOf": ".version_file_access",
+    "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest": ".version_file_access",
+    "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile": ".version_file_access",
     "Viewer": ".viewer",
     "ViewerViewer": ".viewer",
 }
@@ -867,6 +887,15 @@ __all__ = [
     "UseArtifactInput",
     "UseArtifactUseArtifact",
     "UseArtifactUseArtifactArtifact",
+    "VersionFileAccess",
+    "VersionFileAccessProject",
+    "VersionFileAccessProjectArtifactCollectionMembership",
+    "VersionFileAccessProjectArtifactCollectionMembershipFiles",
+    "VersionFileAccessProjectArtifactCollectionMembershipFilesEdges",
+    "VersionFileAccessProjectArtifactCollectionMembershipFilesEdgesNode",
+    "VersionFileAccessProjectArtifactCollectionMembershipManifestOf",
+    "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest",
+    "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile",
     "Viewer",
     "ViewerViewer",
 ]

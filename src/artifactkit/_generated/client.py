@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from .upsert_project import UpsertProject
     from .upsert_run import UpsertRun
     from .use_artifact import UseArtifact
+    from .version_file_access import VersionFileAccess
     from .viewer import Viewer
 
 
@@ -1535,6 +1536,126 @@ class GeneratedClient(BaseClient):
         )
         data = self.get_data(response)
         return MembershipFileUrls.model_validate(data)
+
+    def version_file_access(
+        self, entity: str, project: str, name: str, names: list[str], **kwargs: Any
+    ) -> "VersionFileAccess":
+        from .version_file_access import VersionFileAccess
+
+        query = gql("""
+            query VersionFileAccess($entity: String!, $project: String!, $name: String!, $names: [String!]!) {
+              project(entityName: $entity, name: $project) {
+                artifactCollectionMembership(name: $name) {
+                  ...MembershipFields
+                  manifestOf: artifact {
+                    currentManifest {
+                      file {
+                        directUrl
+                      }
+                    }
+                  }
+                  files(names: $names, first: 100) {
+                    edges {
+                      node {
+                        ...FileUrlFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment FileUrlFields on File {
+              name
+              directUrl
+            }
+
+            fragment MembershipFields on ArtifactCollectionMembership {
+              versionIndex
+              artifactCollection {
+                ...CollectionRefFields
+              }
+              artifact {
+                ...ArtifactFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+            "names": names,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="VersionFileAccess",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return VersionFileAccess.model_validate(data)
 
     def legacy_type_artifact_collections(
         self,
