@@ -40,9 +40,13 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 import httpx
-from fsspec import AbstractFileSystem
-from fsspec.spec import AbstractBufferedFile
-from fsspec.transaction import Transaction
+
+try:
+    from fsspec import AbstractFileSystem
+    from fsspec.spec import AbstractBufferedFile
+    from fsspec.transaction import Transaction
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise ImportError("artifactkit.fs needs fsspec: pip install 'artifactkit[fsspec]'") from exc
 
 from ._paths import ArtifactPath, check_alias, check_part, version_index
 from ._transport import Transport
@@ -151,6 +155,11 @@ def _translated(path: str) -> Iterator[None]:
         if translated is None:
             raise
         raise translated from exc
+
+
+def _no_version(path: str) -> NoReturn:
+    """`ENTITY/PROJECT/COLLECTION/path` names a file of the next version (what a transaction writes): none yet."""
+    _not_found(path, f"{path}: no version named; read from COLLECTION:VERSION (e.g. ':latest')")
 
 
 def _not_found(path: str, message: str) -> NoReturn:
@@ -751,7 +760,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
                 infos = self._collections(ref)
             elif ref.alias is None:
                 if ref.path:
-                    raise InvalidNameError(f"{path!r} names no version", expected=PATH_FORM)
+                    _no_version(path)
                 infos = self._versions_of(ref)
             else:
                 version = self._resolve(ref)
@@ -769,7 +778,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
                 return _dir_info(f"{ref.entity}/{ref.project}")
             if ref.alias is None:
                 if ref.path:
-                    raise InvalidNameError(f"{path!r} names no version", expected=PATH_FORM)
+                    _no_version(path)
                 info = _dir_info(ref.collection_path)
                 info["artifact_type"] = self._collection_type(ref)
                 return info
