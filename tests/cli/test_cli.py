@@ -145,10 +145,19 @@ def test_cache_info_and_cleanup(cli: Cli, seeded: str, snapshot: SnapshotAsserti
     assert cli("get", f"{PROJECT}/classifier:v0")[0] == 0
 
     info = cli("cache", "info", connect=False)
-    cleanup = cli("cache", "cleanup", "--max-size", "0", connect=False)
+    before = json.loads(cli("cache", "info", "--json", connect=False)[1])
+    dry_run = cli("cache", "cleanup", "0", "--dry-run", connect=False)  # positional, as wandb takes it
+    assert json.loads(cli("cache", "info", "--json", connect=False)[1]) == before  # a dry run removes nothing
+    cleanup = cli("cache", "cleanup", "0", connect=False)
     after = cli("cache", "info", "--json", connect=False)
 
-    assert {"info": info[1], "cleanup": cleanup[1], "after": json.loads(after[1])} == snapshot
+    assert before["disk_bytes"] >= before["bytes"] > 0  # whole blocks on disk for small files
+    assert sum(a["files"] for a in before["artifacts"]) == before["objects"]
+    listed = re.sub(
+        r"objects/manifest/[0-9a-f]{2}/[0-9a-f]{62}", "objects/manifest/<key depends on the URL>", dry_run[1]
+    )
+    outputs = {"info": info[1], "dry run": listed, "cleanup": cleanup[1], "after": json.loads(after[1])}
+    assert outputs == snapshot
 
 
 @pytest.mark.parametrize(
@@ -178,7 +187,7 @@ def test_cache_cleanup_needs_a_readable_size(cli: Cli, capsys: pytest.CaptureFix
     assert "argument --max-size: cannot read size 'lots'; use e.g. 10GB" in capsys.readouterr().err
     status, _, err = cli("cache", "cleanup", connect=False)
     assert status == 2
-    assert err.strip() == "artifactkit: error: cleanup needs --max-size, e.g. --max-size 10GB [ValueError]"
+    assert err.strip() == "artifactkit: error: cleanup needs a size, e.g. `artifactkit cache cleanup 10GB` [ValueError]"
 
 
 def test_debug_shows_the_traceback(cli: Cli, seeded: str) -> None:

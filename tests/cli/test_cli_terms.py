@@ -137,3 +137,11 @@ def test_serve_without_the_server_extra_says_how_to_install_it(
         "artifactkit: error: the emulator needs the [server] extra (module 'uvicorn' is missing): "
         "pip install 'artifactkit[server]' [ConfigurationError]\n"
     )
+
+
+def test_python_dash_m_artifactkit_is_the_command() -> None:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "artifactkit", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: artifactkit ")

@@ -28,7 +28,7 @@ cd "$WORK"
 "$PY" -c "import artifactkit, sys; sys.exit(0 if artifactkit.Api else 1)" || fail "import artifactkit"
 "$PY" -c "import filelock" 2>/dev/null && fail "filelock was installed on Linux (it is Windows-only)"
 "$WORK/venv/bin/artifactkit" --help >/dev/null || fail "artifactkit --help"
-"$PY" -m artifactkit.cli --help >/dev/null || fail "python -m artifactkit.cli --help"
+"$PY" -m artifactkit --help >/dev/null || fail "python -m artifactkit --help"
 set +e
 hint=$("$WORK/venv/bin/artifactkit" serve 2>&1); code=$?
 set -e

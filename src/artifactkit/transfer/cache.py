@@ -6,6 +6,7 @@ e.g. `~/.cache/artifactkit` on Linux):
     objects/md5/<hex[:2]>/<hex[2:]>       verified file contents, keyed by their MD5
     objects/etag/<h[:2]>/<h[2:]>          contents of http(s) references, h = sha256(url, etag)
     objects/manifest/<h[:2]>/<h[2:]>      manifests of committed versions, h = sha256(server, id, digest)
+    objects/manifest/<h[:2]>/<h[2:]>.name the version a manifest belongs to (`entity/project/name:v3`)
     partial/<kind>-<key>.part             bytes of an interrupted download, resumed with Range
     partial/<kind>-<key>.part.parts       which ranged parts of a large `.part` are complete
     locks/<kind>-<key>.lock               held by the one process fetching that object
@@ -60,12 +61,48 @@ def manifest_key(server: str, artifact_id: str, digest: str) -> str:
 
 @dataclass(frozen=True)
 class CacheInfo:
-    """What `Cache.info()` reports: object count and bytes, and bytes of interrupted downloads."""
+    """What `Cache.info()` reports: objects and interrupted downloads, apparent and on disk (bytes)."""
 
     root: Path
     objects: int
     bytes: int
+    """Apparent size of the cached objects (the sum of their file sizes)."""
     partial_bytes: int
+    """Apparent size of interrupted downloads (preallocated files count in full here)."""
+    disk_bytes: int = 0
+    """Disk space the objects take (allocated blocks, what `du` shows)."""
+    partial_disk_bytes: int = 0
+    """Disk space interrupted downloads take (sparse preallocation counts only what was written)."""
+
+
+@dataclass(frozen=True)
+class ArtifactUsage:
+    """The cached files of one version, as `Cache.usage_by_artifact()` reports them."""
+
+    name: str
+    """`entity/project/name:vN`; `(not attributed)` for objects no cached manifest names."""
+    files: int
+    """Manifest entries whose bytes are in the cache."""
+    disk_bytes: int
+    """Disk space of those files (a file shared with other versions counts for each)."""
+    last_used: float
+    """Newest access time (mtime, seconds since the epoch) among them."""
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One file `cleanup` removes (or would remove, in a dry run)."""
+
+    path: Path
+    kind: str
+    size: int
+    last_used: float
+
+
+def disk_usage(stat: os.stat_result) -> int:
+    """Allocated bytes (`st_blocks` x 512 on POSIX); the apparent size where blocks are unknown."""
+    blocks = getattr(stat, "st_blocks", None)
+    return stat.st_size if blocks is None else blocks * 512
 
 
 class LockTimeout(Exception):
@@ -172,16 +209,82 @@ class Cache:
 
     # -- management -------------------------------------------------------------------------
 
+    def label_manifest(self, key: str, name: str) -> None:
+        """Note which version a cached manifest belongs to (for `usage_by_artifact`)."""
+        target = self.object_path("manifest", key)
+        label = target.with_name(target.name + ".name")
+        temp = label.with_name(f"{label.name}.{secrets.token_hex(4)}.tmp")
+        with contextlib.suppress(OSError):  # a label is a convenience; a read-only cache works without
+            self._ensure_dir(label.parent)
+            temp.write_text(name, encoding="utf-8")
+            os.replace(temp, label)
+        temp.unlink(missing_ok=True)
+
     def info(self) -> CacheInfo:
-        count = total = 0
+        """Counts and sizes of what the cache holds (one stat per file; nothing is read)."""
+        count = total = disk = 0
         for _, stat in self._object_files():
             total += stat.st_size
+            disk += disk_usage(stat)
             count += 1
-        partial = 0
+        partial = partial_disk = 0
         for part in self._partials():
             with contextlib.suppress(FileNotFoundError):
-                partial += part.stat().st_size
-        return CacheInfo(self.root, count, total, partial)
+                stat = part.stat()
+                partial += stat.st_size
+                partial_disk += disk_usage(stat)
+        return CacheInfo(self.root, count, total, partial, disk, partial_disk)
+
+    def usage_by_artifact(self) -> list[ArtifactUsage]:
+        """Disk usage per version whose manifest is cached, largest first, then what no manifest names."""
+        import base64
+        import json
+
+        objects = {(path.parent.parent.name, path.parent.name + path.name): stat for path, stat in self._object_files()}
+        attributed: set[tuple[str, str]] = set()
+        usages: list[ArtifactUsage] = []
+        for (kind, key), manifest_stat in list(objects.items()):
+            if kind != "manifest":
+                continue
+            path = self.object_path("manifest", key)
+            try:
+                name = path.with_name(path.name + ".name").read_text(encoding="utf-8").strip()
+                contents = json.loads(path.read_bytes()).get("contents", {})
+            except (OSError, ValueError, AttributeError):
+                continue
+            files = disk = 0
+            last_used = manifest_stat.st_mtime
+            attributed.add((kind, key))
+            for entry in contents.values() if isinstance(contents, dict) else ():
+                try:
+                    digest = str(entry["digest"])
+                    ref = entry.get("ref")
+                    if ref:
+                        object_key = ("etag", etag_key(str(ref), digest))
+                    else:
+                        object_key = ("md5", base64.b64decode(digest, validate=True).hex())
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    continue
+                stat = objects.get(object_key)
+                if stat is None:
+                    continue
+                attributed.add(object_key)
+                files += 1
+                disk += disk_usage(stat)
+                last_used = max(last_used, stat.st_mtime)
+            usages.append(ArtifactUsage(name, files, disk, last_used))
+        usages.sort(key=lambda u: (-u.disk_bytes, u.name))
+        rest = [stat for key, stat in objects.items() if key not in attributed]
+        if rest:
+            usages.append(
+                ArtifactUsage(
+                    "(not attributed)",
+                    len(rest),
+                    sum(disk_usage(s) for s in rest),
+                    max(s.st_mtime for s in rest),
+                )
+            )
+        return usages
 
     def _object_files(self) -> Iterator[tuple[Path, os.stat_result]]:
         """Every cached object with its stat (one stat per object; vanished ones are skipped)."""
@@ -191,6 +294,8 @@ class Cache:
             for prefix in sorted((self.objects / kind).glob("??")):
                 with os.scandir(prefix) as found:
                     for item in found:
+                        if "." in item.name:
+                            continue  # a label or a temp file, not an object (keys are hex)
                         try:
                             stat = item.stat()
                         except FileNotFoundError:
@@ -202,12 +307,22 @@ class Cache:
         if self.partial.is_dir():
             yield from self.partial.glob("*.part")
 
-    def cleanup(self, max_bytes: int) -> tuple[int, int]:
+    def cleanup(self, max_bytes: int, *, dry_run: bool = False) -> tuple[int, int]:
         """Evict least recently used objects until the cache holds at most `max_bytes`.
 
         Interrupted downloads count too and go after the objects (they are what a resume needs).
         Objects and partial files being fetched right now are skipped. Returns (files removed,
-        bytes freed).
+        bytes freed); `dry_run` removes nothing and returns what would go (see `cleanup_plan`).
+        """
+        entries = self.cleanup_plan(max_bytes, remove=not dry_run)
+        return len(entries), sum(e.size for e in entries)
+
+    def cleanup_plan(self, max_bytes: int, *, remove: bool = False) -> list[CacheEntry]:
+        """The files `cleanup(max_bytes)` removes, least recently used first; removed when `remove`.
+
+        Args:
+            max_bytes: what the cache may still hold afterwards, in bytes (apparent sizes); 0 empties it.
+            remove: delete them (False: only say which would go).
         """
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
@@ -223,26 +338,28 @@ class Cache:
                 continue
             partials.append((stat.st_mtime, stat.st_size, part, kind, key))
         total = sum(e[1] for e in entries) + sum(p[1] for p in partials)
-        removed = freed = 0
-        for _, size, path, kind, key in [*sorted(entries), *sorted(partials)]:
+        chosen: list[CacheEntry] = []
+        for mtime, size, path, kind, key in [*sorted(entries), *sorted(partials)]:
             if total <= max_bytes:
                 break
-            lock = _ObjectLock(self.locks / f"{kind}-{key}.lock")
-            try:
-                lock.acquire(blocking=False)
-            except LockTimeout:
-                continue  # being fetched right now
-            try:
-                path.unlink(missing_ok=True)
-                path.with_name(path.name + ".parts").unlink(missing_ok=True)
-            finally:
-                lock.release()
+            if remove:  # a dry run takes no locks: it changes nothing, not even the locks directory
+                lock = _ObjectLock(self.locks / f"{kind}-{key}.lock")
+                try:
+                    lock.acquire(blocking=False)
+                except LockTimeout:
+                    continue  # being fetched right now
+                try:
+                    path.unlink(missing_ok=True)
+                    path.with_name(path.name + ".parts").unlink(missing_ok=True)
+                    path.with_name(path.name + ".name").unlink(missing_ok=True)
+                finally:
+                    lock.release()
             total -= size
-            removed += 1
-            freed += size
-        self._checksums.prune()
-        self._remove_stale_locks()
-        return removed, freed
+            chosen.append(CacheEntry(path, kind, size, mtime))
+        if remove:
+            self._checksums.prune()
+            self._remove_stale_locks()
+        return chosen
 
     def _remove_stale_locks(self) -> None:
         """Lock files left by killed processes: take each (if free) and let release delete it."""

@@ -1,0 +1,7 @@
+"""`python -m artifactkit` is the `artifactkit` command (as `python -m wandb` is `wandb`)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
