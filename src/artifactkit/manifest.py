@@ -66,11 +66,17 @@ class ManifestEntry:
     """One file of an artifact version: its path, content digest and size, or a reference."""
 
     path: str
+    """The file's path inside the version (POSIX, relative, e.g. `images/001.png`)."""
     digest: str
+    """Stored files: the base64 MD5 of the content. References: what the storage reports (an ETag)."""
     size: int = 0
+    """Size in bytes; 0 where the manifest gives none (some references)."""
     ref: str | None = None
+    """Where a reference's bytes live (`https://...`); None for a file stored in W&B."""
     birth_artifact_id: str | None = None
+    """The ID of the version that first uploaded these bytes; None for references and new uploads."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    """Other per-entry fields of the manifest (`extra` in the JSON), kept as they are."""
 
     @property
     def is_reference(self) -> bool:
@@ -85,6 +91,7 @@ class ManifestEntry:
         return md5_b64_to_hex(self.digest)
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as the manifest's `contents[path]` JSON object (without the path)."""
         doc: dict[str, Any] = {"digest": self.digest}
         if self.ref is not None:
             doc["ref"] = self.ref
@@ -101,10 +108,13 @@ class Manifest:
     """A parsed manifest: entries by path plus the storage policy configuration."""
 
     entries: Mapping[str, ManifestEntry]
+    """Every entry, by its path."""
     storage_policy_config: Mapping[str, Any] = field(default_factory=lambda: {"storageLayout": "V2"})
+    """The storage policy's settings (`storageLayout`: `V2` for current servers, `V1` for old ones)."""
 
     @classmethod
     def from_entries(cls, entries: Iterable[ManifestEntry], storage_layout: str = "V2") -> Manifest:
+        """A manifest of `entries`; raises `ManifestError` for an unsafe or repeated path."""
         by_path: dict[str, ManifestEntry] = {}
         for entry in entries:
             check_entry_path(entry.path)
@@ -143,6 +153,7 @@ class Manifest:
         return cls(entries=entries, storage_policy_config=dict(config))
 
     def to_json(self) -> dict[str, Any]:
+        """The manifest document (W&B's `version: 1` format), entries sorted by path."""
         return {
             "version": MANIFEST_VERSION,
             "storagePolicy": STORAGE_POLICY,
@@ -151,6 +162,7 @@ class Manifest:
         }
 
     def to_bytes(self) -> bytes:
+        """The manifest document as compact UTF-8 JSON, as it is uploaded."""
         return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=False).encode()
 
     def digest(self) -> str:
@@ -162,6 +174,7 @@ class Manifest:
 
     @property
     def total_size(self) -> int:
+        """The sum of the entries' sizes, in bytes (references count with the size the manifest gives)."""
         return sum(entry.size for entry in self.entries.values())
 
     def __iter__(self) -> Iterator[ManifestEntry]:
