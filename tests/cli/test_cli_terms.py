@@ -145,3 +145,15 @@ def test_python_dash_m_artifactkit_is_the_command() -> None:
     done = subprocess.run([sys.executable, "-m", "artifactkit", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert done.stdout.startswith("usage: artifactkit ")
+
+
+def test_keys_speak_json_with_a_schema_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "emu")]
+    code, out, _ = run(capsys, "keys", "create", "--user", "bob", "--read-only", "--json", *data)
+    created = json.loads(out)
+    assert code == 0 and created["schema_version"] == 1
+    assert created["key"]["user"] == "bob" and created["key"]["read_only"] is True
+    code, out, _ = run(capsys, "keys", "list", "--json", *data)
+    listed = json.loads(out)
+    assert code == 0 and listed["schema_version"] == 1
+    assert created["key"] in listed["keys"]

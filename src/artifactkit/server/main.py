@@ -130,13 +130,20 @@ def serve(
     return 0
 
 
-def keys_command(data_dir: Path, action: str, user: str, read_only: bool) -> int:
+def keys_command(data_dir: Path, action: str, user: str, read_only: bool, *, as_json: bool = False) -> int:
+    """`artifactkit keys create|list`: one key per line (tab-separated for list), or JSON with `as_json`."""
     store = Store(Settings(data_dir=data_dir).database_path)
-    if action == "create":
-        key = create_key(store, user, read_only=read_only)
-        print(key.key)
+    keys = [create_key(store, user, read_only=read_only)] if action == "create" else list(list_keys(store))
+    if as_json:
+        records = [{"key": k.key, "user": k.username, "read_only": bool(k.read_only)} for k in keys]
+        document = (
+            {"schema_version": 1, "key": records[0]} if action == "create" else {"schema_version": 1, "keys": records}
+        )
+        print(json.dumps(document, indent=2))
+    elif action == "create":
+        print(keys[0].key)
     else:
-        for key in list_keys(store):
+        for key in keys:
             print(f"{key.key}\t{key.username}\t{'read-only' if key.read_only else 'read-write'}")
     return 0
 
