@@ -62,7 +62,7 @@ from .errors import (
     PermissionDeniedError,
     UnsafePathError,
 )
-from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
+from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path, parse_artifact_reference
 from .transfer.cache import Cache, etag_key, manifest_key
 
 logger = logging.getLogger("artifactkit")
@@ -73,6 +73,7 @@ PATH_FORM = "'wandb://ENTITY/PROJECT/COLLECTION:VERSION/path/in/artifact'"
 _ATTEMPTS = 4
 _EXPIRED = frozenset({400, 401, 403})
 _CHUNK = 1 << 20
+_MAX_REFERENCE_HOPS = 8
 
 
 # ----------------------------------------------------------------------------- paths
@@ -591,6 +592,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         self.cache = Cache(self.api.client.cache_root)
         self._lock = threading.Lock()
         self._versions: dict[tuple[str, str, str, str], _Version] = {}
+        self._versions_by_id: dict[str, _Version] = {}
         self._trees: dict[tuple[str, str], _Tree] = {}
         self._collection_types: dict[tuple[str, str, str], str] = {}
         self._collecting = threading.local()
@@ -833,7 +835,47 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
 
     # -- reading ------------------------------------------------------------------------------------
 
+    def _version_by_id(self, artifact_id: str) -> _Version:
+        """A version named by its GraphQL ID (what `wandb-artifact://` references carry), looked up once."""
+        with self._lock:
+            known = self._versions_by_id.get(artifact_id)
+        if known is not None:
+            return known
+        result = self.api.client.call(lambda c: c.artifact_by_id(artifact_id), f"looking up artifact {artifact_id}")
+        if result.artifact is None:
+            raise NotFoundError(f"no artifact version has the ID {artifact_id!r}", kind="version", path=artifact_id)
+        artifact = Artifact.from_source(self.api.client, result.artifact, ("", ""))
+        version = _Version(artifact, None)
+        with self._lock:
+            self._versions_by_id[artifact_id] = version
+        return version
+
+    def _follow(self, version: _Version, entry: ManifestEntry) -> tuple[_Version, ManifestEntry]:
+        """The version and stored entry a `wandb-artifact://` entry points at (chains followed)."""
+        start = entry
+        for _hop in range(_MAX_REFERENCE_HOPS):
+            if not entry.is_artifact_reference:
+                return version, entry
+            assert entry.ref is not None
+            try:
+                artifact_id, path = parse_artifact_reference(entry.ref)
+            except ManifestError as exc:
+                raise DownloadError(f"{start.path}: {exc}", path=start.path) from None
+            version = self._version_by_id(artifact_id)
+            target = self._tree(version).files.get(path)
+            if target is None:
+                raise NotFoundError(
+                    f"{start.path} references {path!r} of {version.artifact.qualified_name}, which has no such file",
+                    kind="file",
+                    path=start.path,
+                )
+            entry = target
+        raise DownloadError(
+            f"{start.path}: more than {_MAX_REFERENCE_HOPS} artifact references in a chain", path=start.path
+        )
+
     def _byte_source(self, version: _Version, entry: ManifestEntry) -> tuple[_ByteSource, _Spool | None]:
+        version, entry = self._follow(version, entry)
         where = f"{version.artifact.qualified_name}/{entry.path}"
         if entry.ref is not None:
             if entry.ref.startswith(("http://", "https://")):
@@ -869,10 +911,14 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
                     raise IsADirectoryError(errno.EISDIR, "is a folder of the artifact", path)
                 _not_found(path, f"{ref.inside(ref.path)}: no such file in {version.artifact.qualified_name}")
             source, spool = self._byte_source(version, entry)
+            info = _file_info(ref, version.artifact, entry)
+            if entry.is_artifact_reference:  # its size and MD5 are those of the file it points at
+                target = self._follow(version, entry)[1]
+                info.update(size=target.size, md5=target.md5_hex)
         return ArtifactFile(
             self,
             path,
-            _file_info(ref, version.artifact, entry),
+            info,
             source,
             spool,
             block_size=block_size or self.blocksize,

@@ -61,6 +61,36 @@ def check_entry_path(path: str) -> str:
     return path
 
 
+ARTIFACT_REFERENCE_SCHEME = "wandb-artifact://"
+
+
+def parse_artifact_reference(ref: str) -> tuple[str, str]:
+    """`(artifact id, path)` of a `wandb-artifact://<hex>/<path>` reference; `ManifestError` if malformed.
+
+    Such an entry points at the file `path` of another artifact version; `<hex>` is the hex form
+    of the bytes of that version's (base64) GraphQL ID. The entry's digest is the target's.
+    """
+    if not ref.startswith(ARTIFACT_REFERENCE_SCHEME):
+        raise ManifestError(f"{ref!r} is not a {ARTIFACT_REFERENCE_SCHEME} reference")
+    hex_id, _, path = ref.removeprefix(ARTIFACT_REFERENCE_SCHEME).partition("/")
+    try:
+        raw = bytes.fromhex(hex_id)
+    except ValueError:
+        raise ManifestError(f"reference {ref!r} does not name an artifact by its hex ID") from None
+    if not raw:
+        raise ManifestError(f"reference {ref!r} names no artifact")
+    return base64.b64encode(raw).decode("ascii"), check_entry_path(path)
+
+
+def artifact_reference(artifact_id: str, path: str) -> str:
+    """The `wandb-artifact://` URI of the file `path` of the version with GraphQL ID `artifact_id`."""
+    try:
+        raw = base64.b64decode(artifact_id, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ManifestError(f"artifact ID {artifact_id!r} is not base64") from exc
+    return f"{ARTIFACT_REFERENCE_SCHEME}{raw.hex()}/{check_entry_path(path)}"
+
+
 @dataclass(frozen=True)
 class ManifestEntry:
     """One file of an artifact version: its path, content digest and size, or a reference."""
@@ -82,6 +112,11 @@ class ManifestEntry:
     def is_reference(self) -> bool:
         """True when the bytes live at `ref` rather than in W&B storage."""
         return self.ref is not None
+
+    @property
+    def is_artifact_reference(self) -> bool:
+        """True for a `wandb-artifact://` entry: a file of another artifact version, same digest."""
+        return self.ref is not None and self.ref.startswith(ARTIFACT_REFERENCE_SCHEME)
 
     @functools.cached_property
     def md5_hex(self) -> str:

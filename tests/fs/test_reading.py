@@ -10,9 +10,10 @@ import pytest
 
 from artifactkit import Api, errors
 from artifactkit.fs import DEFAULT_BLOCK_SIZE, ArtifactFileSystem
+from artifactkit.manifest import Manifest, ManifestEntry, artifact_reference
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.fs.conftest import BigFile, make_fs
-from tests.fs.support import BIG_SIZE, MARK, expected_bytes
+from tests.fs.support import BIG_SIZE, MARK, expected_bytes, seed_version
 from tests.integration.support import upload
 from tests.transfer.helpers import blob_path, reset_stats, settled_stats
 
@@ -136,3 +137,29 @@ def test_pandas_reads_a_csv_by_url(emulator: EmbeddedEmulator, api: Api, project
     shared = ArtifactFileSystem(**options)  # fsspec hands out the instance pandas used
     shared.api.close()
     ArtifactFileSystem.clear_instance_cache()
+
+
+def test_a_wandb_artifact_reference_reads_the_file_it_points_at(
+    emulator: EmbeddedEmulator, fs: ArtifactFileSystem, api: Api, project: str, tmp_path: Path
+) -> None:
+    text = "rows that live in the source artifact\n" * 50
+    source = upload(api, tmp_path, f"{project}/source", files={"tables/rows.csv": text})
+    target = source.manifest.entries["tables/rows.csv"]
+    reference = ManifestEntry("linked.csv", target.digest, 0, ref=artifact_reference(source.id, "tables/rows.csv"))
+    seed_version(emulator, f"{project}/holder", "dataset", Manifest.from_entries([reference]))
+
+    url = f"wandb://{project}/holder:v0/linked.csv"
+    assert fs.info(url)["ref"] == reference.ref
+    with fs.open(url) as f:
+        assert f.size == len(text)  # the target's size (the reference records 0, as wandb does)
+        assert f.info()["md5"] == target.md5_hex
+        f.seek(5)
+        assert f.read(4) == b"that"
+    assert fs.cat_file(url) == text.encode()
+    assert fs.cache.lookup("md5", target.md5_hex, len(text)) is not None  # a full read is cached by content
+
+    dangling = ManifestEntry("gone.csv", target.digest, 0, ref=artifact_reference(source.id, "no/such.csv"))
+    seed_version(emulator, f"{project}/dangling", "dataset", Manifest.from_entries([dangling]))
+    with pytest.raises(FileNotFoundError) as missing:
+        fs.open(f"wandb://{project}/dangling:v0/gone.csv")
+    assert isinstance(missing.value.__cause__, errors.NotFoundError)
