@@ -82,25 +82,31 @@ def _check_data_dir(data_dir: Path, *, must_exist: bool) -> Path:
 def run(args: argparse.Namespace) -> int:
     from .._local import default_data_dir
 
-    serve: Callable[..., int] = _server_main().serve
+    main = _server_main()
+    serve: Callable[..., int] = main.serve
 
     seed = None
     if args.demo:
         from ..demo import seed_demo
 
         seed = seed_demo
-    return serve(
-        host=args.host,
-        port=args.port,
-        data_dir=_check_data_dir(args.data_dir or default_data_dir(), must_exist=False),
-        legacy=args.legacy,
-        max_cli_version=args.max_cli_version,
-        faults=args.faults,
-        demo=args.demo,
-        user=args.user,
-        ready_file=args.ready_file,
-        seed=seed,
-    )
+    try:
+        return serve(
+            host=args.host,
+            port=args.port,
+            data_dir=_check_data_dir(args.data_dir or default_data_dir(), must_exist=False),
+            legacy=args.legacy,
+            max_cli_version=args.max_cli_version,
+            faults=args.faults,
+            demo=args.demo,
+            user=args.user,
+            ready_file=args.ready_file,
+            seed=seed,
+        )
+    except main.ServeError as exc:
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError(str(exc)) from None
 
 
 def run_keys(args: argparse.Namespace) -> int:

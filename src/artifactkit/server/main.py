@@ -22,6 +22,10 @@ from .settings import Settings
 from .store import Store
 
 
+class ServeError(Exception):
+    """The emulator cannot start where it was asked to (a busy port, an unknown host); the message says why."""
+
+
 class RunningServer:
     """A uvicorn server on its own thread; `url` is known once `start()` returns."""
 
@@ -60,13 +64,11 @@ class RunningServer:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready socket on `host:port`; a busy port is a `ConfigurationError` saying what to do."""
-    from ..errors import ConfigurationError
-
+    """A listening-ready socket on `host:port`; a busy port is a `ServeError` saying what to do."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
-        raise ConfigurationError(f"cannot listen on host {host!r}: {exc.strerror}") from None
+        raise ServeError(f"cannot listen on host {host!r}: {exc.strerror}") from None
     sock = socket.socket(family, kind, proto)
     if os.name != "nt":
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -75,11 +77,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigurationError(
+            raise ServeError(
                 f"port {port} on {host} is already in use (another `artifactkit serve`?); "
                 "choose another --port, or --port 0 for a free one"
             ) from None
-        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
 
