@@ -146,3 +146,19 @@ def editing(api: Api) -> None:
         assert_type(error.expected, str)
     except AuthenticationError as error:
         assert_type(error.status_code, int)
+
+
+def filesystem(api: Api) -> None:
+    from artifactkit.fs import ArtifactFile, ArtifactFileSystem, VersionTransaction, WandbPath, parse_path
+
+    fs = ArtifactFileSystem(api, block_size=1 << 20, artifact_type="model")
+    assert_type(fs.ls("team/project/dataset:v3"), list[Any])
+    assert_type(fs.info("team/project/dataset:latest/a.csv"), dict[str, Any])
+    assert_type(fs.cat_file("team/project/dataset:v3/a.csv", start=0, end=10), bytes)
+    assert_type(parse_path("wandb://team/project/dataset:v3/a.csv"), WandbPath)
+    opened = fs.open("wandb://team/project/dataset:v3/a.csv")
+    if isinstance(opened, ArtifactFile):
+        assert_type(opened.info(), dict[str, Any])
+    with fs.transaction as transaction:
+        if isinstance(transaction, VersionTransaction):
+            assert_type(transaction.versions, list[Artifact])
