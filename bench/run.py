@@ -184,9 +184,9 @@ class Harness:
         scenario = Scenario(key, title)
         with Api(api_key=self.emulator.api_key, base_url=self.emulator.url) as api:
             version = api.artifact(artifact)
-            from artifactkit.transfer.download import FileUrls
+            from artifactkit.transfer.urls import FileUrls
 
-            urls = FileUrls(version)
+            urls = FileUrls(version._file_urls, version.qualified_name)
             names = list(version.manifest.entries)
             urls.prefetch(names)
             listing = "\n".join(urls.url(n) for n in names)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # The public names, imported on first use so that `import artifactkit` stays cheap.
 _EXPORTS = {
@@ -30,31 +30,32 @@ _EXPORTS = {
     "Paginator": "._pagination",
     "RetryPolicy": "._transport",
     "Run": ".runs",
-    "RunArtifacts": ".artifacts",
-    "artifact_collection_edge_name": ".collections",
-    "artifact_collection_plural_edge_name": ".collections",
+    "RunArtifacts": ".runs",
+    "UploadStats": ".transfer.upload",
+    "artifact_collection_edge_name": "._capabilities",
+    "artifact_collection_plural_edge_name": "._capabilities",
     "errors": ".errors",
-    "server_supports_artifact_collections_gql_edges": ".collections",
+    "server_supports_artifact_collections_gql_edges": "._capabilities",
 }
 
 if TYPE_CHECKING:
     from . import errors
-    from ._pagination import Paginator
-    from ._transport import RetryPolicy
-    from .api import Api
-    from .artifact_types import ArtifactType, ArtifactTypes
-    from .artifacts import Artifact, Artifacts, RunArtifacts
-    from .collections import (
-        ArtifactCollection,
-        ArtifactCollections,
+    from ._capabilities import (
         artifact_collection_edge_name,
         artifact_collection_plural_edge_name,
         server_supports_artifact_collections_gql_edges,
     )
+    from ._pagination import Paginator
+    from ._transport import RetryPolicy
+    from .api import Api
+    from .artifact_types import ArtifactType, ArtifactTypes
+    from .artifacts import Artifact, Artifacts
+    from .collections import ArtifactCollection, ArtifactCollections
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
-    from .runs import Run
+    from .runs import Run, RunArtifacts
     from .transfer.download import DownloadResult
+    from .transfer.upload import UploadStats
 
 
 def __getattr__(name: str) -> Any:
@@ -90,6 +91,7 @@ __all__ = [
     "RetryPolicy",
     "Run",
     "RunArtifacts",
+    "UploadStats",
     "__version__",
     "artifact_collection_edge_name",
     "artifact_collection_plural_edge_name",

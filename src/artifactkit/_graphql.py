@@ -2,13 +2,13 @@
 
 `Session.call` runs one generated operation and turns everything it can raise (httpx errors,
 HTTP error statuses, GraphQL errors, pydantic validation errors) into the `artifactkit.errors`
-tree, naming what was asked for. Nothing else in the facade catches those exceptions.
+tree, naming what was asked for. Nothing else in the facade catches those exceptions. The session
+knows nothing else: what the server supports lives in `_capabilities`, the download cache in `_client`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# The first server release with the artifactCollection(s) edges on ArtifactType.
-COLLECTION_EDGES_MIN_VERSION = (0, 12, 11)
-
 _STATUS_ERRORS: dict[int, type[errors.APIStatusError]] = {
     400: errors.BadRequestError,
     401: errors.AuthenticationError,
@@ -33,16 +30,6 @@ _STATUS_ERRORS: dict[int, type[errors.APIStatusError]] = {
     413: errors.BadRequestError,
     429: errors.RateLimitError,
 }
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in text.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
 
 
 def _error_messages(errors_list: list[dict[str, Any]]) -> str:
@@ -71,13 +58,11 @@ def status_error(response: httpx.Response, what: str) -> errors.ArtifactkitError
 
 
 class Session:
-    """A generated client bound to one transport, plus the per-client capability cache."""
+    """A generated client bound to one transport; `call` is the facade's one error boundary."""
 
-    def __init__(self, transport: Transport, *, cache_root: Path | None = None) -> None:
+    def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        self.cache_root = cache_root
         self._client: GeneratedClient | None = None
-        self._supports_collection_edges: bool | None = None
 
     @property
     def client(self) -> GeneratedClient:
@@ -121,19 +106,6 @@ class Session:
             raise errors.APITimeoutError(f"timed out while {what}") from exc
         except httpx.HTTPError as exc:
             raise errors.TransportError(f"could not reach the server while {what}: {exc}") from exc
-
-    # -- capabilities ----------------------------------------------------------------------
-
-    @property
-    def supports_collection_edges(self) -> bool:
-        """Whether the server has `ArtifactType.artifactCollection(s)`; probed once per client."""
-        if self._supports_collection_edges is None:
-            info = self.call(lambda c: c.server_cli_version(), "asking the server for its version")
-            version = "0"
-            if info.server_info is not None and isinstance(info.server_info.cli_version_info, dict):
-                version = str(info.server_info.cli_version_info.get("max_cli_version") or "0")
-            self._supports_collection_edges = _version_tuple(version) >= COLLECTION_EDGES_MIN_VERSION
-        return self._supports_collection_edges
 
     def close(self) -> None:
         self.transport.close()

@@ -1,12 +1,13 @@
-"""Parsing the paths users type: `entity/project`, `entity/project/name:alias`, runs.
+"""The name rules: parsing the paths users type (`entity/project`, `entity/project/name:alias`,
+runs) and checking names, aliases and tags.
 
-Every parser validates before anything is sent and says which form it expected.
+Every parser and check validates before anything is sent and says which form it expected.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .errors import InvalidNameError
@@ -14,11 +15,15 @@ from .errors import InvalidNameError
 _NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
 _ALIAS = re.compile(r"^[^/:\s][^/:]*$")
 _VERSION = re.compile(r"^v(\d+)$")
+_TAG = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")
 
 PROJECT_FORM = "'entity/project' (or 'project' with a default entity)"
 ARTIFACT_FORM = "'entity/project/name:version' such as 'my-team/my-project/dataset:v3' or ':latest'"
 COLLECTION_FORM = "'entity/project/name' such as 'my-team/my-project/dataset'"
 RUN_FORM = "'entity/project/run_id'"
+COLLECTION_NAME_FORM = "letters, digits, '-', '_' and '.', at most 128 characters"
+TYPE_NAME_FORM = "a type name such as 'dataset' or 'model': letters, digits, '-', '_' and '.'"
+RESERVED_TYPE_PREFIX = "wandb-"
 
 
 def check_part(kind: str, value: str, form: str) -> str:
@@ -38,6 +43,18 @@ def check_alias(value: str) -> str:
             expected="an alias such as 'latest', 'best' or a version 'v3'",
         )
     return value
+
+
+def check_tags(tags: Iterable[str]) -> list[str]:
+    """The tags, checked and de-duplicated in order."""
+    result = []
+    for tag in tags:
+        if not isinstance(tag, str) or len(tag) > 128 or not _TAG.match(tag):
+            raise InvalidNameError(
+                f"tag {tag!r} is not valid", expected="letters, digits, '-', '_' and single inner spaces, at most 128"
+            )
+        result.append(tag)
+    return list(dict.fromkeys(result))
 
 
 def version_index(alias: str) -> int | None:

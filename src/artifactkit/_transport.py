@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from . import __version__
+from ._version import __version__
 from .errors import APITimeoutError, ClientClosedError, TransportError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})

@@ -8,30 +8,45 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from . import _config
-from ._graphql import Session
+from . import _config, _lookups
+from ._capabilities import Capabilities
+from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE
 from ._paths import (
     ArtifactPath,
     ProjectPath,
+    check_alias,
+    check_tags,
     parse_artifact_path,
     parse_project_path,
     parse_run_path,
-    version_index,
 )
 from ._transport import RetryPolicy, Transport
-from .artifact_types import ArtifactType, ArtifactTypes, project_not_found
+from .artifact_types import ArtifactType, ArtifactTypes
 from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
 from .errors import NotFoundError
 from .runs import Run
+from .transfer.upload import UploadStats, collect_files
+from .uploads import upload_version
 
 if TYPE_CHECKING:
     import httpx
 
+    from ._generated.fragments import RunFields
     from .manifest import ManifestEntry
 
 DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
+
+
+class _Connection(Client):
+    """The client an Api's entities share; it builds the entities the graph points up to."""
+
+    def collection(self, entity: str, project: str, name: str, type_name: str) -> ArtifactCollection:
+        return ArtifactCollection(self, entity, project, name, type_name)
+
+    def run(self, attrs: RunFields, entity: str | None = None, project: str | None = None) -> Run:
+        return Run._wrap(self, attrs, entity, project)
 
 
 class Api:
@@ -85,7 +100,7 @@ class Api:
         self.project = self.config.project
         base, key = self.config.base_url, self.config.api_key
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
-        self.client = Session(transport, cache_root=Path(cache_dir) if cache_dir is not None else None)
+        self.client: Client = _Connection(transport, cache_root=Path(cache_dir) if cache_dir is not None else None)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -103,6 +118,11 @@ class Api:
 
     def __repr__(self) -> str:
         return f"<Api {self.base_url}>"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the server supports (probed once, on first need)."""
+        return self.client.capabilities
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -161,9 +181,11 @@ class Api:
             self.client, path.entity, path.project, type_name, per_page, filters=filters, order=order
         )
 
-    def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
-        """The collection `entity/project/name` of type `type_name`."""
+    def artifact_collection(self, type_name: str | None, name: str) -> ArtifactCollection:
+        """The collection `entity/project/name` of type `type_name` (None: whatever its type, one more request)."""
         path = self._artifact_path(name, allow_alias=False)
+        if type_name is None:
+            type_name = _lookups.collection_type(self.client, path)
         return ArtifactCollection(self.client, path.entity, path.project, path.collection, type_name)
 
     def artifact_collection_exists(self, name: str, type: str) -> bool:
@@ -205,7 +227,7 @@ class Api:
         path = self._artifact_path(name)
         artifact = lookup_version(self.client, path)
         if artifact is None:
-            raise self._diagnose(path)
+            raise _lookups.diagnose(self.client, path)
         if type is not None and artifact.type != type:
             raise NotFoundError(
                 f"{path} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=str(path)
@@ -220,24 +242,6 @@ class Api:
             return False
         return True
 
-    def _diagnose(self, path: ArtifactPath) -> NotFoundError:
-        """Say which part of `path` does not exist (one extra request, only on this error path)."""
-        found = self.client.call(
-            lambda c: c.diagnose_artifact_path(path.entity, path.project, path.collection), f"looking up {path}"
-        )
-        where = f"{path.entity}/{path.project}"
-        if found.entity is None:
-            return NotFoundError(f"entity {path.entity!r} not found (looking up {path})", kind="entity", path=str(path))
-        if found.project is None:
-            return NotFoundError(f"project {where} not found (looking up {path})", kind="project", path=str(path))
-        if found.project.artifact_collection is None:
-            return NotFoundError(
-                f"collection {path.collection!r} not found in {where}", kind="collection", path=str(path)
-            )
-        alias = path.alias or "latest"
-        kind = "version" if version_index(alias) is not None else "alias"
-        return NotFoundError(f"{kind} {alias!r} not found in {where}/{path.collection}", kind=kind, path=str(path))
-
     # -- runs --------------------------------------------------------------------------------------
 
     def run(self, path: str) -> Run:
@@ -247,12 +251,12 @@ class Api:
             lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}"
         )
         if result.project is None:
-            raise project_not_found(entity, project)
+            raise _lookups.project_not_found(entity, project)
         if result.project.run is None:
             raise NotFoundError(
                 f"run {name!r} not found in {entity}/{project}", kind="run", path=f"{entity}/{project}/{name}"
             )
-        return Run(self.client, result.project.run, entity, project)
+        return Run._wrap(self.client, result.project.run, entity, project)
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -277,25 +281,52 @@ class Api:
         version yields that version. `run` names the run that logged it (created if needed).
         `references` adds http(s) entries whose bytes stay where they are, e.g.
         `ManifestEntry("raw/data.csv", digest=etag, ref="https://...", size=n)`. `progress`
-        draws a bar on a terminal (None: when stderr is one).
+        draws a bar on a terminal (None: when stderr is one). `upload_files()` is the same upload,
+        also returning what was sent.
         """
-        from ._paths import check_alias
-        from .collections import check_tags
-        from .transfer.upload import collect_files, upload_artifact
+        artifact, _stats = self.upload_files(
+            paths,
+            name,
+            type,
+            aliases=aliases,
+            tags=tags,
+            description=description,
+            metadata=metadata,
+            run=run,
+            max_workers=max_workers,
+            references=references,
+            progress=progress,
+        )
+        return artifact
 
+    def upload_files(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Mapping[str, str | os.PathLike[str]],
+        name: str,
+        type: str,
+        *,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        run: str | None = None,
+        max_workers: int | None = None,
+        references: Sequence[ManifestEntry] = (),
+        progress: bool | None = False,
+    ) -> tuple[Artifact, UploadStats]:
+        """`upload()`, returning the version and what was sent (files and bytes uploaded, or that
+        an identical version already existed)."""
         path = self._artifact_path(name, allow_alias=False)
         alias_list = [check_alias(a) for a in aliases]
         tag_list = check_tags(tags)
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         files = collect_files(paths, workers=max_workers) if paths else []
-        return upload_artifact(
+        return upload_version(
             self.client,
-            entity=path.entity,
-            project=path.project,
-            name=path.collection,
-            type_name=type,
-            files=files,
+            path,
+            type,
+            files,
             aliases=alias_list,
             tags=tag_list,
             description=description,

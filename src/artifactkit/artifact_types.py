@@ -5,17 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._graphql import Session
+from . import _lookups
+from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
-from .errors import NotFoundError
+from .collections import ArtifactCollection, ArtifactCollections
 
 if TYPE_CHECKING:
     from ._generated.fragments import ArtifactTypeFields
-    from .collections import ArtifactCollection, ArtifactCollections
-
-
-def project_not_found(entity: str, project: str) -> NotFoundError:
-    return NotFoundError(f"project {entity}/{project} not found", kind="project", path=f"{entity}/{project}")
 
 
 class ArtifactTypes(Paginator["ArtifactType"]):
@@ -24,7 +20,7 @@ class ArtifactTypes(Paginator["ArtifactType"]):
     counted = False
 
     def __init__(
-        self, client: Session, entity: str, project: str, per_page: int = DEFAULT_PER_PAGE, *, start: str | None = None
+        self, client: Client, entity: str, project: str, per_page: int = DEFAULT_PER_PAGE, *, start: str | None = None
     ) -> None:
         super().__init__(per_page, start=start)
         self.client = client
@@ -37,10 +33,10 @@ class ArtifactTypes(Paginator["ArtifactType"]):
             f"listing the artifact types of {self.entity}/{self.project}",
         )
         if result.project is None:
-            raise project_not_found(self.entity, self.project)
+            raise _lookups.project_not_found(self.entity, self.project)
         connection = result.project.artifact_types
         items = [
-            ArtifactType(self.client, self.entity, self.project, edge.node.name, attrs=edge.node)
+            ArtifactType._from_attrs(self.client, self.entity, self.project, edge.node)
             for edge in connection.edges
             if edge.node is not None
         ]
@@ -53,38 +49,25 @@ class ArtifactTypes(Paginator["ArtifactType"]):
 class ArtifactType:
     """An artifact type (`dataset`, `model`, ...) of one project."""
 
-    def __init__(
-        self,
-        client: Session,
-        entity: str,
-        project: str,
-        type_name: str,
-        attrs: ArtifactTypeFields | None = None,
-    ) -> None:
+    def __init__(self, client: Client, entity: str, project: str, type_name: str) -> None:
+        """Load the type `type_name` of `entity/project` (one request)."""
+        self._init(client, entity, project, _lookups.artifact_type(client, entity, project, type_name))
+
+    @classmethod
+    def _from_attrs(cls, client: Client, entity: str, project: str, attrs: ArtifactTypeFields) -> ArtifactType:
+        self = cls.__new__(cls)
+        self._init(client, entity, project, attrs)
+        return self
+
+    def _init(self, client: Client, entity: str, project: str, attrs: ArtifactTypeFields) -> None:
         self.client = client
         self.entity = entity
         self.project = project
-        self._type_name = type_name
-        self._attrs = attrs if attrs is not None else self._fetch()
-
-    def _fetch(self) -> ArtifactTypeFields:
-        result = self.client.call(
-            lambda c: c.project_artifact_type(self.entity, self.project, self._type_name),
-            f"loading artifact type {self._type_name!r} of {self.entity}/{self.project}",
-        )
-        if result.project is None:
-            raise project_not_found(self.entity, self.project)
-        if result.project.artifact_type is None:
-            raise NotFoundError(
-                f"artifact type {self._type_name!r} not found in {self.entity}/{self.project}",
-                kind="artifact type",
-                path=f"{self.entity}/{self.project}/{self._type_name}",
-            )
-        return result.project.artifact_type
+        self._attrs = attrs
 
     def load(self) -> ArtifactType:
         """Fetch the type again from the server; returns this object, refreshed."""
-        self._attrs = self._fetch()
+        self._attrs = _lookups.artifact_type(self.client, self.entity, self.project, self._attrs.name)
         return self
 
     @property
@@ -114,16 +97,12 @@ class ArtifactType:
         start: str | None = None,
     ) -> ArtifactCollections:
         """The collections of this type (sequences and portfolios)."""
-        from .collections import ArtifactCollections
-
         return ArtifactCollections(
             self.client, self.entity, self.project, self.name, per_page, filters=filters, order=order, start=start
         )
 
     def collection(self, name: str) -> ArtifactCollection:
         """The collection `name` of this type; `NotFoundError` if there is none."""
-        from .collections import ArtifactCollection
-
         return ArtifactCollection(self.client, self.entity, self.project, name, self.name)
 
     def __repr__(self) -> str:

@@ -8,33 +8,41 @@ fetched only when something needs it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._graphql import Session
+from . import _lookups
+from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
-from ._paths import ArtifactPath, check_alias, parse_artifact_path, version_index
-from .collections import check_tags
+from ._paths import ArtifactPath, check_alias, check_tags, parse_artifact_path, version_index
 from .errors import NotFoundError, ResponseValidationError, UnsupportedError
+from .files import ArtifactFiles
+from .manifest import Manifest, ManifestError
+from .transfer.cache import Cache, manifest_key
+from .transfer.download import DownloadResult, download, fetch_document, verify_directory
+from .transfer.urls import UrlPage
 
 if TYPE_CHECKING:
     from ._generated.fragments import (
         ArtifactFields,
         CollectionRefFields,
         MembershipFields,
-        PageInfoFields,
         SequenceRefFields,
     )
     from .collections import ArtifactCollection
-    from .files import ArtifactFiles
-    from .manifest import Manifest
     from .runs import Run
-    from .transfer.download import DownloadResult
+
+
+def default_root(artifact: Artifact) -> Path:
+    """`$WANDB_ARTIFACT_DIR/<name>-<version>`, by default under `./artifacts`."""
+    base = Path(os.environ.get("WANDB_ARTIFACT_DIR") or "artifacts")
+    return base / artifact.name.replace(":", "-")
 
 
 @dataclass(frozen=True)
@@ -59,28 +67,42 @@ class CollectionView:
 
 
 class Artifact:
-    """One artifact version. Edit `description`, `metadata`, `aliases`, `tags`, then `save()`."""
+    """One artifact version. Edit `description`, `metadata`, `aliases`, `tags`, then `save()`.
 
-    def __init__(self, client: Session, attrs: ArtifactFields, view: CollectionView) -> None:
-        self.client = client
-        self._view = view
-        self._manifest: Manifest | None = None
-        self._collection: ArtifactCollection | None = None
-        self._set_attrs(attrs)
+    Versions come from the `Api` (`api.artifact()`, `api.artifacts()`, `api.upload()`, ...).
+    """
+
+    client: Client
+    _view: CollectionView
+    _manifest: Manifest | None
+    _collection: ArtifactCollection | None
+
+    def __init__(self) -> None:
+        raise TypeError("Artifact objects come from an Api: api.artifact(name), api.artifacts(...), api.upload(...)")
 
     # -- construction from the different query shapes ---------------------------------------
 
     @classmethod
-    def from_membership(cls, client: Session, membership: MembershipFields, fallback: tuple[str, str]) -> Artifact:
-        assert membership.artifact is not None and membership.artifact_collection is not None
-        view = CollectionView.of(membership.artifact_collection, membership.version_index, fallback=fallback)
-        return cls(client, membership.artifact, view)
+    def _wrap(cls, client: Client, attrs: ArtifactFields, view: CollectionView) -> Artifact:
+        self = cls.__new__(cls)
+        self.client = client
+        self._view = view
+        self._manifest = None
+        self._collection = None
+        self._set_attrs(attrs)
+        return self
 
     @classmethod
-    def from_source(cls, client: Session, attrs: ArtifactFields, fallback: tuple[str, str]) -> Artifact:
+    def _from_membership(cls, client: Client, membership: MembershipFields, fallback: tuple[str, str]) -> Artifact:
+        assert membership.artifact is not None and membership.artifact_collection is not None
+        view = CollectionView.of(membership.artifact_collection, membership.version_index, fallback=fallback)
+        return cls._wrap(client, membership.artifact, view)
+
+    @classmethod
+    def _from_source(cls, client: Client, attrs: ArtifactFields, fallback: tuple[str, str]) -> Artifact:
         """The version as seen through the sequence it was logged to."""
         view = CollectionView.of(attrs.artifact_sequence, attrs.version_index, fallback=fallback)
-        return cls(client, attrs, view)
+        return cls._wrap(client, attrs, view)
 
     def _set_attrs(self, attrs: ArtifactFields) -> None:
         self._attrs = attrs
@@ -206,29 +228,78 @@ class Artifact:
     def collection(self) -> ArtifactCollection:
         """The collection this version was fetched through (loaded by one request on first use)."""
         if self._collection is None:
-            from .collections import ArtifactCollection
-
-            self._collection = ArtifactCollection(
-                self.client, self.entity, self.project, self._view.collection, self.type
-            )
+            self._collection = self.client.collection(self.entity, self.project, self._view.collection, self.type)
         return self._collection
 
     # -- files and bytes ----------------------------------------------------------------------------
 
     def files(self, names: Sequence[str] | None = None, per_page: int = DEFAULT_PER_PAGE) -> ArtifactFiles:
         """The files of this version, optionally only those named (exact manifest paths)."""
-        from .files import ArtifactFiles
-
         return ArtifactFiles(self.client, self, names=names, per_page=per_page)
 
     @property
     def manifest(self) -> Manifest:
         """The manifest (fetched once, on first use)."""
         if self._manifest is None:
-            from .transfer.download import fetch_manifest
-
-            self._manifest = fetch_manifest(self)
+            self._manifest = self._fetch_manifest()
         return self._manifest
+
+    def _fetch_manifest(self) -> Manifest:
+        """From the cache for a committed version seen before, else fetched (one URL lookup, one GET).
+
+        A manifest is cached only when its own digest equals the version's digest, i.e. when the
+        server vouches for exactly these entries; anything else is fetched every time.
+        """
+        what = f"fetching the manifest of {self.qualified_name}"
+        key = manifest_key(self.client.transport.base_url, self.id, self.digest)
+        cacheable = self.state == "COMMITTED"
+        with Cache(self.client.cache_root) as cache:
+            if cacheable:
+                hit = cache.lookup("manifest", key, None)
+                if hit is not None:
+                    try:
+                        manifest = Manifest.from_json(hit.read_bytes(), check_paths=False)
+                        if manifest.digest() == self.digest:
+                            return manifest
+                    except (OSError, ManifestError):
+                        pass  # unreadable: fetch it again
+            body = fetch_document(self.client.transport, lambda _refused: self._manifest_url(what), what)
+            try:
+                manifest = Manifest.from_json(body, check_paths=False)
+            except ManifestError as exc:
+                raise ResponseValidationError(f"invalid manifest while {what}: {exc}") from exc
+            if cacheable and manifest.digest() == self.digest:
+                with contextlib.suppress(OSError):  # a read-only cache still downloads
+                    cache.store_bytes("manifest", key, body)
+        return manifest
+
+    def _manifest_url(self, what: str) -> str:
+        result = self.client.call(lambda c: c.artifact_manifest_url(self.id), what)
+        if result.artifact is None or result.artifact.current_manifest is None:
+            raise NotFoundError(f"no manifest while {what}", kind="manifest")
+        return result.artifact.current_manifest.file.direct_url
+
+    def _file_urls(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
+        """One page of signed download URLs: of the files named, or of every file (the engine's `UrlQuery`)."""
+        result = self.client.call(
+            lambda c: c.membership_file_urls(
+                self.entity,
+                self.project,
+                self.collection_name,
+                self.version,
+                names=names,
+                cursor=cursor,
+                per_page=per_page,
+            ),
+            f"asking for download URLs of {self.qualified_name}",
+        )
+        collection = None if result.project is None else result.project.artifact_collection
+        membership = None if collection is None else collection.artifact_membership
+        if membership is None or membership.files is None:
+            raise NotFoundError(f"{self.qualified_name} not found", kind="version", path=self.qualified_name)
+        info = membership.files.page_info
+        urls = [(e.node.name, e.node.direct_url) for e in membership.files.edges if e.node is not None]
+        return UrlPage(urls, info.end_cursor, info.has_next_page)
 
     @overload
     def download(
@@ -273,14 +344,11 @@ class Artifact:
         from the shared cache when it has them; an interrupted download resumes where it stopped.
         `path_prefix` and `include` (globs) select files. With `dry_run=True` nothing is written
         and the plan is returned instead: each selected file with what would happen to it
-        (`fetch`, `cache` or `keep`). See `docs/transfers.md`.
+        (`fetch`, `cache` or `keep`). `download_files()` is the same download returning that
+        account for a real run too. See `docs/transfers.md`.
         """
-        from .transfer.download import default_root, download_artifact
-
-        target = Path(root) if root is not None else default_root(self)
-        result = download_artifact(
-            self,
-            target,
+        result = self.download_files(
+            root,
             path_prefix=path_prefix,
             include=include,
             max_workers=max_workers,
@@ -290,10 +358,38 @@ class Artifact:
         )
         return result if dry_run else result.root
 
+    def download_files(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        path_prefix: str | None = None,
+        include: Sequence[str] | None = None,
+        max_workers: int | None = None,
+        skip_cache: bool = False,
+        dry_run: bool = False,
+        progress: bool | None = None,
+    ) -> DownloadResult:
+        """`download()`, returning what it did with each file (`fetch`, `cache`, `keep`) and the bytes fetched."""
+        target = Path(root) if root is not None else default_root(self)
+        manifest = self.manifest
+        with Cache(self.client.cache_root) as cache:
+            return download(
+                manifest,
+                target,
+                self._file_urls,
+                self.client.transport,
+                cache,
+                label=self.qualified_name,
+                path_prefix=path_prefix,
+                include=include,
+                max_workers=max_workers,
+                skip_cache=skip_cache,
+                dry_run=dry_run,
+                progress=progress,
+            )
+
     def verify(self, root: str | os.PathLike[str]) -> None:
         """Check that `root` holds exactly this version's files; raises `DigestMismatchError`."""
-        from .transfer.download import verify_directory
-
         verify_directory(self.manifest, Path(root))
 
     # -- edits --------------------------------------------------------------------------------------
@@ -389,7 +485,7 @@ class Artifact:
         what = f"linking {self.qualified_name} to {target}"
         payload = self.client.call(lambda c: c.link_artifact(link), what).link_artifact
         if payload is not None and payload.artifact_membership is not None:
-            return Artifact.from_membership(self.client, payload.artifact_membership, (target.entity, target.project))
+            return Artifact._from_membership(self.client, payload.artifact_membership, (target.entity, target.project))
         # Servers without ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE only say the version number.
         version = None if payload is None else payload.version_index
         linked = None if version is None else lookup_version(self.client, replace(target, alias=f"v{version}"))
@@ -410,17 +506,14 @@ class Artifact:
 
     def logged_by(self) -> Run | None:
         """The run that logged this version, if a run did."""
-        from .runs import Run
-
         result = self.client.call(lambda c: c.artifact_created_by(self.id), f"asking who logged {self.qualified_name}")
         creator = None if result.artifact is None else result.artifact.created_by
         if creator is None or creator.typename__ != "Run":
             return None
-        return Run(self.client, attrs=creator)
+        return self.client.run(creator)
 
     def used_by(self) -> list[Run]:
         """The runs that used this version as an input."""
-        from .runs import Run
 
         def fetch(cursor: str | None, per_page: int) -> Page[Run]:
             result = self.client.call(
@@ -430,29 +523,13 @@ class Artifact:
             if result.artifact is None:
                 raise NotFoundError(f"{self.qualified_name} no longer exists", kind="artifact")
             connection = result.artifact.used_by
-            return Page.of(connection, [Run(self.client, attrs=e.node) for e in connection.edges])
+            return Page.of(connection, [self.client.run(e.node) for e in connection.edges])
 
         return list(PageFetcher(fetch))
 
     def __repr__(self) -> str:
         link = f" link to {self.source_qualified_name}" if self.is_link else ""
         return f"<Artifact {self.qualified_name} type={self.type}{link}>"
-
-
-class _ArtifactEdge(Protocol):
-    @property
-    def node(self) -> ArtifactFields | None: ...
-
-
-class _ArtifactConnection(Protocol):
-    """The shape shared by the generated classes of every `VersionedArtifactConnection` read."""
-
-    @property
-    def edges(self) -> Sequence[_ArtifactEdge]: ...
-    @property
-    def page_info(self) -> PageInfoFields: ...
-    @property
-    def total_count(self) -> int: ...
 
 
 def _settable_aliases(aliases: Sequence[str]) -> list[str]:
@@ -463,7 +540,7 @@ def _settable_aliases(aliases: Sequence[str]) -> list[str]:
     return names
 
 
-def lookup_version(client: Session, path: ArtifactPath) -> Artifact | None:
+def lookup_version(client: Client, path: ArtifactPath) -> Artifact | None:
     """The version `path` names, seen through its collection; None if any part of it is missing."""
     result = client.call(
         lambda c: c.artifact_membership_by_name(path.entity, path.project, path.name), f"looking up {path}"
@@ -471,7 +548,7 @@ def lookup_version(client: Session, path: ArtifactPath) -> Artifact | None:
     membership = None if result.project is None else result.project.artifact_collection_membership
     if membership is None or membership.artifact is None or membership.artifact_collection is None:
         return None
-    return Artifact.from_membership(client, membership, (path.entity, path.project))
+    return Artifact._from_membership(client, membership, (path.entity, path.project))
 
 
 def _tag_filter(tags: str | Sequence[str] | None) -> dict[str, Any] | None:
@@ -504,7 +581,7 @@ class Artifacts(Paginator[Artifact]):
 
     def __init__(
         self,
-        client: Session,
+        client: Client,
         entity: str,
         project: str,
         collection_name: str,
@@ -534,126 +611,27 @@ class Artifacts(Paginator[Artifact]):
         self.filters: dict[str, Any] = clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
-        found = self._modern_page(cursor) if self.client.supports_collection_edges else self._legacy_page(cursor)
+        found = self.client.operations.versions(
+            self.entity,
+            self.project,
+            self.type,
+            self.collection_name,
+            cursor=cursor,
+            per_page=self.per_page,
+            filters=self.filters,
+            order=self.order,
+        )
         if found is None:
             # Let the collection lookup say precisely what is missing (project, type or name).
-            from .collections import ArtifactCollection
-
-            ArtifactCollection(self.client, self.entity, self.project, self.collection_name, self.type)
+            _lookups.collection(self.client, self.entity, self.project, self.type, self.collection_name)
             raise NotFoundError(f"collection {self.collection_name!r} not found", kind="collection")
         ref, page = found
         fallback = (self.entity, self.project)
         items = [
-            Artifact(self.client, node, CollectionView.of(ref, version_index(version), fallback=fallback))
+            Artifact._wrap(self.client, node, CollectionView.of(ref, version_index(version), fallback=fallback))
             for version, node in page.items
         ]
         return Page(items, page.end_cursor, page.has_next, page.total_count)
 
-    @property
-    def _what(self) -> str:
-        return f"listing the versions of {self.entity}/{self.project}/{self.collection_name}"
-
-    def _modern_page(self, cursor: str | None) -> tuple[CollectionRefFields, Page[tuple[str, ArtifactFields]]] | None:
-        result = self.client.call(
-            lambda c: c.collection_versions(
-                self.entity,
-                self.project,
-                self.type,
-                self.collection_name,
-                cursor=cursor,
-                per_page=self.per_page,
-                filters=self.filters,
-                order=self.order,
-            ),
-            self._what,
-        )
-        type_node = None if result.project is None else result.project.artifact_type
-        collection = None if type_node is None else type_node.artifact_collection
-        if collection is None:
-            return None
-        connection = collection.artifacts
-        if connection is None:
-            return collection, Page([], None, False, 0)
-        edges = [(e.version, e.node) for e in connection.edges]
-        return collection, Page.of(connection, edges, connection.total_count)
-
-    def _legacy_page(self, cursor: str | None) -> tuple[SequenceRefFields, Page[tuple[str, ArtifactFields]]] | None:
-        result = self.client.call(
-            lambda c: c.legacy_collection_versions(
-                self.entity,
-                self.project,
-                self.type,
-                self.collection_name,
-                cursor=cursor,
-                per_page=self.per_page,
-                filters=self.filters,
-                order=self.order,
-            ),
-            self._what,
-        )
-        type_node = None if result.project is None else result.project.artifact_type
-        sequence = None if type_node is None else type_node.artifact_sequence
-        if sequence is None:
-            return None
-        connection = sequence.artifacts
-        edges = [(e.version, e.node) for e in connection.edges]
-        return sequence, Page.of(connection, edges, connection.total_count)
-
     def __repr__(self) -> str:
         return f"<Artifacts {self.entity}/{self.project}/{self.collection_name}>"
-
-
-class RunArtifacts(Paginator[Artifact]):
-    """The versions a run logged (`mode="logged"`) or used (`mode="used"`), each seen through its sequence."""
-
-    def __init__(
-        self,
-        client: Session,
-        run: Run,
-        mode: Literal["logged", "used"] = "logged",
-        per_page: int = DEFAULT_PER_PAGE,
-        *,
-        start: str | None = None,
-    ) -> None:
-        if mode not in ("logged", "used"):
-            raise ValueError(f"mode must be 'logged' or 'used', not {mode!r}")
-        super().__init__(per_page, start=start)
-        self.client = client
-        self.run = run
-        self.mode = mode
-
-    def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
-        run = self.run
-        connection: _ArtifactConnection | None
-        if self.mode == "logged":
-            logged = self.client.call(
-                lambda c: c.run_output_artifacts(
-                    run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page
-                ),
-                f"listing the artifacts logged by run {run.path_str}",
-            )
-            logged_run = None if logged.project is None else logged.project.run
-            if logged_run is None:
-                raise self._run_not_found()
-            connection = logged_run.output_artifacts
-        else:
-            used = self.client.call(
-                lambda c: c.run_input_artifacts(run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page),
-                f"listing the artifacts used by run {run.path_str}",
-            )
-            using_run = None if used.project is None else used.project.run
-            if using_run is None:
-                raise self._run_not_found()
-            connection = using_run.input_artifacts
-        if connection is None:
-            return Page([], None, False, 0)
-        fallback = (run.entity, run.project)
-        items = [Artifact.from_source(self.client, e.node, fallback) for e in connection.edges if e.node is not None]
-        return Page.of(connection, items, connection.total_count)
-
-    def _run_not_found(self) -> NotFoundError:
-        path = self.run.path_str
-        return NotFoundError(f"run {path} not found", kind="run", path=path)
-
-    def __repr__(self) -> str:
-        return f"<RunArtifacts {self.run.path_str} mode={self.mode}>"

@@ -1,78 +1,38 @@
 """Artifact collections: sequences (where versions are logged) and portfolios (links to versions).
 
-Also the server-capability functions: which edge family (`artifactCollection(s)` or the legacy
-`artifactSequence(s)`) a server has. Each family has its own typed operations; documents are
-never rewritten at run time.
+Whether a server reads them through the `artifactCollection(s)` edges or the legacy
+`artifactSequence(s)` is `_capabilities`' business; the capability helpers are importable from
+here too, as in W&B's client.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from ._graphql import Session
+from . import _lookups
+from ._capabilities import (
+    artifact_collection_edge_name,
+    artifact_collection_plural_edge_name,
+    server_supports_artifact_collections_gql_edges,
+)
+from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
-from ._paths import check_part
-from .artifact_types import project_not_found
-from .errors import InvalidNameError, NotFoundError, UnsupportedError
+from ._paths import COLLECTION_NAME_FORM, RESERVED_TYPE_PREFIX, TYPE_NAME_FORM, check_part, check_tags
+from .artifacts import Artifacts
+from .errors import NotFoundError, UnsupportedError
 
 if TYPE_CHECKING:
-    from ._generated.fragments import ArtifactCollectionFields, SequenceFields
-    from .api import Api
-    from .artifacts import Artifacts
-
-_TAG = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")
-COLLECTION_NAME_FORM = "letters, digits, '-', '_' and '.', at most 128 characters"
-TYPE_NAME_FORM = "a type name such as 'dataset' or 'model': letters, digits, '-', '_' and '.'"
-RESERVED_TYPE_PREFIX = "wandb-"
-
-
-def server_supports_artifact_collections_gql_edges(client: Session | Api, warn: bool = False) -> bool:
-    """Whether the server has the `artifactCollection(s)` edges (W&B server 0.12.11 and later).
-
-    `client` is an `Api` or its `client`. Probed once per client (one `serverInfo` request) and
-    cached; with `warn=True` an older server also triggers a `UserWarning`.
-    """
-    session = client if isinstance(client, Session) else client.client
-    supported = session.supports_collection_edges
-    if not supported and warn:
-        warnings.warn(
-            "this W&B server predates artifact collections: only sequences are visible, portfolios are not",
-            UserWarning,
-            stacklevel=2,
-        )
-    return supported
-
-
-def artifact_collection_edge_name(server_supports_artifact_collections: bool) -> str:
-    """The field naming one collection of a type: `artifactCollection` or legacy `artifactSequence`."""
-    return "artifactCollection" if server_supports_artifact_collections else "artifactSequence"
-
-
-def artifact_collection_plural_edge_name(server_supports_artifact_collections: bool) -> str:
-    """The field listing the collections of a type: `artifactCollections` or legacy `artifactSequences`."""
-    return "artifactCollections" if server_supports_artifact_collections else "artifactSequences"
-
-
-def check_tags(tags: Iterable[str]) -> list[str]:
-    result = []
-    for tag in tags:
-        if not isinstance(tag, str) or len(tag) > 128 or not _TAG.match(tag):
-            raise InvalidNameError(
-                f"tag {tag!r} is not valid", expected="letters, digits, '-', '_' and single inner spaces, at most 128"
-            )
-        result.append(tag)
-    return list(dict.fromkeys(result))
-
-
-def _as_collection_fields(legacy: SequenceFields) -> ArtifactCollectionFields:
-    """A sequence read through the legacy edges, as the interface fragment the facade uses."""
     from ._generated.fragments import ArtifactCollectionFields
 
-    return ArtifactCollectionFields.model_validate(legacy.model_dump(by_alias=True))
+__all__ = [
+    "ArtifactCollection",
+    "ArtifactCollections",
+    "artifact_collection_edge_name",
+    "artifact_collection_plural_edge_name",
+    "server_supports_artifact_collections_gql_edges",
+]
 
 
 class ArtifactCollections(Paginator["ArtifactCollection"]):
@@ -80,7 +40,7 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
 
     def __init__(
         self,
-        client: Session,
+        client: Client,
         entity: str,
         project: str,
         type_name: str,
@@ -99,70 +59,20 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
         self.order = order
 
     def _fetch_page(self, cursor: str | None) -> Page[ArtifactCollection]:
-        found = self._modern_page(cursor) if self.client.supports_collection_edges else self._legacy_page(cursor)
+        found = self.client.operations.type_collections(
+            self.entity,
+            self.project,
+            self.type_name,
+            cursor=cursor,
+            per_page=self.per_page,
+            filters=self.filters,
+            order=self.order,
+        )
         if found is None:
-            self._raise_missing()
-        items = [
-            ArtifactCollection(self.client, self.entity, self.project, node.name, self.type_name, attrs=node)
-            for node in found.items
-        ]
+            _lookups.artifact_type(self.client, self.entity, self.project, self.type_name)  # the precise error
+            raise _lookups.type_not_found(self.entity, self.project, self.type_name, path="")
+        items = [ArtifactCollection._from_attrs(self.client, self.entity, self.project, node) for node in found.items]
         return Page(items, found.end_cursor, found.has_next, found.total_count)
-
-    @property
-    def _what(self) -> str:
-        return f"listing the {self.type_name!r} collections of {self.entity}/{self.project}"
-
-    def _modern_page(self, cursor: str | None) -> Page[ArtifactCollectionFields] | None:
-        result = self.client.call(
-            lambda c: c.type_artifact_collections(
-                self.entity,
-                self.project,
-                self.type_name,
-                cursor=cursor,
-                per_page=self.per_page,
-                filters=self.filters,
-                order=self.order,
-            ),
-            self._what,
-        )
-        type_node = None if result.project is None else result.project.artifact_type
-        if type_node is None:
-            return None
-        connection = type_node.artifact_collections
-        if connection is None:
-            return Page([], None, False, 0)
-        nodes = [e.node for e in connection.edges if e.node is not None]
-        return Page.of(connection, nodes, connection.total_count)
-
-    def _legacy_page(self, cursor: str | None) -> Page[ArtifactCollectionFields] | None:
-        result = self.client.call(
-            lambda c: c.legacy_type_artifact_collections(
-                self.entity,
-                self.project,
-                self.type_name,
-                cursor=cursor,
-                per_page=self.per_page,
-                filters=self.filters,
-                order=self.order,
-            ),
-            self._what,
-        )
-        type_node = None if result.project is None else result.project.artifact_type
-        if type_node is None:
-            return None
-        connection = type_node.artifact_sequences
-        if connection is None:
-            return Page([], None, False, 0)
-        nodes = [_as_collection_fields(e.node) for e in connection.edges if e.node is not None]
-        return Page.of(connection, nodes, connection.total_count)
-
-    def _raise_missing(self) -> NoReturn:
-        from .artifact_types import ArtifactType
-
-        ArtifactType(self.client, self.entity, self.project, self.type_name)  # raises the precise NotFoundError
-        raise NotFoundError(
-            f"artifact type {self.type_name!r} not found in {self.entity}/{self.project}", kind="artifact type"
-        )
 
     def __repr__(self) -> str:
         return f"<ArtifactCollections {self.entity}/{self.project} type={self.type_name}>"
@@ -177,20 +87,38 @@ class ArtifactCollection:
 
     def __init__(
         self,
-        client: Session,
+        client: Client,
         entity: str,
         project: str,
         name: str,
         type: str,
         organization: str | None = None,
-        attrs: ArtifactCollectionFields | None = None,
+    ) -> None:
+        """Load the collection `entity/project/name` of type `type` (one request)."""
+        self._init(client, entity, project, organization, _lookups.collection(client, entity, project, type, name))
+
+    @classmethod
+    def _from_attrs(
+        cls,
+        client: Client,
+        entity: str,
+        project: str,
+        attrs: ArtifactCollectionFields,
+        organization: str | None = None,
+    ) -> ArtifactCollection:
+        self = cls.__new__(cls)
+        self._init(client, entity, project, organization, attrs)
+        return self
+
+    def _init(
+        self, client: Client, entity: str, project: str, organization: str | None, attrs: ArtifactCollectionFields
     ) -> None:
         self.client = client
         self.entity = entity
         self.project = project
         self.organization = organization
         self._aliases: list[str] | None = None
-        self._set_attrs(attrs if attrs is not None else self._fetch(name, type))
+        self._set_attrs(attrs)
 
     def _set_attrs(self, attrs: ArtifactCollectionFields) -> None:
         self._attrs = attrs
@@ -203,45 +131,9 @@ class ArtifactCollection:
         self.type: str = self._saved_type
         self.tags: list[str] = list(self._saved_tags)
 
-    def _fetch(self, name: str, type_name: str) -> ArtifactCollectionFields:
-        what = f"loading collection {self.entity}/{self.project}/{name} of type {type_name!r}"
-        project_found: bool
-        type_found: bool
-        node: ArtifactCollectionFields | None
-        if self.client.supports_collection_edges:
-            result = self.client.call(
-                lambda c: c.type_artifact_collection(self.entity, self.project, type_name, name), what
-            )
-            type_node = None if result.project is None else result.project.artifact_type
-            project_found, type_found = result.project is not None, type_node is not None
-            node = None if type_node is None else type_node.artifact_collection
-        else:
-            legacy = self.client.call(
-                lambda c: c.legacy_type_artifact_collection(self.entity, self.project, type_name, name), what
-            )
-            legacy_type = None if legacy.project is None else legacy.project.artifact_type
-            project_found, type_found = legacy.project is not None, legacy_type is not None
-            sequence = None if legacy_type is None else legacy_type.artifact_sequence
-            node = None if sequence is None else _as_collection_fields(sequence)
-        if not project_found:
-            raise project_not_found(self.entity, self.project)
-        if not type_found:
-            raise NotFoundError(
-                f"artifact type {type_name!r} not found in {self.entity}/{self.project}",
-                kind="artifact type",
-                path=f"{self.entity}/{self.project}",
-            )
-        if node is None:
-            raise NotFoundError(
-                f"collection {name!r} of type {type_name!r} not found in {self.entity}/{self.project}",
-                kind="collection",
-                path=f"{self.entity}/{self.project}/{name}",
-            )
-        return node
-
     def load(self) -> ArtifactCollection:
         """Fetch the collection again, dropping unsaved edits; returns this object, refreshed."""
-        self._set_attrs(self._fetch(self._saved_name, self._saved_type))
+        self._set_attrs(_lookups.collection(self.client, self.entity, self.project, self._saved_type, self._saved_name))
         self._aliases = None
         return self
 
@@ -272,22 +164,7 @@ class ArtifactCollection:
         return list(self._aliases)
 
     def _fetch_alias_page(self, cursor: str | None, per_page: int) -> Page[str]:
-        what = f"listing the aliases of collection {self._saved_name!r}"
-        page: Page[str] | None = None
-        if self.client.supports_collection_edges:
-            modern = self.client.call(lambda c: c.collection_aliases(self.id, cursor=cursor, per_page=per_page), what)
-            if modern.artifact_collection is not None:
-                aliases = modern.artifact_collection.aliases
-                names = [edge.node.alias for edge in aliases.edges if edge.node is not None]
-                page = Page.of(aliases, names)
-        else:
-            legacy = self.client.call(
-                lambda c: c.legacy_collection_aliases(self.id, cursor=cursor, per_page=per_page), what
-            )
-            if legacy.artifact_sequence is not None:
-                seq_aliases = legacy.artifact_sequence.aliases
-                names = [edge.node.alias for edge in seq_aliases.edges if edge.node is not None]
-                page = Page.of(seq_aliases, names)
+        page = self.client.operations.aliases(self.id, self._saved_name, cursor=cursor, per_page=per_page)
         if page is None:
             raise NotFoundError(
                 f"collection {self.entity}/{self.project}/{self._saved_name} no longer exists",
@@ -308,8 +185,6 @@ class ArtifactCollection:
         start: str | None = None,
     ) -> Artifacts:
         """The versions in this collection, newest first unless `order` says otherwise."""
-        from .artifacts import Artifacts
-
         return Artifacts(
             self.client,
             self.entity,

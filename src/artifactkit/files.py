@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._graphql import Session
+from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
-from .errors import NotFoundError
+from .errors import DownloadError, NotFoundError
+from .transfer.cache import Cache
+from .transfer.download import download_file
+from .transfer.urls import FileUrls
 
 if TYPE_CHECKING:
     from ._generated.fragments import FileFields
@@ -21,7 +24,7 @@ class ArtifactFiles(Paginator["File"]):
 
     def __init__(
         self,
-        client: Session,
+        client: Client,
         artifact: Artifact,
         names: Sequence[str] | None = None,
         per_page: int = DEFAULT_PER_PAGE,
@@ -57,7 +60,7 @@ class ArtifactFiles(Paginator["File"]):
         if membership is None or membership.files is None:
             raise NotFoundError(f"{a.qualified_name} not found", kind="version", path=a.qualified_name)
         connection = membership.files
-        items = [File(self.client, self.artifact, e.node) for e in connection.edges if e.node is not None]
+        items = [File._wrap(self.client, self.artifact, e.node) for e in connection.edges if e.node is not None]
         return Page.of(connection, items, connection.total_count)
 
     def __repr__(self) -> str:
@@ -65,12 +68,22 @@ class ArtifactFiles(Paginator["File"]):
 
 
 class File:
-    """A file of an artifact version."""
+    """A file of an artifact version; files come from `Artifact.files()`."""
 
-    def __init__(self, client: Session, artifact: Artifact, attrs: FileFields) -> None:
+    client: Client
+    artifact: Artifact
+    _attrs: FileFields
+
+    def __init__(self) -> None:
+        raise TypeError("File objects come from a version: artifact.files()")
+
+    @classmethod
+    def _wrap(cls, client: Client, artifact: Artifact, attrs: FileFields) -> File:
+        self = cls.__new__(cls)
         self.client = client
         self.artifact = artifact
         self._attrs = attrs
+        return self
 
     @property
     def id(self) -> str:
@@ -108,10 +121,22 @@ class File:
         return self._attrs.is_reference
 
     def download(self, root: str | os.PathLike[str] = ".", *, replace: bool = False) -> Path:
-        """Download this file to `root/<name>`, verified; an identical file is left as is."""
-        from .transfer.download import download_single_file
+        """Download this file to `root/<name>`, verified, through the shared cache.
 
-        return download_single_file(self, Path(root), replace=replace)
+        An identical file already there is left as is; a different one is replaced only with
+        `replace=True`.
+        """
+        artifact = self.artifact
+        entry = artifact.manifest.entries.get(self.name)
+        if entry is None:
+            raise DownloadError(f"{self.name} is not in the manifest of {artifact.qualified_name}", path=self.name)
+        urls = FileUrls(artifact._file_urls, artifact.qualified_name, batch_size=1)
+
+        def url_for(stale: str | None) -> str:
+            return self.url if stale is None else urls.refresh(self.name, stale)
+
+        with Cache(self.client.cache_root) as cache:
+            return download_file(entry, Path(root), url_for, self.client.transport, cache, replace=replace)
 
     def __repr__(self) -> str:
         return f"<File {self.name} ({self.size} bytes)>"

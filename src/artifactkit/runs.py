@@ -1,30 +1,45 @@
-"""Runs, as far as artifacts are concerned: who logged a version, who used it."""
+"""Runs, as far as artifacts are concerned: `Run` and `RunArtifacts`, the versions it logged or used."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from ._graphql import Session
+from ._client import Client
+from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from .artifacts import Artifact
+from .errors import NotFoundError
 
 if TYPE_CHECKING:
-    from ._generated.fragments import RunFields
-    from .artifacts import RunArtifacts
+    from ._generated.fragments import ArtifactFields, PageInfoFields, RunFields
 
 RUN_ARTIFACTS_PER_PAGE = 100
 
 
 class Run:
-    """A W&B run; `logged_artifacts()` and `used_artifacts()` list its artifact versions."""
+    """A W&B run; `logged_artifacts()` and `used_artifacts()` list its artifact versions.
 
-    def __init__(
-        self, client: Session, attrs: RunFields, entity: str | None = None, project: str | None = None
-    ) -> None:
+    Runs come from the `Api` (`api.run(path)`) and from versions (`logged_by()`, `used_by()`).
+    """
+
+    client: Client
+    _attrs: RunFields
+    entity: str
+    project: str
+
+    def __init__(self) -> None:
+        raise TypeError("Run objects come from an Api: api.run(path), or artifact.logged_by() / used_by()")
+
+    @classmethod
+    def _wrap(cls, client: Client, attrs: RunFields, entity: str | None = None, project: str | None = None) -> Run:
+        self = cls.__new__(cls)
         self.client = client
         self._attrs = attrs
         proj = attrs.project
         self.entity = proj.entity_name if proj is not None else (entity or "")
         self.project = proj.name if proj is not None else (project or "")
+        return self
 
     @property
     def id(self) -> str:
@@ -63,15 +78,83 @@ class Run:
 
     def logged_artifacts(self, per_page: int = RUN_ARTIFACTS_PER_PAGE) -> RunArtifacts:
         """The versions this run logged."""
-        from .artifacts import RunArtifacts
-
         return RunArtifacts(self.client, self, mode="logged", per_page=per_page)
 
     def used_artifacts(self, per_page: int = RUN_ARTIFACTS_PER_PAGE) -> RunArtifacts:
         """The versions this run used as inputs."""
-        from .artifacts import RunArtifacts
-
         return RunArtifacts(self.client, self, mode="used", per_page=per_page)
 
     def __repr__(self) -> str:
         return f"<Run {self.path_str}>"
+
+
+class _ArtifactEdge(Protocol):
+    @property
+    def node(self) -> ArtifactFields | None: ...
+
+
+class _ArtifactConnection(Protocol):
+    """The shape shared by the generated classes of every `VersionedArtifactConnection` read."""
+
+    @property
+    def edges(self) -> Sequence[_ArtifactEdge]: ...
+    @property
+    def page_info(self) -> PageInfoFields: ...
+    @property
+    def total_count(self) -> int: ...
+
+
+class RunArtifacts(Paginator[Artifact]):
+    """The versions a run logged (`mode="logged"`) or used (`mode="used"`), each seen through its sequence."""
+
+    def __init__(
+        self,
+        client: Client,
+        run: Run,
+        mode: Literal["logged", "used"] = "logged",
+        per_page: int = DEFAULT_PER_PAGE,
+        *,
+        start: str | None = None,
+    ) -> None:
+        if mode not in ("logged", "used"):
+            raise ValueError(f"mode must be 'logged' or 'used', not {mode!r}")
+        super().__init__(per_page, start=start)
+        self.client = client
+        self.run = run
+        self.mode = mode
+
+    def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
+        run = self.run
+        connection: _ArtifactConnection | None
+        if self.mode == "logged":
+            logged = self.client.call(
+                lambda c: c.run_output_artifacts(
+                    run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page
+                ),
+                f"listing the artifacts logged by run {run.path_str}",
+            )
+            logged_run = None if logged.project is None else logged.project.run
+            if logged_run is None:
+                raise self._run_not_found()
+            connection = logged_run.output_artifacts
+        else:
+            used = self.client.call(
+                lambda c: c.run_input_artifacts(run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page),
+                f"listing the artifacts used by run {run.path_str}",
+            )
+            using_run = None if used.project is None else used.project.run
+            if using_run is None:
+                raise self._run_not_found()
+            connection = using_run.input_artifacts
+        if connection is None:
+            return Page([], None, False, 0)
+        fallback = (run.entity, run.project)
+        items = [Artifact._from_source(self.client, e.node, fallback) for e in connection.edges if e.node is not None]
+        return Page.of(connection, items, connection.total_count)
+
+    def _run_not_found(self) -> NotFoundError:
+        path = self.run.path_str
+        return NotFoundError(f"run {path} not found", kind="run", path=path)
+
+    def __repr__(self) -> str:
+        return f"<RunArtifacts {self.run.path_str} mode={self.mode}>"

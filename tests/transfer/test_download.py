@@ -10,7 +10,6 @@ import pytest
 from artifactkit import Api, errors
 from artifactkit.server.embedded import EmbeddedEmulator
 from artifactkit.transfer.cache import Cache
-from artifactkit.transfer.download import download_artifact
 from tests.conftest import make_api
 from tests.transfer.helpers import blob_path, random_files, reset_stats, settled_stats, tree_bytes, write_tree
 
@@ -76,7 +75,7 @@ def test_a_file_already_in_place_is_not_rewritten_and_a_changed_one_is_replaced(
     before = kept.stat()
     (root / "f001.bin").write_bytes(b"edited by hand")
 
-    result = download_artifact(artifact, root, progress=False)
+    result = artifact.download_files(root, progress=False)
 
     assert {f.path: f.action for f in result.files} == {"f000.bin": "keep", "f001.bin": "cache", "f002.bin": "keep"}
     after = kept.stat()
@@ -113,7 +112,7 @@ def test_a_dry_run_lists_what_would_be_fetched_and_what_is_cached_and_writes_not
     objects_before = cache.info().objects
     reset_stats(emulator)
 
-    result = download_artifact(artifact, existing, dry_run=True, cache=cache)
+    result = artifact.download_files(existing, dry_run=True)  # the api's cache is tmp_path / 'cache'
 
     assert {f.path: f.action for f in result.files} == {
         "f000.bin": "cache",
@@ -125,7 +124,7 @@ def test_a_dry_run_lists_what_would_be_fetched_and_what_is_cached_and_writes_not
     assert cache.info().objects == objects_before
     stats = settled_stats(emulator)
     assert stats.requests.get("blob", 0) == 0 and "MembershipFileUrls" not in stats.operations
-    assert not download_artifact(artifact, tmp_path / "never", dry_run=True, cache=cache).root.exists()
+    assert not artifact.download_files(tmp_path / "never", dry_run=True).root.exists()
 
 
 def test_url_requests_are_batched_and_bounded(

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from artifactkit import Api, errors
+from artifactkit._paths import ArtifactPath
 from artifactkit.server.embedded import EmbeddedEmulator
-from artifactkit.transfer.upload import UploadStats, collect_files, upload_artifact
+from artifactkit.transfer.upload import collect_files
+from artifactkit.uploads import upload_version
 from tests.conftest import make_api
 from tests.transfer.helpers import (
     SlowLink,
@@ -66,13 +68,8 @@ def test_a_new_version_uploads_only_the_files_the_server_does_not_have(
     added = os.urandom(7000)
     source = write_tree(tmp_path / "v1", {**files, "f003.bin": added, "extra/new.bin": added})
     reset_stats(emulator)
-    sent = UploadStats()
 
-    entity, name = project.split("/")
-    artifact = upload_artifact(
-        api.client, entity=entity, project=name, name="grow", type_name="dataset", files=collect_files([source]),
-        stats=sent,
-    )  # fmt: skip
+    artifact, sent = api.upload_files(source, f"{project}/grow", "dataset")
 
     manifest_bytes = len(artifact.manifest.to_bytes())
     assert artifact.version == "v1"
@@ -123,14 +120,14 @@ def test_a_file_changed_after_hashing_is_refused(api: Api, project: str, tmp_pat
     source = write_tree(tmp_path / "src", {"a.bin": os.urandom(1000), "b.bin": os.urandom(1000)})
     files = collect_files([source])
     (source / "a.bin").write_bytes(os.urandom(1000))  # same size, other bytes
-    entity, name = project.split("/")
+    path = ArtifactPath(*project.split("/"), collection="changing", alias=None)
 
     with pytest.raises(errors.UploadError, match="changed while uploading"):
-        upload_artifact(api.client, entity=entity, project=name, name="changing", type_name="dataset", files=files)
+        upload_version(api.client, path, "dataset", files)
 
     (source / "a.bin").write_bytes(b"shorter")
     with pytest.raises(errors.UploadError, match="changed while uploading"):
-        upload_artifact(api.client, entity=entity, project=name, name="changing", type_name="dataset", files=files)
+        upload_version(api.client, path, "dataset", files)
 
 
 def test_bad_upload_inputs_are_refused_before_any_request(

@@ -7,12 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from . import cache_cmd, get_cmd, ls_cmd, put_cmd, schema_cmd, serve_cmd
 from .output import EXIT_CODES_HELP, EXIT_USAGE, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import cache_cmd, get_cmd, ls_cmd, put_cmd, schema_cmd, serve_cmd
-
     parser = argparse.ArgumentParser(
         prog="artifactkit",
         description="Weights & Biases artifacts, fast and typed.",

@@ -36,16 +36,12 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..transfer.download import default_root, download_artifact
-
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
     with make_api(args) as api:
         artifact = api.artifact(args.name)
-        root = args.root or default_root(artifact)
-        result = download_artifact(
-            artifact,
-            root,
+        result = artifact.download_files(
+            args.root,
             path_prefix=args.prefix,
             include=args.include,
             max_workers=args.workers,

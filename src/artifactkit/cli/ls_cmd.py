@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .output import EXIT_OK, add_connection_options, emit, human_size, make_api
+
+if TYPE_CHECKING:
+    from ..api import Api
 
 
 def register(commands: Any) -> None:
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         return _versions(args, api)
 
 
-def _types(args: argparse.Namespace, api: Any) -> int:
+def _types(args: argparse.Namespace, api: Api) -> int:
     types = list(api.artifact_types(args.path))
     emit(
         args,
@@ -49,7 +52,7 @@ def _types(args: argparse.Namespace, api: Any) -> int:
     return EXIT_OK
 
 
-def _collections(args: argparse.Namespace, api: Any) -> int:
+def _collections(args: argparse.Namespace, api: Api) -> int:
     collections = list(api.artifact_collections(args.path, args.type_name))
     emit(
         args,
@@ -78,12 +81,8 @@ def _collections(args: argparse.Namespace, api: Any) -> int:
     return EXIT_OK
 
 
-def _versions(args: argparse.Namespace, api: Any) -> int:
-    from ..collections import ArtifactCollection
-
-    path = api._artifact_path(args.path, allow_alias=False)
-    type_name = args.type_name or _collection_type(api, path)
-    collection = ArtifactCollection(api.client, path.entity, path.project, path.collection, type_name)
+def _versions(args: argparse.Namespace, api: Api) -> int:
+    collection = api.artifact_collection(args.type_name, args.path)
     versions = list(collection.artifacts())
     emit(
         args,
@@ -109,22 +108,7 @@ def _versions(args: argparse.Namespace, api: Any) -> int:
     return EXIT_OK
 
 
-def _collection_type(api: Any, path: Any) -> str:
-    from ..errors import NotFoundError
-
-    result = api.client.call(
-        lambda c: c.project_artifact_collection(path.entity, path.project, path.collection), f"looking up {path}"
-    )
-    if result.project is None or result.project.artifact_collection is None:
-        raise (
-            api._diagnose(path)
-            if result.project is not None
-            else NotFoundError(f"project {path.entity}/{path.project} not found", kind="project")
-        )
-    return str(result.project.artifact_collection.default_artifact_type.name)
-
-
-def _files(args: argparse.Namespace, api: Any) -> int:
+def _files(args: argparse.Namespace, api: Api) -> int:
     artifact = api.artifact(args.path)
     files = list(artifact.files(per_page=1000))
     emit(

@@ -7,7 +7,12 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+
+if TYPE_CHECKING:
+    from ..api import Api
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -30,8 +35,6 @@ EXIT_CODES_HELP = """exit codes:
 
 
 def exit_code_for(error: BaseException) -> int:
-    from .. import errors
-
     if isinstance(error, (errors.InvalidNameError, errors.ConfigurationError)):
         return EXIT_USAGE
     if isinstance(error, errors.NotFoundError):
@@ -49,8 +52,6 @@ def exit_code_for(error: BaseException) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the chosen handler; errors become one line on stderr (a traceback with --debug)."""
-    from ..errors import ArtifactkitError
-
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -60,7 +61,7 @@ def run_command(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `artifactkit ls ... | head`
         sys.stderr.close()
         return EXIT_OK
-    except (ArtifactkitError, OSError, ValueError) as exc:
+    except (errors.ArtifactkitError, OSError, ValueError) as exc:
         if args.debug:
             traceback.print_exc()
         print(f"artifactkit: error: {cli_terms(one_line(exc))} [{type(exc).__name__}]", file=sys.stderr)
@@ -172,9 +173,9 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def make_api(args: argparse.Namespace) -> Any:
+def make_api(args: argparse.Namespace) -> Api:
     """An `Api` from the connection flags; says on stderr when it chose a local emulator."""
-    from ..api import Api
+    from ..api import Api  # loaded on first use: `artifactkit --help` stays quick
 
     base_url = "local" if getattr(args, "local", False) else args.base_url
     api = Api(api_key=args.api_key, base_url=base_url, cache_dir=getattr(args, "cache_dir", None))

@@ -35,10 +35,6 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._paths import check_alias
-    from ..collections import check_tags
-    from ..transfer.upload import UploadStats, collect_files, upload_artifact
-
     metadata = None
     if args.metadata is not None:
         try:
@@ -49,27 +45,18 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--metadata must be a JSON object")
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
-    stats = UploadStats()
     with make_api(args) as api:
-        path = api._artifact_path(args.name, allow_alias=False)
-        aliases = [check_alias(a) for a in args.alias]
-        tags = check_tags(args.tag)
-        files = collect_files(args.paths, workers=args.workers)
-        artifact = upload_artifact(
-            api.client,
-            entity=path.entity,
-            project=path.project,
-            name=path.collection,
-            type_name=args.type_name,
-            files=files,
-            aliases=aliases,
-            tags=tags,
+        artifact, stats = api.upload_files(
+            args.paths,
+            args.name,
+            args.type_name,
+            aliases=args.alias,
+            tags=args.tag,
             description=args.description,
             metadata=metadata,
             run=args.run,
-            workers=args.workers,
+            max_workers=args.workers,
             progress=False if (args.no_progress or args.json) else None,
-            stats=stats,
         )
     if args.json:
         print(

@@ -40,7 +40,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .. import __version__
+from .._version import __version__
 from ..manifest import Manifest, ManifestError
 from .blobs import BlobStore, DigestMismatch
 from .context import Context, UrlSigner

@@ -1,8 +1,10 @@
-"""Verified, resumable, parallel downloads of artifact versions.
+"""Verified, resumable, parallel downloads of the files a manifest lists.
 
-How a download goes (see `docs/transfers.md` for the guarantees in full):
+The engine knows no entity and sends no GraphQL: the facade hands it a manifest, a root, a
+`UrlQuery` (one page of signed URLs), the transport and the cache. How a download goes (see
+`docs/transfers.md` for the guarantees in full):
 
-1. The manifest is fetched once per `Artifact` (and kept in the cache for committed versions).
+1. The facade fetches the manifest (`fetch_document`; kept in the cache for committed versions).
 2. `plan()` checks every selected path before anything is written (absolute paths, `..`,
    directories that resolve outside the root through symlinks, references we cannot fetch) and
    classifies each file: already in the root with the right MD5 (left alone), in the shared cache
@@ -17,7 +19,6 @@ How a download goes (see `docs/transfers.md` for the guarantees in full):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
@@ -26,40 +27,18 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
-from .._graphql import Session
-from ..errors import (
-    ArtifactkitError,
-    DigestMismatchError,
-    DownloadError,
-    NotFoundError,
-    ResponseValidationError,
-    TransportError,
-)
-from ..manifest import Manifest, ManifestError
-from .cache import Cache, manifest_key
-from .fetch import ATTEMPTS, EXPIRED_STATUSES, Cancelled, Fetcher, Source
+from .._transport import Transport
+from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, TransportError
+from ..manifest import Manifest, ManifestEntry
+from .cache import Cache
+from .fetch import Cancelled, Fetcher, Source, UrlSource
+from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers
 from .plan import Action, DownloadRoot, PlannedFile, expected_size, md5_of, plan
 from .progress import Progress
-from .urls import FileUrls
-
-if TYPE_CHECKING:
-    from ..artifacts import Artifact
-    from ..files import File
-
-
-def default_workers() -> int:
-    """Parallel transfers when `max_workers` is not given: 4 per CPU, between 8 and 32."""
-    return max(8, min(32, (os.cpu_count() or 2) * 4))
-
-
-def default_root(artifact: Artifact) -> Path:
-    """`$WANDB_ARTIFACT_DIR/<name>-<version>`, by default under `./artifacts`."""
-    base = Path(os.environ.get("WANDB_ARTIFACT_DIR") or "artifacts")
-    return base / artifact.name.replace(":", "-")
+from .urls import FileUrls, UrlQuery
 
 
 @dataclass
@@ -77,53 +56,20 @@ class DownloadResult:
         return [f.path for f in self.files if f.action == action]
 
 
-# ----------------------------------------------------------------------------- manifest
+# ----------------------------------------------------------------------------- small documents
 
 
-def fetch_manifest(artifact: Artifact, *, cache: Cache | None = None) -> Manifest:
-    """The manifest of `artifact`: from the cache for a committed version seen before, else fetched.
+def fetch_document(transport: Transport, url_for: UrlSource, what: str) -> bytes:
+    """A small document (a manifest) in one GET, retried if the body breaks off or storage fails.
 
-    A manifest is cached only when its own digest equals the version's digest, i.e. when the
-    server vouches for exactly these entries; anything else is fetched every time.
+    `url_for(None)` gives the URL; `url_for(refused)` a fresh one, asked for once when storage
+    refuses the first as expired.
     """
-    client = artifact.client
-    what = f"fetching the manifest of {artifact.qualified_name}"
-    cache = cache or Cache(client.cache_root)
-    key = manifest_key(client.transport.base_url, artifact.id, artifact.digest)
-    cacheable = artifact.state == "COMMITTED"
-    if cacheable:
-        hit = cache.lookup("manifest", key, None)
-        if hit is not None:
-            try:
-                manifest = Manifest.from_json(hit.read_bytes(), check_paths=False)
-                if manifest.digest() == artifact.digest:
-                    return manifest
-            except (OSError, ManifestError):
-                pass  # unreadable: fetch it again
-    body = _manifest_bytes(client, artifact.id, what)
-    try:
-        manifest = Manifest.from_json(body, check_paths=False)
-    except ManifestError as exc:
-        raise ResponseValidationError(f"invalid manifest while {what}: {exc}") from exc
-    if cacheable and manifest.digest() == artifact.digest:
-        with contextlib.suppress(OSError):  # a read-only cache still downloads
-            cache.store_bytes("manifest", key, body)
-    return manifest
-
-
-def _manifest_bytes(client: Session, artifact_id: str, what: str) -> bytes:
-    """The manifest document: one URL lookup and one GET, retried if the body breaks off."""
-    url: str | None = None
+    url = url_for(None)
     refreshed = False
     problem = ""
     for _attempt in range(ATTEMPTS):
-        if url is None:
-            result = client.call(lambda c: c.artifact_manifest_url(artifact_id), what)
-            artifact = result.artifact
-            if artifact is None or artifact.current_manifest is None:
-                raise NotFoundError(f"no manifest while {what}", kind="manifest")
-            url = artifact.current_manifest.file.direct_url
-        with client.transport.stream("GET", url) as response:
+        with transport.stream("GET", url) as response:
             status = response.status_code
             if status == 200:
                 try:
@@ -132,7 +78,7 @@ def _manifest_bytes(client: Session, artifact_id: str, what: str) -> bytes:
                     problem = f"the connection broke ({type(exc).__name__})"
                     continue
             if status in EXPIRED_STATUSES and not refreshed:
-                url, refreshed = None, True  # an expired URL: ask for a fresh one, once
+                url, refreshed = url_for(url), True  # an expired URL: ask for a fresh one, once
                 continue
             if status >= 500:
                 problem = f"HTTP {status}"
@@ -164,29 +110,34 @@ def place(source: Source, dest: Path, target: DownloadRoot, *, move: bool = Fals
         raise
 
 
-# ----------------------------------------------------------------------------- the whole artifact
+# ----------------------------------------------------------------------------- a whole manifest
 
 
-def download_artifact(
-    artifact: Artifact,
+def download(
+    manifest: Manifest,
     root: Path,
+    urls: UrlQuery,
+    transport: Transport,
+    cache: Cache,
     *,
+    label: str = "the artifact",
     path_prefix: str | None = None,
     include: Sequence[str] | None = None,
     max_workers: int | None = None,
     skip_cache: bool = False,
     dry_run: bool = False,
     progress: bool | None = None,
-    cache: Cache | None = None,
 ) -> DownloadResult:
-    """Download (part of) a version into `root`; see the module docstring for the guarantees."""
+    """Download (part of) `manifest` into `root`; see the module docstring for the guarantees.
+
+    `urls` pages through the version's signed URLs; `label` names the version in errors. The
+    checksums the download learns are flushed to `cache` before returning; closing it is the
+    caller's business.
+    """
     if max_workers is not None and max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     workers = max_workers or default_workers()
-    own_cache = cache is None
-    cache = cache or Cache(artifact.client.cache_root)
     try:
-        manifest = artifact.manifest
         planned = plan(
             manifest,
             root,
@@ -198,17 +149,20 @@ def download_artifact(
         )
         result = DownloadResult(root=root, files=planned, dry_run=dry_run)
         if not dry_run:
-            _run_download(artifact, root, planned, result, cache, workers, skip_cache, progress)
+            file_urls = FileUrls(urls, label)
+            _run_download(
+                manifest, file_urls, label, transport, root, planned, result, cache, workers, skip_cache, progress
+            )
         return result
     finally:
-        if own_cache:
-            cache.close()
-        else:
-            cache.flush()
+        cache.flush()
 
 
 def _run_download(
-    artifact: Artifact,
+    manifest: Manifest,
+    urls: FileUrls,
+    label: str,
+    transport: Transport,
     root: Path,
     planned: list[PlannedFile],
     result: DownloadResult,
@@ -228,10 +182,9 @@ def _run_download(
     to_fetch = [items for items in groups.values() if items[0].action == "fetch"]
     bar = Progress(sum(expected_size(i[0].entry) or 0 for i in to_fetch), len(todo), show_progress)
     cancel = threading.Event()
-    fetcher = Fetcher(artifact.client.transport, cache, bar, workers, cancel)
-    urls = FileUrls(artifact)
+    fetcher = Fetcher(transport, cache, bar, workers, cancel)
     stored = [items[0].path for items in to_fetch if not items[0].entry.is_reference]
-    stored_total = sum(1 for entry in artifact.manifest if not entry.is_reference)
+    stored_total = sum(1 for entry in manifest if not entry.is_reference)
     urls.start(stored, whole_listing=len(stored) * 2 >= stored_total)
 
     def run(items: list[PlannedFile]) -> None:
@@ -278,7 +231,7 @@ def _run_download(
     )
     result.failures = failures
     if failures:
-        _raise_failures(artifact, failures)
+        _raise_failures(label, failures)
 
 
 def _obtain(fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: bool) -> Source:
@@ -298,7 +251,7 @@ def _obtain(fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: boo
     )
 
 
-def _raise_failures(artifact: Artifact, failures: list[tuple[str, BaseException]]) -> None:
+def _raise_failures(label: str, failures: list[tuple[str, BaseException]]) -> None:
     path, first = failures[0]
     kinds = {type(error) for _, error in failures}
     if isinstance(first, ArtifactkitError) and (
@@ -310,50 +263,40 @@ def _raise_failures(artifact: Artifact, failures: list[tuple[str, BaseException]
         cls: type[DownloadError] = DigestMismatchError
     else:
         cls = DownloadError
-    raise cls(
-        f"{len(failures)} file(s) of {artifact.qualified_name} failed ({names}); first: {first}", path=path
-    ) from first
+    raise cls(f"{len(failures)} file(s) of {label} failed ({names}); first: {first}", path=path) from first
 
 
 # ----------------------------------------------------------------------------- one file
 
 
-def download_single_file(file: File, root: Path, *, replace: bool = False) -> Path:
-    """Download one file of a version to `root/<name>`, verified, through the shared cache.
+def download_file(
+    entry: ManifestEntry, root: Path, url_for: UrlSource, transport: Transport, cache: Cache, *, replace: bool = False
+) -> Path:
+    """Download one manifest entry to `root/<path>`, verified, through the shared cache.
 
     An identical file already there is left alone; a different one is replaced only with
-    `replace=True`.
+    `replace=True`. `url_for` gives the entry's signed URL (a fresh one when given a refused one).
     """
-    artifact = file.artifact
-    entry = artifact.manifest.entries.get(file.name)
-    if entry is None:
-        raise DownloadError(f"{file.name} is not in the manifest of {artifact.qualified_name}", path=file.name)
-    with Cache(artifact.client.cache_root) as cache:
-        [item] = plan(Manifest({entry.path: entry}), root, cache)
-        if item.action == "keep":
-            return item.destination
-        if item.destination.exists() and not replace:
-            raise DownloadError(
-                f"{item.destination} exists with different content; pass replace=True to overwrite it",
-                path=file.name,
-            )
-        fetcher = Fetcher(artifact.client.transport, cache, Progress(0, 1, False), 1)
-        urls = FileUrls(artifact, batch_size=1)
-        item.destination.parent.mkdir(parents=True, exist_ok=True)
-        if entry.is_reference:
-            source = fetcher.fetch_reference(entry, skip_cache=False, temp_dir=item.destination.parent)
-        else:
-            source = fetcher.fetch_object(
-                entry.path,
-                entry.md5_hex,
-                expected_size(entry),
-                lambda stale: file.url if stale is None else urls.refresh(file.name, stale),
-                skip_cache=False,
-                temp_dir=item.destination.parent,
-            )
-        place(source, item.destination, DownloadRoot(root))
-        if not entry.is_reference:
-            cache.remember_md5(item.destination, entry.md5_hex)
+    [item] = plan(Manifest({entry.path: entry}), root, cache)
+    if item.action == "keep":
+        return item.destination
+    if item.destination.exists() and not replace:
+        raise DownloadError(
+            f"{item.destination} exists with different content; pass replace=True to overwrite it",
+            path=entry.path,
+        )
+    fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1)
+    item.destination.parent.mkdir(parents=True, exist_ok=True)
+    if entry.is_reference:
+        source = fetcher.fetch_reference(entry, skip_cache=False, temp_dir=item.destination.parent)
+    else:
+        source = fetcher.fetch_object(
+            entry.path, entry.md5_hex, expected_size(entry), url_for, skip_cache=False, temp_dir=item.destination.parent
+        )
+    place(source, item.destination, DownloadRoot(root))
+    if not entry.is_reference:
+        cache.remember_md5(item.destination, entry.md5_hex)
+    cache.flush()
     return item.destination
 
 

@@ -36,17 +36,21 @@ from .._transport import Transport
 from ..errors import DigestMismatchError, DownloadError
 from ..manifest import ManifestEntry
 from .cache import Cache, etag_key
-from .plan import CHUNK, EMPTY_MD5, expected_size
+from .limits import (
+    ATTEMPTS,
+    CHUNK,
+    EMPTY_MD5,
+    EXPIRED_STATUSES,
+    MAX_PART_WORKERS,
+    MAX_REFRESHES,
+    MAX_TRIES,
+    MULTIPART_THRESHOLD,
+    PART_SIZE,
+    SMALL_FILE,
+)
+from .plan import expected_size
 from .progress import Progress
 
-ATTEMPTS = 4  # tries per object whose bytes come back wrong, or that break off without progress
-MAX_TRIES = 64  # hard limit, counting tries that did make progress
-SMALL_FILE = 2 << 20  # below this, a file is fetched whole into memory: no .part, no lock
-MAX_REFRESHES = 8  # fresh URLs asked for one file before giving up
-MULTIPART_THRESHOLD = 64 << 20
-PART_SIZE = 16 << 20
-MAX_PART_WORKERS = 8
-EXPIRED_STATUSES = frozenset({400, 401, 403})  # how storage services refuse an expired signature
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 # Given None, the URL to start with; given a refused URL, a fresh one.

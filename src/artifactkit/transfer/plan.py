@@ -22,9 +22,8 @@ from typing import Literal
 from ..errors import DownloadError, UnsafePathError, UnsupportedReferenceError
 from ..manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .cache import Cache, etag_key
+from .limits import CHUNK, EMPTY_MD5
 
-CHUNK = 1 << 20
-EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 FETCHABLE_SCHEMES = ("http://", "https://")
 _NAME_MAX = 255
 

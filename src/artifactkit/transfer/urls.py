@@ -1,7 +1,9 @@
 """Download URLs of one artifact version: asked for in few, bounded batches, refreshed on expiry.
 
 A download needs a signed URL per file it fetches (never for files it finds in place or in the
-cache). `FileUrls` asks for them on a background thread while the first files already stream:
+cache). The facade supplies a `UrlQuery`, one page of the version's file listing (the files named,
+or all of them), and knows nothing of batching. `FileUrls` asks for them on a background thread
+while the first files already stream:
 when most of the version is wanted it pages through the whole file list, otherwise it names the
 files, `batch_size` per request (`ARTIFACTKIT_FILE_URL_BATCH_SIZE`, else W&B's
 `WANDB_ARTIFACT_FETCH_FILE_URL_BATCH_SIZE`, default 1000). A server that fails on a large batch
@@ -14,16 +16,24 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from ..errors import APITimeoutError, ArtifactkitError, BadRequestError, DownloadError, NotFoundError, ServerError
+from ..errors import APITimeoutError, ArtifactkitError, BadRequestError, DownloadError, ServerError
+from .limits import DEFAULT_URL_BATCH as DEFAULT_BATCH
+from .limits import MAX_URL_BATCH as MAX_BATCH
+from .limits import MIN_URL_BATCH as MIN_BATCH
 
-if TYPE_CHECKING:
-    from ..artifacts import Artifact
 
-DEFAULT_BATCH = 1000
-MAX_BATCH = 10_000
-MIN_BATCH = 10
+class UrlPage(NamedTuple):
+    """One page of a version's file listing: `(path, signed URL)` pairs and where the next page starts."""
+
+    urls: list[tuple[str, str]]
+    end_cursor: str | None
+    has_next: bool
+
+
+UrlQuery = Callable[[list[str] | None, str | None, int], UrlPage]
+"""`(names, cursor, per_page) -> UrlPage`: the files named (None: every file), from `cursor` on."""
 
 
 def batch_size_from_env() -> int:
@@ -44,14 +54,12 @@ def _shrinkable(error: BaseException) -> bool:
     return isinstance(error, BadRequestError) and error.status_code == 413
 
 
-Page = tuple[list[tuple[str, str]], str | None, bool]
-
-
 class FileUrls:
     """URLs for the files of one version, fetched ahead of the download that needs them."""
 
-    def __init__(self, artifact: Artifact, *, batch_size: int | None = None) -> None:
-        self.artifact = artifact
+    def __init__(self, query: UrlQuery, label: str, *, batch_size: int | None = None) -> None:
+        self._ask = query
+        self.label = label
         self.batch_size = max(1, min(MAX_BATCH, batch_size or batch_size_from_env()))
         self.requests = 0
         self._urls: dict[str, str] = {}
@@ -128,23 +136,10 @@ class FileUrls:
                 return
             cursor = cursor_next
 
-    def _query(self, names: list[str] | None, cursor: str | None, per_page: int) -> Page:
-        a = self.artifact
+    def _query(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
         with self._cond:
             self.requests += 1
-        result = a.client.call(
-            lambda c: c.membership_file_urls(
-                a.entity, a.project, a.collection_name, a.version, names=names, cursor=cursor, per_page=per_page
-            ),
-            f"asking for download URLs of {a.qualified_name}",
-        )
-        collection = None if result.project is None else result.project.artifact_collection
-        membership = None if collection is None else collection.artifact_membership
-        if membership is None or membership.files is None:
-            raise NotFoundError(f"{a.qualified_name} not found", kind="version", path=a.qualified_name)
-        info = membership.files.page_info
-        urls = [(e.node.name, e.node.direct_url) for e in membership.files.edges if e.node is not None]
-        return urls, info.end_cursor, info.has_next_page
+        return self._ask(names, cursor, per_page)
 
     def _add(self, urls: list[tuple[str, str]]) -> None:
         with self._cond:
@@ -166,7 +161,7 @@ class FileUrls:
         with self._cond:
             if name in self._urls:
                 return self._urls[name]
-        raise DownloadError(f"the server lists no file {name!r} in {self.artifact.qualified_name}", path=name)
+        raise DownloadError(f"the server lists no file {name!r} in {self.label}", path=name)
 
     def refresh(self, name: str, stale: str) -> str:
         """A fresh URL for `name` after `stale` was refused; also renews the other waiting files."""

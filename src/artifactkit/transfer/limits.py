@@ -1,0 +1,28 @@
+"""The transfer engine's sizes, counts and limits, in one place."""
+
+from __future__ import annotations
+
+import os
+
+CHUNK = 1 << 20  # read and hash in pieces of this size
+EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+# Fetching (fetch.py)
+ATTEMPTS = 4  # tries per object whose bytes come back wrong, or that break off without progress
+MAX_TRIES = 64  # hard limit, counting tries that did make progress
+SMALL_FILE = 2 << 20  # below this, a file is fetched whole into memory: no .part, no lock
+MAX_REFRESHES = 8  # fresh URLs asked for one file before giving up
+MULTIPART_THRESHOLD = 64 << 20
+PART_SIZE = 16 << 20
+MAX_PART_WORKERS = 8
+EXPIRED_STATUSES = frozenset({400, 401, 403})  # how storage services refuse an expired signature
+
+# Signed URLs (urls.py)
+DEFAULT_URL_BATCH = 1000
+MAX_URL_BATCH = 10_000
+MIN_URL_BATCH = 10
+
+
+def default_workers() -> int:
+    """Parallel transfers when `max_workers` is not given: 4 per CPU, between 8 and 32."""
+    return max(8, min(32, (os.cpu_count() or 2) * 4))
