@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..errors import ConfigurationError
 from .output import add_debug_option
 
 
@@ -59,8 +60,6 @@ def _server_main() -> ModuleType:
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in SERVER_MODULES:
             raise
-        from ..errors import ConfigurationError
-
         raise ConfigurationError(
             f"the emulator needs the [server] extra (module {exc.name!r} is missing): pip install 'artifactkit[server]'"
         ) from None
@@ -68,8 +67,6 @@ def _server_main() -> ModuleType:
 
 
 def _check_data_dir(data_dir: Path, *, must_exist: bool) -> Path:
-    from ..errors import ConfigurationError
-
     if data_dir.exists() and not data_dir.is_dir():
         raise ConfigurationError(f"--data-dir {data_dir} is a file, not a directory")
     if must_exist and not (data_dir / "emulator.sqlite3").exists():
