@@ -48,6 +48,7 @@ try:
 except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("artifactkit.fs needs fsspec: pip install 'artifactkit[fsspec]'") from exc
 
+from . import _lookups
 from ._paths import ArtifactPath, check_alias, check_part, version_index
 from ._transport import Transport
 from .api import Api
@@ -617,8 +618,8 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         )
         membership = None if result.project is None else result.project.artifact_collection_membership
         if membership is None or membership.artifact is None or membership.artifact_collection is None:
-            raise self.api._diagnose(ArtifactPath(ref.entity, ref.project, ref.collection, alias))
-        artifact = Artifact.from_membership(client, membership, (ref.entity, ref.project))
+            raise _lookups.diagnose(client, ArtifactPath(ref.entity, ref.project, ref.collection, alias))
+        artifact = Artifact._from_membership(client, membership, (ref.entity, ref.project))
         manifest = None if membership.manifest_of is None else membership.manifest_of.current_manifest
         urls = (
             {}
