@@ -845,7 +845,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         result = self.api.client.call(lambda c: c.artifact_by_id(artifact_id), f"looking up artifact {artifact_id}")
         if result.artifact is None:
             raise NotFoundError(f"no artifact version has the ID {artifact_id!r}", kind="version", path=artifact_id)
-        artifact = Artifact.from_source(self.api.client, result.artifact, ("", ""))
+        artifact = Artifact._from_source(self.api.client, result.artifact, ("", ""))
         version = _Version(artifact, None)
         with self._lock:
             self._versions_by_id[artifact_id] = version
