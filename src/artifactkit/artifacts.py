@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -21,11 +21,13 @@ from . import _lookups
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
 from ._paths import ArtifactPath, check_alias, check_tags, parse_artifact_path, version_index
-from .errors import NotFoundError, ResponseValidationError, UnsupportedError
+from .errors import DownloadError, NotFoundError, ResponseValidationError, UnsupportedError
 from .files import ArtifactFiles
-from .manifest import Manifest, ManifestError
+from .manifest import Manifest, ManifestEntry, ManifestError, parse_artifact_reference
 from .transfer.cache import Cache, manifest_key
 from .transfer.download import DownloadResult, download, fetch_document, verify_directory
+from .transfer.plan import select_entries
+from .transfer.references import MAX_REFERENCE_HOPS, ReferenceTarget, redirect
 from .transfer.urls import UrlPage
 
 if TYPE_CHECKING:
@@ -279,6 +281,56 @@ class Artifact:
             raise NotFoundError(f"no manifest while {what}", kind="manifest")
         return result.artifact.current_manifest.file.direct_url
 
+    def _reference_targets(self, entries: Iterable[ManifestEntry]) -> dict[str, ReferenceTarget]:
+        """The stored file each `wandb-artifact://` entry among `entries` points at (chains followed).
+
+        Each target version is looked up once (by its ID) and its manifest fetched once.
+        """
+        versions: dict[str, Artifact] = {}
+        targets: dict[str, ReferenceTarget] = {}
+        for entry in entries:
+            current, version = entry, self
+            for _hop in range(MAX_REFERENCE_HOPS + 1):
+                if not current.is_artifact_reference:
+                    break
+                assert current.ref is not None
+                try:
+                    artifact_id, path = parse_artifact_reference(current.ref)
+                except ManifestError as exc:
+                    raise DownloadError(f"{entry.path}: {exc}", path=entry.path) from None
+                if artifact_id not in versions:
+                    versions[artifact_id] = self._by_id(artifact_id, entry.path)
+                version = versions[artifact_id]
+                found = version.manifest.entries.get(path)
+                if found is None:
+                    raise NotFoundError(
+                        f"{entry.path} of {self.qualified_name} references {path!r} of {version.qualified_name}, "
+                        "which has no such file",
+                        kind="file",
+                        path=entry.path,
+                    )
+                current = found
+            else:
+                raise DownloadError(
+                    f"{entry.path}: more than {MAX_REFERENCE_HOPS} artifact references in a chain", path=entry.path
+                )
+            if current is not entry:
+                targets[entry.path] = ReferenceTarget(current, version._file_urls, version.qualified_name)
+        return targets
+
+    def _by_id(self, artifact_id: str, referenced_from: str) -> Artifact:
+        result = self.client.call(
+            lambda c: c.artifact_by_id(artifact_id),
+            f"looking up the artifact {referenced_from} of {self.qualified_name} references",
+        )
+        if result.artifact is None:
+            raise NotFoundError(
+                f"{referenced_from} of {self.qualified_name} references artifact {artifact_id!r}, which does not exist",
+                kind="version",
+                path=referenced_from,
+            )
+        return Artifact._from_source(self.client, result.artifact, (self.entity, self.project))
+
     def _file_urls(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
         """One page of signed download URLs: of the files named, or of every file (the engine's `UrlQuery`)."""
         result = self.client.call(
@@ -371,12 +423,13 @@ class Artifact:
     ) -> DownloadResult:
         """`download()`, returning what it did with each file (`fetch`, `cache`, `keep`) and the bytes fetched."""
         target = Path(root) if root is not None else default_root(self)
-        manifest = self.manifest
+        selected = select_entries(self.manifest, path_prefix, include)
+        manifest, urls = redirect(self.manifest, self._file_urls, self._reference_targets(selected))
         with Cache(self.client.cache_root) as cache:
             return download(
                 manifest,
                 target,
-                self._file_urls,
+                urls,
                 self.client.transport,
                 cache,
                 label=self.qualified_name,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
 from .errors import DownloadError, NotFoundError
+from .manifest import ManifestEntry
 from .transfer.cache import Cache
 from .transfer.download import download_file
 from .transfer.urls import FileUrls
@@ -130,10 +131,18 @@ class File:
         entry = artifact.manifest.entries.get(self.name)
         if entry is None:
             raise DownloadError(f"{self.name} is not in the manifest of {artifact.qualified_name}", path=self.name)
-        urls = FileUrls(artifact._file_urls, artifact.qualified_name, batch_size=1)
+        url_query, wanted, first_url = artifact._file_urls, self.name, self.url
+        target = artifact._reference_targets([entry]).get(entry.path)
+        if target is not None:  # a file of another version: fetched from there, verified by its digest
+            url_query, wanted = target.urls, target.entry.path
+            first_url = dict(url_query([wanted], None, 1).urls).get(wanted, "")
+            if not first_url:
+                raise DownloadError(f"the server lists no file {wanted!r} in {target.label}", path=self.name)
+            entry = ManifestEntry(entry.path, target.entry.digest, target.entry.size)
+        urls = FileUrls(url_query, artifact.qualified_name, batch_size=1)
 
         def url_for(stale: str | None) -> str:
-            return self.url if stale is None else urls.refresh(self.name, stale)
+            return first_url if stale is None else urls.refresh(wanted, stale)
 
         with Cache(self.client.cache_root) as cache:
             return download_file(entry, Path(root), url_for, self.client.transport, cache, replace=replace)

@@ -2,8 +2,8 @@
 
 The official client (0.31.0, in its own virtual environment) logs a version holding a file, then a
 second version whose entry references that file by `wandb-artifact://<hex artifact id>/<path>`, as
-`Artifact.add_reference` records it (digest of the target's bytes, size 0). artifactkit then reads
-the entry through `wandb://`.
+`Artifact.add_reference` records it (digest of the target's bytes, size 0). artifactkit then
+downloads the second version and reads the entry through `wandb://`.
 """
 
 from __future__ import annotations
@@ -76,6 +76,15 @@ def test_the_official_client_records_the_reference_by_hex_artifact_id(logged: di
     assert logged["size"] == 0
 
 
+def test_artifactkit_downloads_the_referenced_bytes(
+    emulator: EmbeddedEmulator, logged: dict[str, object], tmp_path: Path
+) -> None:
+    with make_api(emulator, tmp_path / "cache") as api:
+        root = api.artifact("local/compat-refs/ref-holder:v0").download(tmp_path / "out", progress=False)
+    assert (root / "linked" / "target.txt").read_text() == TARGET_TEXT
+    assert (root / "plain.txt").read_text() == "a plain file"
+
+
 def test_the_filesystem_reads_the_referenced_bytes(
     emulator: EmbeddedEmulator, logged: dict[str, object], tmp_path: Path
 ) -> None:
@@ -91,3 +100,11 @@ def test_the_filesystem_reads_the_referenced_bytes(
         reset_stats(emulator)
         assert fs.cat_file(url) == TARGET_TEXT.encode()  # read whole once: now in the shared cache
         assert settled_stats(emulator).requests["blob"] == 0
+
+
+def test_a_single_file_download_follows_the_reference(
+    emulator: EmbeddedEmulator, logged: dict[str, object], tmp_path: Path
+) -> None:
+    with make_api(emulator, tmp_path / "cache") as api:
+        [file] = api.artifact("local/compat-refs/ref-holder:v0").files(names=["linked/target.txt"])
+        assert file.download(tmp_path / "one").read_text() == TARGET_TEXT
