@@ -13,7 +13,7 @@ from .errors import DownloadError, NotFoundError
 from .manifest import ManifestEntry
 from .transfer.cache import Cache
 from .transfer.download import download_file
-from .transfer.urls import FileUrls
+from .transfer.urls import FileUrls, UrlQuery
 
 if TYPE_CHECKING:
     from ._generated.fragments import FileFields
@@ -131,7 +131,8 @@ class File:
         entry = artifact.manifest.entries.get(self.name)
         if entry is None:
             raise DownloadError(f"{self.name} is not in the manifest of {artifact.qualified_name}", path=self.name)
-        url_query, wanted, first_url = artifact._file_urls, self.name, self.url
+        url_query: UrlQuery = artifact._file_urls
+        wanted, first_url = self.name, self.url
         target = artifact._reference_targets([entry]).get(entry.path)
         if target is not None:  # a file of another version: fetched from there, verified by its digest
             url_query, wanted = target.urls, target.entry.path

@@ -70,6 +70,6 @@ def test_a_dangling_reference_says_what_is_missing(
     digest = source.manifest.entries["x.txt"].digest
     dangling = ManifestEntry("gone.txt", digest, 0, ref=artifact_reference(source.id, "not/there.txt"))
     seed_version(emulator, f"{project}/dangling", "dataset", Manifest.from_entries([dangling]))
-    with pytest.raises(errors.NotFoundError, match="not/there.txt"):
+    with pytest.raises(errors.NotFoundError, match=r"not/there\.txt"):
         api.artifact(f"{project}/dangling:v0").download(tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
