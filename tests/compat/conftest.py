@@ -64,10 +64,13 @@ class Combination:
 
     version: str
     personality: str  # "modern" or "legacy"
+    cli_version: str | None = None  # the server's max_cli_version, when not the personality's default
+    only: tuple[str, ...] = ()  # run just these scenario steps (all when empty)
 
     @property
     def id(self) -> str:
-        return f"wandb{self.version}-{self.personality}"
+        suffix = f"-server{self.cli_version}" if self.cli_version else ""
+        return f"wandb{self.version}-{self.personality}{suffix}"
 
 
 @dataclass
@@ -76,7 +79,7 @@ class ScenarioRun:
 
     combination: Combination
     records: dict[str, dict[str, Any]]
-    stats: dict[str, Any]
+    stats: dict[str, Any]  # with `graphql_log`: every document the emulator answered
     server_log: str
     stderr: str
     seconds: float
@@ -123,13 +126,18 @@ def run_scenario(combination: Combination, workdir: Path) -> ScenarioRun:
 
     python = client_python(combination.version)
     workdir.mkdir(parents=True, exist_ok=True)
-    with EmulatorProcess(workdir / "server", legacy=combination.personality == "legacy") as emu:
+    if combination.cli_version is None:
+        emulator = EmulatorProcess(workdir / "server", legacy=combination.personality == "legacy")
+    else:
+        emulator = EmulatorProcess(workdir / "server", extra_args=("--max-cli-version", combination.cli_version))
+    with emulator as emu:
         config = {
             "base_url": emu.url,
             "api_key": emu.api_key,
             "entity": ENTITY,
             "project": PROJECT,
             "workdir": str(workdir / "client"),
+            "only": list(combination.only),
         }
         (workdir / "client").mkdir()
         config_path = workdir / "config.json"
@@ -148,7 +156,7 @@ def run_scenario(combination: Combination, workdir: Path) -> ScenarioRun:
             stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             stderr = f"the scenario did not finish within {SCENARIO_TIMEOUT} s"
         seconds = time.monotonic() - started
-        stats = httpx.get(f"{emu.url}/_emulator/stats", auth=("api", emu.api_key), timeout=30).json()
+        stats = httpx.get(f"{emu.url}/_emulator/stats?log=1", auth=("api", emu.api_key), timeout=30).json()
     records = {}
     for line in stdout.splitlines():
         if line.startswith("{"):
@@ -168,17 +176,29 @@ COMBINATIONS = [
 ]
 
 
+_RUNS: dict[Combination, ScenarioRun] = {}  # the outcomes of this session, for the summary below
+
+
 @pytest.fixture(scope="session")
 def scenario_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Combination], ScenarioRun]]:
     """Runs the scenario once per combination, on first demand, and keeps the outcome."""
-    cache: dict[Combination, ScenarioRun] = {}
 
     def get(combination: Combination) -> ScenarioRun:
-        if combination not in cache:
-            cache[combination] = run_scenario(combination, tmp_path_factory.mktemp(combination.id))
-        return cache[combination]
+        if combination not in _RUNS:
+            _RUNS[combination] = run_scenario(combination, tmp_path_factory.mktemp(combination.id))
+        return _RUNS[combination]
 
     yield get
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per combination: how many scenario steps the official client got through."""
+    for combination, run in _RUNS.items():
+        failed = sorted(name for name, record in run.records.items() if not record["ok"])
+        terminalreporter.write_line(
+            f"compat {combination.id}: {len(run.records) - len(failed)} steps passed, {len(failed)} failed "
+            f"in {run.seconds:.1f} s" + (f" ({', '.join(failed)})" if failed else "")
+        )
 
 
 @pytest.fixture(params=COMBINATIONS, ids=lambda c: c.id)

@@ -146,6 +146,13 @@ def api_init() -> Any:
 
 
 @step
+def viewer_and_entity() -> Any:
+    check = fresh_api()
+    viewer = check.viewer
+    return {"viewer": [viewer.username, viewer.entity], "default_entity": check.default_entity}
+
+
+@step
 def projects_and_runs() -> Any:
     """Creating a project and a run through the public API, then reading them back."""
     api().create_project("made-here", ENTITY)
@@ -218,6 +225,26 @@ def artifact_collection() -> Any:
 
 
 @step
+def collection_details() -> Any:
+    """What a loaded collection offers beyond its fragment: aliases, times, its project."""
+    found = fresh_api().artifact_collection("dataset", f"{PREFIX}/my-dataset")
+    return {
+        "aliases": sorted(found.aliases),
+        "created_at": isinstance(found.created_at, str) and found.created_at[:2] == "20",
+        "project": [getattr(found, "entity", ENTITY), getattr(found, "project", PROJECT)],
+        "id": bool(found.id),
+    }
+
+
+@step
+def project_collections() -> Any:
+    project = api().project(PROJECT, ENTITY)
+    if not hasattr(project, "collections"):  # Project.collections() is new in 0.31.0
+        return "not in this client"
+    return {"names": sorted(c.name for c in project.collections())}
+
+
+@step
 def collection_artifacts() -> Any:
     found = api().artifact_collection("dataset", f"{PREFIX}/my-dataset")
     return {"versions": [a.version for a in found.artifacts()]}
@@ -228,6 +255,16 @@ def api_artifacts_per_page() -> Any:
     listing = api().artifacts("dataset", f"{PREFIX}/my-dataset", per_page=1)
     versions = [a.version for a in listing]
     return {"versions": versions, "len": len(listing)}
+
+
+@step
+def artifact_versions_and_tags() -> Any:
+    """`Api.artifact_versions` (deprecated) and `Api.artifacts(tags=)`."""
+    check = fresh_api()
+    return {
+        "versions": [a.version for a in check.artifact_versions("dataset", f"{PREFIX}/my-dataset")],
+        "tagged": [a.version for a in check.artifacts("dataset", f"{PREFIX}/my-dataset", tags=["art-tag"])],
+    }
 
 
 @step
@@ -264,6 +301,20 @@ def artifact_by_alias() -> Any:
 
 
 @step
+def artifact_lookups() -> Any:
+    """A bare collection name means its latest version; `type=` is checked against the version's type."""
+    check = fresh_api()
+    bare = check.artifact(f"{PREFIX}/my-dataset")
+    model = check.artifact(f"{PREFIX}/my-model:v0", type="model")
+    try:
+        check.artifact(f"{PREFIX}/my-model:v0", type="dataset")
+        wrong_type = None
+    except Exception as exc:  # the client wraps its own ValueError
+        wrong_type = type(exc).__name__
+    return {"bare": [bare.version, bare.name], "model": [model.name, model.type], "wrong_type": wrong_type}
+
+
+@step
 def artifact_exists() -> Any:
     return {
         "v1": api().artifact_exists(f"{PREFIX}/my-dataset:v1"),
@@ -297,6 +348,20 @@ def clear_client_cache() -> None:
 
 
 @step
+def file_listings() -> Any:
+    """`files(names=)`, a listing across pages, and the manifest the client reads."""
+    artifact = fresh_api().artifact(f"{PREFIX}/my-dataset:v0")
+    named = artifact.files(names=["a.txt"])
+    paged = [f.name for f in artifact.files(per_page=1)]
+    manifest = artifact.manifest
+    return {
+        "named": [[f.name for f in named], len(named)],
+        "paged": sorted(paged),
+        "manifest": sorted((path, entry.digest, entry.size) for path, entry in manifest.entries.items()),
+    }
+
+
+@step
 def download_verify() -> Any:
     clear_client_cache()
     artifact = api().artifact(f"{PREFIX}/my-dataset:v1")
@@ -311,6 +376,31 @@ def download_verify() -> Any:
     except ValueError:
         detected = True
     return {"files": on_disk, "verified": True, "corruption_detected": detected}
+
+
+@step
+def downloads() -> Any:
+    """checkout(), file(), download(skip_cache=, multipart=), and a single entry by path."""
+    clear_client_cache()
+    check = fresh_api()
+    dataset = check.artifact(f"{PREFIX}/my-dataset:v0")
+    target = WORK / "checkout"
+    (target / "stray.txt").parent.mkdir(parents=True, exist_ok=True)
+    (target / "stray.txt").write_text("not part of the artifact\n")
+    root = Path(dataset.checkout(str(target)))
+    checked_out = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    single = Path(check.artifact(f"{PREFIX}/my-model:v0").file(str(WORK / "single")))
+    kwargs: dict[str, Any] = {"skip_cache": True}
+    if "multipart" in inspect.signature(dataset.download).parameters:  # 0.22.3 and 0.31.0
+        kwargs["multipart"] = True
+    fresh = Path(check.artifact(f"{PREFIX}/my-dataset:v1").download(str(WORK / "fresh"), **kwargs))
+    entry = Path(dataset.get_path("dir/b.txt").download(str(WORK / "by-path")))
+    return {
+        "checked_out": checked_out,
+        "single": [single.name, single.stat().st_size],
+        "fresh": sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file()),
+        "entry": [entry.name, entry.read_text()],
+    }
 
 
 @step
@@ -342,6 +432,19 @@ def run_used_artifacts() -> Any:
 
 
 # --------------------------------------------------------------------------- writing
+
+
+@step
+def public_run_use_and_log() -> Any:
+    """The public API's `Run.use_artifact` and `Run.log_artifact` on an existing run and version."""
+    run = fresh_api().run(f"{PREFIX}/run2")
+    run.use_artifact(fresh_api().artifact(f"{PREFIX}/my-model:v0"))
+    # Without aliases: 0.19.9/0.22.3 send them as plain strings where the input wants ArtifactAliasInput.
+    logged = run.log_artifact(fresh_api().artifact(f"{PREFIX}/my-dataset:v1"))
+    return {
+        "used": sorted(a.name for a in fresh_api().run(f"{PREFIX}/run2").used_artifacts()),
+        "logged": [logged.name, logged.version],
+    }
 
 
 @step
@@ -384,6 +487,16 @@ def collection_type_change() -> Any:
 
 
 @step
+def collection_change_type() -> Any:
+    """The deprecated `ArtifactCollection.change_type()`, there and back."""
+    collection = api().artifact_collection("dataset", f"{PREFIX}/scratch")
+    collection.change_type("model")
+    moved = fresh_api().artifact_collection("model", f"{PREFIX}/scratch").type
+    fresh_api().artifact_collection("model", f"{PREFIX}/scratch").change_type("dataset")
+    return {"moved": moved, "back": fresh_api().artifact_collection("dataset", f"{PREFIX}/scratch").type}
+
+
+@step
 def artifact_edit() -> Any:
     artifact = api().artifact(f"{PREFIX}/my-dataset:v0")
     artifact.aliases = [a for a in artifact.aliases if a != "best"] + ["new-alias"]
@@ -400,6 +513,16 @@ def artifact_edit() -> Any:
 
 
 @step
+def artifact_ttl() -> Any:
+    from datetime import timedelta
+
+    artifact = fresh_api().artifact(f"{PREFIX}/my-dataset:v1")
+    artifact.ttl = timedelta(days=1)
+    artifact.save()
+    return {"ttl_seconds": fresh_api().artifact(f"{PREFIX}/my-dataset:v1").ttl.total_seconds()}
+
+
+@step
 def link_to_portfolio() -> Any:
     artifact = api().artifact(f"{PREFIX}/my-dataset:v1")
     artifact.link(f"{PREFIX}/linked-portfolio", aliases=["foo"])
@@ -413,6 +536,20 @@ def link_to_portfolio() -> Any:
 
 
 @step
+def link_views() -> Any:
+    """How a linked version and its source see each other (0.22.3 and newer)."""
+    linked = fresh_api().artifact(f"{PREFIX}/linked-portfolio:foo")
+    if not hasattr(linked, "is_link"):
+        return "not in this client"
+    source = fresh_api().artifact(f"{PREFIX}/my-dataset:v1")
+    return {
+        "is_link": [linked.is_link, source.is_link],
+        "source_of_link": linked.source_artifact.qualified_name,
+        "links_of_source": sorted(a.qualified_name for a in source.linked_artifacts),
+    }
+
+
+@step
 def unlink() -> Any:
     source = api().artifact(f"{PREFIX}/my-dataset:v0")
     source.link(f"{PREFIX}/unlink-portfolio")
@@ -421,6 +558,18 @@ def unlink() -> Any:
     check = fresh_api()
     return {
         "linked_exists": check.artifact_exists(f"{PREFIX}/unlink-portfolio:v0"),
+        "source_exists": check.artifact_exists(f"{PREFIX}/my-dataset:v0"),
+    }
+
+
+@step
+def linked_delete() -> Any:
+    """Deleting a linked version removes the link only."""
+    fresh_api().artifact(f"{PREFIX}/my-dataset:v0").link(f"{PREFIX}/delete-portfolio")
+    fresh_api().artifact(f"{PREFIX}/delete-portfolio:v0").delete()
+    check = fresh_api()
+    return {
+        "linked_exists": check.artifact_exists(f"{PREFIX}/delete-portfolio:v0"),
         "source_exists": check.artifact_exists(f"{PREFIX}/my-dataset:v0"),
     }
 

@@ -9,12 +9,13 @@ it must fail exactly that way, and the test turns red if the client starts to pa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.compat.conftest import ENTITY, PROJECT, ScenarioRun
+from tests.compat.conftest import ENTITY, PROJECT, Combination, ScenarioRun
 from tests.compat.seed_data import (
     DATASET_V0,
     DATASET_V1,
@@ -87,6 +88,11 @@ def _legacy_failures(version: str) -> dict[tuple[str, str, str], ClientFailure]:
             raised_in=_LOAD_FRAME,
             evidence=_PORTFOLIO_LOAD + " (Artifact.unlink() checks artifact.collection.is_sequence() first)",
         ),
+        (version, "legacy", "linked_delete"): ClientFailure(
+            error=r"^(ValueError|CommError): Could not find artifact type dataset$",
+            raised_in=_LOAD_FRAME,
+            evidence=_PORTFOLIO_LOAD + " (deleting a linked version loads its portfolio first)",
+        ),
         (version, "legacy", "internal_api_run"): ClientFailure(
             error=r"^CommError: 'NoneType' object has no attribute 'get'$",
             raised_in=_SETTINGS_FRAME,
@@ -94,7 +100,12 @@ def _legacy_failures(version: str) -> dict[tuple[str, str, str], ClientFailure]:
         ),
     }
     if version == "0.22.3":
-        for step in ("collection_artifacts", "api_artifacts_per_page", "filtered_listings"):
+        for step in (
+            "collection_artifacts",
+            "api_artifacts_per_page",
+            "artifact_versions_and_tags",
+            "filtered_listings",
+        ):
             failures[(version, "legacy", step)] = ClientFailure(
                 error=r"^ValidationError: \d+ validation errors? for ProjectArtifacts\n"
                 r".*aliases\.0\.artifactCollection",
@@ -182,7 +193,10 @@ def test_no_request_failed_on_the_server(scenario: ScenarioRun) -> None:
     assert not [s for s in statuses if s.startswith("5")], (statuses, scenario.server_log[-4000:])
     assert "Traceback" not in scenario.server_log
     # The only refusal the scenario provokes on purpose: deleting a version that still has aliases.
-    assert {s: n for s, n in statuses.items() if s != "200"} == {"409": 1}, statuses
+    assert {s: n for s, n in statuses.items() if s not in ("200", "206")} == {"409": 1}, statuses
+    # download(multipart=True) (0.22.3 and 0.31.0) fetches ranges: one partial answer per file of my-dataset:v1.
+    multipart = scenario.combination.version != "0.19.9"
+    assert statuses.get("206", 0) == (len(DATASET_V1) if multipart else 0), statuses
 
 
 # --------------------------------------------------------------------------- reading
@@ -190,6 +204,10 @@ def test_no_request_failed_on_the_server(scenario: ScenarioRun) -> None:
 
 def test_api_construction(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "api_init", request) == {"default_entity": ENTITY}
+
+
+def test_viewer_and_default_entity(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "viewer_and_entity", request) == {"viewer": [ENTITY, ENTITY], "default_entity": ENTITY}
 
 
 def test_projects_and_runs(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
@@ -254,12 +272,33 @@ def test_artifact_collection(scenario: ScenarioRun, request: pytest.FixtureReque
     }
 
 
+def test_collection_details(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "collection_details", request) == {
+        "aliases": ["best", "latest"],
+        "created_at": True,
+        "project": [ENTITY, PROJECT],
+        "id": True,
+    }
+
+
+def test_project_collections(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "project_collections", request)
+    if scenario.combination.version != "0.31.0":
+        assert result == "not in this client"
+    else:  # every collection of the project, of every type
+        assert result == {"names": ["my-dataset", "my-model", "scratch"]}
+
+
 def test_collection_artifacts_newest_first(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "collection_artifacts", request) == {"versions": ["v1", "v0"]}
 
 
 def test_api_artifacts_one_per_page(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "api_artifacts_per_page", request) == {"versions": ["v1", "v0"], "len": 2}
+
+
+def test_artifact_versions_and_tag_filter(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_versions_and_tags", request) == {"versions": ["v1", "v0"], "tagged": ["v0"]}
 
 
 def test_filtered_and_ordered_listings(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
@@ -283,6 +322,14 @@ def test_artifact_by_alias(scenario: ScenarioRun, request: pytest.FixtureRequest
     assert view == dataset_view("v1", name="my-dataset:latest", qualified_name=f"{PREFIX}/my-dataset:latest")
 
 
+def test_artifact_lookups(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_lookups", request) == {
+        "bare": ["v1", "my-dataset:v1"],  # no version: the latest
+        "model": ["my-model:v0", "model"],
+        "wrong_type": "CommError",  # the client checks the type it asked for
+    }
+
+
 def test_artifact_exists(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "artifact_exists", request) == {"v1": True, "best": True, "v9": False, "nope": False}
 
@@ -296,9 +343,29 @@ def test_artifact_files_and_len(scenario: ScenarioRun, request: pytest.FixtureRe
     assert result == {"files": [list(f) for f in DATASET_V0_FILES], "len": len(DATASET_V0)}
 
 
+def test_file_listings_and_manifest(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "file_listings", request)
+    # len() of a file listing: 0.31.0 reads the connection's totalCount, 0.19.9/0.22.3 the artifact's file count.
+    named_len = 1 if scenario.combination.version == "0.31.0" else len(DATASET_V0)
+    assert result == {
+        "named": [["a.txt"], named_len],
+        "paged": sorted(DATASET_V0),
+        "manifest": [[path, md5_b64(text), len(text.encode())] for path, text in sorted(DATASET_V0.items())],
+    }
+
+
 def test_download_then_verify(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     result = result_of(scenario, "download_verify", request)
     assert result == {"files": DATASET_V1, "verified": True, "corruption_detected": True}
+
+
+def test_checkout_file_and_fresh_downloads(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "downloads", request) == {
+        "checked_out": sorted(DATASET_V0),  # the stray file is gone
+        "single": ["weights.bin", len(MODEL_V0["weights.bin"])],
+        "fresh": sorted(DATASET_V1),
+        "entry": ["b.txt", DATASET_V0["dir/b.txt"]],
+    }
 
 
 def test_entry_download_through_the_fallback_route(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
@@ -319,6 +386,13 @@ def test_run_logged_artifacts(scenario: ScenarioRun, request: pytest.FixtureRequ
 
 def test_run_used_artifacts(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "run_used_artifacts", request) == {"names": ["my-dataset:v0"]}
+
+
+def test_public_run_use_and_log(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "public_run_use_and_log", request) == {
+        "used": ["my-dataset:v0", "my-model:v0"],
+        "logged": ["my-dataset:v1", "v1"],  # the same content: the existing version
+    }
 
 
 # --------------------------------------------------------------------------- writing
@@ -349,6 +423,10 @@ def test_collection_type_change(scenario: ScenarioRun, request: pytest.FixtureRe
     }
 
 
+def test_collection_change_type(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "collection_change_type", request) == {"moved": "model", "back": "dataset"}
+
+
 def test_artifact_alias_and_tag_edits(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     result = result_of(scenario, "artifact_edit", request)
     edited = dataset_view("v0", aliases=["new-alias"], tags=["t2"], description="edited", metadata={"x": 1})
@@ -356,6 +434,10 @@ def test_artifact_alias_and_tag_edits(scenario: ScenarioRun, request: pytest.Fix
     assert without_id(result["reloaded"]) == edited
     assert result["by_new_alias"] == "v0"
     assert result["best_exists"] is False
+
+
+def test_artifact_ttl(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_ttl", request) == {"ttl_seconds": 86400.0}
 
 
 def test_link_to_portfolio(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
@@ -377,8 +459,24 @@ def test_link_to_portfolio(scenario: ScenarioRun, request: pytest.FixtureRequest
     assert result["latest_exists"] is True
 
 
+def test_link_views(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "link_views", request)
+    if scenario.combination.version == "0.19.9":
+        assert result == "not in this client"
+        return
+    assert result == {
+        "is_link": [True, False],
+        "source_of_link": f"{PREFIX}/my-dataset:v1",
+        "links_of_source": [f"{PREFIX}/linked-portfolio:v0"],
+    }
+
+
 def test_unlink(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "unlink", request) == {"linked_exists": False, "source_exists": True}
+
+
+def test_deleting_a_linked_version_unlinks_it(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "linked_delete", request) == {"linked_exists": False, "source_exists": True}
 
 
 def test_portfolio_collection_read_and_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
@@ -407,13 +505,30 @@ def test_artifact_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) 
 def test_collection_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     remaining = ["my-dataset", "scratch"]
     if scenario.combination.personality == "modern":
-        remaining.append("unlink-portfolio")  # a portfolio outlives its last link
+        remaining = sorted([*remaining, "delete-portfolio", "unlink-portfolio"])  # a portfolio outlives its last link
     # (an old server's type-level listing is `artifactSequences`: it never lists portfolios)
     assert result_of(scenario, "collection_delete", request) == {
         "exists": False,
         "version_exists": False,
         "remaining": remaining,
     }
+
+
+@pytest.mark.parametrize("client", ["0.19.9", "0.22.3"])
+@pytest.mark.parametrize(("server", "edges"), [("0.12.10", "artifactSequences"), ("0.12.11", "artifactCollections")])
+def test_the_clients_switch_edges_at_server_0_12_11(
+    client: str, server: str, edges: str, scenario_runs: Callable[[Combination], ScenarioRun]
+) -> None:
+    """The newest legacy server and the oldest modern one: the official clients' own switch (wandb-wire.md §3.3)."""
+    personality = "legacy" if server == "0.12.10" else "modern"
+    run = scenario_runs(Combination(client, personality, cli_version=server, only=("seed", "type_collections")))
+    for step in ("seed", "type_collections"):
+        assert run.record(step)["ok"], run.record(step)
+    assert run.record("type_collections")["result"] == {"names": ["my-dataset", "scratch"]}
+    documents = [entry["query"] for entry in run.stats["graphql_log"]]
+    other = {"artifactSequences": "artifactCollections", "artifactCollections": "artifactSequences"}[edges]
+    assert [d for d in documents if f"{edges}(" in d], [e.get("operationName") for e in run.stats["graphql_log"]]
+    assert not [d for d in documents if f"{other}(" in d]
 
 
 def test_every_step_is_checked() -> None:
