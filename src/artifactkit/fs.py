@@ -679,19 +679,9 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         known = self._collection_types.get(key)
         if known is not None:
             return known
-        path = ArtifactPath(ref.entity, ref.project, ref.collection, None)
-        result = self.api.client.call(
-            lambda c: c.project_artifact_collection(path.entity, path.project, path.collection), f"looking up {path}"
+        type_name = _lookups.collection_type(
+            self.api.client, ArtifactPath(ref.entity, ref.project, ref.collection, None)
         )
-        if result.project is None:
-            raise NotFoundError(f"project {ref.entity}/{ref.project} not found", kind="project", path=str(path))
-        if result.project.artifact_collection is None:
-            raise NotFoundError(
-                f"collection {ref.collection!r} not found in {ref.entity}/{ref.project}",
-                kind="collection",
-                path=str(path),
-            )
-        type_name = str(result.project.artifact_collection.default_artifact_type.name)
         self._collection_types[key] = type_name
         return type_name
 
