@@ -10,6 +10,7 @@ import pytest
 from artifactkit import Api, errors
 from artifactkit.fs import ArtifactFileSystem
 from artifactkit.server.embedded import EmbeddedEmulator
+from tests.conftest import make_api
 from tests.integration.support import upload
 from tests.transfer.helpers import reset_stats, settled_stats
 
@@ -136,3 +137,14 @@ def test_a_refused_key_is_a_permission_error(emulator: EmbeddedEmulator, seeded:
         with pytest.raises(PermissionError) as refused:
             fs.info(f"{seeded}/dataset:v0/README.md")
     assert isinstance(refused.value.__cause__, errors.AuthenticationError)
+
+
+def test_a_legacy_server_serves_the_same_tree(legacy_emulator: EmbeddedEmulator, project: str, tmp_path: Path) -> None:
+    with make_api(legacy_emulator, tmp_path / "cache") as legacy_api:
+        upload(legacy_api, tmp_path, f"{project}/dataset", files=FILES)
+        fs = ArtifactFileSystem(legacy_api)
+        assert fs.ls(project, detail=False) == [f"{project}/dataset"]
+        assert fs.ls(f"{project}/dataset", detail=False) == [f"{project}/dataset:v0"]
+        root = f"{project}/dataset:latest"
+        assert fs.find(root) == sorted(f"{root}/{p}" for p in FILES)
+        assert fs.cat_file(f"wandb://{root}/train/part-1.csv") == FILES["train/part-1.csv"].encode()

@@ -157,6 +157,8 @@ def test_a_wandb_artifact_reference_reads_the_file_it_points_at(
         assert f.read(4) == b"that"
     assert fs.cat_file(url) == text.encode()
     assert fs.cache.lookup("md5", target.md5_hex, len(text)) is not None  # a full read is cached by content
+    fs.get(url, str(tmp_path / "got.csv"))  # and `get` follows it through the download engine
+    assert (tmp_path / "got.csv").read_text() == text
 
     dangling = ManifestEntry("gone.csv", target.digest, 0, ref=artifact_reference(source.id, "no/such.csv"))
     seed_version(emulator, f"{project}/dangling", "dataset", Manifest.from_entries([dangling]))
