@@ -6,16 +6,11 @@ Every parser and check validates before anything is sent and says which form it 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from . import names
 from .errors import InvalidNameError
-
-_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
-_ALIAS = re.compile(r"^[^/:\s][^/:]*$")
-_VERSION = re.compile(r"^v(\d+)$")
-_TAG = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")
 
 PROJECT_FORM = "'entity/project' (or 'project' with a default entity)"
 ARTIFACT_FORM = "'entity/project/name:version' such as 'my-team/my-project/dataset:v3' or ':latest'"
@@ -29,38 +24,44 @@ RESERVED_TYPE_PREFIX = "wandb-"
 def check_part(kind: str, value: str, form: str) -> str:
     if not value:
         raise InvalidNameError(f"the {kind} is empty", expected=form)
-    if len(value) > 128 or not _NAME.match(value):
+    try:
+        return names.check_name(kind, value)
+    except names.InvalidName:
         raise InvalidNameError(
-            f"{kind} {value!r} may only contain letters, digits, '-', '_' and '.' (at most 128)", expected=form
-        )
-    return value
+            f"{kind} {value!r} may only contain letters, digits, '-', '_' and '.' "
+            f"(at most {names.MAX_NAME_CHARS}, not '.' or '..')",
+            expected=form,
+        ) from None
 
 
 def check_alias(value: str) -> str:
-    if not value or len(value) > 128 or not _ALIAS.match(value):
+    try:
+        return names.check_alias(value)
+    except names.InvalidName:
         raise InvalidNameError(
-            f"alias {value!r} is not valid (no '/' or ':', at most 128 characters)",
+            f"alias {value!r} is not valid (no '/', ':' or control characters, no space at either end, "
+            f"at most {names.MAX_ALIAS_CHARS} characters)",
             expected="an alias such as 'latest', 'best' or a version 'v3'",
-        )
-    return value
+        ) from None
 
 
 def check_tags(tags: Iterable[str]) -> list[str]:
     """The tags, checked and de-duplicated in order."""
     result = []
     for tag in tags:
-        if not isinstance(tag, str) or len(tag) > 128 or not _TAG.match(tag):
+        try:
+            names.check_tag("tag", tag)
+        except names.InvalidName:
             raise InvalidNameError(
                 f"tag {tag!r} is not valid", expected="letters, digits, '-', '_' and single inner spaces, at most 128"
-            )
+            ) from None
         result.append(tag)
     return list(dict.fromkeys(result))
 
 
 def version_index(alias: str) -> int | None:
     """3 for 'v3'; None for an alias that is not a version."""
-    match = _VERSION.match(alias)
-    return int(match.group(1)) if match else None
+    return names.version_index(alias)
 
 
 @dataclass(frozen=True)

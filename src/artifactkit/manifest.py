@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .names import InvalidName, check_path_lengths
+
 STORAGE_POLICY = "wandb-storage-policy-v1"
 MANIFEST_VERSION = 1
 _DIGEST_PREFIX = b"wandb-artifact-manifest-v1\n"
@@ -46,8 +48,9 @@ def check_entry_path(path: str) -> str:
     """Return `path` if it is a safe relative POSIX path inside an artifact, else raise.
 
     Refused: empty paths, absolute paths (including drive letters), backslashes, NUL bytes,
-    and any `.` or `..` component. A safe path can be joined to a download root without
-    leaving it (symlinks on disk are checked separately, at write time).
+    any `.` or `..` component, and components or whole paths over the limits of `names`. A safe
+    path can be joined to a download root without leaving it (symlinks on disk are checked
+    separately, at write time).
     """
     if not path or "\x00" in path:
         raise ManifestError(f"entry path {path!r} is empty or contains NUL")
@@ -58,6 +61,10 @@ def check_entry_path(path: str) -> str:
         raise ManifestError(f"entry path {path!r} has an empty, '.' or '..' component")
     if posixpath.normpath(path) != path:
         raise ManifestError(f"entry path {path!r} is not normalised")
+    try:
+        check_path_lengths(path)
+    except InvalidName as exc:
+        raise ManifestError(exc.message) from None
     return path
 
 

@@ -52,13 +52,17 @@ def test_keys_look_like_on_premises_keys(emulator: EmbeddedEmulator) -> None:
     assert re.fullmatch(r"local-[0-9a-f]{40}", emulator.create_key())
 
 
-def test_server_information_and_introspection_are_open(emulator: EmbeddedEmulator) -> None:
-    info = post(emulator, "{ serverInfo { cliVersionInfo features { name isEnabled } } }")
+def test_server_information_is_open_and_introspection_needs_a_key(emulator: EmbeddedEmulator) -> None:
+    # What the official clients send before they know a key (wandb-wire.md: ServerFeaturesQuery
+    # with `api:` and an empty key) stays open.
+    info = post(emulator, "{ serverInfo { cliVersionInfo features { name isEnabled } } }", basic(""))
     assert info.status_code == 200
     server_info = info.json()["data"]["serverInfo"]
     assert server_info["cliVersionInfo"]["max_cli_version"] == "0.31.0"
     assert {"name": "TOTAL_COUNT_IN_FILE_CONNECTION", "isEnabled": True} in server_info["features"]
-    probe = post(emulator, '{ __type(name: "Artifact") { fields { name } } __schema { queryType { name } } }')
+    introspection = '{ __type(name: "Artifact") { fields { name } } __schema { queryType { name } } }'
+    assert post(emulator, introspection).status_code == 401
+    probe = post(emulator, introspection, basic(emulator.api_key))
     assert probe.status_code == 200
     assert "ttlDurationSeconds" in [f["name"] for f in probe.json()["data"]["__type"]["fields"]]
     # Anything beyond that needs a key, also when it rides along with server information.

@@ -26,7 +26,9 @@ def test_serve_starts_answers_health_and_stops_cleanly(tmp_path: Path) -> None:
         log = (server.data_dir / "server.log").read_text()
         assert f"listening on {server.url}" in log
         assert f"export WANDB_BASE_URL={server.url}" in log
-        assert f"export WANDB_API_KEY={server.api_key}" in log
+        # The log is a file, not a terminal: it names the 0600 key file and holds no key.
+        assert server.api_key not in log
+        assert f"is in {server.data_dir / 'serve-keys.json'} (mode 0600)" in log
         assert (server.data_dir / STATE_FILE).exists()  # lets `Api()` find this server
         query = {"query": "{ viewer { username } }"}
         viewer = httpx.post(f"{server.url}/graphql", json=query, auth=("api", server.api_key))
@@ -91,11 +93,21 @@ def test_keys_create_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert cli_main(["keys", "create", "--data-dir", str(data), "--user", "bob", "--read-only"]) == 0
     reader = capsys.readouterr().out.strip()
     assert re.fullmatch(r"local-[0-9a-f]{40}", writer) and re.fullmatch(r"local-[0-9a-f]{40}", reader)
+    assert cli_main(["keys", "create", "--data-dir", str(data), "--user", "carol", "--role", "admin"]) == 0
+    admin = capsys.readouterr().out.strip()
     assert cli_main(["keys", "list", "--data-dir", str(data)]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"{writer}\tlocal\tread-write", f"{reader}\tbob\tread-only"]
+    # Keys are shown once, at creation; the list names them by prefix (the database holds hashes).
+    assert capsys.readouterr().out.splitlines() == [
+        f"{writer[:12]}...\tlocal\twrite",
+        f"{reader[:12]}...\tbob\tread",
+        f"{admin[:12]}...\tcarol\tadmin",
+    ]
 
     with EmulatorProcess(data) as server:
-        assert server.api_key == writer  # serve prints the first read-write key of its user
+        assert server.api_key not in (writer, reader, admin)  # serve prints its own admin key
+        stats = httpx.get(f"{server.url}/_emulator/stats", auth=("api", admin))
+        assert stats.status_code == 200
+        assert httpx.get(f"{server.url}/_emulator/stats", auth=("api", writer)).status_code == 403
 
         def mutate(key: str) -> httpx.Response:
             query = 'mutation { upsertModel(input: {entityName: "bob", name: "p"}) { inserted } }'
@@ -121,4 +133,4 @@ def test_the_default_data_dir_is_the_platform_user_data_dir(
     assert default_data_dir() == tmp_path / "elsewhere"
     monkeypatch.delenv("ARTIFACTKIT_DATA_DIR")
     assert cli_main(["keys", "list"]) == 0
-    assert capsys.readouterr().out.split("\t")[0] == key
+    assert capsys.readouterr().out.split("\t")[0] == key[:12] + "..."

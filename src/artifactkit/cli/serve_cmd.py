@@ -44,7 +44,13 @@ def register(commands: Any) -> None:
     keys.add_argument("action", choices=["create", "list"])
     keys.add_argument("--data-dir", type=Path)
     keys.add_argument("--user", default="local")
-    keys.add_argument("--read-only", action="store_true", help="a key that may read but not write")
+    keys.add_argument(
+        "--role",
+        choices=["read", "write", "admin"],
+        default="write",
+        help="read: queries only; write: what a W&B user may do (default); admin: also /_emulator/*",
+    )
+    keys.add_argument("--read-only", action="store_true", help="same as --role read")
     keys.add_argument("--json", action="store_true", help="machine-readable output (schema_version 1)")
     add_debug_option(keys)
     keys.set_defaults(handler=run_keys)
@@ -111,4 +117,4 @@ def run_keys(args: argparse.Namespace) -> int:
 
     keys_command: Callable[..., int] = _server_main().keys_command
     data_dir = _check_data_dir(args.data_dir or default_data_dir(), must_exist=args.action == "list")
-    return keys_command(data_dir, args.action, args.user, args.read_only, as_json=args.json)
+    return keys_command(data_dir, args.action, args.user, args.read_only, as_json=args.json, role=args.role)

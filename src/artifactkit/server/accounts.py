@@ -1,23 +1,66 @@
 """Users and API keys of an emulator instance.
 
 Keys look like on-premises W&B keys: `local-` followed by 40 hex digits, which every official
-client accepts. A key is read-write unless created read-only.
+client accepts. The database keeps only a SHA-256 of each key (and its first characters, to tell
+keys apart in `keys list`); the key itself is shown once, when it is created.
+
+Every key has a role:
+
+* `read`: queries only; no mutation, upload, file stream or emulator admin route;
+* `write`: everything a W&B user does (the default of `keys create`);
+* `admin`: also the `/_emulator/*` routes. `serve` prints one admin key per user; it lives in
+  `serve-keys.json` (mode 0600) in the data directory, so that it stays the same across restarts.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import secrets
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 from .records import ensure_entity
 from .store import Store, utcnow
 
+ROLES = ("read", "write", "admin")
+SERVE_KEYS_FILE = "serve-keys.json"
+_PREFIX_CHARS = 12  # "local-" and 6 hex digits: enough to tell keys apart, useless to an attacker
+
 
 @dataclass(frozen=True)
 class ApiKey:
-    key: str
+    key: str  # the key itself when just created or read from the serve-key file; else "" (not stored)
     username: str
-    read_only: bool
+    role: str
+    prefix: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == "read"
+
+
+def hash_key(key: str) -> str:
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def ensure_key_schema(store: Store) -> None:
+    """Add the `role` and `prefix` columns to an older database and replace stored keys by hashes."""
+    columns = {row["name"] for row in store.all("PRAGMA table_info(api_keys)")}
+    with store.write():
+        if "role" not in columns:
+            store.conn.execute("ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'write'")
+            store.conn.execute("UPDATE api_keys SET role = 'read' WHERE read_only = 1")
+        if "prefix" not in columns:
+            store.conn.execute("ALTER TABLE api_keys ADD COLUMN prefix TEXT NOT NULL DEFAULT ''")
+        for row in store.all("SELECT rowid, key FROM api_keys WHERE key NOT LIKE 'sha256:%'"):
+            plain = str(row["key"])
+            store.conn.execute(
+                "UPDATE api_keys SET key = ?, prefix = ? WHERE rowid = ?",
+                (hash_key(plain), plain[:_PREFIX_CHARS], row["rowid"]),
+            )
 
 
 def ensure_user(store: Store, username: str) -> int:
@@ -35,33 +78,81 @@ def ensure_user(store: Store, username: str) -> int:
         return user_id
 
 
-def create_key(store: Store, username: str, *, read_only: bool = False, key: str | None = None) -> ApiKey:
-    """Create (or register a given) API key for `username`, creating the user on first use."""
+def create_key(
+    store: Store, username: str, *, role: str = "write", read_only: bool = False, key: str | None = None
+) -> ApiKey:
+    """Create (or register a given) API key for `username`, creating the user on first use.
+
+    The returned `ApiKey.key` is the only time the key itself is available.
+    """
+    if read_only:
+        role = "read"
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    ensure_key_schema(store)
     user_id = ensure_user(store, username)
     key = key or "local-" + secrets.token_hex(20)
-    name = "read-only" if read_only else "default"
     with store.write():
         store.conn.execute(
-            "INSERT OR REPLACE INTO api_keys (key, user_id, name, read_only, created_at) VALUES (?, ?, ?, ?, ?)",
-            (key, user_id, name, int(read_only), utcnow()),
+            "INSERT OR REPLACE INTO api_keys (key, user_id, name, read_only, created_at, role, prefix) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (hash_key(key), user_id, role, int(role == "read"), utcnow(), role, key[:_PREFIX_CHARS]),
         )
-    return ApiKey(key=key, username=username, read_only=read_only)
+    return ApiKey(key=key, username=username, role=role, prefix=key[:_PREFIX_CHARS])
 
 
 def list_keys(store: Store) -> list[ApiKey]:
+    """Every key by its prefix (the keys themselves are not stored)."""
+    ensure_key_schema(store)
     rows = store.all(
-        "SELECT k.key, k.read_only, u.username FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.rowid"
+        "SELECT k.prefix, k.role, u.username FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.rowid"
     )
-    return [ApiKey(r["key"], r["username"], bool(r["read_only"])) for r in rows]
+    return [ApiKey("", r["username"], r["role"], r["prefix"]) for r in rows]
+
+
+def find_key(store: Store, key: str) -> tuple[sqlite3.Row, str] | None:
+    """The user a key belongs to and the key's role, or None for an unknown key."""
+    if not key or len(key) > 256:
+        return None
+    row = store.one(
+        "SELECT u.*, k.role AS key_role FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key = ?",
+        (hash_key(key),),
+    )
+    return None if row is None else (row, str(row["key_role"]))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` through a 0600 temporary file, replacing it atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    tmp.replace(path)
+
+
+def serve_key(store: Store, username: str, data_dir: Path | None = None) -> ApiKey:
+    """The admin key `serve` prints for `username`: the same at every start, created on first use."""
+    ensure_key_schema(store)
+    path = (data_dir or store.path.parent) / SERVE_KEYS_FILE
+    saved: dict[str, str] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text())
+            saved = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            saved = {}
+    key = saved.get(username)
+    if key is not None:
+        found = find_key(store, key)
+        if found is not None and found[0]["username"] == username and found[1] == "admin":
+            return ApiKey(key, username, "admin", key[:_PREFIX_CHARS])
+    created = create_key(store, username, role="admin")
+    saved[username] = created.key
+    _write_private(path, json.dumps(saved))
+    return created
 
 
 def first_key(store: Store, username: str) -> ApiKey:
-    """The first read-write key of `username`, created if the user has none."""
-    row = store.one(
-        "SELECT k.key FROM api_keys k JOIN users u ON u.id = k.user_id "
-        "WHERE u.username = ? AND k.read_only = 0 ORDER BY k.rowid LIMIT 1",
-        (username,),
-    )
-    if row is not None:
-        return ApiKey(str(row["key"]), username, False)
-    return create_key(store, username)
+    """The key `serve` prints for `username` (kept for callers that start an emulator in-process)."""
+    return serve_key(store, username)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from .blobs import BlobStore
 from .errors import PermissionDenied
 from .settings import Settings
 from .store import Store
+
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class UrlSigner:
         return f"{self.base_url}{path}?exp={expires}&sig={self._sign(purpose, subject, expires)}"
 
     def verify(self, purpose: str, subject: str, expires: str | None, signature: str | None) -> bool:
-        if not expires or not signature or not expires.isdigit():
+        # ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
+        if not expires or not signature or not signature.isascii() or not _EXPIRES.fullmatch(expires):
             return False
         if int(expires) < time.time():
             return False
@@ -74,6 +78,20 @@ class Context:
     def require_write(self) -> None:
         if self.read_only:
             raise PermissionDenied("this API key is read-only")
+
+    def may_see(self, artifact: sqlite3.Row) -> bool:
+        """Pending versions (and their upload URLs) are visible to their creator only."""
+        if artifact["state"] != "PENDING":
+            return True
+        creator = artifact["created_by_user_id"]
+        return creator is None or creator == self.user_id
+
+    def may_upload(self, artifact_id: int) -> bool:
+        """Upload URLs go to a read-write key of the version's creator, while it is pending."""
+        if self.read_only:
+            return False
+        row = self.store.one("SELECT state, created_by_user_id FROM artifacts WHERE id = ?", (artifact_id,))
+        return row is not None and row["state"] == "PENDING" and self.may_see(row)
 
     @property
     def user_id(self) -> int | None:

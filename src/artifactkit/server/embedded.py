@@ -62,8 +62,9 @@ class EmbeddedEmulator:
     def store(self) -> Any:
         return self.emulator.store
 
-    def create_key(self, user: str | None = None, *, read_only: bool = False) -> str:
-        return create_key(self.emulator.store, user or self.user, read_only=read_only).key
+    def create_key(self, user: str | None = None, *, read_only: bool = False, role: str = "write") -> str:
+        """A new key for `user` (default: this emulator's user); `role` is read, write or admin."""
+        return create_key(self.emulator.store, user or self.user, role="read" if read_only else role).key
 
 
 class EmulatorProcess:
@@ -90,7 +91,7 @@ class EmulatorProcess:
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         ready = self.data_dir / "ready.json"
         ready.unlink(missing_ok=True)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         args = [
             sys.executable,
             "-m",
@@ -106,7 +107,8 @@ class EmulatorProcess:
         ]
         if self.legacy:
             args.append("--legacy")
-        with (self.data_dir / "server.log").open("ab") as log:  # the child keeps its own copy
+        log_fd = os.open(self.data_dir / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(log_fd, "ab") as log:  # the child keeps its own copy; private like the data
             self.process = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(self.env or {})}
             )

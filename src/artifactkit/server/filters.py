@@ -23,9 +23,17 @@ from typing import Any
 
 from .errors import BadInput
 from .pagination import SortKey
+from .regex import RegexError, compile_pattern
+
+# What one filter document may hold; past these it is refused (400) before any SQL is built.
+MAX_FILTER_DEPTH = 16  # nested $and/$or/$nor/$not
+MAX_FILTER_TERMS = 256  # field tests and combinators in all
+MAX_IN_VALUES = 1000  # values of one $in / $nin
+MAX_FILTER_BYTES = 64 * 1024
+_INT64 = (-(2**63), 2**63 - 1)
 
 _COMPARATORS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-_METADATA_KEY = re.compile(r"^[A-Za-z0-9_\-.]+$")
+_METADATA_KEY = re.compile(r"[A-Za-z0-9_\-.]{1,128}")
 
 
 def _normalise_time(value: Any) -> Any:
@@ -34,11 +42,11 @@ def _normalise_time(value: Any) -> Any:
         raise BadInput(f"time value {value!r} must be an RFC 3339 string")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"time value {value!r} is not an RFC 3339 timestamp") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except (ValueError, OverflowError):
+        raise BadInput(f"time value {value!r} is not an RFC 3339 timestamp (years 1-9999, UTC)") from None
 
 
 @dataclass(frozen=True)
@@ -84,24 +92,32 @@ class FilterCompiler:
         if filters is None or filters == "":
             return "1=1", []
         if isinstance(filters, str):
+            if len(filters) > MAX_FILTER_BYTES:
+                raise BadInput(f"filters are longer than {MAX_FILTER_BYTES} characters")
             try:
                 doc = json.loads(filters)
-            except json.JSONDecodeError as exc:
-                raise BadInput(f"filters are not JSON: {exc}") from None
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise BadInput(f"filters are not JSON (or nest too deeply): {exc}") from None
         else:
             doc = filters
         if not isinstance(doc, Mapping):
             raise BadInput("filters must be a JSON object")
-        return self._document(doc)
+        budget = [MAX_FILTER_TERMS]
+        return self._document(doc, 0, budget)
 
-    def _document(self, doc: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    def _document(self, doc: Mapping[str, Any], depth: int, budget: list[int]) -> tuple[str, list[Any]]:
+        if depth > MAX_FILTER_DEPTH:
+            raise BadInput(f"filters nest deeper than {MAX_FILTER_DEPTH} levels")
+        budget[0] -= len(doc)
+        if budget[0] < 0:
+            raise BadInput(f"filters hold more than {MAX_FILTER_TERMS} tests")
         clauses: list[str] = []
         params: list[Any] = []
         for key, value in doc.items():
             if key in ("$and", "$or", "$nor"):
                 if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
                     raise BadInput(f"{key} takes a list of filter objects")
-                parts = [self._document(v) for v in value]
+                parts = [self._document(v, depth + 1, budget) for v in value]
                 if not parts:
                     clause = "1=1" if key == "$and" else ("1=0" if key == "$or" else "1=1")
                 else:
@@ -115,7 +131,7 @@ class FilterCompiler:
             elif key == "$not":
                 if not isinstance(value, Mapping):
                     raise BadInput("$not takes a filter object")
-                sql, extra = self._document(value)
+                sql, extra = self._document(value, depth + 1, budget)
                 clauses.append(f"NOT ({sql})")
                 params.extend(extra)
             elif key.startswith("$"):
@@ -132,7 +148,7 @@ class FilterCompiler:
             return spec
         if self._metadata_column and name.startswith("metadata."):
             key = name[len("metadata.") :]
-            if not key or not _METADATA_KEY.match(key):
+            if not _METADATA_KEY.fullmatch(key):
                 raise BadInput(f"invalid metadata key {key!r}")
             return Field(f"json_extract({self._metadata_column}, '$.{key}')")
         raise BadInput(f"cannot filter on {name!r}")
@@ -168,6 +184,7 @@ class FilterCompiler:
         if op in ("$in", "$nin"):
             if not isinstance(operand, list):
                 raise BadInput(f"{op} takes a list")
+            _check_in_size(op, operand)
             if not operand:
                 return ("1=0" if op == "$in" else "1=1"), []
             marks = ", ".join("?" for _ in operand)
@@ -188,14 +205,15 @@ class FilterCompiler:
             if not isinstance(operand, str):
                 raise BadInput("alias and tag filters compare with a string")
             sql = f"{exists} = ?)"
-            return (sql if op == "$eq" else f"NOT {sql}"), [operand]
+            return (sql if op == "$eq" else f"NOT {sql}"), [_plain(operand)]
         if op in ("$in", "$nin"):
             if not isinstance(operand, list) or not all(isinstance(v, str) for v in operand):
                 raise BadInput(f"{op} takes a list of strings")
+            _check_in_size(op, operand)
             if not operand:
                 return ("1=0" if op == "$in" else "1=1"), []
             sql = f"{exists} IN ({', '.join('?' for _ in operand)}))"
-            return (sql if op == "$in" else f"NOT {sql}"), list(operand)
+            return (sql if op == "$in" else f"NOT {sql}"), [_plain(v) for v in operand]
         if op == "$regex":
             if not isinstance(operand, str):
                 raise BadInput("$regex takes a string")
@@ -207,21 +225,35 @@ class FilterCompiler:
         raise BadInput(f"operator {op!r} does not apply to alias or tag filters")
 
 
+def _check_in_size(op: str, operand: list[Any]) -> None:
+    if len(operand) > MAX_IN_VALUES:
+        raise BadInput(f"{op} takes at most {MAX_IN_VALUES} values")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         raise BadInput("filter values must be scalars")
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise BadInput(f"integer {value} does not fit in 64 bits")
+    if isinstance(value, str):
+        _check_text(value)
     return value
 
 
-def _check_regex(pattern: str) -> None:
-    if len(pattern) > 256:
-        raise BadInput("$regex pattern is too long")
+def _check_text(value: str) -> None:
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise BadInput(f"invalid $regex: {exc}") from None
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput("filter strings must be valid Unicode (no lone surrogates)") from None
+
+
+def _check_regex(pattern: str) -> None:
+    try:
+        compile_pattern(pattern)
+    except RegexError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def compile_order(

@@ -16,8 +16,8 @@ from pathlib import Path
 import uvicorn
 
 from .._local import announce
-from .accounts import create_key, first_key, list_keys
-from .app import Emulator
+from .accounts import SERVE_KEYS_FILE, create_key, list_keys, serve_key
+from .app import Emulator, secure_data_dir
 from .settings import Settings
 from .store import Store
 
@@ -30,6 +30,7 @@ class RunningServer:
     """A uvicorn server on its own thread; `url` is known once `start()` returns."""
 
     def __init__(self, emulator: Emulator, host: str, port: int) -> None:
+        self.grace = emulator.settings.shutdown_grace_seconds
         config = uvicorn.Config(
             emulator.asgi(),
             host=host,
@@ -37,7 +38,8 @@ class RunningServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=max(1, round(self.grace)),
+            timeout_keep_alive=5,
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -57,9 +59,14 @@ class RunningServer:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{port}"
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Ask the server to finish; True once it has (in-flight requests get `grace` seconds)."""
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(self.grace + 1.0 if timeout is None else timeout)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(0.5)
+        return not self.thread.is_alive()
         self.socket.close()
 
 
@@ -99,10 +106,14 @@ def serve(
     faults: str | None = None,
     max_cli_version: str | None = None,
 ) -> int:
-    """Start the emulator, print how to reach it, block until SIGINT/SIGTERM."""
+    """Start the emulator, print how to reach it, block until SIGINT/SIGTERM.
+
+    The admin key is printed only to a terminal; when the output goes to a file (a log), the
+    line names the 0600 file the key is kept in instead.
+    """
     settings = Settings(data_dir=data_dir, legacy=legacy, faults=faults, cli_version=max_cli_version)
     emulator = Emulator(settings)
-    key = first_key(emulator.store, user)
+    key = serve_key(emulator.store, user, data_dir)
     running = RunningServer(emulator, host, port)
     url = running.start()
     if demo and seed is not None:
@@ -112,32 +123,59 @@ def serve(
     print(f"artifactkit emulator ({personality}) listening on {url}", flush=True)
     print(f"data: {data_dir}", flush=True)
     print(f"export WANDB_BASE_URL={url}", flush=True)
-    print(f"export WANDB_API_KEY={key.key}", flush=True)
+    if faults:
+        print(f"faults: {faults}", flush=True)
+    if sys.stdout.isatty():
+        print(f"export WANDB_API_KEY={key.key}", flush=True)
+    else:
+        keys_file = data_dir / SERVE_KEYS_FILE
+        print(f"the API key of {user!r} is in {keys_file} (mode 0600); not printed to a file", flush=True)
     state = {"url": url, "api_key": key.key, "user": user, "pid": os.getpid(), "data_dir": str(data_dir)}
     announced = announce(state, data_dir)  # lets `Api()` with no configuration find this server
     if ready_file is not None:
-        tmp = ready_file.with_name(ready_file.name + ".tmp")
-        tmp.write_text(json.dumps(state))
-        tmp.chmod(0o600)
-        tmp.replace(ready_file)
+        _write_private(ready_file, json.dumps(state))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.is_set() and running.thread.is_alive():
         stop.wait(0.5)
-    running.stop()
+    finished = running.stop()
     for path in announced:
         path.unlink(missing_ok=True)
     print("artifactkit emulator stopped", file=sys.stderr, flush=True)
+    if not finished:  # a request thread would not let go: leave without waiting for it
+        os._exit(0)
     return 0
 
 
-def keys_command(data_dir: Path, action: str, user: str, read_only: bool, *, as_json: bool = False) -> int:
-    """`artifactkit keys create|list`: one key per line (tab-separated for list), or JSON with `as_json`."""
-    store = Store(Settings(data_dir=data_dir).database_path)
-    keys = [create_key(store, user, read_only=read_only)] if action == "create" else list(list_keys(store))
+def _write_private(target: Path, text: str) -> None:
+    """Write through a temporary file created 0600 (never readable by others, not even briefly)."""
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    tmp.replace(target)
+
+
+def keys_command(
+    data_dir: Path, action: str, user: str, read_only: bool, *, as_json: bool = False, role: str = "write"
+) -> int:
+    """`artifactkit keys create|list`: one key per line (tab-separated for list), or JSON with `as_json`.
+
+    A key is shown once, by `create`; the database keeps its hash, so `list` shows prefixes.
+    """
+    settings = Settings(data_dir=data_dir)
+    secure_data_dir(settings)
+    store = Store(settings.database_path)
+    role = "read" if read_only else role
+    keys = [create_key(store, user, role=role)] if action == "create" else list(list_keys(store))
     if as_json:
-        records = [{"key": k.key, "user": k.username, "read_only": bool(k.read_only)} for k in keys]
+        records: list[dict[str, object]] = [
+            {"key_prefix": k.prefix, "user": k.username, "read_only": k.read_only, "role": k.role} for k in keys
+        ]
+        if action == "create":
+            records[0] = {"key": keys[0].key, **records[0]}
         document = (
             {"schema_version": 1, "key": records[0]} if action == "create" else {"schema_version": 1, "keys": records}
         )
@@ -146,7 +184,7 @@ def keys_command(data_dir: Path, action: str, user: str, read_only: bool, *, as_
         print(keys[0].key)
     else:
         for key in keys:
-            print(f"{key.key}\t{key.username}\t{'read-only' if key.read_only else 'read-write'}")
+            print(f"{key.prefix}...\t{key.username}\t{key.role}")
     return 0
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from .. import names
 from ..manifest import Manifest, ManifestError, md5_b64_to_hex, md5_hex_to_b64
 from . import ids
 from .context import Context
@@ -68,7 +68,7 @@ def mutation(name: str) -> Callable[[Resolver], Resolver]:
 
 def _artifact(ctx: Context, global_id: str, *, include_pending: bool = True) -> Row:
     row = artifact_by_id(ctx.store, ids.decode(global_id, "Artifact"))
-    if row is None or (not include_pending and row["state"] != "COMMITTED"):
+    if row is None or (not include_pending and row["state"] != "COMMITTED") or not ctx.may_see(row):
         raise NotFound(f"artifact {global_id} not found")
     return row
 
@@ -81,18 +81,17 @@ def _collection(ctx: Context, global_id: str, kind: str) -> Row:
     return row
 
 
-_TAG = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")  # TagInput's @constraints pattern
-
-
 def _tags(raw: Any) -> list[tuple[str, str | None, str | None]]:
     """Validate `[TagInput!]` values: name and category patterns as in W&B's constraints."""
     result = []
     for tag in raw or []:
         name, category = tag.get("tagName"), tag.get("tagCategoryName")
-        if not isinstance(name, str) or len(name) > 128 or not _TAG.match(name):
-            raise BadInput(f"invalid tag name {name!r}: letters, digits, '-', '_' and spaces, at most 128")
-        if category is not None and (len(category) > 128 or not _TAG.match(category)):
-            raise BadInput(f"invalid tag category {category!r}")
+        try:
+            names.check_tag("tag name", name)
+            if category is not None:
+                names.check_tag("tag category", category)
+        except names.InvalidName as exc:
+            raise BadInput(exc.message) from None
         result.append((name, category, tag.get("attributes")))
     return result
 

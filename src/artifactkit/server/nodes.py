@@ -462,7 +462,7 @@ class TagNode(Node):
 
 def artifact_node(ctx: Context, artifact_id: int) -> ArtifactNode | None:
     row = artifact_by_id(ctx.store, artifact_id)
-    return None if row is None else ArtifactNode(ctx, row)
+    return None if row is None or not ctx.may_see(row) else ArtifactNode(ctx, row)
 
 
 class Versions:
@@ -704,15 +704,17 @@ class ManifestFileNode(Node):
     @property
     def direct_url(self) -> str:
         md5 = self.row["blob_md5"]
-        if md5 is None:
-            return self.upload_url
+        if md5 is None:  # not uploaded yet: the upload URL, signed only for whoever may upload
+            return self.upload_url or f"{self.ctx.urls.base_url}/storage/manifests/{self.pk}"
         return self.ctx.urls.blob_url(md5, self.name)
 
-    def url(self, upload: bool | None = None) -> str:
+    def url(self, upload: bool | None = None) -> str | None:
         return self.upload_url if upload else self.direct_url
 
     @property
-    def upload_url(self) -> str:
+    def upload_url(self) -> str | None:
+        if not self.ctx.may_upload(self.row["artifact_id"]):
+            return None
         return self.ctx.urls.manifest_upload_url(self.pk)
 
     upload_headers: tuple[str, ...] = ()
@@ -794,7 +796,7 @@ class FileNode(Node):
     @property
     def upload_url(self) -> str | None:
         md5 = self.row["md5_hex"]
-        if md5 is None or self.ctx.blobs.exists(md5):
+        if md5 is None or self.ctx.blobs.exists(md5) or not self.ctx.may_upload(self.row["artifact_id"]):
             return None
         return self.ctx.urls.blob_upload_url(md5)
 

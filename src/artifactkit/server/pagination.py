@@ -51,11 +51,20 @@ def encode_cursor(values: Sequence[Any]) -> str:
 def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeError):
-        raise BadInput(f"invalid cursor {cursor!r}") from None
-    if not isinstance(values, list) or len(values) != width:
-        raise BadInput(f"cursor {cursor!r} does not belong to this listing")
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
+        raise BadInput(f"invalid cursor {cursor[:100]!r}") from None
+    if not isinstance(values, list) or len(values) != width or not all(map(_cursor_value, values)):
+        raise BadInput(f"cursor {cursor[:100]!r} does not belong to this listing")
     return values
+
+
+def _cursor_value(value: Any) -> bool:
+    """A sort-key value as `encode_cursor` writes them: a string, a 64-bit integer, a float or null."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return value is None or isinstance(value, (str, float))
 
 
 def _after_clause(order: Sequence[SortKey], values: Sequence[Any]) -> tuple[str, list[Any]]:

@@ -6,39 +6,37 @@ import re
 import sqlite3
 from typing import Any
 
+from .. import names
 from .errors import BadInput, Conflict, NotFound
 from .store import Store, utcnow
 
 Row = sqlite3.Row
 
-_VERSION = re.compile(r"^v(\d+)$")
-# Names of entities, projects, types and collections: W&B allows letters, digits, `-`, `_`, `.`.
-_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
-_ALIAS = re.compile(r"^[^/:]+$")
 
 PROJECT_COLUMNS = "p.*, e.name AS entity_name"
 PROJECT_SOURCE = "projects p JOIN entities e ON e.id = p.entity_id"
 
 
-def check_name(kind: str, name: Any, max_length: int = 128) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or len(name) > max_length:
-        raise BadInput(
-            f"invalid {kind} name {name!r}: use letters, digits, '-', '_' and '.' (at most {max_length} characters)"
-        )
-    return name
+def check_name(kind: str, name: Any) -> str:
+    """The shared rule of `artifactkit.names`, answered as a 400."""
+    try:
+        return names.check_name(kind, name)
+    except names.InvalidName as exc:
+        raise BadInput(exc.message) from None
 
 
 def check_alias(alias: Any) -> str:
-    if not isinstance(alias, str) or not alias or len(alias) > 128 or not _ALIAS.match(alias):
-        raise BadInput(f"invalid alias {alias!r}: at most 128 characters, no '/' or ':'")
-    if _VERSION.match(alias):
+    try:
+        names.check_alias(alias)
+    except names.InvalidName as exc:
+        raise BadInput(exc.message) from None
+    if names.version_index(alias) is not None:
         raise BadInput(f"alias {alias!r} is reserved: version aliases are assigned by the server")
-    return alias
+    return str(alias)
 
 
 def version_of(alias: str) -> int | None:
-    match = _VERSION.match(alias)
-    return int(match.group(1)) if match else None
+    return names.version_index(alias)
 
 
 # ---------------------------------------------------------------- entities and projects
@@ -226,13 +224,6 @@ def ensure_tag(store: Store, name: str, category: str | None, attributes: str | 
         (name, category, attributes or "{}"),
     )
     return int(cur.lastrowid or 0)
-
-
-def find_user_by_key(store: Store, key: str) -> Row | None:
-    return store.one(
-        "SELECT u.*, k.read_only AS key_read_only FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key = ?",
-        (key,),
-    )
 
 
 def find_run(store: Store, project_id: int, name: str) -> Row | None:

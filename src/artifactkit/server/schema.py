@@ -180,7 +180,7 @@ def resolve_artifact(_: Any, info: GraphQLResolveInfo, id: str) -> ArtifactNode 
         row = artifact_by_id(ctx.store, ids.decode(id, "Artifact"))
     except NotFound:
         return None
-    return None if row is None else ArtifactNode(ctx, row)
+    return None if row is None or not ctx.may_see(row) else ArtifactNode(ctx, row)
 
 
 @query.field("artifactCollection")

@@ -56,10 +56,26 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every limit of the emulator, with its default (docs/security.md lists them for users)."""
+
     data_dir: Path
     legacy: bool = False
-    max_body_bytes: int = 8 * 1024 * 1024
-    max_query_depth: int = 24
+    # -- request size and shape, checked before a document is validated or executed
+    max_body_bytes: int = 8 * 1024 * 1024  # GraphQL and file_stream bodies
+    max_json_depth: int = 64  # nesting of the JSON body (and so of variables)
+    max_query_depth: int = 24  # field nesting, through fragments
+    max_query_breadth: int = 500  # fields of one selection set
+    max_query_selections: int = 5000  # fields in all, fragments counted once per spread
+    max_query_aliases: int = 200
+    max_introspection_fields: int = 10  # __schema / __type fields per document
+    max_manifest_bytes: int = 64 * 1024 * 1024  # one uploaded manifest
+    # -- time and memory
+    request_time_budget_seconds: float = 30.0  # SQLite work of one GraphQL request
+    document_cache_bytes: int = 4 * 1024 * 1024  # query text of cached parsed documents
+    document_cache_entry_bytes: int = 256 * 1024  # longer documents are parsed every time
+    request_log_bytes: int = 16 * 1024 * 1024  # /_emulator/stats?log=1
+    request_log_entry_bytes: int = 1024 * 1024  # bigger entries keep their metadata only
+    shutdown_grace_seconds: float = 3.0  # in-flight requests get this long after SIGTERM
     url_ttl_seconds: int = 3600
     features: tuple[str, ...] = field(default=MODERN_FEATURES)
     faults: str | None = None  # a fault-injection spec, see faults.py

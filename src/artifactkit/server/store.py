@@ -7,13 +7,14 @@ writers queue instead of failing half-way.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .regex import regexp
 
 SCHEMA_VERSION = 1
 
@@ -203,11 +204,6 @@ CREATE INDEX IF NOT EXISTS usage_by_artifact ON artifact_usage (artifact_id);
 """
 
 
-def _regexp(pattern: str, value: object) -> bool:
-    """The `regexp(pattern, value)` SQL function used by `$regex` filters."""
-    return value is not None and re.search(pattern, str(value)) is not None
-
-
 def utcnow() -> str:
     """The current time as an RFC 3339 string with microseconds, the form stored everywhere."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -230,7 +226,7 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.create_function("regexp", 2, _regexp, deterministic=True)
+        conn.create_function("regexp", 2, regexp, deterministic=True)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")

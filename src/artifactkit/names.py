@@ -1,0 +1,99 @@
+"""The one set of name rules, shared by the SDK and the emulator.
+
+Entities, projects, artifact types, collections and runs; aliases; tags; manifest entry paths.
+Both sides import this module (stdlib only) so a name the SDK accepts is a name the emulator
+accepts, and the reverse. Every pattern is matched with `fullmatch`: `$` in Python also matches
+before a trailing newline, so `"ok\\n"` passed the old `^...$` patterns.
+
+Each check returns the name it was given or raises `InvalidName` (a `ValueError`) whose message
+says what is allowed. Callers turn it into their own error type.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_NAME_CHARS = 128
+"""Entity, project, type, collection and run names."""
+MAX_ALIAS_CHARS = 128
+MAX_TAG_CHARS = 128
+MAX_COMPONENT_BYTES = 255
+"""One component of a manifest path, in UTF-8 bytes: the NAME_MAX of every common file system."""
+MAX_PATH_BYTES = 4096
+"""A whole manifest path, in UTF-8 bytes (PATH_MAX on Linux)."""
+
+_NAME = re.compile(r"[A-Za-z0-9_\-.]+")
+# No '/' or ':' (they separate path parts and versions), no control characters, no whitespace at
+# either end (`name: latest` and `name:latest` must not be two aliases).
+_ALIAS = re.compile(r"[^/:\s\x00-\x1f\x7f](?:[^/:\x00-\x1f\x7f]*[^/:\s\x00-\x1f\x7f])?")
+_VERSION = re.compile(r"v([0-9]{1,18})")  # 18 digits: always a 64-bit integer
+# W&B's TagInput constraint: words of letters, digits, '_' or '-', separated by spaces.
+_TAG = re.compile(r"[-\w]+(?:[ ]+[-\w]+)*")
+
+
+class InvalidName(ValueError):
+    """A name or path breaks the rules; `kind` says which rule (e.g. "project", "alias")."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def check_name(kind: str, name: object) -> str:
+    """An entity, project, artifact type, collection or run name."""
+    if not isinstance(name, str) or len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name) or name in (".", ".."):
+        raise InvalidName(
+            kind,
+            f"invalid {kind} name {name!r}: use letters, digits, '-', '_' and '.' "
+            f"(at most {MAX_NAME_CHARS} characters, not '.' or '..')",
+        )
+    return name
+
+
+def check_alias(alias: object) -> str:
+    """An alias as a client may write it (a version `v3` included)."""
+    if not isinstance(alias, str) or len(alias) > MAX_ALIAS_CHARS or not _ALIAS.fullmatch(alias):
+        raise InvalidName(
+            "alias",
+            f"invalid alias {alias!r}: at most {MAX_ALIAS_CHARS} characters, no '/', ':' or control "
+            "characters, no space at either end",
+        )
+    return alias
+
+
+def version_index(alias: str) -> int | None:
+    """3 for 'v3'; None for an alias that is not a version."""
+    match = _VERSION.fullmatch(alias)
+    return int(match.group(1)) if match else None
+
+
+def check_tag(kind: str, tag: object) -> str:
+    """A tag name or tag category."""
+    if not isinstance(tag, str) or len(tag) > MAX_TAG_CHARS or not _TAG.fullmatch(tag):
+        raise InvalidName(
+            kind,
+            f"invalid {kind} {tag!r}: letters, digits, '-', '_' and inner spaces, at most {MAX_TAG_CHARS} characters",
+        )
+    return tag
+
+
+def check_path_lengths(path: str) -> str:
+    """A manifest path's length limits: each component and the whole, counted in UTF-8 bytes.
+
+    The structural rules (relative, normalised, no '..') live in `manifest.check_entry_path`,
+    which calls this.
+    """
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidName("path", f"entry path {path!r} is not valid UTF-8 (lone surrogate)") from None
+    if len(encoded) > MAX_PATH_BYTES:
+        raise InvalidName("path", f"entry path of {len(encoded)} bytes is longer than {MAX_PATH_BYTES} bytes")
+    for component in path.split("/"):
+        if len(component.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            raise InvalidName(
+                "path",
+                f"entry path {path[:80]!r}... has a component longer than {MAX_COMPONENT_BYTES} bytes",
+            )
+    return path

@@ -1,0 +1,238 @@
+"""Blob downloads and uploads, manifest uploads, run files and the run file stream.
+
+Downloads and uploads go through URLs the emulator signed (HMAC, expiring), like W&B's signed
+storage URLs; they are handed out only to callers allowed to use them. The file stream and the
+fallback download routes authenticate with an API key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from ..manifest import Manifest, ManifestError
+from .auth import authenticate
+from .blobs import DigestMismatch
+from .graphql_route import error_response
+from .limits import json_depth
+from .store import utcnow
+
+if TYPE_CHECKING:
+    from .app import Emulator
+
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
+_SIGNATURE_REFUSED = "the URL signature is missing, wrong or expired"
+
+
+class FileRoutes:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+
+    def _blob_response(self, md5_hex: str) -> Response:
+        if not _MD5_HEX.fullmatch(md5_hex):
+            return error_response("no such blob", "NOT_FOUND", 404)
+        path = self.emulator.blobs.path_for(md5_hex)
+        if not path.is_file():
+            return error_response("no such blob", "NOT_FOUND", 404)
+        return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{md5_hex}"'})
+
+    def _signed(self, request: Request, purpose: str, subject: str) -> bool:
+        """Whether the request's `exp`/`sig` query parameters sign `purpose` of `subject`, unexpired."""
+        query = request.query_params
+        return self.emulator.signer(request).verify(purpose, subject, query.get("exp"), query.get("sig"))
+
+    async def get_blob(self, request: Request) -> Response:
+        md5_hex = request.path_params["md5"]
+        if not self._signed(request, "get", md5_hex):
+            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        return self._blob_response(md5_hex)
+
+    async def get_fallback_blob(self, request: Request) -> Response:
+        """`/artifacts/{entity}/{md5}` and `/artifactsV2/...`: authenticated downloads by content."""
+        if authenticate(self.emulator.store, request) is None:
+            return error_response("authentication required", "UNAUTHENTICATED", 401)
+        segments = request.url.path.split("/")
+        entity = segments[2] if segments[1] == "artifacts" else (segments[3] if len(segments) > 3 else "")
+        md5_hex = next((s for s in reversed(segments) if _MD5_HEX.fullmatch(s)), None)
+        if md5_hex is None:
+            return error_response("no content digest in the path", "NOT_FOUND", 404)
+        owned = self.emulator.store.one(
+            "SELECT 1 FROM artifact_files f JOIN artifacts a ON a.id = f.artifact_id "
+            "JOIN collections c ON c.id = a.sequence_id JOIN projects p ON p.id = c.project_id "
+            "JOIN entities e ON e.id = p.entity_id WHERE f.md5_hex = ? AND e.name = ? AND a.state = 'COMMITTED' "
+            "LIMIT 1",
+            (md5_hex, entity),
+        )
+        if owned is None:
+            return error_response("no such file in this entity", "NOT_FOUND", 404)
+        return self._blob_response(md5_hex)
+
+    async def _receive_blob(self, request: Request, expected_md5: str | None) -> tuple[str, int]:
+        """Stream the request body into the blob store; returns (md5 hex, size)."""
+        writer = self.emulator.blobs.writer()
+        try:
+            async for chunk in request.stream():
+                await anyio.to_thread.run_sync(writer.write, chunk)
+            md5_hex, size = await anyio.to_thread.run_sync(writer.finish, expected_md5)
+        except BaseException:
+            writer.abort()
+            raise
+        self._register_blob(md5_hex, size)
+        return md5_hex, size
+
+    def _register_blob(self, md5_hex: str, size: int) -> None:
+        store = self.emulator.store
+        with store.write():
+            store.conn.execute(
+                "INSERT OR IGNORE INTO blobs (md5_hex, size, created_at) VALUES (?, ?, ?)", (md5_hex, size, utcnow())
+            )
+
+    @staticmethod
+    def _check_content_md5(request: Request, md5_hex: str) -> Response | None:
+        declared = request.headers.get("content-md5")
+        if declared is None:
+            return None
+        try:
+            if base64.b64decode(declared, validate=True).hex() != md5_hex:
+                return error_response("Content-MD5 does not match the upload", "BAD_DIGEST", 400)
+        except (binascii.Error, ValueError):
+            return error_response("Content-MD5 is not base64", "BAD_DIGEST", 400)
+        return None
+
+    async def put_blob(self, request: Request) -> Response:
+        md5_hex = request.path_params["md5"]
+        if not self._signed(request, "put", md5_hex):
+            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        bad = self._check_content_md5(request, md5_hex)
+        if bad is not None:
+            return bad
+        try:
+            await self._receive_blob(request, md5_hex)
+        except DigestMismatch as exc:
+            return error_response(exc.message, "BAD_DIGEST", 400)
+        return Response(status_code=200)
+
+    async def put_manifest(self, request: Request) -> Response:
+        """A version's manifest: size-limited, parsed and checked before anything is stored."""
+        manifest_id = request.path_params["manifest_id"]
+        if not self._signed(request, "put-manifest", str(manifest_id)):
+            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        limit = self.emulator.settings.max_manifest_bytes
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return error_response(f"the manifest is larger than {limit} bytes", "PAYLOAD_TOO_LARGE", 413)
+        data = bytes(body)
+        md5_hex = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        bad = self._check_content_md5(request, md5_hex)
+        if bad is not None:
+            return bad
+        problem = await anyio.to_thread.run_sync(_manifest_problem, data)
+        if problem is not None:
+            return error_response(f"invalid manifest: {problem}", "BAD_MANIFEST", 400)
+        store = self.emulator.store
+        row = store.one(
+            "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?", (manifest_id,)
+        )
+        if row is None:
+            return error_response("no such manifest", "NOT_FOUND", 404)
+        if row["state"] != "PENDING":
+            return error_response("the version is committed; its manifest cannot change", "CONFLICT", 409)
+        writer = self.emulator.blobs.writer()
+        try:
+            await anyio.to_thread.run_sync(writer.write, data)
+            await anyio.to_thread.run_sync(writer.finish, md5_hex)
+        except BaseException:
+            writer.abort()
+            raise
+        self._register_blob(md5_hex, len(data))
+        with store.write():
+            row = store.one(
+                "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?",
+                (manifest_id,),
+            )
+            if row is None or row["state"] != "PENDING":
+                return error_response("the version is committed; its manifest cannot change", "CONFLICT", 409)
+            store.conn.execute("UPDATE manifests SET blob_md5 = ? WHERE id = ?", (md5_hex, manifest_id))
+        return Response(status_code=200)
+
+    async def put_run_file(self, request: Request) -> Response:
+        run_id, name = request.path_params["run_id"], request.path_params["name"]
+        if not self._signed(request, "put-run-file", f"{run_id}/{name}"):
+            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        await self._receive_blob(request, None)
+        return Response(status_code=200)
+
+    async def file_stream(self, request: Request) -> Response:
+        """A run's heartbeat and history stream; the emulator keeps only the run's state.
+
+        History, logs and summaries are accepted and dropped. The final request of a run carries
+        `complete: true` and the exit code, which make the run `finished` (0) or `failed`. Only a
+        read-write key of the run's owner may stream to it.
+        """
+        emulator = self.emulator
+        principal = authenticate(emulator.store, request)
+        if principal is None:
+            return error_response("authentication required", "UNAUTHENTICATED", 401)
+        if not principal.can_write:
+            return error_response("this API key is read-only", "PERMISSION_DENIED", 403)
+        body = await emulator.graphql.bounded_body(request)
+        if body is None:
+            return error_response("request body too large", "PAYLOAD_TOO_LARGE", 413)
+        try:
+            payload = json.loads(body or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            return error_response("the file stream body must be JSON", "BAD_REQUEST", 400)
+        if not isinstance(payload, dict) or not json_depth(payload, emulator.settings.max_json_depth):
+            return error_response("the file stream body must be a JSON object", "BAD_REQUEST", 400)
+        params = request.path_params
+        state = None
+        if payload.get("complete") is True:
+            state = "finished" if payload.get("exitcode") in (0, None) else "failed"
+        store = emulator.store
+        with store.write():
+            run = store.one(
+                "SELECT r.id, r.user_id, e.user_id AS entity_user_id FROM runs r "
+                "JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id"
+                " WHERE e.name = ? AND p.name = ? AND r.name = ?",
+                (params["entity"], params["project"], params["run"]),
+            )
+            if run is None:
+                return error_response("no such run", "NOT_FOUND", 404)
+            owner = run["user_id"] if run["user_id"] is not None else run["entity_user_id"]
+            if owner is not None and owner != principal.user_id:
+                return error_response("this run belongs to another user", "PERMISSION_DENIED", 403)
+            store.conn.execute(
+                "UPDATE runs SET heartbeat_at = ?, state = COALESCE(?, state) WHERE id = ?",
+                (utcnow(), state, run["id"]),
+            )
+        return JSONResponse({"exitcode": None, "limits": {}})
+
+    async def ignore(self, request: Request) -> Response:
+        async for _ in request.stream():
+            pass
+        return Response(status_code=204)
+
+
+def _manifest_problem(data: bytes) -> str | None:
+    """Why `data` is not a manifest the emulator can serve, or None."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return "not JSON"
+    if not json_depth(document, 64):
+        return "nests too deeply"
+    try:
+        Manifest.from_json(document)
+    except ManifestError as exc:
+        return str(exc)
+    return None

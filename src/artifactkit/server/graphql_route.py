@@ -1,0 +1,259 @@
+"""`POST /graphql`: read the body, authenticate, bound the cost, then validate and execute.
+
+The order is what keeps the work of a hostile request small: the body is read up to a limit,
+JSON nesting is checked, the key is looked up, the document is parsed (token-limited), a caller
+without a valid key is refused unless it asks for anonymous fields only, the document's cost is
+measured in linear time, and only then is it validated and executed, within a time budget.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from graphql import DocumentNode, ExecutionResult, GraphQLError, execute, parse, validate
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .auth import Principal, authenticate, is_anonymous_operation
+from .context import Context, UrlSigner
+from .errors import EmulatorError
+from .limits import Cost, CostLimits, DocumentCache, document_cost, json_depth
+from .schema import field_resolver
+from .settings import LEGACY_REMOVED_FIELDS
+
+if TYPE_CHECKING:
+    from .app import Emulator
+
+log = logging.getLogger("artifactkit.server")
+
+MAX_TOKENS = 50_000
+
+
+def error_response(message: str, code: str, status: int) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+
+
+def _errors(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+_LEGACY_MISSING = tuple(f'Cannot query field "{field}" on type "{kind}".' for kind, field in LEGACY_REMOVED_FIELDS)
+
+
+def _never_awaitable(value: object) -> bool:
+    """Every resolver here is synchronous; skipping graphql-core's per-value awaitable check saves ~10%."""
+    return False
+
+
+_QUOTED_NAME = re.compile(r"'([_A-Za-z][_0-9A-Za-z]*)'")
+
+
+def _validation_error(error: GraphQLError) -> dict[str, Any]:
+    """Quote names the way graphql-js (and so W&B) does; clients match some messages exactly."""
+    formatted: dict[str, Any] = error.formatted
+    formatted["message"] = _QUOTED_NAME.sub(r'"\1"', formatted["message"])
+    formatted["extensions"] = {"code": "GRAPHQL_VALIDATION_FAILED"}
+    return formatted
+
+
+# Errors from client input that surface below the resolvers (SQLite cannot bind the value,
+# Python cannot represent it): answered as bad input, never as a crash.
+_INPUT_ERRORS = (OverflowError, RecursionError, UnicodeEncodeError, sqlite3.InterfaceError)
+
+
+def _format_error(error: GraphQLError, over_budget: bool) -> tuple[dict[str, Any], int]:
+    original = error.original_error
+    formatted: dict[str, Any] = error.formatted
+    if isinstance(original, EmulatorError):
+        formatted["extensions"] = {"code": original.code}
+        return formatted, original.status
+    if over_budget and isinstance(original, sqlite3.OperationalError):
+        formatted["message"] = "the request ran past its time budget and was stopped"
+        formatted["extensions"] = {"code": "TIME_BUDGET_EXCEEDED"}
+        return formatted, 503
+    if isinstance(original, _INPUT_ERRORS):
+        formatted["message"] = f"a value is out of range or not representable: {type(original).__name__}"
+        formatted["extensions"] = {"code": "BAD_USER_INPUT"}
+        return formatted, 400
+    if original is not None and not isinstance(original, GraphQLError):
+        log.error("resolver failed", exc_info=original)
+        formatted["message"] = "internal error in the emulator"
+        formatted["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
+        return formatted, 500
+    formatted.setdefault("extensions", {"code": "GRAPHQL_VALIDATION_FAILED"})
+    return formatted, 400
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A parsed document with its cost and validation errors (computed once per text)."""
+
+    document: DocumentNode
+    cost: Cost
+    errors: list[GraphQLError]
+
+
+_OPERATION_NAME = re.compile(r"\b(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def first_operation_name(query: str) -> str | None:
+    match = _OPERATION_NAME.search(query[:4096])
+    return match.group(1) if match else None
+
+
+class GraphQLRoute:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        settings = emulator.settings
+        self.limits = CostLimits(
+            depth=settings.max_query_depth,
+            breadth=settings.max_query_breadth,
+            selections=settings.max_query_selections,
+            aliases=settings.max_query_aliases,
+            introspection=settings.max_introspection_fields,
+        )
+        self.cache: DocumentCache[Checked | GraphQLError] = DocumentCache(
+            settings.document_cache_bytes, settings.document_cache_entry_bytes
+        )
+
+    async def bounded_body(self, request: Request) -> bytes | None:
+        """The request body, or None once it exceeds the limit (declared or while streaming)."""
+        limit = self.emulator.settings.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+            return None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return None
+        return bytes(body)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method != "POST":
+            return error_response("send GraphQL requests with POST", "METHOD_NOT_ALLOWED", 405)
+        body = await self.bounded_body(request)
+        if body is None:
+            return error_response("request body too large", "PAYLOAD_TOO_LARGE", 413)
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            return error_response("the body must be a JSON object with a `query`", "BAD_REQUEST", 400)
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return error_response("the body must be a JSON object with a `query`", "BAD_REQUEST", 400)
+        limit = self.emulator.settings.max_json_depth
+        if not json_depth(payload, limit):
+            return error_response(f"the JSON body nests deeper than {limit} levels", "BAD_REQUEST", 400)
+        variables = payload.get("variables") or {}
+        operation_name = payload.get("operationName") or None  # "" means "no name"
+        if not isinstance(variables, dict) or (operation_name is not None and not isinstance(operation_name, str)):
+            return error_response("`variables` must be an object and `operationName` a string", "BAD_REQUEST", 400)
+        principal = authenticate(self.emulator.store, request)
+        signer = self.emulator.signer(request)
+        status, result = await anyio.to_thread.run_sync(
+            self.execute,
+            payload["query"],
+            variables,
+            operation_name,
+            principal,
+            request.headers.get("authorization") is not None,
+            signer,
+        )
+        self.emulator.stats.record_graphql(
+            operation_name or first_operation_name(payload["query"]),
+            payload["query"],
+            variables,
+            status,
+            authenticated=principal is not None,
+            size=len(body),
+        )
+        return JSONResponse(result, status_code=status)
+
+    def _check(self, query: str) -> Checked | GraphQLError:
+        try:
+            document = parse(query, max_tokens=MAX_TOKENS)
+        except GraphQLError as exc:
+            return exc
+        except RecursionError:
+            return GraphQLError("the document nests too deeply to parse")
+        cost = document_cost(document)
+        if self.limits.violation(cost) is not None:
+            return Checked(document, cost, [])
+        return Checked(document, cost, validate(self.emulator.schema, document))
+
+    def execute(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        operation_name: str | None,
+        principal: Principal | None,
+        sent_credentials: bool,
+        signer: UrlSigner,
+    ) -> tuple[int, dict[str, Any]]:
+        # Only authenticated callers' documents are kept: a stranger cannot fill the cache.
+        checked = self.cache.get_or_compute(query, lambda: self._check(query), store=principal is not None)
+        if isinstance(checked, GraphQLError):
+            return 400, {"errors": [checked.formatted | {"extensions": {"code": "GRAPHQL_PARSE_FAILED"}}]}
+        if principal is None and not is_anonymous_operation(checked.document, operation_name):
+            message = "invalid API key" if sent_credentials else "authentication required: send HTTP Basic api:<key>"
+            return 401, _errors(message, "UNAUTHENTICATED")
+        violation = self.limits.violation(checked.cost)
+        if violation is not None:
+            return 400, _errors(violation, "QUERY_TOO_COMPLEX")
+        if checked.errors:
+            formatted = [_validation_error(e) for e in checked.errors[:20]]
+            return self._validation_status(formatted), {"data": None, "errors": formatted}
+        emulator = self.emulator
+        ctx = Context(
+            store=emulator.store,
+            blobs=emulator.blobs,
+            urls=signer,
+            settings=emulator.settings,
+            user=None if principal is None else principal.user,
+            read_only=principal is None or not principal.can_write,
+        )
+        budget = emulator.budget
+        budget.start(emulator.store.conn, emulator.settings.request_time_budget_seconds)
+        try:
+            result = execute(
+                emulator.schema,
+                checked.document,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=ctx,
+                field_resolver=field_resolver,
+                is_awaitable=_never_awaitable,
+            )
+            over_budget = budget.exceeded
+        except RecursionError:
+            return 400, _errors("the variables nest too deeply", "BAD_USER_INPUT")
+        finally:
+            budget.stop()
+        assert isinstance(result, ExecutionResult)
+        response: dict[str, Any] = {"data": result.data}
+        status = 200
+        if result.errors:
+            formatted = [_format_error(e, over_budget) for e in result.errors]
+            response["errors"] = [f for f, _ in formatted]
+            status = max(s for _, s in formatted)
+            if result.data is None and status == 200:
+                status = 400
+        return status, response
+
+    def _validation_status(self, errors: list[dict[str, Any]]) -> int:
+        """400 for a document that does not validate, with one exception in the legacy personality.
+
+        A W&B server that lacks a field answers a query for it with HTTP 200 and the error in the
+        body, and the official clients (0.19.9's `_check_server_feature_with_fallback`) recognise a
+        server without `ServerInfo.features` only by finding that error text in a 200 answer. So
+        when every error is about a field the legacy personality removed, answer as that server.
+        """
+        if self.emulator.settings.legacy and all(e["message"].startswith(_LEGACY_MISSING) for e in errors):
+            return 200
+        return 400

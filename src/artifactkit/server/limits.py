@@ -1,0 +1,258 @@
+"""Bounds on the work one request can cause, checked before the work starts.
+
+* `document_cost`: depth, widest selection set, total selections, aliases and introspection
+  fields of a GraphQL document. Each fragment is measured once and its measure reused at every
+  spread, so a document whose fragments spread each other 2^40 times costs 40 steps to measure
+  (and is then refused for its 2^40 selections).
+* `json_depth`: the nesting of a decoded JSON value, without recursion.
+* `DocumentCache`: parsed and checked documents, bounded by the bytes of their source.
+* `RequestLog`: the GraphQL request log of `/_emulator/stats?log=1`, bounded in bytes.
+* `TimeBudget`: a per-request deadline that SQLite enforces through its progress handler.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+
+_INTROSPECTION = {"__schema", "__type"}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What executing a document may touch; counts multiply through repeated fragment spreads."""
+
+    depth: int = 0
+    breadth: int = 0
+    selections: int = 0
+    aliases: int = 0
+    introspection: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            depth=max(self.depth, other.depth),
+            breadth=max(self.breadth, other.breadth),
+            selections=self.selections + other.selections,
+            aliases=self.aliases + other.aliases,
+            introspection=self.introspection + other.introspection,
+        )
+
+    def nested(self) -> Cost:
+        """The cost seen from one level up (under a field)."""
+        return Cost(self.depth + 1, self.breadth, self.selections, self.aliases, self.introspection)
+
+
+def document_cost(document: DocumentNode, operation_name: str | None = None) -> Cost:
+    """The cost of the operations of `document` (only `operation_name` when given).
+
+    Linear in the size of the document: every fragment's cost is computed once. A fragment
+    that spreads itself (directly or not) counts as empty here; validation refuses it later.
+    """
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    memo: dict[str, Cost] = {}
+    in_progress: set[str] = set()
+
+    def fragment(name: str) -> Cost:
+        known = memo.get(name)
+        if known is not None:
+            return known
+        definition = fragments.get(name)
+        if definition is None or name in in_progress:
+            return Cost()
+        in_progress.add(name)
+        cost = selection_set(definition.selection_set)
+        in_progress.discard(name)
+        memo[name] = cost
+        return cost
+
+    def selection_set(node: SelectionSetNode | None) -> Cost:
+        if node is None:
+            return Cost()
+        total = Cost(breadth=len(node.selections))
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                inner = selection_set(selection.selection_set).nested()
+                total = (
+                    total
+                    + inner
+                    + Cost(
+                        selections=1,
+                        aliases=1 if selection.alias is not None else 0,
+                        introspection=1 if selection.name.value in _INTROSPECTION else 0,
+                    )
+                )
+            elif isinstance(selection, InlineFragmentNode):
+                total = total + selection_set(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total = total + fragment(selection.name.value)
+        return total
+
+    cost = Cost()
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if operation_name and (definition.name is None or definition.name.value != operation_name):
+            continue
+        cost = cost + selection_set(definition.selection_set)
+    return cost
+
+
+@dataclass(frozen=True)
+class CostLimits:
+    depth: int
+    breadth: int
+    selections: int
+    aliases: int
+    introspection: int
+
+    def violation(self, cost: Cost) -> str | None:
+        """Why `cost` is over the limits, or None."""
+        checks = (
+            (cost.depth, self.depth, "is nested deeper than {limit} levels"),
+            (cost.breadth, self.breadth, "selects more than {limit} fields in one selection set"),
+            (cost.selections, self.selections, "selects more than {limit} fields in all (fragments counted per use)"),
+            (cost.aliases, self.aliases, "uses more than {limit} aliases"),
+            (cost.introspection, self.introspection, "asks for __schema or __type more than {limit} times"),
+        )
+        for value, limit, message in checks:
+            if value > limit:
+                return "query " + message.format(limit=limit)
+        return None
+
+
+def json_depth(value: Any, limit: int) -> bool:
+    """Whether `value` (decoded JSON) nests no deeper than `limit` arrays and objects."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class DocumentCache(Generic[V]):
+    """A least-recently-used map from query text to a checked document, bounded in bytes.
+
+    The weight of an entry is the length of its query text (the parsed form grows with it);
+    texts over `max_entry_bytes` are not kept at all.
+    """
+
+    def __init__(self, max_bytes: int, max_entry_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[str, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: str, compute: Callable[[], V], *, store: bool = True) -> V:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        value = compute()
+        if store and len(key) <= self.max_entry_bytes:
+            with self._lock:
+                if key not in self._entries:
+                    self._entries[key] = value
+                    self.bytes += len(key)
+                while self.bytes > self.max_bytes and self._entries:
+                    old, _ = self._entries.popitem(last=False)
+                    self.bytes -= len(old)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class RequestLog:
+    """The last GraphQL requests (operation, query, variables, status), at most `max_bytes` of them.
+
+    Requests without a valid key are logged by their metadata only: nobody's query text or
+    variables are kept for an unauthenticated caller. An entry bigger than `max_entry_bytes`
+    keeps its metadata and the sizes of what was dropped.
+    """
+
+    def __init__(self, max_bytes: int, max_entry_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.bytes = 0
+        self._entries: deque[tuple[dict[str, Any], int]] = deque()
+
+    def append(self, entry: dict[str, Any], size: int) -> None:
+        if size > self.max_entry_bytes:
+            entry = {k: v for k, v in entry.items() if k not in ("query", "variables")}
+            entry["dropped_bytes"] = size
+            size = 256
+        self._entries.append((entry, size))
+        self.bytes += size
+        while self.bytes > self.max_bytes and self._entries:
+            _, old = self._entries.popleft()
+            self.bytes -= old
+
+    def __iter__(self) -> Any:
+        return iter([entry for entry, _ in self._entries])
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class BudgetExceeded(Exception):
+    """A request ran past its time budget (SQLite interrupted its statement)."""
+
+
+class TimeBudget:
+    """A deadline per request thread, enforced inside SQLite statements by the progress handler.
+
+    The handler runs every few thousand SQLite instructions; past the deadline it makes the
+    running statement fail with "interrupted", which rolls back any write in progress.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _check(self) -> int:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None and time.monotonic() > deadline:
+            self._local.exceeded = True
+            return 1
+        return 0
+
+    def start(self, conn: sqlite3.Connection, seconds: float) -> None:
+        self._local.deadline = time.monotonic() + seconds
+        self._local.exceeded = False
+        conn.set_progress_handler(self._check, 10_000)
+
+    def stop(self) -> None:
+        self._local.deadline = None
+
+    @property
+    def exceeded(self) -> bool:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        return bool(getattr(self._local, "exceeded", False)) or (deadline is not None and time.monotonic() > deadline)
