@@ -82,10 +82,13 @@ class Stats:
         size: int,
     ) -> None:
         """Log one GraphQL request: in full for a valid key, by its metadata only otherwise."""
-        entry: dict[str, Any] = {"operationName": operation_name, "status": status, "authenticated": authenticated}
+        entry: dict[str, Any] = {"operationName": operation_name}
         if authenticated:
             entry["query"] = query
             entry["variables"] = variables
+        else:
+            entry["authenticated"] = False
+        entry["status"] = status
         with self._lock:
             self.operations[operation_name or "(anonymous)"] += 1
             self.graphql_log.append(entry, size if authenticated else 128)

@@ -66,7 +66,7 @@ class Settings:
     max_query_depth: int = 24  # field nesting, through fragments
     max_query_breadth: int = 500  # fields of one selection set
     max_query_selections: int = 5000  # fields in all, fragments counted once per spread
-    max_query_aliases: int = 200
+    max_query_aliases: int = 1000
     max_introspection_fields: int = 10  # __schema / __type fields per document
     max_manifest_bytes: int = 64 * 1024 * 1024  # one uploaded manifest
     # -- time and memory
