@@ -613,7 +613,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         client = self.api.client
         name = f"{ref.collection}:{alias}"
         result = client.call(
-            lambda c: c.version_file_access(ref.entity, ref.project or "", name, names),
+            lambda c: c.version_file_access(ref.entity, ref.project or "", name, names, bool(names)),
             f"looking up {ref.collection_path}:{alias}",
         )
         membership = None if result.project is None else result.project.artifact_collection_membership

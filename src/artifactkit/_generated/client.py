@@ -1538,12 +1538,18 @@ class GeneratedClient(BaseClient):
         return MembershipFileUrls.model_validate(data)
 
     def version_file_access(
-        self, entity: str, project: str, name: str, names: list[str], **kwargs: Any
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        names: list[str],
+        with_files: bool,
+        **kwargs: Any,
     ) -> "VersionFileAccess":
         from .version_file_access import VersionFileAccess
 
         query = gql("""
-            query VersionFileAccess($entity: String!, $project: String!, $name: String!, $names: [String!]!) {
+            query VersionFileAccess($entity: String!, $project: String!, $name: String!, $names: [String!]!, $withFiles: Boolean!) {
               project(entityName: $entity, name: $project) {
                 artifactCollectionMembership(name: $name) {
                   ...MembershipFields
@@ -1554,7 +1560,7 @@ class GeneratedClient(BaseClient):
                       }
                     }
                   }
-                  files(names: $names, first: 100) {
+                  files(names: $names, first: 100) @include(if: $withFiles) {
                     edges {
                       node {
                         ...FileUrlFields
@@ -1647,6 +1653,7 @@ class GeneratedClient(BaseClient):
             "project": project,
             "name": name,
             "names": names,
+            "withFiles": with_files,
         }
         response = self.execute(
             query=query,

@@ -26,7 +26,7 @@ class VersionFileAccessProjectArtifactCollectionMembership(MembershipFields):
     manifest_of: Optional[
         "VersionFileAccessProjectArtifactCollectionMembershipManifestOf"
     ]
-    files: Optional["VersionFileAccessProjectArtifactCollectionMembershipFiles"]
+    files: Optional["VersionFileAccessProjectArtifactCollectionMembershipFiles"] = None
 
 
 class VersionFileAccessProjectArtifactCollectionMembershipManifestOf(BaseModel):
