@@ -106,11 +106,13 @@ def test_cli_error_is_one_line_with_an_exit_code(
     assert err.strip() == "artifactkit: error: project local/no-such-project not found [NotFoundError]"
 
 
-def test_api_needs_a_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_api_without_a_server_means_w_and_b_cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("WANDB_BASE_URL", raising=False)
     monkeypatch.setenv("ARTIFACTKIT_DATA_DIR", str(tmp_path))
-    with pytest.raises(errors.ConfigurationError, match="no W&B server configured"):
-        Api(api_key="x" * 40)
+    with Api(api_key="x" * 40) as api:  # as wandb: a key and no server configured is W&B cloud
+        assert api.base_url == "https://api.wandb.ai"
+    with pytest.raises(errors.ConfigurationError, match=r"no API key for https://api\.wandb\.ai"):
+        Api()
 
 
 def test_api_reads_the_environment(
