@@ -107,7 +107,10 @@ def test_cli_error_is_one_line_with_an_exit_code(
 
 
 def test_api_without_a_server_means_w_and_b_cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("WANDB_BASE_URL", raising=False)
+    for name in ("WANDB_BASE_URL", "WANDB_API_KEY", "WANDB_CONFIG_DIR", "WANDB_DIR", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no netrc or wandb settings of the machine's user
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ARTIFACTKIT_DATA_DIR", str(tmp_path))
     with Api(api_key="x" * 40) as api:  # as wandb: a key and no server configured is W&B cloud
         assert api.base_url == "https://api.wandb.ai"

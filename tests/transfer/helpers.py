@@ -95,7 +95,8 @@ class SlowLink:
         self.close()
 
     def close(self) -> None:
-        self._closed = True
+        with self._lock:
+            self._closed = True
         self._listener.close()
         with self._lock:
             for sock in self._sockets:
@@ -116,6 +117,10 @@ class SlowLink:
                 client.close()
                 continue
             with self._lock:
+                if self._closed:  # close() ran while this connection was being set up: it owns no one
+                    client.close()
+                    server.close()
+                    return
                 self._sockets += [client, server]
             threading.Thread(target=self._pump, args=(client, server, self.upload_rate), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, self.rate), daemon=True).start()
