@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import orjson
 from graphql import DocumentNode, ExecutionResult, GraphQLError, execute, parse, validate
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from .auth import Principal, authenticate, is_anonymous_operation
 from .context import Context, UrlSigner
 from .errors import EmulatorError
+from .execution import PlannedExecutionContext
 from .limits import Cost, CostLimits, DocumentCache, document_cost, json_depth
 from .schema import field_resolver
 from .settings import LEGACY_REMOVED_FIELDS
@@ -173,7 +175,7 @@ class GraphQLRoute:
             authenticated=principal is not None,
             size=len(body),
         )
-        return JSONResponse(result, status_code=status)
+        return Response(orjson.dumps(result), status_code=status, media_type="application/json")
 
     def _check(self, query: str) -> Checked | GraphQLError:
         try:
@@ -229,6 +231,7 @@ class GraphQLRoute:
                 context_value=ctx,
                 field_resolver=field_resolver,
                 is_awaitable=_never_awaitable,
+                execution_context_class=PlannedExecutionContext,
             )
             over_budget = budget.exceeded
         except RecursionError:

@@ -129,7 +129,7 @@ class Connection(Generic[T]):
 
     def total_count(self) -> int:
         q = self._query
-        return int(self._store.scalar(f"SELECT COUNT(*) FROM {q.source} WHERE {q.where}", q.params) or 0)
+        return self._store.counted(f"SELECT COUNT(*) FROM {q.source} WHERE {q.where}", tuple(q.params))
 
     def page_info(self) -> dict[str, Any]:
         return {
