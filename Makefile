@@ -19,13 +19,13 @@ $(STAMP): pyproject.toml
 # Wipe and regenerate the typed client from schema/ + queries/.
 generate: $(STAMP)
 	rm -rf $(GEN)
-	$(VENV)/bin/ariadne-codegen --config codegen.toml > /dev/null
+	$(PY) -m ariadne_codegen --config codegen.toml > /dev/null
 
 # Regenerate into a scratch copy and fail on any difference from the committed client.
 check-generated: $(STAMP)
 	@scratch=$$(mktemp -d) && \
 	cp -r schema queries codegen codegen.toml $$scratch/ && mkdir -p $$scratch/src/artifactkit && \
-	(cd $$scratch && $(CURDIR)/$(VENV)/bin/ariadne-codegen --config codegen.toml > /dev/null) && \
+	(cd $$scratch && $(CURDIR)/$(PY) -m ariadne_codegen --config codegen.toml > /dev/null) && \
 	if diff -r -x __pycache__ $$scratch/$(GEN) $(GEN) > $$scratch/diff.txt; then \
 		echo "check-generated: $(GEN) matches schema/ + queries/"; rm -rf $$scratch; \
 	else cat $$scratch/diff.txt | head -50; \

@@ -111,11 +111,24 @@ class Artifact:
         self._saved_aliases = self._aliases_in_view()
         self._saved_tags = [t.name for t in attrs.tags]
         self._saved_description = attrs.description
-        self._saved_metadata: dict[str, Any] = copy.deepcopy(dict(attrs.metadata or {}))
+        # Never mutated (the editable copy is made on first use of `metadata`): listing thousands of
+        # versions copies nothing.
+        self._saved_metadata: dict[str, Any] = dict(attrs.metadata or {})
+        self._metadata: dict[str, Any] | None = None
         self.aliases: list[str] = list(self._saved_aliases)
         self.tags: list[str] = list(self._saved_tags)
         self.description: str | None = attrs.description
-        self.metadata: dict[str, Any] = copy.deepcopy(self._saved_metadata)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The version's metadata, yours to edit before `save()`."""
+        if self._metadata is None:
+            self._metadata = copy.deepcopy(self._saved_metadata)
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata = value
 
     def _aliases_in_view(self) -> list[str]:
         view = self._view
