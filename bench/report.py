@@ -12,14 +12,18 @@ INTRO = """# Benchmarks
 
 artifactkit against the official `wandb` client ({wandb}), both talking to the same emulator
 instance (`artifactkit serve`, a child process on 127.0.0.1) in one run. Each measurement is a
-fresh child process; clients alternate run by run; every scenario ran {repeat} times. Times are
-medians, with the spread (min-max) beside them; the ratio is artifactkit / wandb (below 1 means
-artifactkit is faster). Requests and bytes are counted by the emulator, per run.
+fresh child process; within each pair of runs the client that goes first alternates; every
+scenario ran {repeat} times. Times are medians, with the spread (min-max) beside them; the ratio is
+artifactkit / wandb (below 1 means artifactkit is faster). Requests and bytes are counted by the
+emulator, per run.
 
 Reproduce with: `{command}` (or `make bench`). Raw results, every run included:
 `bench/results/`.
 
-Machine: {cpu}, {cores} cores, Python {python}, {platform}. Recorded {date}.
+Machine: {cpu}, {cores} cores, Python {python}, {platform}. Recorded {date} from commit
+`{commit}` ({clean}).
+
+Parallelism of a download, by default: artifactkit {par_ak}; wandb {par_wandb}.
 """
 
 
@@ -82,15 +86,22 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             python=m["python"],
             platform=m["platform"],
             date=results["date"],
+            commit=results.get("commit") or "unknown",
+            clean="a clean tree" if results.get("clean_tree") else "**uncommitted changes: not that commit's numbers**",
+            par_ak=results.get("parallelism", {}).get("artifactkit", "not recorded"),
+            par_wandb=results.get("parallelism", {}).get("wandb", "not recorded"),
         )
     ]
     for partial in results.get("partial_runs", []):
         lines.append(f"Scenarios rerun separately with `{partial['command']}`, recorded {partial['date']}.\n")
     lines.append("## Client scenarios\n")
+    par = results.get("parallelism", {})
+    files_at_once = f"{par.get('artifactkit_files', '?')} / {par.get('wandb_files', '?')} files"
     lines.append(
-        "| scenario | artifactkit | wandb | ratio | requests (artifactkit) | requests (wandb) | peak RSS ak / wandb |"
+        "| scenario | artifactkit | wandb | ratio | parallel ak / wandb | requests (artifactkit) | requests (wandb) "
+        "| peak RSS ak / wandb |"
     )
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|")
     references = []
     fault_rows = []
     for scenario in results["scenarios"]:
@@ -114,21 +125,33 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         ak_text, ak_med = _cell(ak)
         wb_text, wb_med = _cell(wb)
         ratio = f"{ak_med / wb_med:.2f}" if ak_med and wb_med else "—"
+        parallel = files_at_once if scenario["key"].startswith("download") else "1 / 1 request"
         lines.append(
-            f"| {scenario['title']} | {ak_text} | {wb_text} | {ratio} | {_requests(ak)} | {_requests(wb)} "
-            f"| {_memory(ak)} / {_memory(wb)} |"
+            f"| {scenario['title']} | {ak_text} | {wb_text} | {ratio} | {parallel} | {_requests(ak)} "
+            f"| {_requests(wb)} | {_memory(ak)} / {_memory(wb)} |"
         )
     if references:
         lines.append("\n## Physical reference (same bytes, no SDK)\n")
         lines.append("| reference | time | bytes served |")
         lines.append("|---|---|---|")
         lines += references
+    chart = ratio_chart(results["scenarios"])
+    if chart:
+        lines.append("\n## Ratios\n")
+        lines.append(
+            "artifactkit's median time over wandb's (`/wandb`) and over the physical reference for the same "
+            "bytes (`/limit`: the raw httpx loop for many files, curl for one large file). Each `#` is 0.05; "
+            "the bar of 1.0 is marked `|`; shorter is better for artifactkit.\n"
+        )
+        lines.append("```")
+        lines += chart
+        lines.append("```")
     if fault_rows:
         lines.append("\n## Under injected faults\n")
         lines.append(
-            "The emulator answered a fifth of GraphQL and file requests with 429 (`Retry-After: 1`), 503, "
-            "a connection dropped after the headers, or a body cut off half-way (seeded; "
-            "`artifactkit serve --faults`).\n"
+            "The emulator answered a fifth of GraphQL and file requests with the faults the scenario names "
+            "(seeded; `artifactkit serve --faults`): 429 (`Retry-After: 1`) and 503 only, then also a "
+            "connection dropped after the headers and a body cut off half-way.\n"
         )
         lines.append("| scenario | client | time | completed and correct | faults hit | client retries |")
         lines.append("|---|---|---|---|---|---|")
@@ -151,6 +174,42 @@ def write_report(results: dict[str, Any], path: Path) -> None:
             error = str(run["detail"].get("error", "")).splitlines()[-1:] or [""]
             lines.append(f"* {title} — {run['client']}: `{error[0][:200]}`")
     path.write_text("\n".join(lines) + "\n" + NOTES)
+
+
+# Which reference bounds each download scenario (the same bytes, fetched with no SDK).
+LIMITS = {"download-small-cold": "raw-small", "download-big-cold": "curl-big"}
+
+
+def _median(runs: list[dict[str, Any]], client: str | None = None) -> float | None:
+    times = [r["seconds"] for r in runs if r["seconds"] is not None and (client is None or r["client"] == client)]
+    return statistics.median(times) if times else None
+
+
+def _bar(ratio: float) -> str:
+    width = min(60, round(ratio / 0.05))
+    cells = "#" * width + " " * (60 - width)
+    return f"{cells[:20]}|{cells[20:]} {ratio:.2f}" + ("  (cut at 3.0)" if ratio > 3 else "")
+
+
+def ratio_chart(scenarios: list[dict[str, Any]]) -> list[str]:
+    """Text bars of artifactkit/wandb and artifactkit/limit per scenario."""
+    by_key = {s["key"]: s for s in scenarios}
+    rows = []
+    for scenario in scenarios:
+        runs = scenario["runs"]
+        if scenario["key"].startswith("faults-") or {r["client"] for r in runs} != {"artifactkit", "wandb"}:
+            continue
+        ak, wb = _median(runs, "artifactkit"), _median(runs, "wandb")
+        if not ak:
+            continue
+        rows.append(f"{scenario['title']}")
+        if wb:
+            rows.append(f"  /wandb {_bar(ak / wb)}")
+        limit = by_key.get(LIMITS.get(scenario["key"], ""))
+        reference = _median(limit["runs"]) if limit else None
+        if reference:
+            rows.append(f"  /limit {_bar(ak / reference)}")
+    return rows
 
 
 NOTES = """

@@ -53,9 +53,14 @@ def download() -> dict[str, Any]:
 
     with artifactkit.Api() as api:
         artifact = api.artifact(argument(2))
-        root = artifact.download(argument(3), progress=False)
-        count = sum(1 for p in root.rglob("*") if p.is_file())
-    return {"items": count}
+        result = artifact.download_files(argument(3), progress=False)
+        count = sum(1 for p in result.root.rglob("*") if p.is_file())
+    return {
+        "items": count,
+        "bytes_fetched": result.bytes_fetched,
+        "placed": result.placed,
+        "copied_bytes": result.copied_bytes,
+    }
 
 
 def download_verify() -> dict[str, Any]:

@@ -105,7 +105,10 @@ def test_a_killed_download_resumes_from_the_bytes_on_disk(emulator: EmbeddedEmul
 
 
 @pytest.mark.slow
-def test_a_killed_ranged_download_fetches_only_the_missing_parts(emulator: EmbeddedEmulator, tmp_path: Path) -> None:
+def test_a_killed_ranged_download_fetches_only_the_missing_parts(
+    emulator: EmbeddedEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARTIFACTKIT_RANGED_PARTS", "always")  # a local server gets one stream otherwise
     size = MULTIPART_THRESHOLD + PART_SIZE // 2  # 4.5 parts
     data = os.urandom(size)
     with make_api(emulator, tmp_path / "seed-cache") as api:

@@ -107,8 +107,6 @@ def run(args: argparse.Namespace) -> int:
             seed=seed,
         )
     except main.ServeError as exc:
-        from ..errors import ConfigurationError
-
         raise ConfigurationError(str(exc)) from None
 
 

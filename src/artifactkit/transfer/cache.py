@@ -35,6 +35,7 @@ from pathlib import Path
 from stat import S_ISREG
 
 CACHE_SUBDIR = "artifactkit"
+_READ_ONLY = 0o444
 KINDS = ("md5", "etag", "manifest")
 _HEX = frozenset("0123456789abcdef")
 
@@ -57,6 +58,14 @@ def etag_key(url: str, etag: str) -> str:
 def manifest_key(server: str, artifact_id: str, digest: str) -> str:
     """The cache key of a committed version's manifest on one server."""
     return hashlib.sha256(f"{server}\n{artifact_id}\n{digest}".encode()).hexdigest()
+
+
+def _md5_file(path: Path) -> str:
+    hasher = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -138,7 +147,26 @@ class Cache:
         return self.objects / kind / key[:2] / key[2:]
 
     def lookup(self, kind: str, key: str, size: int | None, *, touch: bool = True) -> Path | None:
-        """The cached object, if present (with `size` bytes when given); a hit refreshes its mtime."""
+        """The cached object, if present and intact (with `size` bytes when given); a hit refreshes its mtime."""
+        path = self.object_path(kind, key)
+        stat = self.stat_object(kind, key, size)
+        if stat is None:
+            return None
+        if touch:
+            with contextlib.suppress(OSError):  # a read-only cache still serves hits
+                os.utime(path)
+                if stat.st_nlink > 1:
+                    self._checksums.put(path, key)  # the new mtime is ours, not an edit
+        return path
+
+    def stat_object(self, kind: str, key: str, size: int | None) -> os.stat_result | None:
+        """The object's stat if it is present and intact (with `size` bytes when given), else None.
+
+        An object hardlinked into a download root (`st_nlink > 1`) shares its bytes with that file,
+        so an edit made there in place would change it: such an object is checked against the size
+        and mtime recorded when it was linked or last used, and hashed again (dropped if wrong) when
+        they differ. Objects nobody links to are trusted, as they were checked when stored.
+        """
         path = self.object_path(kind, key)
         try:
             stat = path.stat()
@@ -146,10 +174,17 @@ class Cache:
             return None
         if size is not None and stat.st_size != size:
             return None
-        if touch:
-            with contextlib.suppress(OSError):  # a read-only cache still serves hits
-                os.utime(path)
-        return path
+        if stat.st_nlink > 1 and self._checksums.matches(str(path), stat) is False:
+            if kind != "md5" or _md5_file(path) != key:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                return None
+            self._checksums.put(path, key)  # touched by someone, but the bytes are right
+        return stat
+
+    def note_linked(self, path: Path, key: str) -> None:
+        """Record an object's size and mtime as it is linked into a download root (see `stat_object`)."""
+        self._checksums.put(path, key)
 
     def partial_path(self, kind: str, key: str) -> Path:
         """Where the bytes of an unfinished fetch of this object are kept between attempts."""
@@ -157,9 +192,16 @@ class Cache:
         return self._ensure_dir(self.partial) / f"{kind}-{key}.part"
 
     def publish(self, source: Path, kind: str, key: str) -> Path:
-        """Move a verified file into the cache (atomic rename on the cache's filesystem)."""
+        """Move a verified file into the cache (atomic rename on the cache's filesystem), read-only.
+
+        Objects are read-only because download roots may hardlink them: a file placed that way
+        refuses an in-place edit that would otherwise change the cached bytes too.
+        """
         target = self.object_path(kind, key)
         self._ensure_dir(target.parent)
+        if sys.platform != "win32":  # Windows cannot replace a read-only file; objects stay writable there
+            with contextlib.suppress(OSError):
+                os.chmod(source, _READ_ONLY)
         os.replace(source, target)
         return target
 
@@ -510,6 +552,24 @@ class _ChecksumMemo:
                 self._fail()
                 return None
         return None if row is None else str(row[0])
+
+    def matches(self, key: str, stat: os.stat_result) -> bool | None:
+        """Whether `stat` has the size and mtime remembered for `key` (None: nothing remembered)."""
+        with self._lock:
+            pending = self._pending.get(key)
+            if pending is not None:
+                return pending[:2] == (stat.st_size, stat.st_mtime_ns)
+            if self._conn is None and not self._path.exists():
+                return None
+            conn = self._connection()
+            if conn is None:
+                return None
+            try:
+                row = conn.execute("SELECT size, mtime_ns FROM checksums WHERE path = ?", (key,)).fetchone()
+            except sqlite3.Error:
+                self._fail()
+                return None
+        return None if row is None else (row[0], row[1]) == (stat.st_size, stat.st_mtime_ns)
 
     def put(self, path: Path, md5_hex: str) -> None:
         try:

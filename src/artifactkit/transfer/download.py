@@ -19,12 +19,10 @@ The engine knows no entity and sends no GraphQL: the facade hands it a manifest,
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
 import threading
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +31,10 @@ import httpx
 from .._transport import Transport
 from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, TransportError
 from ..manifest import Manifest, ManifestEntry
-from .cache import Cache
+from .cache import Cache, etag_key
 from .fetch import Cancelled, Fetcher, Source, UrlSource
 from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers
+from .place import LINK, Placer
 from .plan import Action, DownloadRoot, PlannedFile, expected_size, md5_of, plan
 from .progress import Progress
 from .urls import FileUrls, UrlQuery
@@ -51,6 +50,11 @@ class DownloadResult:
     bytes_fetched: int = 0
     url_requests: int = 0
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
+    placed: dict[str, int] = field(default_factory=dict)
+    """How files reached the root: `link` (hardlink to the cache object), `reflink`, `copy` (the
+    fallback where neither works), `write` (from memory), `move` (a private temp file)."""
+    copied_bytes: int = 0
+    """Bytes written a second time because neither a reflink nor a hardlink could place them."""
 
     def paths(self, action: Action) -> list[str]:
         return [f.path for f in self.files if f.action == action]
@@ -85,29 +89,6 @@ def fetch_document(transport: Transport, url_for: UrlSource, what: str) -> bytes
                 continue
             raise DownloadError(f"HTTP {status} while {what}")
     raise TransportError(f"{what} failed: {problem} ({ATTEMPTS} attempts)")
-
-
-# ----------------------------------------------------------------------------- placing files
-
-
-def place(source: Source, dest: Path, target: DownloadRoot, *, move: bool = False) -> None:
-    """Put verified bytes at `dest` atomically: a complete temp file next to it, then a rename."""
-    target.prepare_parent(dest)
-    if move and source.path is not None:
-        os.replace(source.path, dest)
-        return
-    tmp = dest.parent / f".{dest.name[:200]}.artifactkit-{secrets.token_hex(6)}.tmp"
-    try:
-        if source.data is not None:
-            with tmp.open("xb") as out:
-                out.write(source.data)
-        else:
-            assert source.path is not None
-            shutil.copyfile(source.path, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # ----------------------------------------------------------------------------- a whole manifest
@@ -172,66 +153,129 @@ def _run_download(
     show_progress: bool | None,
 ) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    target = DownloadRoot(root)
+    placer = Placer(DownloadRoot(root), cache=cache)
     todo = [p for p in planned if p.action != "keep"]
     if not todo:
         return
     groups: dict[str, list[PlannedFile]] = {}  # one fetch per distinct content
     for item in todo:
         groups.setdefault(item.content_key, []).append(item)
+    from_cache = [items for items in groups.values() if items[0].action == "cache"]
     to_fetch = [items for items in groups.values() if items[0].action == "fetch"]
     bar = Progress(sum(expected_size(i[0].entry) or 0 for i in to_fetch), len(todo), show_progress)
     cancel = threading.Event()
     fetcher = Fetcher(transport, cache, bar, workers, cancel)
-    stored = [items[0].path for items in to_fetch if not items[0].entry.is_reference]
-    stored_total = sum(1 for entry in manifest if not entry.is_reference)
-    urls.start(stored, whole_listing=len(stored) * 2 >= stored_total)
+    failures: dict[str, BaseException] = {}
+    try:
+        # Cache hits need no URL and no thread: each is a link (or clone) made right here.
+        for items in from_cache:
+            source = _cached_source(cache, items[0].entry)
+            if source is None:  # evicted since the plan looked: fetch it after all
+                to_fetch.append(items)
+                continue
+            try:
+                _place_all(placer, source, items, cache, bar)
+            except FileNotFoundError:
+                to_fetch.append(items)  # evicted between the lookup and the link
+            except (ArtifactkitError, OSError) as exc:
+                failures[items[0].path] = exc
+        stored = [items[0].path for items in to_fetch if not items[0].entry.is_reference]
+        stored_total = sum(1 for entry in manifest if not entry.is_reference)
+        urls.start(stored, whole_listing=len(stored) * 2 >= stored_total)
+        failures.update(_fetch_all(fetcher, urls, placer, to_fetch, cache, bar, workers, skip_cache))
+    finally:
+        urls.close()
+        bar.close()
+        result.bytes_fetched = fetcher.bytes_fetched
+        result.url_requests = urls.requests
+        result.placed = dict(placer.counts)
+        result.copied_bytes = placer.copied_bytes
+    result.failures = sorted(failures.items())
+    if result.failures:
+        _raise_failures(label, result.failures)
+
+
+def _cached_source(cache: Cache, entry: ManifestEntry) -> Source | None:
+    if entry.is_reference:
+        kind, key = "etag", etag_key(str(entry.ref), entry.digest)
+    else:
+        kind, key = "md5", entry.md5_hex
+    path = cache.lookup(kind, key, expected_size(entry))
+    return None if path is None else Source(path, key=key)
+
+
+def _place_all(placer: Placer, source: Source, items: list[PlannedFile], cache: Cache, bar: Progress) -> None:
+    """Put one content at every path that holds it (a private temp file moves to the last one)."""
+    for index, item in enumerate(items):
+        how = placer.place(source, item.destination, move=source.owned and index == len(items) - 1)
+        if how != LINK and not item.entry.is_reference:
+            cache.remember_md5(item.destination, item.entry.md5_hex)  # a link is recognised by its inode
+        bar.file_done()
+
+
+def _fetch_all(
+    fetcher: Fetcher,
+    urls: FileUrls,
+    placer: Placer,
+    groups: list[list[PlannedFile]],
+    cache: Cache,
+    bar: Progress,
+    workers: int,
+    skip_cache: bool,
+) -> dict[str, BaseException]:
+    """Fetch and place `groups` on `workers` threads, each taking the next group when it is done.
+
+    Returns the failures by path. Ctrl-C stops the streams; partial bytes stay for a resume.
+    """
+    pending = deque(groups)
+    failures: dict[str, BaseException] = {}
 
     def run(items: list[PlannedFile]) -> None:
         first = items[0]
         for attempt in range(2):
             source = _obtain(fetcher, urls, first, skip_cache)
             try:
-                for index, item in enumerate(items):
-                    place(source, item.destination, target, move=source.owned and index == len(items) - 1)
-                    if not item.entry.is_reference:
-                        cache.remember_md5(item.destination, item.entry.md5_hex)
-                    bar.file_done()
+                _place_all(placer, source, items, cache, bar)
                 return
             except FileNotFoundError:
                 if source.path is None or source.owned or attempt:
                     raise
-                # `cleanup` evicted the cache object between lookup and copy: fetch it again.
+                # `cleanup` evicted the cache object between the fetch and the link: fetch it again.
             finally:
                 if source.owned and source.path is not None:
                     source.path.unlink(missing_ok=True)
                 urls.done(first.path)
 
-    # Cache copies first: they need no URLs, and finish while the URL batches arrive.
-    ordered = sorted(groups.values(), key=lambda items: items[0].action != "cache")
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifactkit-download")
-    futures: dict[Future[None], str] = {}
+    def worker() -> None:
+        while not fetcher.cancel.is_set():
+            try:
+                items = pending.popleft()
+            except IndexError:
+                return
+            try:
+                run(items)
+            except Cancelled:
+                return
+            except BaseException as exc:  # reported with the others once every worker stopped
+                failures[items[0].path] = exc
+
+    if not groups:
+        return failures
+    threads = [
+        threading.Thread(target=worker, name=f"artifactkit-download-{n}", daemon=True)
+        for n in range(min(workers, len(groups)))
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        futures = {pool.submit(run, items): items[0].path for items in ordered}
-        wait(futures)
+        for thread in threads:
+            thread.join()
     except BaseException:  # Ctrl-C: stop streaming, keep partial bytes for a resume
-        cancel.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        fetcher.cancel.set()
+        for thread in threads:
+            thread.join()
         raise
-    finally:
-        pool.shutdown(wait=True)
-        urls.close()
-        bar.close()
-        result.bytes_fetched = fetcher.bytes_fetched
-        result.url_requests = urls.requests
-    failures = sorted(
-        (path, error)
-        for future, path in futures.items()
-        if (error := future.exception()) is not None and not isinstance(error, Cancelled)
-    )
-    result.failures = failures
-    if failures:
-        _raise_failures(label, failures)
+    return failures
 
 
 def _obtain(fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: bool) -> Source:
@@ -287,14 +331,14 @@ def download_file(
         )
     fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1)
     item.destination.parent.mkdir(parents=True, exist_ok=True)
+    placer = Placer(DownloadRoot(root), cache=cache)
     if entry.is_reference:
         source = fetcher.fetch_reference(entry, skip_cache=False, temp_dir=item.destination.parent)
     else:
         source = fetcher.fetch_object(
             entry.path, entry.md5_hex, expected_size(entry), url_for, skip_cache=False, temp_dir=item.destination.parent
         )
-    place(source, item.destination, DownloadRoot(root))
-    if not entry.is_reference:
+    if placer.place(source, item.destination) != LINK and not entry.is_reference:
         cache.remember_md5(item.destination, entry.md5_hex)
     cache.flush()
     return item.destination

@@ -7,9 +7,10 @@ interrupted body (connection dropped, process killed) leaves its prefix there; t
 in this process or a later one, hashes that prefix and asks for the rest with `Range`. A body that
 turns out short, long or corrupt is retried from scratch, and after `ATTEMPTS` such failures
 raises `DigestMismatchError` naming the file; wrong bytes are always deleted. Files of
-`MULTIPART_THRESHOLD` bytes or more come in `PART_SIZE` ranged parts, fetched in parallel, with
-finished parts listed in a `.parts` sidecar so a resume fetches only the missing ones. A refused
-(expired) signed URL is exchanged for a fresh one.
+`MULTIPART_THRESHOLD` bytes or more come in `PART_SIZE` ranged parts, fetched in parallel, where
+that can add bandwidth (`ranged_parts_help`: not from a server on this machine), with finished
+parts listed in a `.parts` sidecar so a resume fetches only the missing ones. A refused (expired)
+signed URL is exchanged for a fresh one.
 
 All requests share a bounded number of slots (`max_workers`, at most the client's connection
 pool), so parallel files and parallel parts never oversubscribe the pool or deadlock.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -29,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -68,6 +71,7 @@ class Source:
     path: Path | None
     owned: bool = False
     data: bytes | None = None
+    key: str | None = None  # the cache key of a cache object (its MD5, or the reference's key)
 
 
 class _Expired(Exception):
@@ -98,6 +102,25 @@ class _NoRanges(Exception):
 
 def _strip_query(url: str) -> str:
     return url.split("?", 1)[0]
+
+
+def ranged_parts_help(url: str) -> bool:
+    """Whether fetching a large file in parallel ranged parts can be faster than one stream.
+
+    Parts pay off against storage that limits each connection (object stores, long links); a
+    server on this machine is bound by its own CPU, so one stream (hashed as it arrives, written
+    once) is the fastest there. `ARTIFACTKIT_RANGED_PARTS=always|never` overrides the guess.
+    """
+    choice = os.environ.get("ARTIFACTKIT_RANGED_PARTS", "auto").strip().lower()
+    if choice in ("always", "never"):
+        return choice == "always"
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name: assume remote
 
 
 def normalise_etag(value: str | None) -> str:
@@ -158,12 +181,14 @@ class Fetcher:
         if not skip_cache:
             hit = self.cache.lookup("md5", md5_hex, size)
             if hit is not None:
-                return Source(hit)
+                return Source(hit, key=md5_hex)
         if size is not None and size < SMALL_FILE:
             data = self._download_small(name, url_for, size, md5_hex)
             if not skip_cache:
-                with contextlib.suppress(OSError):  # a read-only cache still downloads
-                    self.cache.store_bytes("md5", md5_hex, data)
+                try:
+                    return Source(self.cache.store_bytes("md5", md5_hex, data), key=md5_hex)
+                except OSError:
+                    pass  # a read-only cache still downloads: the bytes are placed from memory
             return Source(None, data=data)
         if skip_cache:
             part = temp_dir / f".artifactkit-{secrets.token_hex(6)}.part"
@@ -176,10 +201,10 @@ class Fetcher:
         with self.cache.lock("md5", md5_hex, cancelled=self.cancel.is_set):
             hit = self.cache.lookup("md5", md5_hex, size)  # another process may have fetched it meanwhile
             if hit is not None:
-                return Source(hit)
+                return Source(hit, key=md5_hex)
             part = self.cache.partial_path("md5", md5_hex)
             self._download(part, name, url_for, size, md5_hex)
-            return Source(self.cache.publish(part, "md5", md5_hex))
+            return Source(self.cache.publish(part, "md5", md5_hex), key=md5_hex)
 
     def _download_small(self, name: str, url_for: UrlSource, size: int, md5_hex: str) -> bytes:
         """A small file's bytes, fetched whole and verified; retried, refreshing the URL if refused."""
@@ -257,7 +282,7 @@ class Fetcher:
     def _download(self, part: Path, name: str, url_for: UrlSource, size: int | None, md5_hex: str) -> None:
         """Make `part` hold the verified bytes, refreshing the URL whenever storage refuses it."""
         url = url_for(None)
-        ranged = size is not None and size >= MULTIPART_THRESHOLD
+        ranged = size is not None and size >= MULTIPART_THRESHOLD and ranged_parts_help(url)
         refreshes = 0
         while True:
             try:
@@ -492,18 +517,18 @@ class Fetcher:
             return Source(part, owned=True)
         hit = self.cache.lookup("etag", key, size)
         if hit is not None:
-            return Source(hit, owned=False)
+            return Source(hit, key=key)
         with self.cache.lock("etag", key, cancelled=self.cancel.is_set):
             hit = self.cache.lookup("etag", key, size)
             if hit is not None:
-                return Source(hit, owned=False)
+                return Source(hit, key=key)
             part = self.cache.partial_path("etag", key)
             try:
                 self._reference_into(part, entry, size)
             except BaseException:
                 part.unlink(missing_ok=True)
                 raise
-            return Source(self.cache.publish(part, "etag", key), owned=False)
+            return Source(self.cache.publish(part, "etag", key), key=key)
 
     def _reference_into(self, part: Path, entry: ManifestEntry, size: int | None) -> None:
         assert entry.ref is not None

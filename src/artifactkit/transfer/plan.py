@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import Literal
 
 from ..errors import DownloadError, UnsafePathError, UnsupportedReferenceError
@@ -92,7 +92,7 @@ class DownloadRoot:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.real = os.path.realpath(root)
-        self._parents: dict[str, str] = {}
+        self._parents: dict[str, tuple[str, bool]] = {}  # directory -> (its real path, whether it exists)
         self._prepared: set[Path] = set()
         self._lock = threading.Lock()
 
@@ -101,6 +101,13 @@ class DownloadRoot:
 
     def destination(self, path: str) -> Path:
         """`root/path`, or `UnsafePathError` if writing there could leave the root."""
+        return self.inspect(path)[0]
+
+    def inspect(self, path: str) -> tuple[Path, os.stat_result | None]:
+        """`destination(path)` and what is there now (`lstat`; None when nothing is).
+
+        One `lstat` per path at most, and none when its directory does not exist yet.
+        """
         try:
             check_entry_path(path)
         except ManifestError as exc:
@@ -111,14 +118,21 @@ class DownloadRoot:
         parent = os.path.join(self.real, *parts[:-1])
         if parent not in self._parents:
             self._parents[parent] = self._check_parent(path, parent)
-        dest = Path(self._parents[parent], parts[-1])
-        if dest.is_symlink():
+        real_parent, exists = self._parents[parent]
+        dest = Path(real_parent, parts[-1])
+        if not exists:
+            return dest, None
+        try:
+            stat = os.lstat(dest)
+        except (FileNotFoundError, NotADirectoryError):
+            return dest, None
+        if S_ISLNK(stat.st_mode):
             raise UnsafePathError(f"refusing manifest entry {path!r}: the destination is a symlink", path=path)
-        if dest.is_dir():
+        if S_ISDIR(stat.st_mode):
             raise DownloadError(f"cannot write manifest entry {path!r}: {dest} is a directory", path=path)
-        return dest
+        return dest, stat
 
-    def _check_parent(self, path: str, parent: str) -> str:
+    def _check_parent(self, path: str, parent: str) -> tuple[str, bool]:
         real = os.path.realpath(parent)
         if not self._inside(real):
             raise UnsafePathError(
@@ -131,7 +145,7 @@ class DownloadRoot:
             probe = os.path.dirname(probe)
         if os.path.lexists(probe) and not os.path.isdir(probe):
             raise DownloadError(f"cannot write manifest entry {path!r}: {probe} is a file, not a directory", path=path)
-        return real
+        return real, probe == real and os.path.isdir(real)
 
     def prepare_parent(self, dest: Path) -> None:
         """Create the destination's directory, and check again, at write time, that it is inside the root.
@@ -195,14 +209,28 @@ def plan(
     target = DownloadRoot(root)
     entries = select_entries(manifest, path_prefix, include)
     planned = []
+    present: dict[int, os.stat_result] = {}  # what is at each destination now (stored entries only)
     for entry in entries:
-        dest = target.destination(entry.path)
+        dest, stat = target.inspect(entry.path)
         if entry.is_reference:
             check_reference(entry)
-        planned.append(PlannedFile(entry.path, entry.size, "fetch", dest, entry))
+        item = PlannedFile(entry.path, entry.size, "fetch", dest, entry)
+        planned.append(item)
+        if stat is not None and _may_be_in_place(item, stat):
+            present[id(item)] = stat
     _check_no_conflicts(entries)
 
-    on_disk = {id(item): cache.known_md5(item.destination) for item in planned if _may_be_in_place(item)}
+    cached: dict[int, os.stat_result | None] = {}  # the cache object of each entry, stat'ed once
+    on_disk: dict[int, str | None] = {}
+    for item in planned:
+        stat = present.get(id(item))
+        if stat is None:
+            continue
+        obj = cached[id(item)] = _cache_stat(cache, item.entry)
+        if obj is not None and (obj.st_ino, obj.st_dev) == (stat.st_ino, stat.st_dev):
+            on_disk[id(item)] = item.entry.md5_hex  # a hardlink to the intact cache object: these bytes
+        else:
+            on_disk[id(item)] = cache.known_md5(item.destination)
     unknown = [item for item in planned if on_disk.get(id(item), "") is None]
     if unknown:  # hash what is on disk, in parallel; later downloads find these in the memo
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unknown)))) as pool:
@@ -213,27 +241,25 @@ def plan(
         known = on_disk.get(id(item))  # only stored entries are candidates
         if known is not None and known == item.entry.md5_hex:
             item.action = "keep"
-        elif not skip_cache and _in_cache(cache, item.entry):
-            item.action = "cache"
+        elif not skip_cache:
+            obj = cached[id(item)] if id(item) in cached else _cache_stat(cache, item.entry)
+            if obj is not None:
+                item.action = "cache"
     return planned
 
 
-def _may_be_in_place(item: PlannedFile) -> bool:
+def _may_be_in_place(item: PlannedFile, stat: os.stat_result) -> bool:
     """A stored file already at the destination with the expected size (its MD5 decides)."""
     if item.entry.is_reference:
-        return False
-    try:
-        stat = item.destination.stat()
-    except (FileNotFoundError, NotADirectoryError):
         return False
     size = expected_size(item.entry)
     return S_ISREG(stat.st_mode) and (size is None or stat.st_size == size)
 
 
-def _in_cache(cache: Cache, entry: ManifestEntry) -> bool:
-    """Whether the cache holds the entry's bytes (a plan only looks: the fetch marks the use)."""
+def _cache_stat(cache: Cache, entry: ManifestEntry) -> os.stat_result | None:
+    """The entry's intact cache object, stat'ed (a plan only looks: the fetch marks the use)."""
     if entry.is_reference:
         kind, key = "etag", etag_key(str(entry.ref), entry.digest)
     else:
         kind, key = "md5", entry.md5_hex
-    return cache.lookup(kind, key, expected_size(entry), touch=False) is not None
+    return cache.stat_object(kind, key, expected_size(entry))
