@@ -74,6 +74,24 @@ def _fault_row(title: str, client: str, runs: list[dict[str, Any]]) -> str:
     )
 
 
+def _median_detail(runs: list[dict[str, Any]], key: str) -> float | None:
+    values = [r["detail"][key] for r in runs if r["ok"] and key in r["detail"]]
+    return statistics.median(values) if values else None
+
+
+def _floor_row(title: str, ak: list[dict[str, Any]], wb: list[dict[str, Any]], replay: list[dict[str, Any]]) -> str:
+    ak_text, ak_med = _cell(ak)
+    replay_text, replay_med = _cell(replay)
+    _, wb_med = _cell(wb)
+    vs_replay = f"{ak_med / replay_med:.2f}" if ak_med and replay_med else "—"
+    vs_wandb = f"{ak_med / wb_med:.2f}" if ak_med and wb_med else "—"
+    cpu = _median_detail(ak, "cpu_us_per_item")
+    replay_cpu = _median_detail(replay, "cpu_seconds")
+    share = f"{(replay_med - replay_cpu) / ak_med:.0%}" if ak_med and replay_med and replay_cpu is not None else "—"
+    cpu_text = f"{cpu:.0f} µs" if cpu is not None else "—"
+    return f"| {title} | {ak_text} | {replay_text} | {vs_replay} | {vs_wandb} | {cpu_text} | {share} |"
+
+
 def write_report(results: dict[str, Any], path: Path) -> None:
     m = results["machine"]
     lines = [
@@ -103,6 +121,7 @@ def write_report(results: dict[str, Any], path: Path) -> None:
     )
     lines.append("|---|---|---|---|---|---|---|---|")
     references = []
+    floors = []
     fault_rows = []
     for scenario in results["scenarios"]:
         runs = scenario["runs"]
@@ -126,10 +145,27 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         wb_text, wb_med = _cell(wb)
         ratio = f"{ak_med / wb_med:.2f}" if ak_med and wb_med else "—"
         parallel = files_at_once if scenario["key"].startswith("download") else "1 / 1 request"
+        replay = [r for r in runs if r["client"] == "replay"]
+        if replay:
+            floors.append(_floor_row(scenario["title"], ak, wb, replay))
         lines.append(
             f"| {scenario['title']} | {ak_text} | {wb_text} | {ratio} | {parallel} | {_requests(ak)} "
             f"| {_requests(wb)} | {_memory(ak)} / {_memory(wb)} |"
         )
+    if floors:
+        lines.append("\n## Listings against their floor (the same requests replayed bare)\n")
+        lines.append(
+            "The bare replay POSTs the GraphQL bodies artifactkit sent (same documents, variables and "
+            "cursors) with httpx and decodes each answer with `json.loads`, nothing else: what is left is "
+            "the round trips and the emulator. The emulator's share is (replay time - replay client CPU) / "
+            "artifactkit time; client CPU is artifactkit's own, per listed version.\n"
+        )
+        lines.append(
+            "| scenario | artifactkit | bare replay | artifactkit / replay | artifactkit / wandb "
+            "| artifactkit CPU per version | emulator's share |"
+        )
+        lines.append("|---|---|---|---|---|---|---|")
+        lines += floors
     if references:
         lines.append("\n## Physical reference (same bytes, no SDK)\n")
         lines.append("| reference | time | bytes served |")

@@ -72,7 +72,9 @@ class Harness:
             "artifactkit": HERE / "clients" / "artifactkit_client.py",
             "wandb": HERE / "clients" / "wandb_client.py",
             "raw": HERE / "clients" / "raw_client.py",
+            "replay": HERE / "clients" / "replay_client.py",
         }
+        self.scratch = Path(tempfile.mkdtemp(prefix="bench-harness-"))
         self.scenarios: list[Scenario] = []
         self.auth = ("api", emulator.api_key)
         self.timeout = 1800.0
@@ -179,6 +181,22 @@ class Harness:
         print(summary_line(cold), flush=True)
         print(summary_line(warm), flush=True)
         return cold, warm
+
+    def record_listing(self, type_name: str, collection: str, per_page: int) -> Path:
+        """The GraphQL request bodies one artifactkit listing sends, in order (for the bare replay)."""
+        bodies: list[bytes] = []
+
+        def keep(request: httpx.Request) -> None:
+            if request.url.path.endswith("/graphql"):
+                bodies.append(request.read())
+
+        with Api(api_key=self.emulator.api_key, base_url=self.emulator.url) as api:
+            api.client.transport.client.event_hooks["request"].append(keep)
+            count = sum(1 for _ in api.artifacts(type_name, collection, per_page=per_page))
+        path = self.scratch / f"listing-{per_page}.jsonl"
+        path.write_bytes(b"\n".join(bodies) + b"\n")
+        print(f"recorded {len(bodies)} requests listing {count} versions (per_page={per_page})", flush=True)
+        return path
 
     def raw_reference(self, key: str, title: str, artifact: str, threads: int) -> Scenario:
         """The same bytes with a bare httpx loop over the signed URLs (fetched once, outside the timing)."""
@@ -364,10 +382,16 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             )
         if wanted("list-versions"):
             for per_page in (50, 1000):
+                listing = ["list-versions", "dataset", seeding.name("many-versions"), str(per_page)]
+                recorded = h.record_listing("dataset", seeding.name("many-versions"), per_page)
                 h.compare(
                     f"list-versions-{per_page}",
                     f"iterate {sizes.versions:,} versions, per_page={per_page}",
-                    ["list-versions", "dataset", seeding.name("many-versions"), str(per_page)],
+                    listing,
+                    clients=("artifactkit", "wandb", "replay"),
+                    prepare=lambda client, home, listing=listing, recorded=recorded: (
+                        [str(recorded)] if client == "replay" else listing
+                    ),
                 )
         if wanted("list-files"):
             for count in (sizes.files_small, sizes.files_large):
@@ -421,6 +445,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 8,
                 args.load_seconds,
             )
+    shutil.rmtree(h.scratch, ignore_errors=True)
     return {
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -204,7 +204,7 @@ class Emulator:
             Route("/_emulator/faults", admin.faults, methods=["GET", "PUT"]),
         ]
         handlers = {EmulatorError: _emulator_error, HTTPException: _http_error, Exception: _internal_error}
-        app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
+        app = Starlette(routes=routes, exception_handlers=handlers)
         return GuardMiddleware(StatsMiddleware(FaultInjector(app, self.faults, route_kind), self.stats))
 
 

@@ -58,7 +58,7 @@ _QUOTED_NAME = re.compile(r"'([_A-Za-z][_0-9A-Za-z]*)'")
 
 def _validation_error(error: GraphQLError) -> dict[str, Any]:
     """Quote names the way graphql-js (and so W&B) does; clients match some messages exactly."""
-    formatted: dict[str, Any] = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     formatted["message"] = _QUOTED_NAME.sub(r'"\1"', formatted["message"])
     formatted["extensions"] = {"code": "GRAPHQL_VALIDATION_FAILED"}
     return formatted
@@ -71,7 +71,7 @@ _INPUT_ERRORS = (OverflowError, RecursionError, UnicodeEncodeError, sqlite3.Inte
 
 def _format_error(error: GraphQLError, over_budget: bool) -> tuple[dict[str, Any], int]:
     original = error.original_error
-    formatted: dict[str, Any] = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     if isinstance(original, EmulatorError):
         formatted["extensions"] = {"code": original.code}
         return formatted, original.status
@@ -242,9 +242,9 @@ class GraphQLRoute:
         response: dict[str, Any] = {"data": result.data}
         status = 200
         if result.errors:
-            formatted = [_format_error(e, over_budget) for e in result.errors]
-            response["errors"] = [f for f, _ in formatted]
-            status = max(s for _, s in formatted)
+            outcomes = [_format_error(e, over_budget) for e in result.errors]
+            response["errors"] = [f for f, _ in outcomes]
+            status = max(s for _, s in outcomes)
             if result.data is None and status == 200:
                 status = 400
         return status, response

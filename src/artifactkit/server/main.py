@@ -42,7 +42,7 @@ class RunningServer:
             timeout_keep_alive=5,
         )
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.server.install_signal_handlers = lambda: None  # type: ignore[attr-defined, unused-ignore]
         self.socket = bind_socket(host, port)  # here, so a busy port is our error, not uvicorn's log line
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, name="artifactkit-emulator", daemon=True

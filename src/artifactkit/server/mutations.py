@@ -124,7 +124,7 @@ def upsert_model(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             "UPDATE projects SET description = ?, updated_at = ? WHERE id = ?",
             (input["description"], utcnow(), project["id"]),
         )
-        project = find_project(ctx.store, entity, name)
+        project = require_project(ctx.store, entity, name)
     node = ProjectNode(ctx, project)
     return {"model": node, "project": node, "inserted": inserted}
 

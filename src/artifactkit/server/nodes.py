@@ -60,6 +60,10 @@ def _json_or_none(text: str | None) -> str | None:
     return text if text else None
 
 
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 # ------------------------------------------------------------------------- accounts
 
 
@@ -199,11 +203,8 @@ class ProjectNode(Node):
 
     @property
     def total_artifact_collections(self) -> int:
-        return int(
-            self.ctx.store.scalar(
-                "SELECT COUNT(*) FROM collections WHERE project_id = ? AND state = 'READY'", (self.pk,)
-            )
-            or 0
+        return self.ctx.store.counted(
+            "SELECT COUNT(*) FROM collections WHERE project_id = ? AND state = 'READY'", (self.pk,)
         )
 
 
@@ -626,7 +627,7 @@ class ArtifactNode(Node):
 
     @property
     def used_count(self) -> int:
-        return int(self.ctx.store.scalar("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (self.pk,)) or 0)
+        return self.ctx.store.counted("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (self.pk,))
 
     def used_by(self, filters: str | None = None, order: str | None = None, **page: Any) -> Connection[RunNode]:
         query = Query(
@@ -687,7 +688,7 @@ class ManifestFileNode(Node):
         md5 = self.row["blob_md5"]
         if md5 is None:
             return 0
-        return int(self.ctx.store.scalar("SELECT size FROM blobs WHERE md5_hex = ?", (md5,)) or 0)
+        return self.ctx.store.integer("SELECT size FROM blobs WHERE md5_hex = ?", (md5,))
 
     @property
     def md5(self) -> str | None:
@@ -850,11 +851,11 @@ class RunNode(Node):
 
     @property
     def group(self) -> str | None:
-        return self.row["group_name"]
+        return _text_or_none(self.row["group_name"])
 
     @property
     def commit(self) -> str | None:
-        return self.row["commit_hash"]
+        return _text_or_none(self.row["commit_hash"])
 
     def user(self) -> UserNode | None:
         if self.row["user_id"] is None:

@@ -265,6 +265,11 @@ class Store:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
+    def integer(self, sql: str, params: tuple[object, ...] = ()) -> int:
+        """The first column of the first row as an int (0 when there is no row or it is NULL)."""
+        row = self.conn.execute(sql, params).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
     def counted(self, sql: str, params: tuple[object, ...] = ()) -> int:
         """`SELECT COUNT(*) ...` answered from this thread's memory while the database is unchanged.
 
