@@ -12,16 +12,9 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import ids
+from . import ids, listings
 from .context import Context
-from .filters import (
-    ARTIFACT_ORDER,
-    COLLECTION_ORDER,
-    artifact_filters,
-    collection_filters,
-    compile_order,
-)
-from .pagination import Connection, Query, SortKey
+from .pagination import Connection
 from .records import (
     artifact_by_id,
     collection_by_id,
@@ -90,7 +83,7 @@ class UserNode(Node):
     deleted_at = None
 
     def api_keys(self) -> dict[str, Any]:
-        rows = self.ctx.store.all("SELECT rowid, name FROM api_keys WHERE user_id = ? ORDER BY rowid", (self.pk,))
+        rows = self.ctx.store.api_keys_of(self.pk)
         return {
             "edges": [
                 {
@@ -124,7 +117,7 @@ class EntityNode(Node):
     def user(self) -> UserNode | None:
         if self.row["user_id"] is None:
             return None
-        row = self.ctx.store.one("SELECT * FROM users WHERE id = ?", (self.row["user_id"],))
+        row = self.ctx.store.user_by_id(self.row["user_id"])
         return None if row is None else UserNode(self.ctx, row)
 
 
@@ -152,7 +145,7 @@ class ProjectNode(Node):
         return ids.encode("ProjectInternalId", self.pk)
 
     def entity(self) -> EntityNode:
-        row = self.ctx.store.one("SELECT * FROM entities WHERE id = ?", (self.row["entity_id"],))
+        row = self.ctx.store.entity_by_id(self.row["entity_id"])
         assert row is not None
         return EntityNode(self.ctx, row)
 
@@ -175,13 +168,7 @@ class ProjectNode(Node):
     def artifact_types(
         self, after: str | None = None, first: int | None = None, include_all: bool | None = None, **page: Any
     ) -> Connection[ArtifactTypeNode]:
-        query = Query(
-            columns="t.*",
-            source="artifact_types t",
-            where="t.project_id = ?",
-            params=(self.pk,),
-            order=(SortKey("t.id"),),
-        )
+        query = listings.artifact_types(self.pk)
         return Connection(
             self.ctx.store, query, lambda r: ArtifactTypeNode(self.ctx, r), after=after, first=first, **page
         )
@@ -195,7 +182,7 @@ class ProjectNode(Node):
         return None if row is None else CollectionNode(self.ctx, row)
 
     def artifact_collections(self, **args: Any) -> Connection[CollectionNode]:
-        return collections_connection(self.ctx, "c.project_id = ?", (self.pk,), **args)
+        return collections_connection(self.ctx, "project", self.pk, **args)
 
     def artifact_collection_membership(self, name: str) -> MembershipNode | None:
         row = lookup_membership(self.ctx.store, self.pk, name)
@@ -203,15 +190,13 @@ class ProjectNode(Node):
 
     @property
     def total_artifact_collections(self) -> int:
-        return self.ctx.store.counted(
-            "SELECT COUNT(*) FROM collections WHERE project_id = ? AND state = 'READY'", (self.pk,)
-        )
+        return self.ctx.store.live_collection_count(self.pk)
 
 
 def collections_connection(
     ctx: Context,
-    where: str,
-    params: tuple[Any, ...],
+    scope: str,
+    owner_id: int,
     *,
     order: str | None = None,
     filters: str | None = None,
@@ -219,20 +204,8 @@ def collections_connection(
     kind: str | None = None,
     **page: Any,
 ) -> Connection[CollectionNode]:
-    filter_sql, filter_params = collection_filters.compile(filters)
-    clauses = [where, "c.state = 'READY'", filter_sql]
-    all_params = [*params, *filter_params]
     kinds = [kind] if kind else list(collection_types or [])
-    if kinds:
-        clauses.append(f"c.kind IN ({', '.join('?' for _ in kinds)})")
-        all_params.extend(kinds)
-    query = Query(
-        columns="c.*",
-        source="collections c",
-        where=" AND ".join(f"({c})" for c in clauses),
-        params=tuple(all_params),
-        order=compile_order(order, COLLECTION_ORDER, [SortKey("c.created_at", True)], "c.id"),
-    )
+    query = listings.collections(scope, owner_id, filters=filters, order=order, kinds=kinds)
     return Connection(ctx.store, query, lambda r: CollectionNode(ctx, r), **page)
 
 
@@ -255,14 +228,14 @@ class ArtifactTypeNode(Node):
         return None if row is None else CollectionNode(self.ctx, row)
 
     def artifact_collections(self, **args: Any) -> Connection[CollectionNode]:
-        return collections_connection(self.ctx, "c.type_id = ?", (self.pk,), **args)
+        return collections_connection(self.ctx, "type", self.pk, **args)
 
     def artifact_sequence(self, name: str) -> CollectionNode | None:
         row = find_collection(self.ctx.store, self.row["project_id"], name, type_id=self.pk, kind="SEQUENCE")
         return None if row is None else CollectionNode(self.ctx, row)
 
     def artifact_sequences(self, **args: Any) -> Connection[CollectionNode]:
-        return collections_connection(self.ctx, "c.type_id = ?", (self.pk,), kind="SEQUENCE", **args)
+        return collections_connection(self.ctx, "type", self.pk, kind="SEQUENCE", **args)
 
 
 # ------------------------------------------------------------------------- collections
@@ -281,7 +254,7 @@ class CollectionNode(Node):
         return project_node(self.ctx, self.row["project_id"])
 
     def default_artifact_type(self) -> ArtifactTypeNode:
-        row = self.ctx.store.one("SELECT * FROM artifact_types WHERE id = ?", (self.row["type_id"],))
+        row = self.ctx.store.artifact_type_by_id(self.row["type_id"])
         assert row is not None
         return ArtifactTypeNode(self.ctx, row)
 
@@ -290,26 +263,14 @@ class CollectionNode(Node):
         return None if membership is None else artifact_node(self.ctx, membership["artifact_id"])
 
     def artifacts(self, order: str | None = None, filters: str | None = None, **page: Any) -> Connection[ArtifactNode]:
-        return versions_connection(self.ctx, "m.collection_id = ?", (self.pk,), order=order, filters=filters, **page)
+        return versions_connection(self.ctx, "collection", self.pk, order=order, filters=filters, **page)
 
     def aliases(self, **page: Any) -> Connection[AliasNode]:
-        query = Query(
-            columns="al.*",
-            source="aliases al JOIN artifacts a ON a.id = al.artifact_id",
-            where="al.collection_id = ? AND a.state = 'COMMITTED'",
-            params=(self.pk,),
-            order=(SortKey("al.id"),),
-        )
+        query = listings.collection_aliases(self.pk)
         return Connection(self.ctx.store, query, lambda r: AliasNode(self.ctx, r), **page)
 
     def artifact_memberships(self, **page: Any) -> Connection[MembershipNode]:
-        query = Query(
-            columns="m.*",
-            source="memberships m JOIN artifacts a ON a.id = m.artifact_id",
-            where="m.collection_id = ? AND a.state = 'COMMITTED'",
-            params=(self.pk,),
-            order=(SortKey("m.version_index", True),),
-        )
+        query = listings.collection_memberships(self.pk)
         return Connection(self.ctx.store, query, lambda r: MembershipNode(self.ctx, r), **page)
 
     def artifact_membership(self, alias_name: str) -> MembershipNode | None:
@@ -317,42 +278,22 @@ class CollectionNode(Node):
         return None if row is None else MembershipNode(self.ctx, row)
 
     def tags(self, tag_category_name: str | None = None, **page: Any) -> Connection[TagNode]:
-        where = "x.collection_id = ?"
-        params: tuple[Any, ...] = (self.pk,)
-        if tag_category_name is not None:
-            where += " AND t.category = ?"
-            params += (tag_category_name,)
-        query = Query(
-            columns="t.*",
-            source="collection_tags x JOIN tags t ON t.id = x.tag_id",
-            where=where,
-            params=params,
-            order=(SortKey("t.id"),),
-        )
+        query = listings.collection_tags(self.pk, tag_category_name)
         return Connection(self.ctx.store, query, lambda r: TagNode(self.ctx, r), **page)
 
 
 def versions_connection(
     ctx: Context,
-    where: str,
-    params: tuple[Any, ...],
+    scope: str,
+    owner_id: int,
     *,
-    source: str = "memberships m JOIN artifacts a ON a.id = m.artifact_id",
     order: str | None = None,
     filters: str | None = None,
-    default_order: list[SortKey] | None = None,
-    edge_fields: Any = None,
-    extra_columns: str = "",
+    edge_fields: Callable[[Row], dict[str, Any]] | None = None,
     **page: Any,
 ) -> Connection[ArtifactNode]:
-    filter_sql, filter_params = artifact_filters.compile(filters)
-    query = Query(
-        columns="a.*, m.version_index AS m_version_index" + extra_columns,
-        source=source,
-        where=f"({where}) AND a.state != 'DELETED' AND ({filter_sql})",
-        params=(*params, *filter_params),
-        order=compile_order(order, ARTIFACT_ORDER, default_order or [SortKey("m.version_index", True)], "a.id"),
-    )
+    """A connection of versions (see `listings.versions`); one `Versions` loads what the page needs."""
+    query = listings.versions(scope, owner_id, filters=filters, order=order)
     if edge_fields is None:
         edge_fields = lambda r: {"version": f"v{r['m_version_index']}"}  # noqa: E731
     connection: Connection[ArtifactNode] = Connection(
@@ -389,10 +330,7 @@ class MembershipNode(Node):
 
 def collection_aliases(ctx: Context, membership: Row) -> list[AliasNode]:
     """The aliases of one version in one collection, its `vN` version alias first."""
-    rows = ctx.store.all(
-        "SELECT * FROM aliases WHERE collection_id = ? AND artifact_id = ? ORDER BY id",
-        (membership["collection_id"], membership["artifact_id"]),
-    )
+    rows = ctx.store.aliases_of(membership["collection_id"], membership["artifact_id"])
     return [AliasNode.for_version(ctx, membership)] + [AliasNode(ctx, r) for r in rows]
 
 
@@ -597,18 +535,10 @@ class ArtifactNode(Node):
         return ArtifactTypeNode(self.ctx, row)
 
     def artifact_collections(self, **page: Any) -> Connection[CollectionNode]:
-        return collections_connection(
-            self.ctx, "c.id IN (SELECT collection_id FROM memberships WHERE artifact_id = ?)", (self.pk,), **page
-        )
+        return collections_connection(self.ctx, "artifact", self.pk, **page)
 
     def artifact_memberships(self, **page: Any) -> Connection[MembershipNode]:
-        query = Query(
-            columns="m.*",
-            source="memberships m JOIN collections c ON c.id = m.collection_id",
-            where="m.artifact_id = ? AND c.state = 'READY'",
-            params=(self.pk,),
-            order=(SortKey("m.id"),),
-        )
+        query = listings.artifact_memberships(self.pk)
         return Connection(self.ctx.store, query, lambda r: MembershipNode(self.ctx, r), **page)
 
     def artifact_sequence(self) -> CollectionNode:
@@ -618,29 +548,23 @@ class ArtifactNode(Node):
 
     def created_by(self) -> RunNode | UserNode | None:
         if self.row["created_by_run_id"] is not None:
-            row = self.ctx.store.one("SELECT * FROM runs WHERE id = ?", (self.row["created_by_run_id"],))
+            row = self.ctx.store.run_by_id(self.row["created_by_run_id"])
             return None if row is None else RunNode(self.ctx, row)
         if self.row["created_by_user_id"] is not None:
-            row = self.ctx.store.one("SELECT * FROM users WHERE id = ?", (self.row["created_by_user_id"],))
+            row = self.ctx.store.user_by_id(self.row["created_by_user_id"])
             return None if row is None else UserNode(self.ctx, row)
         return None
 
     @property
     def used_count(self) -> int:
-        return self.ctx.store.counted("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (self.pk,))
+        return self.ctx.store.usage_count(self.pk)
 
     def used_by(self, filters: str | None = None, order: str | None = None, **page: Any) -> Connection[RunNode]:
-        query = Query(
-            columns="r.*",
-            source="artifact_usage u JOIN runs r ON r.id = u.run_id",
-            where="u.artifact_id = ?",
-            params=(self.pk,),
-            order=(SortKey("u.created_at"), SortKey("r.id")),
-        )
+        query = listings.runs_using(self.pk)
         return Connection(self.ctx.store, query, lambda r: RunNode(self.ctx, r), **page)
 
     def current_manifest(self) -> ManifestNode | None:
-        row = self.ctx.store.one("SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (self.pk,))
+        row = self.ctx.store.latest_manifest(self.pk)
         return None if row is None else ManifestNode(self.ctx, row)
 
     def files(
@@ -688,7 +612,7 @@ class ManifestFileNode(Node):
         md5 = self.row["blob_md5"]
         if md5 is None:
             return 0
-        return self.ctx.store.integer("SELECT size FROM blobs WHERE md5_hex = ?", (md5,))
+        return self.ctx.store.blob_size(md5)
 
     @property
     def md5(self) -> str | None:
@@ -728,19 +652,7 @@ class ManifestFileNode(Node):
 
 
 def files_connection(ctx: Context, artifact_id: int, names: list[str] | None, **page: Any) -> Connection[FileNode]:
-    where = "f.artifact_id = ?"
-    params: tuple[Any, ...] = (artifact_id,)
-    if names is not None:
-        where += f" AND f.path IN ({', '.join('?' for _ in names)})" if names else " AND 0"
-        params += tuple(names)
-    query = Query(
-        columns="f.*",
-        source="artifact_files f",
-        where=where,
-        params=params,
-        order=(SortKey("f.path"),),
-    )
-    return Connection(ctx.store, query, lambda r: FileNode(ctx, r), **page)
+    return Connection(ctx.store, listings.files(artifact_id, names), lambda r: FileNode(ctx, r), **page)
 
 
 class FileNode(Node):
@@ -860,22 +772,14 @@ class RunNode(Node):
     def user(self) -> UserNode | None:
         if self.row["user_id"] is None:
             return None
-        row = self.ctx.store.one("SELECT * FROM users WHERE id = ?", (self.row["user_id"],))
+        row = self.ctx.store.user_by_id(self.row["user_id"])
         return None if row is None else UserNode(self.ctx, row)
 
     def output_artifacts(
         self, order: str | None = None, filters: str | None = None, **page: Any
     ) -> Connection[ArtifactNode]:
         return versions_connection(
-            self.ctx,
-            "a.created_by_run_id = ?",
-            (self.pk,),
-            source="artifacts a JOIN memberships m ON m.artifact_id = a.id AND m.collection_id = a.sequence_id",
-            order=order,
-            filters=filters,
-            default_order=[SortKey("a.created_at")],
-            edge_fields=lambda r: {},
-            **page,
+            self.ctx, "run_output", self.pk, order=order, filters=filters, edge_fields=lambda r: {}, **page
         )
 
     def input_artifacts(
@@ -883,17 +787,11 @@ class RunNode(Node):
     ) -> Connection[ArtifactNode]:
         return versions_connection(
             self.ctx,
-            "u.run_id = ?",
-            (self.pk,),
-            source=(
-                "artifact_usage u JOIN artifacts a ON a.id = u.artifact_id "
-                "JOIN memberships m ON m.artifact_id = a.id AND m.collection_id = a.sequence_id"
-            ),
+            "run_input",
+            self.pk,
             order=order,
             filters=filters,
-            default_order=[SortKey("u.created_at")],
             edge_fields=lambda r: {"usedAs": [r["u_used_as"]] if r["u_used_as"] else []},
-            extra_columns=", u.used_as AS u_used_as",
             **page,
         )
 

@@ -146,7 +146,7 @@ def resolve_viewer(_: Any, info: GraphQLResolveInfo, entityName: str | None = No
 def resolve_entity(_: Any, info: GraphQLResolveInfo, name: str | None = None, login: bool | None = None) -> Any:
     ctx: Context = info.context
     name = name or ctx.default_entity
-    row = ctx.store.one("SELECT * FROM entities WHERE name = ?", (name,))
+    row = ctx.store.entity_by_name(name)
     return None if row is None else EntityNode(ctx, row)
 
 
@@ -199,7 +199,7 @@ def resolve_collection(_: Any, info: GraphQLResolveInfo, id: str) -> CollectionN
 @query.field("clientIDMapping")
 def resolve_client_id_mapping(_: Any, info: GraphQLResolveInfo, clientID: str) -> Any:
     ctx: Context = info.context
-    row = ctx.store.one("SELECT * FROM artifacts WHERE client_id = ? AND state != 'DELETED'", (clientID,))
+    row = ctx.store.artifact_by_client_id(clientID)
     if row is None:
         return None
     node = ArtifactNode(ctx, row)

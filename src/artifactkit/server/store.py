@@ -291,6 +291,51 @@ class Store:
         cache[key] = (generation, value)
         return value
 
+    # ------------------------------------------------------------ named lookups
+
+    def user_by_id(self, user_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM users WHERE id = ?", (user_id,))
+
+    def api_keys_of(self, user_id: int) -> list[sqlite3.Row]:
+        """A user's keys (`rowid`, `name`), oldest first; never the secrets' columns beyond those."""
+        return self.all("SELECT rowid, name FROM api_keys WHERE user_id = ? ORDER BY rowid", (user_id,))
+
+    def entity_by_id(self, entity_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM entities WHERE id = ?", (entity_id,))
+
+    def entity_by_name(self, name: str | None) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM entities WHERE name = ?", (name,))
+
+    def artifact_type_by_id(self, type_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM artifact_types WHERE id = ?", (type_id,))
+
+    def run_by_id(self, run_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM runs WHERE id = ?", (run_id,))
+
+    def artifact_by_client_id(self, client_id: str) -> sqlite3.Row | None:
+        """The live version a client created under its own id (`clientIDMapping`)."""
+        return self.one("SELECT * FROM artifacts WHERE client_id = ? AND state != 'DELETED'", (client_id,))
+
+    def aliases_of(self, collection_id: int, artifact_id: int) -> list[sqlite3.Row]:
+        """The alias rows of one version in one collection, oldest first."""
+        return self.all(
+            "SELECT * FROM aliases WHERE collection_id = ? AND artifact_id = ? ORDER BY id",
+            (collection_id, artifact_id),
+        )
+
+    def latest_manifest(self, artifact_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (artifact_id,))
+
+    def blob_size(self, md5_hex: str) -> int:
+        return self.integer("SELECT size FROM blobs WHERE md5_hex = ?", (md5_hex,))
+
+    def usage_count(self, artifact_id: int) -> int:
+        """How many runs used a version."""
+        return self.counted("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (artifact_id,))
+
+    def live_collection_count(self, project_id: int) -> int:
+        return self.counted("SELECT COUNT(*) FROM collections WHERE project_id = ? AND state = 'READY'", (project_id,))
+
     # ------------------------------------------------------------ batched lookups (one per listed page)
 
     def memberships_of_artifacts(self, artifact_ids: Sequence[int]) -> list[sqlite3.Row]:

@@ -1,0 +1,163 @@
+"""The row sets the GraphQL connections page through, by name: the paged half of the store layer.
+
+Each function returns the `Query` (columns, source, condition, order) of one listing; the
+point lookups and writes are methods of `Store`. The node classes only choose a listing and
+wrap its rows, so every line of SQL the emulator runs is in `store.py`, `listings.py`,
+`records.py` or `filters.py` (which compiles the user's `filters`/`order`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .filters import ARTIFACT_ORDER, COLLECTION_ORDER, artifact_filters, collection_filters, compile_order
+from .pagination import Query, SortKey
+
+
+def artifact_types(project_id: int) -> Query:
+    return Query(
+        columns="t.*",
+        source="artifact_types t",
+        where="t.project_id = ?",
+        params=(project_id,),
+        order=(SortKey("t.id"),),
+    )
+
+
+# Which collections a collection listing holds: those of a project, of a type, or those a version belongs to.
+_COLLECTION_SCOPES = {
+    "project": "c.project_id = ?",
+    "type": "c.type_id = ?",
+    "artifact": "c.id IN (SELECT collection_id FROM memberships WHERE artifact_id = ?)",
+}
+
+
+def collections(
+    scope: str,
+    owner_id: int,
+    *,
+    filters: str | None = None,
+    order: str | None = None,
+    kinds: list[str] | None = None,
+) -> Query:
+    """The live collections of a project, a type or a version (`scope`), filtered and ordered."""
+    filter_sql, filter_params = collection_filters.compile(filters)
+    clauses = [_COLLECTION_SCOPES[scope], "c.state = 'READY'", filter_sql]
+    params: list[Any] = [owner_id, *filter_params]
+    if kinds:
+        clauses.append(f"c.kind IN ({', '.join('?' for _ in kinds)})")
+        params.extend(kinds)
+    return Query(
+        columns="c.*",
+        source="collections c",
+        where=" AND ".join(f"({c})" for c in clauses),
+        params=tuple(params),
+        order=compile_order(order, COLLECTION_ORDER, [SortKey("c.created_at", True)], "c.id"),
+    )
+
+
+def collection_aliases(collection_id: int) -> Query:
+    """The aliases set in a collection on its committed versions."""
+    return Query(
+        columns="al.*",
+        source="aliases al JOIN artifacts a ON a.id = al.artifact_id",
+        where="al.collection_id = ? AND a.state = 'COMMITTED'",
+        params=(collection_id,),
+        order=(SortKey("al.id"),),
+    )
+
+
+def collection_memberships(collection_id: int) -> Query:
+    """A collection's committed versions as memberships, newest version first."""
+    return Query(
+        columns="m.*",
+        source="memberships m JOIN artifacts a ON a.id = m.artifact_id",
+        where="m.collection_id = ? AND a.state = 'COMMITTED'",
+        params=(collection_id,),
+        order=(SortKey("m.version_index", True),),
+    )
+
+
+def collection_tags(collection_id: int, category: str | None) -> Query:
+    where = "x.collection_id = ?"
+    params: tuple[Any, ...] = (collection_id,)
+    if category is not None:
+        where += " AND t.category = ?"
+        params += (category,)
+    return Query(
+        columns="t.*",
+        source="collection_tags x JOIN tags t ON t.id = x.tag_id",
+        where=where,
+        params=params,
+        order=(SortKey("t.id"),),
+    )
+
+
+def artifact_memberships(artifact_id: int) -> Query:
+    """A version's memberships in live collections, oldest first."""
+    return Query(
+        columns="m.*",
+        source="memberships m JOIN collections c ON c.id = m.collection_id",
+        where="m.artifact_id = ? AND c.state = 'READY'",
+        params=(artifact_id,),
+        order=(SortKey("m.id"),),
+    )
+
+
+def runs_using(artifact_id: int) -> Query:
+    """The runs that used a version, in the order they used it."""
+    return Query(
+        columns="r.*",
+        source="artifact_usage u JOIN runs r ON r.id = u.run_id",
+        where="u.artifact_id = ?",
+        params=(artifact_id,),
+        order=(SortKey("u.created_at"), SortKey("r.id")),
+    )
+
+
+def files(artifact_id: int, names: list[str] | None) -> Query:
+    """A version's files by path, all of them or only those named."""
+    where = "f.artifact_id = ?"
+    params: tuple[Any, ...] = (artifact_id,)
+    if names is not None:
+        where += f" AND f.path IN ({', '.join('?' for _ in names)})" if names else " AND 0"
+        params += tuple(names)
+    return Query(columns="f.*", source="artifact_files f", where=where, params=params, order=(SortKey("f.path"),))
+
+
+# Versions are listed from `memberships m JOIN artifacts a`: `m` is the membership in the listed
+# collection, or (for a run's versions) the version's membership in its own sequence.
+_OWN_SEQUENCE = "JOIN memberships m ON m.artifact_id = a.id AND m.collection_id = a.sequence_id"
+_VERSION_SCOPES: dict[str, tuple[str, str, str, list[SortKey]]] = {
+    # scope: (source, condition, extra columns, default order)
+    "collection": (
+        "memberships m JOIN artifacts a ON a.id = m.artifact_id",
+        "m.collection_id = ?",
+        "",
+        [SortKey("m.version_index", True)],
+    ),
+    "run_output": (f"artifacts a {_OWN_SEQUENCE}", "a.created_by_run_id = ?", "", [SortKey("a.created_at")]),
+    "run_input": (
+        f"artifact_usage u JOIN artifacts a ON a.id = u.artifact_id {_OWN_SEQUENCE}",
+        "u.run_id = ?",
+        ", u.used_as AS u_used_as",
+        [SortKey("u.created_at")],
+    ),
+}
+
+
+def versions(scope: str, owner_id: int, *, filters: str | None = None, order: str | None = None) -> Query:
+    """The versions of a collection, or those a run logged or used (`scope`), filtered and ordered.
+
+    Rows carry the version's columns, `m_version_index` (its number in the listed collection or
+    its own sequence) and, for `run_input`, `u_used_as`.
+    """
+    source, condition, extra_columns, default_order = _VERSION_SCOPES[scope]
+    filter_sql, filter_params = artifact_filters.compile(filters)
+    return Query(
+        columns="a.*, m.version_index AS m_version_index" + extra_columns,
+        source=source,
+        where=f"({condition}) AND a.state != 'DELETED' AND ({filter_sql})",
+        params=(owner_id, *filter_params),
+        order=compile_order(order, ARTIFACT_ORDER, default_order, "a.id"),
+    )
