@@ -12,7 +12,7 @@ import contextlib
 import copy
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -41,10 +41,57 @@ if TYPE_CHECKING:
     from .runs import Run
 
 
-def default_root(artifact: Artifact) -> Path:
-    """`$WANDB_ARTIFACT_DIR/<name>-<version>`, by default under `./artifacts`."""
-    base = Path(os.environ.get("WANDB_ARTIFACT_DIR") or "artifacts")
-    return base / artifact.name.replace(":", "-")
+def default_root(artifact: Artifact, *, include_version: bool = True) -> Path:
+    """Where wandb puts a version's files: `$WANDB_ARTIFACT_DIR/<name>:<version>` (`./artifacts` by default).
+
+    The name is the one of the sequence the version was logged to (`source_name`), as wandb does.
+    On Windows, and where a directory `<name>-<version>` already exists (an earlier artifactkit's
+    default) but `<name>:<version>` does not, `-` stands in for `:`. `include_version=False` gives
+    `<name>` alone (the root of `checkout()`).
+    """
+    base = Path(os.path.abspath(os.environ.get("WANDB_ARTIFACT_DIR") or "artifacts"))
+    name = artifact.source_name if include_version else artifact.source_name.split(":")[0]
+    root = base / name
+    dashed = base / name.replace(":", "-")
+    if os.name == "nt" or (not root.exists() and dashed.exists()):
+        return dashed
+    return root
+
+
+@dataclass(frozen=True)
+class ArtifactEntry(ManifestEntry):
+    """A manifest entry of a version that can download itself (what `Artifact.get_entry()` returns)."""
+
+    artifact: Artifact | None = field(default=None, repr=False, compare=False)
+    """The version this entry belongs to."""
+
+    def _owner(self) -> Artifact:
+        if self.artifact is None:
+            raise UnsupportedError(f"{self.path}: this entry is not attached to a version; use Artifact.get_entry()")
+        return self.artifact
+
+    def download(self, root: str | os.PathLike[str] | None = None, *, skip_cache: bool = False) -> str:
+        """Download this one file into `root` (default: the version's default root), verified.
+
+        Returns the file's path. An identical file already there is kept; a different one is
+        replaced. `skip_cache=True` neither reads nor fills the shared cache.
+        """
+        artifact = self._owner()
+        target = Path(root) if root is not None else default_root(artifact)
+        result = artifact.download_files(target, include=[_glob_escape(self.path)], skip_cache=skip_cache)
+        [planned] = [f for f in result.files if f.path == self.path]
+        return str(planned.destination)
+
+    def ref_target(self) -> str:
+        """The URL a reference points at; `UnsupportedError` for a file stored in W&B."""
+        if self.ref is None:
+            raise UnsupportedError(f"{self.path} is stored in W&B, not a reference")
+        return self.ref
+
+
+def _glob_escape(path: str) -> str:
+    """A glob matching exactly `path` (fnmatch has no escape character, brackets do the job)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
 @dataclass(frozen=True)
@@ -286,6 +333,7 @@ class Artifact:
             if cacheable and manifest.digest() == self.digest:
                 with contextlib.suppress(OSError):  # a read-only cache still downloads
                     cache.store_bytes("manifest", key, body)
+                    cache.label_manifest(key, self.qualified_name)  # for `cache info`'s per-version breakdown
         return manifest
 
     def _manifest_url(self, what: str) -> str:
@@ -377,7 +425,7 @@ class Artifact:
         skip_cache: bool = False,
         dry_run: Literal[False] = False,
         progress: bool | None = None,
-    ) -> Path: ...
+    ) -> str: ...
 
     @overload
     def download(
@@ -402,10 +450,10 @@ class Artifact:
         skip_cache: bool = False,
         dry_run: bool = False,
         progress: bool | None = None,
-    ) -> Path | DownloadResult:
-        """Download the files into `root` (default `./artifacts/<name>-<version>`), verifying every byte.
+    ) -> str | DownloadResult:
+        """Download the files into `root` (default `./artifacts/<name>:<version>`, as wandb), verifying every byte.
 
-        Returns the root. Files already present with the right digest are left alone; bytes come
+        Returns the root as a `str`, like wandb. Files already present with the right digest are left alone; bytes come
         from the shared cache when it has them; an interrupted download resumes where it stopped.
         `path_prefix` and `include` (globs) select files. With `dry_run=True` nothing is written
         and the plan is returned instead: each selected file with what would happen to it
@@ -421,7 +469,7 @@ class Artifact:
             dry_run=dry_run,
             progress=progress,
         )
-        return result if dry_run else result.root
+        return result if dry_run else str(result.root)
 
     def download_files(
         self,
@@ -454,9 +502,56 @@ class Artifact:
                 progress=progress,
             )
 
-    def verify(self, root: str | os.PathLike[str]) -> None:
-        """Check that `root` holds exactly this version's files; raises `DigestMismatchError`."""
-        verify_directory(self.manifest, Path(root))
+    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
+        """Check that `root` (default: the default download root) holds exactly this version's files.
+
+        Raises `DigestMismatchError` naming every difference.
+        """
+        verify_directory(self.manifest, Path(root) if root is not None else default_root(self))
+
+    def get_entry(self, name: str) -> ArtifactEntry:
+        """The manifest entry at path `name`, which can `download()` itself; `KeyError` if there is none."""
+        entry = self.manifest.entries.get(str(name).replace(os.sep, "/"))
+        if entry is None:
+            raise KeyError(f"{name!r} is not a file of {self.qualified_name}")
+        return ArtifactEntry(
+            entry.path, entry.digest, entry.size, entry.ref, entry.birth_artifact_id, entry.extra, artifact=self
+        )
+
+    def get_path(self, name: str) -> ArtifactEntry:
+        """The older name of `get_entry()` (wandb keeps both)."""
+        return self.get_entry(name)
+
+    def file(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Download the only file of a single-file version; returns its path.
+
+        `root` defaults to the default download root. A version with more than one file raises
+        `ValueError` (use `download()`, or `get_entry(path).download()`).
+        """
+        entries = list(self.manifest.entries)
+        if len(entries) != 1:
+            raise ValueError(
+                f"{self.qualified_name} has {len(entries)} files, not one; use download(), "
+                "or get_entry(path).download() for one of them"
+            )
+        return self.get_entry(entries[0]).download(root)
+
+    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Make `root` hold exactly this version: files not in the manifest are deleted, then `download()`.
+
+        `root` defaults to `./artifacts/<name>` (no version, so one directory follows the versions
+        you check out, as in wandb). Only regular files and symlinks under `root` are deleted;
+        symlinked directories are not followed. Returns the root.
+        """
+        target = Path(root) if root is not None else default_root(self, include_version=False)
+        keep = set(self.manifest.entries)
+        if target.is_dir():
+            for directory, _, names in os.walk(target):
+                for file_name in names:
+                    path = Path(directory, file_name)
+                    if path.relative_to(target).as_posix() not in keep:
+                        path.unlink()
+        return self.download(target)
 
     # -- edits --------------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ def test_download_survives_a_fifth_of_requests_failing(calm: EmbeddedEmulator, t
     set_faults(calm, rate=FAULT_RATE, seed=12, kinds=KINDS, routes=["graphql", "blob"])
     with Api(api_key=calm.api_key, base_url=calm.url, cache_dir=tmp_path / "cache", retry=PATIENT) as api:
         artifact = api.artifact("local/faults/many-files:latest")
-        root = artifact.download(tmp_path / "out", progress=False)
+        root = Path(artifact.download(tmp_path / "out", progress=False))
         retries = api.client.transport.stats.retries
     set_faults(calm, rate=0)
     artifact.verify(root)  # every byte matches the manifest, no file missing or extra

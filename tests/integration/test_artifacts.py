@@ -380,7 +380,7 @@ def test_file_members_and_download(any_api: Api, seeded: Seeded, tmp_path: Path)
 
 def test_download_and_verify_a_version(any_api: Api, seeded: Seeded, tmp_path: Path) -> None:
     v0 = any_api.artifact(seeded.path("alpha:v0"))
-    root = v0.download(tmp_path / "v0")
+    root = Path(v0.download(tmp_path / "v0"))
     assert {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*") if p.is_file()} == FILES_V0
     v0.verify(root)
     (root / "a.txt").write_text("tampered")

@@ -34,7 +34,8 @@ def random_files(count: int, size: int, prefix: str = "") -> dict[str, bytes]:
     return {f"{prefix}f{i:03d}.bin": os.urandom(size) for i in range(count)}
 
 
-def tree_bytes(root: Path) -> dict[str, bytes]:
+def tree_bytes(root: Path | str) -> dict[str, bytes]:
+    root = Path(root)
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 

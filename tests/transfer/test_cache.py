@@ -129,7 +129,7 @@ def test_files_already_in_place_are_hashed_once_then_found_in_the_checksum_memo(
 ) -> None:
     files = random_files(5, 3000)
     api.upload(write_tree(tmp_path / "src", files), f"{project}/memo", "dataset")
-    root = api.artifact(f"{project}/memo:v0").download(tmp_path / "out", progress=False)
+    root = Path(api.artifact(f"{project}/memo:v0").download(tmp_path / "out", progress=False))
     hashed: list[Path] = []
     real_md5_of, real_md5_file = plan_module.md5_of, cache_module._md5_file
     monkeypatch.setattr(plan_module, "md5_of", lambda path: hashed.append(path) or real_md5_of(path))
@@ -152,8 +152,8 @@ def test_a_broken_checksum_database_only_costs_rehashing(api: Api, project: str,
     (tmp_path / "cache").mkdir(exist_ok=True)
     (tmp_path / "cache" / "checksums.sqlite3").write_bytes(b"this is not a database" * 100)
 
-    root = api.artifact(f"{project}/broken-memo:v0").download(tmp_path / "out", progress=False)
-    again = api.artifact(f"{project}/broken-memo:v0").download(root, progress=False)
+    root = Path(api.artifact(f"{project}/broken-memo:v0").download(tmp_path / "out", progress=False))
+    again = Path(api.artifact(f"{project}/broken-memo:v0").download(root, progress=False))
 
     assert tree_bytes(again) == files
 

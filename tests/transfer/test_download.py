@@ -34,7 +34,7 @@ def test_downloads_a_multi_file_artifact_and_verifies_it(
     artifact = api.artifact(f"{project}/multi:v0")
     reset_stats(emulator)
 
-    root = artifact.download(tmp_path / "out", progress=False)
+    root = Path(artifact.download(tmp_path / "out", progress=False))
 
     assert tree_bytes(root) == files
     artifact.verify(root)
@@ -55,7 +55,7 @@ def test_a_cached_redownload_fetches_no_bytes_and_asks_only_for_the_version(
     reset_stats(emulator)
     with make_api(emulator, tmp_path / "cache") as fresh:  # a new process would look the same
         artifact = fresh.artifact(f"{project}/cached:v0")
-        root = artifact.download(tmp_path / "second", progress=False)
+        root = Path(artifact.download(tmp_path / "second", progress=False))
 
     assert tree_bytes(root) == files
     settled_stats(emulator)
@@ -130,7 +130,7 @@ def test_path_prefix_and_globs_select_files(api: Api, project: str, tmp_path: Pa
         "train/a.csv": b"a",
         "test/c.csv": b"c",
     }
-    both = artifact.download(tmp_path / "both", path_prefix="train", include=["*.csv", "*.py"], progress=False)
+    both = Path(artifact.download(tmp_path / "both", path_prefix="train", include=["*.csv", "*.py"], progress=False))
     assert tree_bytes(both) == {"train/a.csv": b"a", "trainer.py": b"d"}
 
 
@@ -225,7 +225,7 @@ def test_verify_reports_missing_changed_and_extra_files(api: Api, project: str, 
     files = random_files(4, 100)
     upload(api, tmp_path, f"{project}/verify", files)
     artifact = api.artifact(f"{project}/verify:v0")
-    root = artifact.download(tmp_path / "out", progress=False)
+    root = Path(artifact.download(tmp_path / "out", progress=False))
     artifact.verify(root)
     (root / "f000.bin").unlink()
     (root / "f001.bin").write_bytes(os.urandom(100))  # same size, other bytes
@@ -251,7 +251,7 @@ def test_downloads_work_against_both_server_personalities(
 ) -> None:
     files = random_files(3, 500, prefix="d/")
     upload(any_api, tmp_path, f"{project}/personality", files)
-    root = any_api.artifact(f"{project}/personality:latest").download(tmp_path / "out", progress=False)
+    root = Path(any_api.artifact(f"{project}/personality:latest").download(tmp_path / "out", progress=False))
     assert tree_bytes(root) == files
 
 
@@ -264,7 +264,7 @@ def test_a_url_batch_the_server_refuses_as_too_large_is_asked_for_in_halves(tmp_
         artifact = api.artifact("local/strict/long-names:v0")
         wanted = sorted(names)[:29]  # under half: asked for by name, about 4.6 kB of names
         reset_stats(strict)
-        root = artifact.download(tmp_path / "out", include=wanted, progress=False)
+        root = Path(artifact.download(tmp_path / "out", include=wanted, progress=False))
         stats = settled_stats(strict)
 
     assert tree_bytes(root) == {name: names[name] for name in wanted}
@@ -282,7 +282,7 @@ def test_a_version_fetched_through_a_portfolio_link_downloads_the_same_bytes(
     assert linked.is_link
     reset_stats(emulator)
 
-    root = linked.download(tmp_path / "out", skip_cache=True, progress=False)
+    root = Path(linked.download(tmp_path / "out", skip_cache=True, progress=False))
 
     assert tree_bytes(root) == files
     log = [e for e in settled_stats(emulator).graphql_log if e.get("operationName") == "MembershipFileUrls"]

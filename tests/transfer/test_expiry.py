@@ -53,7 +53,7 @@ def test_urls_expiring_during_a_long_download_are_refreshed_in_batches(
         artifact = api.artifact("local/expiry/long:v0")
         artifact.manifest  # noqa: B018
         reset_stats(short_lived)
-        root = artifact.download(tmp_path / "out", max_workers=1, progress=False)
+        root = Path(artifact.download(tmp_path / "out", max_workers=1, progress=False))
 
     assert tree_bytes(root) == files
     stats = settled_stats(short_lived)

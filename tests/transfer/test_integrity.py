@@ -40,7 +40,7 @@ def test_wrong_bytes_from_the_server_raise_a_typed_error_and_never_reach_the_des
     files = random_files(3, 4096)
     upload(api, tmp_path, f"{project}/corrupt", files)
     artifact = api.artifact(f"{project}/corrupt:v0")
-    root = artifact.download(tmp_path / "out", skip_cache=True, progress=False)  # a good copy first
+    root = Path(artifact.download(tmp_path / "out", skip_cache=True, progress=False))  # a good copy first
     (root / "f001.bin").write_bytes(b"an older local edit")  # to be refreshed, but not with bad bytes
     before = tree_bytes(root)
     good = files["f001.bin"]
@@ -67,7 +67,7 @@ def test_a_blob_gone_bad_after_a_good_download_is_served_from_the_verified_cache
     api.artifact(f"{project}/later-bad:v0").download(tmp_path / "a", progress=False)
     blob_path(emulator, files["f000.bin"]).write_bytes(b"garbage")
 
-    root = api.artifact(f"{project}/later-bad:v0").download(tmp_path / "b", progress=False)
+    root = Path(api.artifact(f"{project}/later-bad:v0").download(tmp_path / "b", progress=False))
 
     assert tree_bytes(root) == files
 

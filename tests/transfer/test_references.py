@@ -45,12 +45,12 @@ def test_an_http_reference_is_downloaded_checked_and_cached(
     name = log_version(api, project, "refs", tmp_path, [http_reference("external/table.csv", url, data, "v1-abc")])
     artifact = api.artifact(name)
 
-    root = artifact.download(tmp_path / "out", progress=False)
+    root = Path(artifact.download(tmp_path / "out", progress=False))
 
     assert (root / "external" / "table.csv").read_bytes() == data
     artifact.verify(root)
     assert origin.requests == ["/data/table.csv"]
-    again = api.artifact(name).download(tmp_path / "again", progress=False)  # from the cache, by URL + ETag
+    again = Path(api.artifact(name).download(tmp_path / "again", progress=False))  # from the cache, by URL + ETag
     assert (again / "external" / "table.csv").read_bytes() == data
     assert origin.requests == ["/data/table.csv"]
 
@@ -78,7 +78,7 @@ def test_a_reference_logged_without_an_etag_is_downloaded_unchecked(
     url = origin.put("/plain.txt", data, etag=None)
     name = log_version(api, project, "plain", tmp_path, [http_reference("plain.txt", url, data, None)])
 
-    root = api.artifact(name).download(tmp_path / "out", progress=False)
+    root = Path(api.artifact(name).download(tmp_path / "out", progress=False))
 
     assert (root / "plain.txt").read_bytes() == data
 
@@ -110,5 +110,5 @@ def test_references_to_other_storage_are_refused_before_anything_is_written(
     assert not (tmp_path / "out").exists()
     assert settled_stats(emulator).requests["blob"] == 1  # only the manifest
     # Leaving it out works:
-    root = api.artifact(name).download(tmp_path / "rest", include=["stored.txt"], progress=False)
+    root = Path(api.artifact(name).download(tmp_path / "rest", include=["stored.txt"], progress=False))
     assert list(tree_bytes(root)) == ["stored.txt"]

@@ -50,7 +50,7 @@ def test_a_dropped_connection_resumes_with_range_and_fetches_each_byte_once(
         set_faults(faulty, rate=0.6, seed=3, kinds=["truncate"], routes=["blob"])
         reset_stats(faulty)
         try:
-            root = artifact.download(tmp_path / "out", max_workers=1, progress=False)
+            root = Path(artifact.download(tmp_path / "out", max_workers=1, progress=False))
         finally:
             set_faults(faulty, rate=0)
     assert (root / "big.bin").read_bytes() == data
@@ -93,7 +93,7 @@ def test_a_killed_download_resumes_from_the_bytes_on_disk(emulator: EmbeddedEmul
     reset_stats(emulator)
     with make_api(emulator, cache_dir / "artifactkit") as api:  # the same cache, another process
         artifact = api.artifact("local/resume/killed:v0")
-        root = artifact.download(tmp_path / "out", progress=False)
+        root = Path(artifact.download(tmp_path / "out", progress=False))
         artifact.verify(root)
 
     assert (root / "model.bin").read_bytes() == data
@@ -151,7 +151,7 @@ def test_a_killed_ranged_download_fetches_only_the_missing_parts(
     reset_stats(emulator)
     with make_api(emulator, cache_dir / "artifactkit") as api:
         artifact = api.artifact("local/resume/ranged:v0")
-        root = artifact.download(tmp_path / "out", progress=False)
+        root = Path(artifact.download(tmp_path / "out", progress=False))
         artifact.verify(root)
 
     assert (root / "weights.bin").read_bytes() == data
@@ -234,7 +234,7 @@ def test_ctrl_c_stops_a_download_promptly_and_keeps_its_bytes_for_a_resume(
     assert 0 < file_size(part) < len(data)
     assert not (tmp_path / "out" / "big.bin").exists()
     with make_api(emulator, cache_dir / "artifactkit") as api:
-        root = api.artifact("local/resume/interrupted:v0").download(tmp_path / "out", progress=False)
+        root = Path(api.artifact("local/resume/interrupted:v0").download(tmp_path / "out", progress=False))
     assert (root / "big.bin").read_bytes() == data
 
 
@@ -251,7 +251,7 @@ def test_bytes_on_disk_that_are_not_a_prefix_of_the_file_are_caught_and_replaced
         part.write_bytes(os.urandom(1 << 20))  # garbage where a prefix should be
         reset_stats(emulator)
 
-        root = artifact.download(tmp_path / "out", progress=False)
+        root = Path(artifact.download(tmp_path / "out", progress=False))
 
     assert (root / "x.bin").read_bytes() == data
     stats = settled_stats(emulator)

@@ -36,7 +36,7 @@ def test_upload_then_download_is_byte_identical(api: Api, project: str, tmp_path
     source = write_tree(tmp_path / "src", files)
 
     artifact = api.upload(source, f"{project}/roundtrip", "dataset", aliases=["best"], tags=["raw"])
-    root = api.artifact(f"{project}/roundtrip:best").download(tmp_path / "out", progress=False)
+    root = Path(api.artifact(f"{project}/roundtrip:best").download(tmp_path / "out", progress=False))
 
     assert tree_bytes(root) == files
     assert (artifact.version, artifact.file_count, artifact.size) == ("v0", len(files), sum(map(len, files.values())))

@@ -62,8 +62,15 @@ def pipeline(api: Api) -> None:
     for file in files:
         assert_type(file, File)
         assert_type(file.size, int)
-    root = best.download("/tmp/data", max_workers=8)
-    assert_type(root, Path)
+    root: str = best.download()  # wandb's habit: the default root, a str
+    labels = open(root + "/labels.csv").read()  # noqa: SIM115 - the way wandb users write it
+    assert_type(labels, str)
+    assert_type(best.download("/tmp/data", max_workers=8), str)
+    assert_type(best.file("/tmp/one"), str)
+    assert_type(best.checkout(), str)
+    entry = best.get_entry("train.csv")
+    assert_type(entry.download(), str)
+    assert_type(entry.size, int)
     plan = best.download("/tmp/data", dry_run=True)
     assert_type(plan, DownloadResult)
     assert_type([f.action for f in plan.files], list[Literal["keep", "cache", "fetch"]])
