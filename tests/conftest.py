@@ -32,6 +32,7 @@ def _no_settings_from_this_machine(tmp_path_factory: pytest.TempPathFactory) -> 
         patch.setenv("WANDB_CONFIG_DIR", str(home / "wandb-config"))
         patch.setenv("NETRC", str(home / "netrc"))
         patch.setenv("ARTIFACTKIT_DATA_DIR", str(home / "artifactkit-data"))
+        patch.setenv("WANDB_CACHE_DIR", str(home / "wandb-cache"))  # wandb's own cache, read by downloads
         yield
 
 

@@ -65,7 +65,7 @@ def test_entries_download_themselves(api: Api, project: str, workdir: Path) -> N
     assert Path(path).read_bytes() == FILES["images/001.bin"]
     assert sorted(p.name for p in Path(path).parent.parent.rglob("*") if p.is_file()) == ["001.bin"]  # only it
     assert artifact.get_path("labels.csv").download(workdir / "x") == str(workdir / "x" / "labels.csv")
-    with pytest.raises(KeyError, match="'nope.txt' is not a file of"):
+    with pytest.raises(KeyError, match=r"'nope\.txt' is not a file of"):
         artifact.get_entry("nope.txt")
     with pytest.raises(errors.UnsupportedError, match="stored in W&B, not a reference"):
         entry.ref_target()

@@ -19,6 +19,7 @@ The engine knows no entity and sends no GraphQL: the facade hands it a manifest,
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -38,6 +39,9 @@ from .place import LINK, Placer
 from .plan import Action, DownloadRoot, PlannedFile, expected_size, md5_of, plan
 from .progress import Progress
 from .urls import FileUrls, UrlQuery
+from .wandb_cache import WandbCache
+
+log = logging.getLogger("artifactkit")
 
 
 @dataclass
@@ -129,6 +133,15 @@ def download(
             workers=workers,
         )
         result = DownloadResult(root=root, files=planned, dry_run=dry_run)
+        log.info(
+            "%s into %s: %d file(s) to download, %d from a cache, %d already in place%s",
+            label,
+            root,
+            len(result.paths("fetch")),
+            len(result.paths("cache")),
+            len(result.paths("keep")),
+            " (dry run)" if dry_run else "",
+        )
         if not dry_run:
             file_urls = FileUrls(urls, label)
             _run_download(
@@ -164,7 +177,7 @@ def _run_download(
     to_fetch = [items for items in groups.values() if items[0].action == "fetch"]
     bar = Progress(sum(expected_size(i[0].entry) or 0 for i in to_fetch), len(todo), show_progress)
     cancel = threading.Event()
-    fetcher = Fetcher(transport, cache, bar, workers, cancel)
+    fetcher = Fetcher(transport, cache, bar, workers, cancel, wandb_cache=None if skip_cache else WandbCache())
     failures: dict[str, BaseException] = {}
     try:
         # Cache hits need no URL and no thread: each is a link (or clone) made right here.
@@ -329,7 +342,7 @@ def download_file(
             f"{item.destination} exists with different content; pass replace=True to overwrite it",
             path=entry.path,
         )
-    fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1)
+    fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1, wandb_cache=WandbCache())
     item.destination.parent.mkdir(parents=True, exist_ok=True)
     placer = Placer(DownloadRoot(root), cache=cache)
     if entry.is_reference:

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import ipaddress
 import json
+import logging
 import os
 import re
 import secrets
@@ -53,6 +54,9 @@ from .limits import (
 )
 from .plan import expected_size
 from .progress import Progress
+from .wandb_cache import WandbCache
+
+log = logging.getLogger("artifactkit")
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -137,9 +141,11 @@ class Fetcher:
         progress: Progress,
         workers: int,
         cancel: threading.Event | None = None,
+        wandb_cache: WandbCache | None = None,
     ) -> None:
         self.transport = transport
         self.cache = cache
+        self.wandb_cache = wandb_cache
         self.progress = progress
         self.workers = workers
         self.cancel = cancel or threading.Event()
@@ -181,7 +187,11 @@ class Fetcher:
         if not skip_cache:
             hit = self.cache.lookup("md5", md5_hex, size)
             if hit is not None:
+                log.debug("%s: from the cache (%s)", name, hit)
                 return Source(hit, key=md5_hex)
+            reused = self._from_wandb_cache(name, md5_hex, size)
+            if reused is not None:
+                return reused
         if size is not None and size < SMALL_FILE:
             data = self._download_small(name, url_for, size, md5_hex)
             if not skip_cache:
@@ -205,6 +215,35 @@ class Fetcher:
             part = self.cache.partial_path("md5", md5_hex)
             self._download(part, name, url_for, size, md5_hex)
             return Source(self.cache.publish(part, "md5", md5_hex), key=md5_hex)
+
+    def _from_wandb_cache(self, name: str, md5_hex: str, size: int | None) -> Source | None:
+        """wandb's cached copy of these bytes, verified on the way into our cache; None to fetch instead.
+
+        wandb's cache is only read. Its copy is hashed while it is copied; a mismatch is logged and
+        the file fetched as usual.
+        """
+        if self.wandb_cache is None:
+            return None
+        candidate = self.wandb_cache.find(md5_hex, size)
+        if candidate is None:
+            return None
+        if size is not None and size < SMALL_FILE:
+            data = self.wandb_cache.read_verified(candidate, md5_hex, name)
+            if data is None:
+                return None
+            try:
+                return Source(self.cache.store_bytes("md5", md5_hex, data), key=md5_hex)
+            except OSError:
+                return Source(None, data=data)  # a read-only cache: placed from memory
+        with self.cache.lock("md5", md5_hex, cancelled=self.cancel.is_set):
+            hit = self.cache.lookup("md5", md5_hex, size)
+            if hit is not None:
+                return Source(hit, key=md5_hex)
+            part = self.cache.partial_path("md5", md5_hex)
+            copy = part.with_name(f"{part.name}.wandb-{secrets.token_hex(4)}")
+            if not self.wandb_cache.copy_verified(candidate, copy, md5_hex, name):
+                return None
+            return Source(self.cache.publish(copy, "md5", md5_hex), key=md5_hex)
 
     def _download_small(self, name: str, url_for: UrlSource, size: int, md5_hex: str) -> bytes:
         """A small file's bytes, fetched whole and verified; retried, refreshing the URL if refused."""
@@ -327,6 +366,8 @@ class Fetcher:
                 hasher.update(chunk)
         if offset and report:
             self.progress.bytes(offset)
+        if offset:
+            log.info("resuming %s at byte %d of %s (kept from an interrupted download)", part.name, offset, size or "?")
         return offset, hasher
 
     def _stream(self, part: Path, name: str, url: str, size: int | None, md5_hex: str, *, report_resumed: bool) -> None:
@@ -419,6 +460,8 @@ class Fetcher:
             state = _RangedState.load_or_create(part, size)
             if report_resumed and attempt == 1:
                 self.progress.bytes(sum(state.part_length(i) for i in state.done))
+            if attempt == 1 and state.done:
+                log.info("resuming %s: %d of its %d parts are already here", part.name, len(state.done), state.count)
             actual = self._ranged_attempt(part, name, url, state)
             if actual == md5_hex:
                 _sidecar(part).unlink(missing_ok=True)

@@ -204,7 +204,8 @@ def plan(
     """Decide, without writing anything, what happens to each selected entry; refuses unsafe ones.
 
     Every selected path is checked before any is classified, so one bad entry stops the whole
-    download before its first byte is written.
+    download before its first byte is written. (Bytes in wandb's own cache are planned as `fetch`:
+    the fetcher takes them from there, verified, instead of the server.)
     """
     target = DownloadRoot(root)
     entries = select_entries(manifest, path_prefix, include)
