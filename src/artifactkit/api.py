@@ -337,6 +337,34 @@ class Api:
             progress=progress,
         )
 
+    def reference(self, url: str, name: str | None = None) -> ManifestEntry:
+        """An http(s) file as a reference entry for `upload(references=...)`, as wandb's `add_reference` makes it.
+
+        One HEAD request (no credentials) reads the ETag (the entry's digest; the URL itself when the
+        server sends none) and the size in bytes (0 when the server does not say). `name` is the
+        entry's path in the version; None: the last part of the URL's path.
+        """
+        from urllib.parse import unquote, urlsplit
+
+        from .errors import DownloadError, InvalidNameError
+        from .manifest import ManifestEntry, ManifestError, check_entry_path
+
+        if not url.startswith(("http://", "https://")):
+            raise InvalidNameError(f"{url!r} is not an http(s) URL", expected="a URL such as https://host/data.csv")
+        path = name or unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+        try:
+            check_entry_path(path)
+        except ManifestError as exc:
+            raise InvalidNameError(f"cannot name the reference {path!r}: {exc}", expected="a relative path") from None
+        transport = self.client.transport
+        response = transport.send(lambda: transport.client.build_request("HEAD", url), idempotent=True)
+        response.close()
+        if response.status_code >= 400:
+            raise DownloadError(f"HEAD {url} answered HTTP {response.status_code}", path=path)
+        etag = response.headers.get("etag", "").strip().removeprefix("W/").strip('"')
+        length = response.headers.get("content-length", "")
+        return ManifestEntry(path, digest=etag or url, size=int(length) if length.isdigit() else 0, ref=url)
+
     def use_artifact(self, artifact: Artifact | str, run: str, *, used_as: str | None = None) -> None:
         """Record that run `entity/project/run_id` used a version (creating the run if needed)."""
         from ._generated.input_types import UseArtifactInput

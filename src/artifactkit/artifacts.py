@@ -421,6 +421,7 @@ class Artifact:
         *,
         path_prefix: str | None = None,
         include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         max_workers: int | None = None,
         skip_cache: bool = False,
         dry_run: Literal[False] = False,
@@ -434,6 +435,7 @@ class Artifact:
         *,
         path_prefix: str | None = None,
         include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         max_workers: int | None = None,
         skip_cache: bool = False,
         dry_run: Literal[True],
@@ -446,6 +448,7 @@ class Artifact:
         *,
         path_prefix: str | None = None,
         include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         max_workers: int | None = None,
         skip_cache: bool = False,
         dry_run: bool = False,
@@ -455,7 +458,8 @@ class Artifact:
 
         Returns the root as a `str`, like wandb. Files already present with the right digest are left alone; bytes come
         from the shared cache when it has them; an interrupted download resumes where it stopped.
-        `path_prefix` and `include` (globs) select files. With `dry_run=True` nothing is written
+        `path_prefix`, `include` and `exclude` (globs, `*` matching `/` too) select files. With
+        `dry_run=True` nothing is written
         and the plan is returned instead: each selected file with what would happen to it
         (`fetch`, `cache` or `keep`). `download_files()` is the same download returning that
         account for a real run too. See `docs/transfers.md`.
@@ -464,6 +468,7 @@ class Artifact:
             root,
             path_prefix=path_prefix,
             include=include,
+            exclude=exclude,
             max_workers=max_workers,
             skip_cache=skip_cache,
             dry_run=dry_run,
@@ -477,6 +482,7 @@ class Artifact:
         *,
         path_prefix: str | None = None,
         include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         max_workers: int | None = None,
         skip_cache: bool = False,
         dry_run: bool = False,
@@ -496,6 +502,7 @@ class Artifact:
                 label=self.qualified_name,
                 path_prefix=path_prefix,
                 include=include,
+                exclude=exclude,
                 max_workers=max_workers,
                 skip_cache=skip_cache,
                 dry_run=dry_run,

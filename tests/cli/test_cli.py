@@ -95,7 +95,8 @@ def test_put_reports_what_it_sent(cli: Cli, seeded: str, snapshot: SnapshotAsser
 
 def test_ls_lists_types_collections_versions_and_files(cli: Cli, seeded: str, snapshot: SnapshotAssertion) -> None:
     outputs = {
-        "types": cli("ls", PROJECT),
+        "collections, as wandb artifact ls": cli("ls", PROJECT),
+        "types": cli("ls", PROJECT, "--types"),
         "collections": cli("ls", PROJECT, "--type", "dataset"),
         "versions": cli("ls", f"{PROJECT}/digits"),
         "files": cli("ls", f"{PROJECT}/digits:best"),
@@ -118,7 +119,7 @@ def test_get_downloads_then_serves_from_the_cache_and_plans_a_dry_run(
     dry_into_partly = cli("get", f"{PROJECT}/digits:v1", "--root", "partly", "--dry-run", "--include", "*.csv")
     as_json = cli("get", f"{PROJECT}/digits:v1", "--root", "json", "--json", "--include", "*.csv")
 
-    assert sorted(p.name for p in (cli.work / "artifacts" / "digits-v1" / "images").iterdir())[:2] == [
+    assert sorted(p.name for p in (cli.work / "artifacts" / "digits:v1" / "images").iterdir())[:2] == [
         "000.bin",
         "001.bin",
     ]
@@ -152,7 +153,9 @@ def test_cache_info_and_cleanup(cli: Cli, seeded: str, snapshot: SnapshotAsserti
     after = cli("cache", "info", "--json", connect=False)
 
     assert before["disk_bytes"] >= before["bytes"] > 0  # whole blocks on disk for small files
-    assert sum(a["files"] for a in before["artifacts"]) == before["objects"]
+    labelled = [a for a in before["artifacts"] if a["name"] != "(not attributed)"]
+    assert [a["name"] for a in labelled] == ["local/cli/classifier:v0"]  # named by its cached manifest
+    assert sum(a["files"] for a in before["artifacts"]) + len(labelled) == before["objects"]  # + the manifest
     listed = re.sub(
         r"objects/manifest/[0-9a-f]{2}/[0-9a-f]{62}", "objects/manifest/<key depends on the URL>", dry_run[1]
     )

@@ -56,7 +56,7 @@ def test_the_cli_says_on_stderr_when_it_uses_the_local_emulator(
 ) -> None:
     create_types(emulator, project, ["dataset"])
     announce(emulator, nothing_configured)
-    code, out, err = run(capsys, "ls", project)
+    code, out, err = run(capsys, "ls", project, "--types")
     assert code == 0 and out.split()[2] == "dataset"
     assert err == (
         f"artifactkit: using the local emulator at {emulator.url} (no W&B server or API key is configured)\n"

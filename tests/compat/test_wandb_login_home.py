@@ -68,7 +68,7 @@ def test_the_cli_uses_them_too(
     server: EmulatorProcess, only_wandb_setup: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     create_types(server, "local/login-cli", ["model"])  # type: ignore[arg-type]
-    assert cli_main(["ls", "local/login-cli"]) == 0
+    assert cli_main(["ls", "local/login-cli", "--types"]) == 0
     captured = capsys.readouterr()
     assert captured.out.split()[:3] == ["TYPE", "CREATED", "model"]
     assert captured.err == ""  # no "using the local emulator" notice: the configured server was used

@@ -157,7 +157,13 @@ class ReferenceOrigin:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                origin.requests.append(self.path)
+                self._answer(body=True)
+
+            def do_HEAD(self) -> None:  # what `put URL` asks for: ETag and size
+                self._answer(body=False)
+
+            def _answer(self, *, body: bool) -> None:
+                origin.requests.append(self.path if body else f"HEAD {self.path}")
                 if self.path not in origin.files:
                     self.send_error(404)
                     return
@@ -167,7 +173,8 @@ class ReferenceOrigin:
                 if etag is not None:
                     self.send_header("ETag", f'"{etag}"')
                 self.end_headers()
-                self.wfile.write(data)
+                if body:
+                    self.wfile.write(data)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

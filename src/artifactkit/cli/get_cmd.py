@@ -22,15 +22,18 @@ def register(commands: Any) -> None:
             "cache are not fetched again; an interrupted download continues where it stopped."
         ),
     )
-    parser.add_argument("name", help="ENTITY/PROJECT/NAME[:VERSION or :ALIAS]")
-    parser.add_argument("--root", type=Path, help="destination directory (default ./artifacts/NAME-VERSION)")
+    parser.add_argument("name", help="[[ENTITY/]PROJECT/]NAME[:VERSION or :ALIAS]")
+    parser.add_argument("--root", type=Path, help="destination directory (default ./artifacts/NAME:VERSION, as wandb)")
+    parser.add_argument("-t", "--type", dest="type_name", help="fail unless the version has this artifact type")
     parser.add_argument("--prefix", help="only files whose path starts with this")
     parser.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
+    parser.add_argument("--exclude", action="append", metavar="GLOB", help="leave out files matching (repeatable)")
     parser.add_argument("--workers", type=int, help="parallel downloads (default: 4 per CPU, 8 to 32)")
     parser.add_argument("--skip-cache", action="store_true", help="do not read or fill the shared cache")
     parser.add_argument("--cache-dir", type=Path, help="default: $WANDB_CACHE_DIR/artifactkit or the user cache dir")
     parser.add_argument("--dry-run", action="store_true", help="show what would be fetched, changing nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the download root")
     add_connection_options(parser)
     parser.set_defaults(handler=run)
 
@@ -39,21 +42,23 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
     with make_api(args) as api:
-        artifact = api.artifact(args.name)
+        artifact = api.artifact(args.name, type=args.type_name)
         result = artifact.download_files(
             args.root,
             path_prefix=args.prefix,
             include=args.include,
+            exclude=args.exclude,
             max_workers=args.workers,
             skip_cache=args.skip_cache,
             dry_run=args.dry_run,
-            progress=False if (args.no_progress or args.json) else None,
+            progress=False if (args.no_progress or args.json or args.quiet) else None,
         )
     counts = {action: len(result.paths(action)) for action in ("fetch", "cache", "keep")}
     if args.json:
         print(
             json.dumps(
                 {
+                    "schema_version": 1,
                     "artifact": artifact.qualified_name,
                     "root": str(result.root),
                     "dry_run": args.dry_run,
@@ -66,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
+    elif args.quiet:
+        print(result.root)
     elif args.dry_run:
         rows = [(f.path, human_size(f.size), _LABELS[f.action]) for f in result.files]
         if rows:
@@ -81,11 +88,12 @@ def run(args: argparse.Namespace) -> int:
             f"{counts['fetch']} downloaded ({human_size(result.bytes_fetched)}), {counts['cache']} from cache, "
             f"{counts['keep']} already up to date"
         )
-    if not result.files and (args.prefix or args.include):
+    if not result.files and (args.prefix or args.include or args.exclude):
         import sys
 
         print(
-            f"artifactkit: no file of {artifact.qualified_name} matches the --prefix/--include given", file=sys.stderr
+            f"artifactkit: no file of {artifact.qualified_name} matches the --prefix/--include/--exclude given",
+            file=sys.stderr,
         )
         return EXIT_NOT_FOUND
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""`artifactkit ls`: artifact types of a project, collections of a type, versions, files."""
+"""`artifactkit ls`: collections of a project (as `wandb artifact ls`), types, versions, files."""
 
 from __future__ import annotations
 
@@ -10,29 +10,41 @@ from .output import EXIT_OK, add_connection_options, emit, human_size, make_api
 if TYPE_CHECKING:
     from ..api import Api
 
+_TIME = "%Y-%m-%d %H:%M"
+
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "ls",
-        help="list types, collections, versions or files",
+        help="list collections, types, versions or files",
         description=(
-            "ENTITY/PROJECT lists artifact types (with --type: that type's collections); "
-            "ENTITY/PROJECT/NAME lists versions; ENTITY/PROJECT/NAME:VERSION lists files."
+            "ENTITY/PROJECT lists the project's collections with their type, latest version, size and "
+            "update time, as `wandb artifact ls` does (--type: of one type only; --types: the artifact "
+            "types instead); ENTITY/PROJECT/NAME lists versions; ENTITY/PROJECT/NAME:VERSION lists files."
         ),
     )
     parser.add_argument("path", help="ENTITY/PROJECT, ENTITY/PROJECT/NAME or ENTITY/PROJECT/NAME:VERSION")
-    parser.add_argument("--type", dest="type_name", help="list the collections of this artifact type")
+    parser.add_argument("-t", "--type", dest="type_name", help="only collections of this artifact type")
+    parser.add_argument("--types", action="store_true", help="list the project's artifact types instead")
     add_connection_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if "/" not in args.path.strip("/"):
+        from ..errors import InvalidNameError
+
+        name = args.path.strip("/")
+        raise InvalidNameError(
+            f"{name!r} is a single name; ls lists what a project holds (listing an entity's projects is not supported)",
+            expected=f"ENTITY/PROJECT such as '{name}/my-project', or ENTITY/PROJECT/NAME[:VERSION]",
+        )
     with make_api(args) as api:
         depth = args.path.count("/")
         if depth <= 1:
-            if args.type_name:
-                return _collections(args, api)
-            return _types(args, api)
+            if args.types:
+                return _types(args, api)
+            return _collections(args, api)
         if ":" in args.path:
             return _files(args, api)
         return _versions(args, api)
@@ -43,41 +55,56 @@ def _types(args: argparse.Namespace, api: Api) -> int:
     emit(
         args,
         ["TYPE", "CREATED"],
-        [(t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in types],
+        [(t.name, t.created_at.strftime(_TIME)) for t in types],
         [
             {"name": t.name, "id": t.id, "description": t.description, "created_at": t.created_at.isoformat()}
             for t in types
         ],
+        kind="types",
     )
     return EXIT_OK
 
 
 def _collections(args: argparse.Namespace, api: Api) -> int:
-    collections = list(api.artifact_collections(args.path, args.type_name))
-    emit(
-        args,
-        ["COLLECTION", "KIND", "TAGS", "CREATED"],
-        [
-            (
-                c.name,
-                "sequence" if c.is_sequence() else "portfolio",
-                ",".join(c.tags),
-                c.created_at.strftime("%Y-%m-%d %H:%M"),
+    """Every collection (of every type, or of `--type`) with its latest version, as wandb lists them."""
+    type_names = [args.type_name] if args.type_name else [t.name for t in api.artifact_types(args.path)]
+    rows = []
+    records = []
+    for type_name in type_names:
+        for collection in api.artifact_collections(args.path, type_name):
+            latest = next(iter(collection.artifacts(per_page=1)), None)
+            updated = None if latest is None else (latest.updated_at or latest.created_at)
+            kind = "sequence" if collection.is_sequence() else "portfolio"
+            rows.append(
+                (
+                    collection.name,
+                    type_name,
+                    "(no versions)" if latest is None else latest.version,
+                    "" if latest is None else human_size(latest.size),
+                    "" if updated is None else updated.strftime(_TIME),
+                    kind,
+                )
             )
-            for c in collections
-        ],
-        [
-            {
-                "name": c.name,
-                "type": c.type,
-                "kind": "sequence" if c.is_sequence() else "portfolio",
-                "tags": c.tags,
-                "description": c.description,
-                "created_at": c.created_at.isoformat(),
-            }
-            for c in collections
-        ],
-    )
+            records.append(
+                {
+                    "name": collection.name,
+                    "type": type_name,
+                    "kind": kind,
+                    "tags": collection.tags,
+                    "description": collection.description,
+                    "created_at": collection.created_at.isoformat(),
+                    "latest": None
+                    if latest is None
+                    else {
+                        "version": latest.version,
+                        "aliases": latest.aliases,
+                        "size": latest.size,
+                        "files": latest.file_count,
+                        "updated_at": None if updated is None else updated.isoformat(),
+                    },
+                }
+            )
+    emit(args, ["COLLECTION", "TYPE", "LATEST", "SIZE", "UPDATED", "KIND"], rows, records, kind="collections")
     return EXIT_OK
 
 
@@ -104,6 +131,7 @@ def _versions(args: argparse.Namespace, api: Api) -> int:
             }
             for v in versions
         ],
+        kind="versions",
     )
     return EXIT_OK
 
@@ -116,5 +144,6 @@ def _files(args: argparse.Namespace, api: Api) -> int:
         ["PATH", "SIZE", "MD5"],
         [(f.name, human_size(f.size), f.md5 or "(reference)") for f in files],
         [{"path": f.name, "size": f.size, "md5": f.md5, "reference": f.is_reference} for f in files],
+        kind="files",
     )
     return EXIT_OK

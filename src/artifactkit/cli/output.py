@@ -102,11 +102,21 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+JSON_SCHEMA_VERSION = 1
+"""The version of every command's `--json` document (docs/json.md); raised on incompatible changes."""
+
+
 def emit(
-    args: argparse.Namespace, headers: Sequence[str], rows: Sequence[Sequence[Any]], records: list[dict[str, Any]]
+    args: argparse.Namespace,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    records: list[dict[str, Any]],
+    *,
+    kind: str,
 ) -> None:
+    """A table on stdout, or with --json `{"schema_version": 1, kind: records}`."""
     if getattr(args, "json", False):
-        print(json.dumps(records, indent=2, default=str))
+        print(json.dumps({"schema_version": JSON_SCHEMA_VERSION, kind: records}, indent=2, default=str))
     elif rows:
         print(table(headers, rows))
     else:

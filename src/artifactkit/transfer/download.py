@@ -108,6 +108,7 @@ def download(
     label: str = "the artifact",
     path_prefix: str | None = None,
     include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     max_workers: int | None = None,
     skip_cache: bool = False,
     dry_run: bool = False,
@@ -129,6 +130,7 @@ def download(
             cache,
             path_prefix=path_prefix,
             include=include,
+            exclude=exclude,
             skip_cache=skip_cache,
             workers=workers,
         )

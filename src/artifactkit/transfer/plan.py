@@ -66,9 +66,12 @@ def md5_of(path: Path) -> str:
 
 
 def select_entries(
-    manifest: Manifest, path_prefix: str | None = None, include: Sequence[str] | None = None
+    manifest: Manifest,
+    path_prefix: str | None = None,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
 ) -> list[ManifestEntry]:
-    """Entries whose path starts with `path_prefix` and matches one of the `include` globs.
+    """Entries whose path starts with `path_prefix`, matches one of the `include` globs and none of `exclude`.
 
     Globs use `fnmatch` rules on the whole POSIX path; `*` also matches `/`. A pattern without
     `*`, `?` or `[` matches only itself and is looked up in a set, so selecting thousands of named
@@ -81,6 +84,8 @@ def select_entries(
         if path_prefix and not entry.path.startswith(path_prefix):
             continue
         if include and entry.path not in exact and not any(fnmatch.fnmatchcase(entry.path, g) for g in globs):
+            continue
+        if exclude and any(fnmatch.fnmatchcase(entry.path, pattern) for pattern in exclude):
             continue
         entries.append(entry)
     return sorted(entries, key=lambda e: e.path)
@@ -173,7 +178,7 @@ def check_reference(entry: ManifestEntry) -> None:
         scheme = entry.ref.split("://", 1)[0] if "://" in entry.ref else entry.ref
         raise UnsupportedReferenceError(
             f"{entry.path} is a reference to {scheme}:// storage ({entry.ref}), which artifactkit does not "
-            "fetch; fetch it with that storage's own tools, or leave it out with path_prefix/include",
+            "fetch; fetch it with that storage's own tools, or leave it out with path_prefix/include/exclude",
             path=entry.path,
         )
 
@@ -198,6 +203,7 @@ def plan(
     *,
     path_prefix: str | None = None,
     include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     skip_cache: bool = False,
     workers: int = 8,
 ) -> list[PlannedFile]:
@@ -208,7 +214,7 @@ def plan(
     the fetcher takes them from there, verified, instead of the server.)
     """
     target = DownloadRoot(root)
-    entries = select_entries(manifest, path_prefix, include)
+    entries = select_entries(manifest, path_prefix, include, exclude)
     planned = []
     present: dict[int, os.stat_result] = {}  # what is at each destination now (stored entries only)
     for entry in entries:
