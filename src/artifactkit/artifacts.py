@@ -490,7 +490,7 @@ class Artifact:
     ) -> DownloadResult:
         """`download()`, returning what it did with each file (`fetch`, `cache`, `keep`) and the bytes fetched."""
         target = Path(root) if root is not None else default_root(self)
-        selected = select_entries(self.manifest, path_prefix, include)
+        selected = select_entries(self.manifest, path_prefix, include, exclude)
         manifest, urls = redirect(self.manifest, self._file_urls, self._reference_targets(selected))
         with Cache(self.client.cache_root) as cache:
             return download(

@@ -36,7 +36,7 @@ def test_references_download_as_the_files_they_point_at(
 ) -> None:
     name, files = holder(emulator, api, project, tmp_path)
     reset_stats(emulator)
-    root = api.artifact(name).download(tmp_path / "out", progress=False)
+    root = Path(api.artifact(name).download(tmp_path / "out", progress=False))
     assert (root / "linked" / "a.csv").read_text() == files["tables/a.csv"]
     assert (root / "linked" / "b.csv").read_text() == files["tables/b.csv"]
     assert (root / "chained.csv").read_text() == files["tables/a.csv"]
