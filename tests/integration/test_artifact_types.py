@@ -88,12 +88,13 @@ def test_cli_ls_prints_the_types(
     emulator: EmbeddedEmulator, capsys: pytest.CaptureFixture[str], snapshot: SnapshotAssertion
 ) -> None:
     create_types(emulator, "local/cli-types", ["dataset", "model"])
-    args = ["ls", "local/cli-types", "--base-url", emulator.url, "--api-key", emulator.api_key]
+    args = ["ls", "local/cli-types", "--types", "--base-url", emulator.url, "--api-key", emulator.api_key]
     assert cli_main(args) == 0
     table = capsys.readouterr().out
     assert cli_main([*args, "--json"]) == 0
-    records = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in records] == ["dataset", "model"]
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema_version"] == 1
+    assert [r["name"] for r in document["types"]] == ["dataset", "model"]
     assert re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "<time>", table) == snapshot
 
 
