@@ -7,6 +7,7 @@ user's pipeline would have it. Each run prints one JSON line (see common.py).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from common import argument, report
@@ -72,7 +73,7 @@ def download_verify() -> dict[str, Any]:
 
     with artifactkit.Api() as api:
         artifact = api.artifact(argument(2))
-        root = artifact.download(argument(3), progress=False)
+        root = Path(artifact.download(argument(3), progress=False))
         artifact.verify(root)
         retries = api.client.transport.stats.retries
     return {"items": sum(1 for p in root.rglob("*") if p.is_file()), "retries": retries, "verified": True}

@@ -86,7 +86,7 @@ def run_demo(base_url: str, api_key: str, download_root: Path) -> None:
         for version in versions:
             print(f"  {version.name:<10} aliases={version.aliases} files={version.file_count} size={version.size}")
         best = api.artifact(f"{project}/digits:best")
-        root = best.download(download_root / best.name.replace(":", "-"), progress=False)
+        root = best.download(download_root / best.name.replace(":", "-"), progress=False)  # a str, as in wandb
         best.verify(root)
         print(f"\nDownloaded {best.qualified_name} to {root} and verified {best.file_count} files.")
         model = api.artifact(f"{project}/production-classifier:prod")
