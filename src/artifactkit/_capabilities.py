@@ -11,6 +11,7 @@ server's age. Documents are never rewritten at run time: each family has its own
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
     VersionEdges: TypeAlias = Page[tuple[str, ArtifactFields]]
     CollectionRef: TypeAlias = CollectionRefFields | SequenceRefFields
+
+log = logging.getLogger("artifactkit")
 
 # The first server release with the artifactCollection(s) edges on ArtifactType.
 COLLECTION_EDGES_MIN_VERSION = (0, 12, 11)
@@ -316,6 +319,13 @@ class Capabilities:
             if info.server_info is not None and isinstance(info.server_info.cli_version_info, dict):
                 version = str(info.server_info.cli_version_info.get("max_cli_version") or "0")
             self._collection_edges = version_tuple(version) >= COLLECTION_EDGES_MIN_VERSION
+            log.info(
+                "the server reports max_cli_version %s: %s",
+                version,
+                "artifactCollection(s) edges (modern operations)"
+                if self._collection_edges
+                else "older than 0.12.11, artifactSequence(s) edges only (legacy operations)",
+            )
         return self._collection_edges
 
     @property

@@ -321,21 +321,27 @@ class Api:
         tag_list = check_tags(tags)
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        files = collect_files(paths, workers=max_workers) if paths else []
-        return upload_version(
-            self.client,
-            path,
-            type,
-            files,
-            aliases=alias_list,
-            tags=tag_list,
-            description=description,
-            metadata=metadata,
-            run=run,
-            workers=max_workers,
-            references=references,
-            progress=progress,
-        )
+        from .transfer.progress import Progress
+
+        bar = Progress(0, 0, progress, verb="hashed", phases=True)  # one bar: hashing, then uploading
+        try:
+            files = collect_files(paths, workers=max_workers, progress=bar) if paths else []
+            return upload_version(
+                self.client,
+                path,
+                type,
+                files,
+                aliases=alias_list,
+                tags=tag_list,
+                description=description,
+                metadata=metadata,
+                run=run,
+                workers=max_workers,
+                references=references,
+                progress=bar,
+            )
+        finally:
+            bar.close()
 
     def reference(self, url: str, name: str | None = None) -> ManifestEntry:
         """An http(s) file as a reference entry for `upload(references=...)`, as wandb's `add_reference` makes it.

@@ -20,6 +20,7 @@ from ._paths import ArtifactPath
 from .artifacts import Artifact
 from .errors import UploadError
 from .manifest import Manifest, ManifestEntry, ManifestError
+from .transfer.progress import Progress
 from .transfer.upload import LocalFile, UploadStats, UploadUrl, put_document, put_files
 
 FILE_SPEC_BATCH = 1000
@@ -38,7 +39,7 @@ def upload_version(
     metadata: Mapping[str, Any] | None = None,
     run: str | None = None,
     workers: int | None = None,
-    progress: bool | None = False,
+    progress: bool | None | Progress = False,
 ) -> tuple[Artifact, UploadStats]:
     """Create (or find) the version of `path` holding exactly `files` and `references`, committed.
 

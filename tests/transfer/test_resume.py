@@ -230,7 +230,7 @@ def test_ctrl_c_stops_a_download_promptly_and_keeps_its_bytes_for_a_resume(
         _, err = child.communicate(timeout=20)  # it stops well before the 4 s the rest would take
 
     assert child.returncode == 130
-    assert err.decode().strip().endswith("(an interrupted download resumes when run again)")
+    assert err.decode().strip().endswith("a partly downloaded file continues where it stopped")
     assert 0 < file_size(part) < len(data)
     assert not (tmp_path / "out" / "big.bin").exists()
     with make_api(emulator, cache_dir / "artifactkit") as api:

@@ -54,3 +54,11 @@ def test_the_configuration_sources_are_logged_at_debug(caplog: pytest.LogCapture
         "configuration: base_url from argument base_url=, api_key from argument api_key=, entity from not set"
         in caplog.text
     )
+
+
+def test_the_capability_decision_is_logged(
+    make_api: Callable[..., Api], sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="artifactkit"):
+        assert probe(make_api(Server(SERVER_INFO))) is True
+    assert "the server reports max_cli_version 0.31.0: artifactCollection(s) edges (modern operations)" in caplog.text

@@ -31,7 +31,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--cache-dir", type=Path, help="default: $WANDB_CACHE_DIR/artifactkit or the user cache dir")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     add_debug_option(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, on_interrupt="files removed so far stay removed; run it again to finish")
 
 
 def _when(timestamp: float) -> str:

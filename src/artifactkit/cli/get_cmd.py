@@ -35,7 +35,13 @@ def register(commands: Any) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the download root")
     add_connection_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(
+        handler=run,
+        on_interrupt=(
+            "run the same command again: files already downloaded are kept and a partly downloaded file "
+            "continues where it stopped"
+        ),
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -56,7 +56,8 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except KeyboardInterrupt:
-        print("artifactkit: interrupted (an interrupted download resumes when run again)", file=sys.stderr)
+        next_run = getattr(args, "on_interrupt", "nothing was changed")
+        print(f"artifactkit: interrupted; {next_run}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `artifactkit ls ... | head`
         sys.stderr.close()

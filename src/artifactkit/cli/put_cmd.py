@@ -37,7 +37,13 @@ def register(commands: Any) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the version's name")
     add_connection_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(
+        handler=run,
+        on_interrupt=(
+            "the version is not committed; run the same command again: files the server already has are "
+            "not sent again and the same version is finished"
+        ),
+    )
 
 
 def _is_url(path: str) -> bool:

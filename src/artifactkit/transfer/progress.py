@@ -10,14 +10,23 @@ from typing import Any
 class Progress:
     """Counts bytes and files of a transfer; draws one tqdm bar on a TTY (or when `enabled=True`)."""
 
-    def __init__(self, total_bytes: int, total_files: int, enabled: bool | None, *, verb: str = "files") -> None:
+    def __init__(
+        self,
+        total_bytes: int,
+        total_files: int,
+        enabled: bool | None,
+        *,
+        verb: str = "files",
+        phases: bool = False,
+    ) -> None:
         show = sys.stderr.isatty() if enabled is None else enabled
         self._bar: Any = None
         self._lock = threading.Lock()
         self._files_done = 0
         self._total_files = total_files
         self._verb = verb
-        if show and (total_bytes or total_files):
+        self.owner = True  # closed by whoever made it; a phase of a longer operation is closed by that one
+        if show and (total_bytes or total_files or phases):
             from tqdm import tqdm
 
             self._bar = tqdm(
@@ -49,6 +58,17 @@ class Progress:
             self._files_done += 1
             if self._bar is not None:
                 self._bar.set_description(self._description(), refresh=False)
+
+    def phase(self, total_bytes: int, total_files: int, verb: str) -> Progress:
+        """Start the next phase on the same bar (hashing, then uploading; checking, then downloading)."""
+        with self._lock:
+            self._files_done = 0
+            self._total_files = total_files
+            self._verb = verb
+            if self._bar is not None:
+                self._bar.reset(total=total_bytes)
+                self._bar.set_description(self._description(), refresh=True)
+        return self
 
     def close(self) -> None:
         if self._bar is not None:

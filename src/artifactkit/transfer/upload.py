@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._transport import Transport
 from ..errors import UploadError
@@ -46,13 +47,38 @@ class LocalFile:
     md5_b64: str
 
 
-def _hash_file(source: Path) -> tuple[int, str]:
+class Interrupted(Exception):
+    """Raised inside worker threads once Ctrl-C reached the main thread: stop at the next chunk."""
+
+
+def _hash_file(source: Path, bar: Progress | None = None, cancel: threading.Event | None = None) -> tuple[int, str]:
     hasher = hashlib.md5(usedforsecurity=False)
     size = 0
     for chunk in _chunks(source):
+        if cancel is not None and cancel.is_set():
+            raise Interrupted(str(source))
         hasher.update(chunk)
         size += len(chunk)
+        if bar is not None:
+            bar.bytes(len(chunk))
+    if bar is not None:
+        bar.file_done()
     return size, base64.b64encode(hasher.digest()).decode("ascii")
+
+
+def _run_all(
+    workers: int | None, function: Callable[[Any], Any], items: Sequence[Any], cancel: threading.Event
+) -> list[Any]:
+    """`function` over `items` on a pool; on Ctrl-C the workers stop at their next chunk, then it raises."""
+    pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="artifactkit-upload")
+    try:
+        return list(pool.map(function, items))
+    except BaseException:
+        cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)  # in-flight work notices `cancel` within one chunk
+        raise
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _chunks(source: Path) -> Iterator[bytes]:
@@ -62,12 +88,16 @@ def _chunks(source: Path) -> Iterator[bytes]:
 
 
 def collect_files(
-    paths: Iterable[str | os.PathLike[str]] | Mapping[str, str | os.PathLike[str]], *, workers: int | None = None
+    paths: Iterable[str | os.PathLike[str]] | Mapping[str, str | os.PathLike[str]],
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> list[LocalFile]:
     """Expand files and directories into `LocalFile`s, hashing in parallel.
 
     A directory contributes its files under their relative paths; a single file keeps its base
-    name. A mapping gives explicit artifact paths: `{"data/train.csv": "/tmp/x.csv"}`.
+    name. A mapping gives explicit artifact paths: `{"data/train.csv": "/tmp/x.csv"}`. `progress`
+    shows the hashing (bytes and files) as the first phase of an upload's bar.
     """
     pairs: list[tuple[Path, str]] = []
     items = paths.items() if isinstance(paths, Mapping) else [(None, p) for p in paths]
@@ -91,9 +121,18 @@ def collect_files(
         if logical in seen:
             raise UploadError(f"two files would both be stored as {logical!r}: {seen[logical]} and {source}")
         seen[logical] = source
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        hashes = list(pool.map(lambda pair: _hash_file(pair[0]), pairs))
+    if progress is not None:
+        progress.phase(sum(_size(source) for source, _ in pairs), len(pairs), "hashed")
+    cancel = threading.Event()
+    hashes = _run_all(workers, lambda pair: _hash_file(pair[0], progress, cancel), pairs, cancel)
     return [LocalFile(source, logical, size, md5) for (source, logical), (size, md5) in zip(pairs, hashes, strict=True)]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -115,7 +154,7 @@ def put_files(
     urls: UploadUrls,
     *,
     workers: int | None = None,
-    progress: bool | None = False,
+    progress: bool | None | Progress = False,
 ) -> UploadStats:
     """Upload the bytes of `files` the server asks for; returns what was sent.
 
@@ -125,15 +164,18 @@ def put_files(
     """
     stats = UploadStats(files=len(files))
     uploads = urls(files)
-    bar = Progress(
-        sum({u.file.md5_b64: u.file.size for u in uploads}.values()), len(uploads), progress, verb="uploaded"
-    )
+    total = sum({u.file.md5_b64: u.file.size for u in uploads}.values())
+    if isinstance(progress, Progress):
+        bar = progress.phase(total, len(uploads), "uploaded")
+    else:
+        bar = Progress(total, len(uploads), progress, verb="uploaded")
     counter = threading.Lock()
+    cancel = threading.Event()
 
     def put(upload: UploadUrl) -> None:
         for attempt in range(2):
             local = upload.file
-            status, text = _put_file(transport, local, upload.url, upload.headers, bar)
+            status, text = _put_file(transport, local, upload.url, upload.headers, bar, cancel)
             if status < 300:
                 bar.file_done()
                 with counter:
@@ -156,12 +198,12 @@ def put_files(
         else:
             first_of[upload.file.md5_b64] = upload
     try:
-        with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-            list(pool.map(put, first_of.values()))
-            if copies:
-                list(pool.map(put, urls(copies)))
+        _run_all(workers, put, list(first_of.values()), cancel)
+        if copies:
+            _run_all(workers, put, urls(copies), cancel)
     finally:
-        bar.close()
+        if not isinstance(progress, Progress):
+            bar.close()
     return stats
 
 
@@ -182,7 +224,12 @@ def put_document(transport: Transport, url_for: Callable[[str | None], str | Non
 
 
 def _put_file(
-    transport: Transport, local: LocalFile, url: str, header_lines: Sequence[str], bar: Progress
+    transport: Transport,
+    local: LocalFile,
+    url: str,
+    header_lines: Sequence[str],
+    bar: Progress,
+    cancel: threading.Event | None = None,
 ) -> tuple[int, str]:
     """PUT one file's bytes (read afresh for each retry); returns the status and the error text."""
     try:
@@ -199,6 +246,8 @@ def _put_file(
 
     def body() -> Iterator[bytes]:
         for chunk in _chunks(local.source):
+            if cancel is not None and cancel.is_set():
+                raise Interrupted(local.path)  # Ctrl-C: the request is abandoned mid-body
             bar.bytes(len(chunk))
             yield chunk
 
