@@ -43,14 +43,14 @@ import httpx
 
 try:
     from fsspec import AbstractFileSystem
-    from fsspec.spec import AbstractBufferedFile
+    from fsspec.spec import AbstractBufferedFile, make_instance
     from fsspec.transaction import Transaction
 except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("artifactkit.fs needs fsspec: pip install 'artifactkit[fsspec]'") from exc
 
 from . import _lookups
 from ._paths import ArtifactPath, check_alias, check_part, version_index
-from ._transport import Transport
+from ._transport import RetryPolicy, Transport
 from .api import Api
 from .artifacts import Artifact
 from .errors import (
@@ -465,12 +465,28 @@ class ArtifactFile(AbstractBufferedFile):  # type: ignore[misc]
         """The file's details as of opening, including the `version` an alias resolved to."""
         return dict(self.details)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the filesystem, the resolved version and the position: the copy reads the same bytes."""
+        cache_type = self.cache.name if self.cache is not None else "none"
+        return _reopen, (self.fs, self.path, self.details, self.loc, self.blocksize, cache_type)
+
     def close(self) -> None:
         try:
             super().close()
         finally:
             if self._spool is not None:
                 self._spool.discard()
+
+
+def _reopen(
+    fs: ArtifactFileSystem, path: str, details: dict[str, Any], loc: int, block_size: int, cache_type: str
+) -> ArtifactFile:
+    """An unpickled `ArtifactFile`: opened again on the version it was opened on, however aliases moved."""
+    pinned = f"{PROTOCOL}://{details['version_path']}"
+    f: ArtifactFile = fs.open(pinned, block_size=block_size, cache_type=cache_type)
+    f.path, f.details = path, details
+    f.seek(loc)
+    return f
 
 
 # ----------------------------------------------------------------------------- writing
@@ -550,6 +566,27 @@ class VersionTransaction(Transaction):  # type: ignore[misc]
 # ----------------------------------------------------------------------------- the filesystem
 
 
+def _api_settings(api: Api, cache_root: Path) -> dict[str, Any]:
+    """Storage options that rebuild `api` in another process: its resolved configuration."""
+    transport = api.client.transport
+    sender = getattr(transport.client, "_transport", None)
+    if sender is not None and type(sender) is not httpx.HTTPTransport:
+        raise TypeError(
+            "this filesystem cannot be pickled: its Api sends requests through a custom http_transport, "
+            "which another process could not rebuild; pickle one built from storage options instead"
+        )
+    config = api.config
+    return {
+        "base_url": transport.base_url,
+        "api_key": config.api_key,
+        "entity": api._entity,
+        "project": api.project,
+        "timeout": config.timeout,
+        "retry": transport.retry,
+        "cache_dir": str(cache_root),
+    }
+
+
 class _PerApiCache(type(AbstractFileSystem)):  # type: ignore[misc]
     """fsspec reuses instances built with equal arguments; one built around an `Api` object is its own."""
 
@@ -562,8 +599,9 @@ class _PerApiCache(type(AbstractFileSystem)):  # type: ignore[misc]
 class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: ignore[misc]
     """W&B artifacts as an fsspec filesystem, protocol `wandb://`.
 
-    `api` is an `Api` to use; without it one is made from `api_key`, `base_url`, `cache_dir` and
-    `timeout` (else the environment, as `Api()` does). `block_size` is the read-ahead of opened
+    `api` is an `Api` to use; without it one is made from `api_key`, `base_url`, `cache_dir`,
+    `timeout`, `entity`, `project` and `retry` (else the environment, as `Api()` does). Both kinds
+    pickle (`__reduce__`), for DataLoader and dask workers. `block_size` is the read-ahead of opened
     files. `artifact_type` is the type given to collections a transaction creates. `cache_reads`
     puts files read from start to end into the shared cache.
     """
@@ -580,13 +618,24 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         base_url: str | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         timeout: float | None = None,
+        entity: str | None = None,
+        project: str | None = None,
+        retry: RetryPolicy | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
         artifact_type: str = "dataset",
         cache_reads: bool = True,
         **storage_options: Any,
     ) -> None:
         super().__init__(**storage_options)
-        self.api = api or Api(api_key=api_key, base_url=base_url, timeout=timeout, cache_dir=cache_dir)
+        self.api = api or Api(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            entity=entity,
+            project=project,
+            retry=retry,
+            cache_dir=cache_dir,
+        )
         self.blocksize = block_size
         self.artifact_type = artifact_type
         self.cache_reads = cache_reads
@@ -597,6 +646,24 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         self._trees: dict[tuple[str, str], _Tree] = {}
         self._collection_types: dict[tuple[str, str, str], str] = {}
         self._collecting = threading.local()
+
+    def __repr__(self) -> str:
+        return f"<ArtifactFileSystem wandb:// on {self.api.base_url}>"  # never the key
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by configuration, so DataLoader and dask workers each rebuild the filesystem.
+
+        One built from storage options is rebuilt from them (fsspec's own way: in the worker,
+        equal options share one instance). One built around an `Api` object is rebuilt from that
+        Api's resolved configuration (server, key, entity, project, timeout, retries, cache
+        folder), read again in no environment or settings file. The pickle holds the API key, as
+        it must for the worker to use it; treat it like the key.
+        """
+        args = tuple(arg for arg in self.storage_args if not isinstance(arg, Api))
+        options = {name: value for name, value in self.storage_options.items() if name != "api"}
+        if len(args) == len(self.storage_args) and "api" not in self.storage_options:
+            return super().__reduce__()  # type: ignore[no-any-return]
+        return make_instance, (type(self), args, {**options, **_api_settings(self.api, self.cache.root)})
 
     # -- resolving versions ------------------------------------------------------------------------
 
