@@ -19,6 +19,7 @@ _EXPORTS = {
     "Artifact": ".artifacts",
     "ArtifactCollection": ".collections",
     "ArtifactCollections": ".collections",
+    "ArtifactEntry": ".artifacts",
     "ArtifactFiles": ".files",
     "ArtifactType": ".artifact_types",
     "ArtifactTypes": ".artifact_types",
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from ._transport import RetryPolicy
     from .api import Api
     from .artifact_types import ArtifactType, ArtifactTypes
-    from .artifacts import Artifact, Artifacts
+    from .artifacts import Artifact, ArtifactEntry, Artifacts
     from .collections import ArtifactCollection, ArtifactCollections
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
@@ -79,6 +80,7 @@ __all__ = [
     "Artifact",
     "ArtifactCollection",
     "ArtifactCollections",
+    "ArtifactEntry",
     "ArtifactFiles",
     "ArtifactType",
     "ArtifactTypes",

@@ -82,10 +82,12 @@ class ArtifactType:
 
     @property
     def description(self) -> str | None:
+        """The type's description; None when it has none."""
         return self._attrs.description
 
     @property
     def created_at(self) -> datetime:
+        """When the type was first used in the project (timezone-aware UTC)."""
         return self._attrs.created_at
 
     def collections(

@@ -194,18 +194,22 @@ class Artifact:
 
     @property
     def id(self) -> str:
+        """The version's GraphQL ID (base64 of `Artifact:<n>`), the same through every collection."""
         return self._attrs.id
 
     @property
     def entity(self) -> str:
+        """The entity of the collection this version was fetched through."""
         return self._view.entity
 
     @property
     def project(self) -> str:
+        """The project of the collection this version was fetched through."""
         return self._view.project
 
     @property
     def collection_name(self) -> str:
+        """The name of the collection this version was fetched through (a sequence or a portfolio)."""
         return self._view.collection
 
     @property
@@ -226,11 +230,13 @@ class Artifact:
 
     @property
     def source_entity(self) -> str:
+        """The entity of the sequence the version was logged to (differs from `entity` for a link)."""
         project = self._attrs.artifact_sequence.project
         return project.entity_name if project is not None else self.entity
 
     @property
     def source_project(self) -> str:
+        """The project of the sequence the version was logged to."""
         project = self._attrs.artifact_sequence.project
         return project.name if project is not None else self.project
 
@@ -241,10 +247,12 @@ class Artifact:
 
     @property
     def source_qualified_name(self) -> str:
+        """`entity/project/sequence:v3` of the sequence the version was logged to."""
         return f"{self.source_entity}/{self.source_project}/{self.source_name}"
 
     @property
     def source_version(self) -> str:
+        """`v3`: the version number in the sequence it was logged to."""
         return f"v{self._attrs.version_index}"
 
     @property
@@ -256,34 +264,42 @@ class Artifact:
 
     @property
     def type(self) -> str:
+        """The artifact type's name, e.g. `dataset` or `model`."""
         return self._attrs.artifact_type.name
 
     @property
     def state(self) -> str:
+        """`COMMITTED` (complete), `PENDING` (an upload not finished yet) or `DELETED`."""
         return self._attrs.state.value
 
     @property
     def size(self) -> int:
+        """Total size of the files in bytes, references included as the manifest records them."""
         return self._attrs.size
 
     @property
     def digest(self) -> str:
+        """The version's digest: hex MD5 over the manifest's sorted `path:digest` lines (same content, same digest)."""
         return self._attrs.digest
 
     @property
     def file_count(self) -> int:
+        """Number of files, references included."""
         return self._attrs.file_count
 
     @property
     def created_at(self) -> datetime:
+        """When the version was created (timezone-aware UTC)."""
         return self._attrs.created_at
 
     @property
     def updated_at(self) -> datetime | None:
+        """When the version was last changed (aliases, tags, metadata); None if never since its creation."""
         return self._attrs.updated_at
 
     @property
     def history_step(self) -> int | None:
+        """The run's history step at which it was logged; None if not logged from a run's history."""
         return self._attrs.history_step
 
     @property

@@ -146,10 +146,12 @@ class ArtifactCollection:
 
     @property
     def created_at(self) -> datetime:
+        """When the collection was created (timezone-aware UTC)."""
         return self._attrs.created_at
 
     @property
     def updated_at(self) -> datetime | None:
+        """When the collection was last changed; None if the server does not say."""
         return self._attrs.updated_at
 
     def is_sequence(self) -> bool:

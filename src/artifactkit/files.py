@@ -88,6 +88,7 @@ class File:
 
     @property
     def id(self) -> str:
+        """The file's GraphQL ID."""
         return self._attrs.id
 
     @property
@@ -97,6 +98,7 @@ class File:
 
     @property
     def size(self) -> int:
+        """Size in bytes (as the manifest records it for a reference)."""
         return self._attrs.size_bytes
 
     @property
@@ -106,10 +108,12 @@ class File:
 
     @property
     def digest(self) -> str | None:
+        """The base64 MD5 of a stored file; a reference's ETag (or its URL when the origin sent none)."""
         return self._attrs.digest
 
     @property
     def mimetype(self) -> str | None:
+        """The MIME type the server reports, e.g. `text/csv`; None when it does not know."""
         return self._attrs.mimetype
 
     @property
@@ -119,6 +123,7 @@ class File:
 
     @property
     def is_reference(self) -> bool:
+        """True when the bytes live at an external URL rather than in W&B storage."""
         return self._attrs.is_reference
 
     def download(self, root: str | os.PathLike[str] = ".", *, replace: bool = False) -> Path:

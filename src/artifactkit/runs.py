@@ -48,18 +48,22 @@ class Run:
 
     @property
     def name(self) -> str:
+        """The run's ID within its project (the last part of `entity/project/run_id`)."""
         return self._attrs.name
 
     @property
     def display_name(self) -> str | None:
+        """The run's human-readable name; None when it has none."""
         return self._attrs.display_name
 
     @property
     def state(self) -> str | None:
+        """The run's state as the server reports it (`running`, `finished`, `crashed`, ...); None if unknown."""
         return self._attrs.state
 
     @property
     def created_at(self) -> datetime:
+        """When the run was created (timezone-aware UTC)."""
         return self._attrs.created_at
 
     @property
@@ -74,6 +78,7 @@ class Run:
 
     @property
     def path_str(self) -> str:
+        """`entity/project/run_id`."""
         return "/".join(self.path)
 
     def logged_artifacts(self, per_page: int = RUN_ARTIFACTS_PER_PAGE) -> RunArtifacts:

@@ -49,11 +49,17 @@ class DownloadResult:
     """What a download did (or, for a dry run, would do) with each selected file."""
 
     root: Path
+    """The download root the files went (or would go) to."""
     files: list[PlannedFile]
+    """Every selected file with its `action`: `fetch` (from the server), `cache` (a cached copy), `keep` (in place)."""
     dry_run: bool = False
+    """True when nothing was written (the plan of `download(dry_run=True)`)."""
     bytes_fetched: int = 0
+    """Bytes received from the server or reference origins for this download (0 for a dry run)."""
     url_requests: int = 0
+    """Requests made for signed download URLs."""
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
+    """`(path, error)` of files that could not be downloaded (the download raises after trying all)."""
     placed: dict[str, int] = field(default_factory=dict)
     """How files reached the root: `link` (hardlink to the cache object), `reflink`, `copy` (the
     fallback where neither works), `write` (from memory), `move` (a private temp file)."""
@@ -61,6 +67,7 @@ class DownloadResult:
     """Bytes written a second time because neither a reflink nor a hardlink could place them."""
 
     def paths(self, action: Action) -> list[str]:
+        """The paths of the files with this `action` (`fetch`, `cache` or `keep`)."""
         return [f.path for f in self.files if f.action == action]
 
 
