@@ -120,10 +120,7 @@ def upsert_model(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     inserted = find_project(ctx.store, entity, name) is None
     project = ensure_project(ctx.store, entity, name, input.get("description"))
     if not inserted and input.get("description") is not None:
-        ctx.store.conn.execute(
-            "UPDATE projects SET description = ?, updated_at = ? WHERE id = ?",
-            (input["description"], utcnow(), project["id"]),
-        )
+        ctx.store.update_project(project["id"], {"description": input["description"]})
         project = require_project(ctx.store, entity, name)
     node = ProjectNode(ctx, project)
     return {"model": node, "project": node, "inserted": inserted}
@@ -151,7 +148,7 @@ def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     name = input.get("name")
     if input.get("id") and not name:
         run_pk = ids.decode(input["id"], "Run")
-        found = ctx.store.one("SELECT * FROM runs WHERE id = ?", (run_pk,))
+        found = ctx.store.run_by_id(run_pk)
         if found is None:
             raise NotFound(f"run {input['id']} not found")
         run = found
@@ -169,12 +166,8 @@ def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         if input.get(key) is not None:
             _json_string(input[key], key)
     if updates:
-        assignments = ", ".join(f"{col} = ?" for col in updates)
-        ctx.store.conn.execute(
-            f"UPDATE runs SET {assignments}, updated_at = ?, heartbeat_at = ? WHERE id = ?",
-            (*updates.values(), utcnow(), utcnow(), run["id"]),
-        )
-    row = ctx.store.one("SELECT * FROM runs WHERE id = ?", (run["id"],))
+        ctx.store.update_run(run["id"], updates)
+    row = ctx.store.run_by_id(run["id"])
     return {
         "bucket": RunNode(ctx, row),  # type: ignore[arg-type]
         "inserted": inserted,
@@ -210,10 +203,7 @@ def create_artifact_type(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 
 def _create_collection(ctx: Context, input: dict[str, Any], kind: str) -> dict[str, Any]:
     project = require_project(ctx.store, input["entityName"], input["projectName"])
-    type_row = ctx.store.one(
-        "SELECT * FROM artifact_types WHERE id = ? AND project_id = ?",
-        (ids.decode(input["artifactTypeID"], "ArtifactType"), project["id"]),
-    )
+    type_row = ctx.store.artifact_type_in_project(ids.decode(input["artifactTypeID"], "ArtifactType"), project["id"])
     if type_row is None:
         raise NotFound(f"artifact type {input['artifactTypeID']} not found in this project")
     row = create_collection(ctx.store, project["id"], type_row["id"], kind, input["name"], input.get("description"))
@@ -232,14 +222,15 @@ def create_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, 
 
 def _update_collection(ctx: Context, row: Row, input: dict[str, Any]) -> dict[str, Any]:
     name = input.get("name")
+    updates: dict[str, object] = {}
     if name is not None and name != row["name"]:
         check_name("collection", name)
         if find_collection(ctx.store, row["project_id"], name) is not None:
             raise Conflict(f"a collection named {name!r} already exists in this project")
-        ctx.store.conn.execute("UPDATE collections SET name = ? WHERE id = ?", (name, row["id"]))
+        updates["name"] = name
     if "description" in input:
-        ctx.store.conn.execute("UPDATE collections SET description = ? WHERE id = ?", (input["description"], row["id"]))
-    ctx.store.conn.execute("UPDATE collections SET updated_at = ? WHERE id = ?", (utcnow(), row["id"]))
+        updates["description"] = input["description"]
+    ctx.store.update_collection(row["id"], updates)
     updated = collection_by_id(ctx.store, row["id"])
     return {"artifactCollection": CollectionNode(ctx, updated)}  # type: ignore[arg-type]
 
@@ -258,43 +249,21 @@ def update_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, 
 def move_artifact_sequence(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     row = _collection(ctx, input["artifactSequenceID"], "SEQUENCE")
     destination = ensure_type(ctx.store, row["project_id"], input["destinationArtifactTypeName"])
-    now = utcnow()
-    ctx.store.conn.execute(
-        "UPDATE collections SET type_id = ?, updated_at = ? WHERE id = ?", (destination["id"], now, row["id"])
-    )
-    ctx.store.conn.execute(
-        "UPDATE artifacts SET type_id = ?, updated_at = ? WHERE sequence_id = ?",
-        (destination["id"], now, row["id"]),
-    )
+    ctx.store.retype_sequence(row["id"], destination["id"])
     return {"artifactCollection": CollectionNode(ctx, collection_by_id(ctx.store, row["id"]))}  # type: ignore[arg-type]
 
 
 def _delete_collection(ctx: Context, row: Row) -> dict[str, Any]:
     now = utcnow()
-    conn = ctx.store.conn
-    conn.execute("UPDATE collections SET state = 'DELETED', updated_at = ? WHERE id = ?", (now, row["id"]))
-    conn.execute("DELETE FROM aliases WHERE collection_id = ?", (row["id"],))
+    ctx.store.mark_collection_deleted(row["id"])
     if row["kind"] == "SEQUENCE":
         # Versions born in the sequence go with it, and leave every portfolio they were linked into.
-        victims = [r["id"] for r in ctx.store.all("SELECT id FROM artifacts WHERE sequence_id = ?", (row["id"],))]
-        for artifact_id in victims:
-            _delete_version(ctx, artifact_id, now)
+        for artifact_id in ctx.store.versions_born_in(row["id"]):
+            ctx.store.mark_version_deleted(artifact_id, now)
     else:
-        conn.execute("DELETE FROM memberships WHERE collection_id = ?", (row["id"],))
-    deleted = ctx.store.one("SELECT * FROM collections WHERE id = ?", (row["id"],))
+        ctx.store.drop_memberships_of(row["id"])
+    deleted = ctx.store.collection_row(row["id"])
     return {"artifactCollection": CollectionNode(ctx, deleted)}  # type: ignore[arg-type]
-
-
-def _delete_version(ctx: Context, artifact_id: int, now: str) -> None:
-    conn = ctx.store.conn
-    conn.execute("UPDATE artifacts SET state = 'DELETED', updated_at = ? WHERE id = ?", (now, artifact_id))
-    conn.execute("DELETE FROM aliases WHERE artifact_id = ?", (artifact_id,))
-    # Portfolio links disappear; the sequence membership stays so its version number is never reused.
-    conn.execute(
-        "DELETE FROM memberships WHERE artifact_id = ? AND collection_id != "
-        "(SELECT sequence_id FROM artifacts WHERE id = ?)",
-        (artifact_id, artifact_id),
-    )
 
 
 @mutation("deleteArtifactSequence")
@@ -323,10 +292,10 @@ def create_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any
     tags = []
     for name, category, attributes in _tags(input["tags"]):
         tag_id = ensure_tag(ctx.store, name, category, attributes)
-        ctx.store.conn.execute(
-            "INSERT OR IGNORE INTO collection_tags (collection_id, tag_id) VALUES (?, ?)", (row["id"], tag_id)
-        )
-        tags.append(TagNode(ctx, ctx.store.one("SELECT * FROM tags WHERE id = ?", (tag_id,))))  # type: ignore[arg-type]
+        ctx.store.tag_collection(row["id"], tag_id)
+        tag = ctx.store.tag_by_id(tag_id)
+        assert tag is not None
+        tags.append(TagNode(ctx, tag))
     return {"tags": tags}
 
 
@@ -334,11 +303,7 @@ def create_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any
 def delete_collection_tags(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     row = _tag_target(ctx, input)
     for name, category, _ in _tags(input["tags"]):
-        ctx.store.conn.execute(
-            "DELETE FROM collection_tags WHERE collection_id = ? AND tag_id IN "
-            "(SELECT id FROM tags WHERE name = ? AND category = ?)",
-            (row["id"], name, category or ""),
-        )
+        ctx.store.untag_collection(row["id"], name, category or "")
     return {"success": True}
 
 
@@ -349,11 +314,7 @@ def _set_alias(ctx: Context, collection: Row, artifact_id: int, alias: str) -> N
     """Point `alias` at a version; an alias is unique within its collection, so it moves."""
     if membership_of(ctx.store, collection["id"], artifact_id) is None:
         raise BadInput(f"the version is not in collection {collection['name']!r}")
-    ctx.store.conn.execute(
-        "INSERT INTO aliases (collection_id, artifact_id, alias) VALUES (?, ?, ?) "
-        "ON CONFLICT (collection_id, alias) DO UPDATE SET artifact_id = excluded.artifact_id",
-        (collection["id"], artifact_id, alias),
-    )
+    ctx.store.point_alias(collection["id"], artifact_id, alias)
 
 
 def _alias_collection(ctx: Context, spec: dict[str, Any]) -> Row:
@@ -377,10 +338,7 @@ def delete_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"], include_pending=False)
     for spec in input["aliases"]:
         collection = _alias_collection(ctx, spec)
-        ctx.store.conn.execute(
-            "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ? AND alias = ?",
-            (collection["id"], artifact["id"], spec["alias"]),
-        )
+        ctx.store.remove_alias(collection["id"], artifact["id"], spec["alias"])
     return {"success": True}
 
 
@@ -390,7 +348,6 @@ def delete_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 @mutation("updateArtifact")
 def update_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"])
-    conn = ctx.store.conn
     updates: dict[str, Any] = {}
     if "description" in input:
         updates["description"] = input["description"]
@@ -401,22 +358,11 @@ def update_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         updates["ttl_duration_seconds"] = ttl
         updates["ttl_is_inherited"] = int(ttl == -1)
     if updates:
-        assignments = ", ".join(f"{col} = ?" for col in updates)
-        conn.execute(
-            f"UPDATE artifacts SET {assignments}, updated_at = ? WHERE id = ?",
-            (*updates.values(), utcnow(), artifact["id"]),
-        )
+        ctx.store.update_artifact(artifact["id"], updates)
     for name, category, attributes in _tags(input.get("tagsToAdd")):
-        tag_id = ensure_tag(ctx.store, name, category, attributes)
-        conn.execute(
-            "INSERT OR IGNORE INTO artifact_tags (artifact_id, tag_id) VALUES (?, ?)", (artifact["id"], tag_id)
-        )
+        ctx.store.tag_artifact(artifact["id"], ensure_tag(ctx.store, name, category, attributes))
     for name, category, _ in _tags(input.get("tagsToDelete")):
-        conn.execute(
-            "DELETE FROM artifact_tags WHERE artifact_id = ? AND tag_id IN "
-            "(SELECT id FROM tags WHERE name = ? AND category = ?)",
-            (artifact["id"], name, category or ""),
-        )
+        ctx.store.untag_artifact(artifact["id"], name, category or "")
     if input.get("aliases") is not None:
         _replace_aliases(ctx, artifact, input["aliases"])
     return {"artifact": ArtifactNode(ctx, artifact_by_id(ctx.store, artifact["id"]))}  # type: ignore[arg-type]
@@ -427,16 +373,14 @@ def _replace_aliases(ctx: Context, artifact: Row, aliases: list[dict[str, Any]])
     by_collection: dict[str, list[str]] = {}
     for spec in aliases:
         by_collection.setdefault(spec["artifactCollectionName"], []).append(check_alias(spec["alias"]))
-    sequence = ctx.store.one("SELECT * FROM collections WHERE id = ?", (artifact["sequence_id"],))
+    sequence = ctx.store.collection_row(artifact["sequence_id"])
     assert sequence is not None
     by_collection.setdefault(sequence["name"], [])
     for collection_name, wanted in by_collection.items():
         collection = find_collection(ctx.store, sequence["project_id"], collection_name)
         if collection is None:
             raise NotFound(f"collection {collection_name!r} not found")
-        ctx.store.conn.execute(
-            "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ?", (collection["id"], artifact["id"])
-        )
+        ctx.store.clear_aliases(collection["id"], artifact["id"])
         for alias in wanted:
             _set_alias(ctx, collection, artifact["id"], alias)
 
@@ -444,10 +388,10 @@ def _replace_aliases(ctx: Context, artifact: Row, aliases: list[dict[str, Any]])
 @mutation("deleteArtifact")
 def delete_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"])
-    aliases = [r["alias"] for r in ctx.store.all("SELECT alias FROM aliases WHERE artifact_id = ?", (artifact["id"],))]
+    aliases = ctx.store.alias_names_of(artifact["id"])
     if aliases and not input.get("deleteAliases"):
         raise Conflict(f"the version still has aliases {sorted(aliases)}; delete them first or pass deleteAliases")
-    _delete_version(ctx, artifact["id"], utcnow())
+    ctx.store.mark_version_deleted(artifact["id"], utcnow())
     row = artifact_by_id(ctx.store, artifact["id"], include_deleted=True)
     return {"artifact": ArtifactNode(ctx, row)}  # type: ignore[arg-type]
 
@@ -457,9 +401,7 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     if input.get("artifactID"):
         artifact = _artifact(ctx, input["artifactID"], include_pending=False)
     elif input.get("clientID"):
-        found = ctx.store.one(
-            "SELECT * FROM artifacts WHERE client_id = ? AND state = 'COMMITTED'", (input["clientID"],)
-        )
+        found = ctx.store.committed_artifact_by_client_id(input["clientID"])
         if found is None:
             raise NotFound(f"no committed artifact with client ID {input['clientID']}")
         artifact = found
@@ -477,23 +419,14 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         if found is not None and found["kind"] != "PORTFOLIO":
             raise Conflict(f"{name!r} is a sequence; versions can only be linked into portfolios")
         if found is None:
-            type_row = ctx.store.one("SELECT name FROM artifact_types WHERE id = ?", (artifact["type_id"],))
-            link_type = ensure_type(ctx.store, project["id"], type_row["name"])  # type: ignore[index]
+            type_row = ctx.store.artifact_type_by_id(artifact["type_id"])
+            assert type_row is not None
+            link_type = ensure_type(ctx.store, project["id"], type_row["name"])
             found = create_collection(ctx.store, project["id"], link_type["id"], "PORTFOLIO", name, None)
         portfolio = found
     membership = membership_of(ctx.store, portfolio["id"], artifact["id"])
-    now = utcnow()
     if membership is None:
-        version = int(portfolio["next_version"])
-        cur = ctx.store.conn.execute(
-            "INSERT INTO memberships (collection_id, artifact_id, version_index, created_at) VALUES (?, ?, ?, ?)",
-            (portfolio["id"], artifact["id"], version, now),
-        )
-        ctx.store.conn.execute(
-            "UPDATE collections SET next_version = ?, updated_at = ? WHERE id = ?",
-            (version + 1, now, portfolio["id"]),
-        )
-        membership = ctx.store.one("SELECT * FROM memberships WHERE id = ?", (cur.lastrowid,))
+        membership = ctx.store.add_membership(portfolio["id"], artifact["id"], utcnow())
         _set_alias(ctx, portfolio, artifact["id"], "latest")
     assert membership is not None
     for spec in input.get("aliases") or []:
@@ -519,13 +452,7 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 
 
 def _project_entity(ctx: Context, project_id: int) -> tuple[str, str]:
-    row = ctx.store.one(
-        "SELECT e.name AS entity, p.name AS project FROM projects p "
-        "JOIN entities e ON e.id = p.entity_id WHERE p.id = ?",
-        (project_id,),
-    )
-    assert row is not None
-    return str(row["entity"]), str(row["project"])
+    return ctx.store.project_path(project_id)
 
 
 @mutation("unlinkArtifact")
@@ -534,12 +461,7 @@ def unlink_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     portfolio = _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO")
     if membership_of(ctx.store, portfolio["id"], artifact["id"]) is None:
         raise NotFound("the version is not linked into that portfolio")
-    ctx.store.conn.execute(
-        "DELETE FROM memberships WHERE collection_id = ? AND artifact_id = ?", (portfolio["id"], artifact["id"])
-    )
-    ctx.store.conn.execute(
-        "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ?", (portfolio["id"], artifact["id"])
-    )
+    ctx.store.remove_membership(portfolio["id"], artifact["id"])
     return {"artifactID": input["artifactID"], "success": True}
 
 
@@ -565,10 +487,9 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     if sequence is not None and sequence["kind"] != "SEQUENCE":
         raise Conflict(f"{name!r} is a portfolio; new versions are logged to sequences")
     if sequence is not None and sequence["type_id"] != type_row["id"]:
-        current = ctx.store.one("SELECT name FROM artifact_types WHERE id = ?", (sequence["type_id"],))
-        raise Conflict(
-            f"artifact {name!r} has type {current['name']!r}, not {input['artifactTypeName']!r}"  # type: ignore[index]
-        )
+        current = ctx.store.artifact_type_by_id(sequence["type_id"])
+        assert current is not None
+        raise Conflict(f"artifact {name!r} has type {current['name']!r}, not {input['artifactTypeName']!r}")
     if sequence is None:
         sequence = create_collection(ctx.store, project["id"], type_row["id"], "SEQUENCE", name, None)
     if input.get("enableDigestDeduplication"):
@@ -579,11 +500,7 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             same = artifact_by_id(ctx.store, latest["artifact_id"])
             if same is not None and same["digest"] == input["digest"]:
                 return {"artifact": ArtifactNode(ctx, same)}
-    pending = ctx.store.one(
-        "SELECT * FROM artifacts WHERE sequence_id = ? AND digest = ? AND state = 'PENDING' "
-        "AND COALESCE(client_id, '') = COALESCE(?, '') ORDER BY id DESC LIMIT 1",
-        (sequence["id"], input["digest"], input.get("clientID")),
-    )
+    pending = ctx.store.pending_artifact(sequence["id"], input["digest"], input.get("clientID"))
     if pending is not None:  # a retried createArtifact resumes the same pending version
         return {"artifact": ArtifactNode(ctx, pending)}
     run_id = None
@@ -591,34 +508,24 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         run_id = ensure_run(ctx.store, project["id"], input["runName"], ctx.user_id)["id"]
     aliases = [check_alias(a["alias"]) for a in input.get("aliases") or [] if a["alias"] != "latest"]
     ttl = input.get("ttlDurationSeconds")
-    now = utcnow()
-    cur = ctx.store.conn.execute(
-        "INSERT INTO artifacts (sequence_id, type_id, state, digest, description, metadata, history_step,"
-        " ttl_duration_seconds, ttl_is_inherited, created_by_run_id, created_by_user_id, client_id,"
-        " pending_aliases, created_at, updated_at) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            sequence["id"],
-            type_row["id"],
-            input["digest"],
-            input.get("description"),
-            _json_string(input.get("metadata"), "metadata"),
-            input.get("historyStep"),
-            -2 if ttl is None else int(ttl),
-            1 if ttl is None or int(ttl) == -1 else 0,
-            run_id,
-            None if run_id else ctx.user_id,
-            input.get("clientID"),
-            json.dumps(aliases),
-            now,
-            now,
-        ),
+    artifact_id = ctx.store.create_pending_artifact(
+        {
+            "sequence_id": sequence["id"],
+            "type_id": type_row["id"],
+            "digest": input["digest"],
+            "description": input.get("description"),
+            "metadata": _json_string(input.get("metadata"), "metadata"),
+            "history_step": input.get("historyStep"),
+            "ttl_duration_seconds": -2 if ttl is None else int(ttl),
+            "ttl_is_inherited": 1 if ttl is None or int(ttl) == -1 else 0,
+            "created_by_run_id": run_id,
+            "created_by_user_id": None if run_id else ctx.user_id,
+            "client_id": input.get("clientID"),
+            "pending_aliases": json.dumps(aliases),
+        }
     )
-    artifact_id = int(cur.lastrowid or 0)
     for tag_name, category, attributes in _tags(input.get("tags")):
-        tag_id = ensure_tag(ctx.store, tag_name, category, attributes)
-        ctx.store.conn.execute(
-            "INSERT OR IGNORE INTO artifact_tags (artifact_id, tag_id) VALUES (?, ?)", (artifact_id, tag_id)
-        )
+        ctx.store.tag_artifact(artifact_id, ensure_tag(ctx.store, tag_name, category, attributes))
     return {"artifact": ArtifactNode(ctx, artifact_by_id(ctx.store, artifact_id))}  # type: ignore[arg-type]
 
 
@@ -630,32 +537,24 @@ def create_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, A
     kind = input.get("type") or "FULL"
     if kind != "FULL":
         raise BadInput(f"manifest type {kind} is not supported by this server; send FULL manifests")
-    existing = ctx.store.one(
-        "SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (artifact["id"],)
-    )
+    existing = ctx.store.latest_manifest(artifact["id"])
     if existing is not None:
-        ctx.store.conn.execute("UPDATE manifests SET digest = ? WHERE id = ?", (input["digest"], existing["id"]))
-        manifest_id = existing["id"]
+        ctx.store.set_manifest_digest(existing["id"], input["digest"])
+        manifest_id = int(existing["id"])
     else:
-        cur = ctx.store.conn.execute(
-            "INSERT INTO manifests (artifact_id, type, digest, created_at) VALUES (?, ?, ?, ?)",
-            (artifact["id"], kind, input["digest"], utcnow()),
-        )
-        manifest_id = cur.lastrowid
-    row = ctx.store.one("SELECT * FROM manifests WHERE id = ?", (manifest_id,))
+        manifest_id = ctx.store.add_manifest(artifact["id"], kind, input["digest"])
+    row = ctx.store.manifest_by_id(manifest_id)
     return {"artifactManifest": ManifestNode(ctx, row)}  # type: ignore[arg-type]
 
 
 @mutation("updateArtifactManifest")
 def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    row = ctx.store.one(
-        "SELECT * FROM manifests WHERE id = ?", (ids.decode(input["artifactManifestID"], "ArtifactManifest"),)
-    )
+    row = ctx.store.manifest_by_id(ids.decode(input["artifactManifestID"], "ArtifactManifest"))
     if row is None:
         raise NotFound(f"manifest {input['artifactManifestID']} not found")
     if input.get("digest") is not None:
-        ctx.store.conn.execute("UPDATE manifests SET digest = ? WHERE id = ?", (input["digest"], row["id"]))
-    row = ctx.store.one("SELECT * FROM manifests WHERE id = ?", (row["id"],))
+        ctx.store.set_manifest_digest(row["id"], input["digest"])
+    row = ctx.store.manifest_by_id(row["id"])
     return {"artifactManifest": ManifestNode(ctx, row)}  # type: ignore[arg-type]
 
 
@@ -663,7 +562,6 @@ def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, A
 def create_artifact_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     """Hand out upload URLs; a file whose bytes the server already holds gets none."""
     _require_md5(input.get("digestAlgorithm"))
-    conn = ctx.store.conn
     staged: list[int] = []
     seen_artifacts: dict[str, Row] = {}
     for spec in input["artifactFiles"]:
@@ -676,16 +574,10 @@ def create_artifact_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]
                 raise Conflict("files can only be added to a pending version")
             seen_artifacts[spec["artifactID"]] = artifact
         md5_hex = md5_b64_to_hex_checked(spec["md5"])
-        cur = conn.execute(
-            "INSERT INTO artifact_files (artifact_id, path, digest, md5_hex, mimetype) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (artifact_id, path) DO UPDATE SET digest = excluded.digest, md5_hex = excluded.md5_hex "
-            "RETURNING id",
-            (artifact["id"], spec["name"], spec["md5"], md5_hex, spec.get("mimetype")),
-        )
-        staged.append(int(cur.fetchone()[0]))
+        staged.append(ctx.store.stage_file(artifact["id"], spec["name"], spec["md5"], md5_hex, spec.get("mimetype")))
 
     def files(**page: Any) -> StagedFiles:
-        rows = [ctx.store.one("SELECT * FROM artifact_files WHERE id = ?", (pk,)) for pk in staged]
+        rows = [ctx.store.file_by_id(pk) for pk in staged]
         return StagedFiles([FileNode(ctx, r) for r in rows if r is not None])
 
     return {"files": files}
@@ -727,9 +619,7 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"])
     if artifact["state"] == "COMMITTED":
         return {"artifact": ArtifactNode(ctx, artifact)}
-    manifest_row = ctx.store.one(
-        "SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (artifact["id"],)
-    )
+    manifest_row = ctx.store.latest_manifest(artifact["id"])
     if manifest_row is None or manifest_row["blob_md5"] is None:
         raise BadInput("the version has no uploaded manifest; upload it before committing")
     try:
@@ -741,15 +631,11 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     if missing:
         shown = ", ".join(sorted(missing)[:5])
         raise BadInput(f"{len(missing)} file(s) of the manifest were never uploaded: {shown}")
-    conn = ctx.store.conn
-    conn.execute("DELETE FROM artifact_files WHERE artifact_id = ?", (artifact["id"],))
     own_id = ids.encode("Artifact", artifact["id"])
-    conn.executemany(
-        "INSERT INTO artifact_files (artifact_id, path, digest, md5_hex, size, ref, birth_artifact_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ctx.store.replace_files(
+        artifact["id"],
         [
             (
-                artifact["id"],
                 entry.path,
                 entry.digest,
                 None if entry.is_reference else entry.md5_hex,
@@ -760,28 +646,12 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             for entry in manifest
         ],
     )
-    sequence = ctx.store.one("SELECT * FROM collections WHERE id = ?", (artifact["sequence_id"],))
+    sequence = ctx.store.collection_row(artifact["sequence_id"])
     assert sequence is not None
-    version = int(sequence["next_version"])
     now = utcnow()
-    conn.execute(
-        "UPDATE collections SET next_version = ?, updated_at = ? WHERE id = ?", (version + 1, now, sequence["id"])
-    )
-    conn.execute(
-        "INSERT INTO memberships (collection_id, artifact_id, version_index, created_at) VALUES (?, ?, ?, ?)",
-        (sequence["id"], artifact["id"], version, now),
-    )
-    conn.execute(
-        "UPDATE artifacts SET state = 'COMMITTED', size = ?, file_count = ?, storage_layout = ?, updated_at = ?"
-        " WHERE id = ?",
-        (
-            manifest.total_size,
-            len(manifest),
-            str(manifest.storage_policy_config.get("storageLayout", "V1")),
-            now,
-            artifact["id"],
-        ),
-    )
+    ctx.store.add_membership(sequence["id"], artifact["id"], now)
+    layout = str(manifest.storage_policy_config.get("storageLayout", "V1"))
+    ctx.store.mark_committed(artifact["id"], manifest.total_size, len(manifest), layout, now)
     _set_alias(ctx, sequence, artifact["id"], "latest")
     for alias in json.loads(artifact["pending_aliases"] or "[]"):
         _set_alias(ctx, sequence, artifact["id"], alias)
@@ -817,9 +687,5 @@ def use_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"], include_pending=False)
     project = ensure_project(ctx.store, input["entityName"], input["projectName"])
     run = ensure_run(ctx.store, project["id"], input["runName"], ctx.user_id)
-    ctx.store.conn.execute(
-        "INSERT INTO artifact_usage (run_id, artifact_id, used_as, created_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (run_id, artifact_id) DO UPDATE SET used_as = COALESCE(excluded.used_as, used_as)",
-        (run["id"], artifact["id"], input.get("usedAs"), utcnow()),
-    )
+    ctx.store.record_usage(run["id"], artifact["id"], input.get("usedAs"))
     return {"run": RunNode(ctx, run), "artifact": ArtifactNode(ctx, artifact)}

@@ -336,6 +336,218 @@ class Store:
     def live_collection_count(self, project_id: int) -> int:
         return self.counted("SELECT COUNT(*) FROM collections WHERE project_id = ? AND state = 'READY'", (project_id,))
 
+    # ------------------------------------------------------------ writes (inside `write()`)
+    # Column names in `updates` dicts come from the callers' fixed tables, never from requests.
+
+    def _update(self, table: str, row_id: int, updates: dict[str, object], *stamps: str) -> None:
+        now = utcnow()
+        assignments = ", ".join([*(f"{col} = ?" for col in updates), *(f"{col} = ?" for col in stamps)])
+        self.conn.execute(
+            f"UPDATE {table} SET {assignments} WHERE id = ?", (*updates.values(), *(now for _ in stamps), row_id)
+        )
+
+    def update_project(self, project_id: int, updates: dict[str, object]) -> None:
+        self._update("projects", project_id, updates, "updated_at")
+
+    def update_run(self, run_id: int, updates: dict[str, object]) -> None:
+        self._update("runs", run_id, updates, "updated_at", "heartbeat_at")
+
+    def update_collection(self, collection_id: int, updates: dict[str, object]) -> None:
+        self._update("collections", collection_id, updates, "updated_at")
+
+    def update_artifact(self, artifact_id: int, updates: dict[str, object]) -> None:
+        self._update("artifacts", artifact_id, updates, "updated_at")
+
+    def artifact_type_in_project(self, type_id: int, project_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM artifact_types WHERE id = ? AND project_id = ?", (type_id, project_id))
+
+    def collection_row(self, collection_id: int) -> sqlite3.Row | None:
+        """A collection whatever its state."""
+        return self.one("SELECT * FROM collections WHERE id = ?", (collection_id,))
+
+    def retype_sequence(self, collection_id: int, type_id: int) -> None:
+        """Move a sequence, and every version born in it, to another type."""
+        self.update_collection(collection_id, {"type_id": type_id})
+        self.conn.execute(
+            "UPDATE artifacts SET type_id = ?, updated_at = ? WHERE sequence_id = ?", (type_id, utcnow(), collection_id)
+        )
+
+    def mark_collection_deleted(self, collection_id: int) -> None:
+        """The collection is gone (its name free again) and so are the aliases set in it."""
+        self.update_collection(collection_id, {"state": "DELETED"})
+        self.conn.execute("DELETE FROM aliases WHERE collection_id = ?", (collection_id,))
+
+    def versions_born_in(self, sequence_id: int) -> list[int]:
+        return [int(r["id"]) for r in self.all("SELECT id FROM artifacts WHERE sequence_id = ?", (sequence_id,))]
+
+    def drop_memberships_of(self, collection_id: int) -> None:
+        self.conn.execute("DELETE FROM memberships WHERE collection_id = ?", (collection_id,))
+
+    def mark_version_deleted(self, artifact_id: int, now: str) -> None:
+        """Delete a version: its aliases and portfolio links go; its sequence membership stays, so its
+        version number is never reused."""
+        conn = self.conn
+        conn.execute("UPDATE artifacts SET state = 'DELETED', updated_at = ? WHERE id = ?", (now, artifact_id))
+        conn.execute("DELETE FROM aliases WHERE artifact_id = ?", (artifact_id,))
+        conn.execute(
+            "DELETE FROM memberships WHERE artifact_id = ? AND collection_id != "
+            "(SELECT sequence_id FROM artifacts WHERE id = ?)",
+            (artifact_id, artifact_id),
+        )
+
+    def tag_by_id(self, tag_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM tags WHERE id = ?", (tag_id,))
+
+    def tag_collection(self, collection_id: int, tag_id: int) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO collection_tags (collection_id, tag_id) VALUES (?, ?)", (collection_id, tag_id)
+        )
+
+    def untag_collection(self, collection_id: int, name: str, category: str) -> None:
+        self.conn.execute(
+            "DELETE FROM collection_tags WHERE collection_id = ? AND tag_id IN "
+            "(SELECT id FROM tags WHERE name = ? AND category = ?)",
+            (collection_id, name, category),
+        )
+
+    def tag_artifact(self, artifact_id: int, tag_id: int) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO artifact_tags (artifact_id, tag_id) VALUES (?, ?)", (artifact_id, tag_id)
+        )
+
+    def untag_artifact(self, artifact_id: int, name: str, category: str) -> None:
+        self.conn.execute(
+            "DELETE FROM artifact_tags WHERE artifact_id = ? AND tag_id IN "
+            "(SELECT id FROM tags WHERE name = ? AND category = ?)",
+            (artifact_id, name, category),
+        )
+
+    def point_alias(self, collection_id: int, artifact_id: int, alias: str) -> None:
+        """Point `alias` at a version; an alias is unique within its collection, so it moves."""
+        self.conn.execute(
+            "INSERT INTO aliases (collection_id, artifact_id, alias) VALUES (?, ?, ?) "
+            "ON CONFLICT (collection_id, alias) DO UPDATE SET artifact_id = excluded.artifact_id",
+            (collection_id, artifact_id, alias),
+        )
+
+    def remove_alias(self, collection_id: int, artifact_id: int, alias: str) -> None:
+        self.conn.execute(
+            "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ? AND alias = ?",
+            (collection_id, artifact_id, alias),
+        )
+
+    def clear_aliases(self, collection_id: int, artifact_id: int) -> None:
+        self.conn.execute(
+            "DELETE FROM aliases WHERE collection_id = ? AND artifact_id = ?", (collection_id, artifact_id)
+        )
+
+    def alias_names_of(self, artifact_id: int) -> list[str]:
+        """Every alias of a version, in any collection."""
+        return [str(r["alias"]) for r in self.all("SELECT alias FROM aliases WHERE artifact_id = ?", (artifact_id,))]
+
+    def committed_artifact_by_client_id(self, client_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM artifacts WHERE client_id = ? AND state = 'COMMITTED'", (client_id,))
+
+    def add_membership(self, collection_id: int, artifact_id: int, now: str) -> sqlite3.Row:
+        """Number a version in a collection (the collection's next number) and return the membership."""
+        collection = self.collection_row(collection_id)
+        assert collection is not None
+        version = int(collection["next_version"])
+        cur = self.conn.execute(
+            "INSERT INTO memberships (collection_id, artifact_id, version_index, created_at) VALUES (?, ?, ?, ?)",
+            (collection_id, artifact_id, version, now),
+        )
+        self.conn.execute(
+            "UPDATE collections SET next_version = ?, updated_at = ? WHERE id = ?", (version + 1, now, collection_id)
+        )
+        row = self.one("SELECT * FROM memberships WHERE id = ?", (cur.lastrowid,))
+        assert row is not None
+        return row
+
+    def remove_membership(self, collection_id: int, artifact_id: int) -> None:
+        """Unlink a version from a collection, with the aliases it had there."""
+        self.conn.execute(
+            "DELETE FROM memberships WHERE collection_id = ? AND artifact_id = ?", (collection_id, artifact_id)
+        )
+        self.clear_aliases(collection_id, artifact_id)
+
+    def project_path(self, project_id: int) -> tuple[str, str]:
+        """(entity name, project name) of a project."""
+        row = self.one(
+            "SELECT e.name AS entity, p.name AS project FROM projects p "
+            "JOIN entities e ON e.id = p.entity_id WHERE p.id = ?",
+            (project_id,),
+        )
+        assert row is not None
+        return str(row["entity"]), str(row["project"])
+
+    def pending_artifact(self, sequence_id: int, digest: str, client_id: str | None) -> sqlite3.Row | None:
+        """The pending version a retried `createArtifact` resumes (same sequence, digest and client id)."""
+        return self.one(
+            "SELECT * FROM artifacts WHERE sequence_id = ? AND digest = ? AND state = 'PENDING' "
+            "AND COALESCE(client_id, '') = COALESCE(?, '') ORDER BY id DESC LIMIT 1",
+            (sequence_id, digest, client_id),
+        )
+
+    def create_pending_artifact(self, fields: dict[str, object]) -> int:
+        """Insert a `PENDING` version (`fields` names its columns) and return its id."""
+        now = utcnow()
+        columns = {**fields, "state": "PENDING", "created_at": now, "updated_at": now}
+        cur = self.conn.execute(
+            f"INSERT INTO artifacts ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            tuple(columns.values()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def manifest_by_id(self, manifest_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM manifests WHERE id = ?", (manifest_id,))
+
+    def set_manifest_digest(self, manifest_id: int, digest: str) -> None:
+        self.conn.execute("UPDATE manifests SET digest = ? WHERE id = ?", (digest, manifest_id))
+
+    def add_manifest(self, artifact_id: int, kind: str, digest: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO manifests (artifact_id, type, digest, created_at) VALUES (?, ?, ?, ?)",
+            (artifact_id, kind, digest, utcnow()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def stage_file(self, artifact_id: int, path: str, digest: str, md5_hex: str, mimetype: str | None) -> int:
+        """Record a file a pending version will hold (again: the latest digest wins); returns its id."""
+        cur = self.conn.execute(
+            "INSERT INTO artifact_files (artifact_id, path, digest, md5_hex, mimetype) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (artifact_id, path) DO UPDATE SET digest = excluded.digest, md5_hex = excluded.md5_hex "
+            "RETURNING id",
+            (artifact_id, path, digest, md5_hex, mimetype),
+        )
+        return int(cur.fetchone()[0])
+
+    def file_by_id(self, file_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM artifact_files WHERE id = ?", (file_id,))
+
+    def replace_files(self, artifact_id: int, files: Sequence[tuple[object, ...]]) -> None:
+        """Make a version's files exactly `files`: (path, digest, md5_hex, size, ref, birth_artifact_id)."""
+        self.conn.execute("DELETE FROM artifact_files WHERE artifact_id = ?", (artifact_id,))
+        self.conn.executemany(
+            "INSERT INTO artifact_files (artifact_id, path, digest, md5_hex, size, ref, birth_artifact_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(artifact_id, *f) for f in files],
+        )
+
+    def mark_committed(self, artifact_id: int, size: int, file_count: int, storage_layout: str, now: str) -> None:
+        self.conn.execute(
+            "UPDATE artifacts SET state = 'COMMITTED', size = ?, file_count = ?, storage_layout = ?, updated_at = ?"
+            " WHERE id = ?",
+            (size, file_count, storage_layout, now, artifact_id),
+        )
+
+    def record_usage(self, run_id: int, artifact_id: int, used_as: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO artifact_usage (run_id, artifact_id, used_as, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (run_id, artifact_id) DO UPDATE SET used_as = COALESCE(excluded.used_as, used_as)",
+            (run_id, artifact_id, used_as, utcnow()),
+        )
+
     # ------------------------------------------------------------ batched lookups (one per listed page)
 
     def memberships_of_artifacts(self, artifact_ids: Sequence[int]) -> list[sqlite3.Row]:
