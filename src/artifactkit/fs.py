@@ -811,11 +811,23 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         return infos
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-        """Collections of a project, versions of a collection, or the files and folders of a version."""
+        """Collections of a project, versions of a collection, or the files and folders of a version.
+
+        The root and an entity cannot be listed: the W&B API has no listing of entities, and the
+        operations artifactkit speaks have none of an entity's projects. Both raise
+        `NotImplementedError` saying what to name instead.
+        """
+        if not self._strip_protocol(path):
+            raise NotImplementedError(
+                f"wandb:// cannot list entities; name an entity and a project: 'wandb://ENTITY/PROJECT' ({PATH_FORM})"
+            )
         ref = parse_path(path)
         with _translated(path):
             if ref.project is None:
-                raise NotImplementedError(f"listing the projects of an entity is not supported; name one: {PATH_FORM}")
+                raise NotImplementedError(
+                    f"wandb://{ref.entity} cannot be listed (artifactkit has no listing of an entity's projects); "
+                    f"name a project: 'wandb://{ref.entity}/PROJECT'"
+                )
             if ref.collection is None:
                 infos = self._collections(ref)
             elif ref.alias is None:
@@ -829,6 +841,8 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """Details of a file or folder; inside a version they include the `version` an alias resolved to."""
+        if not self._strip_protocol(path):
+            return _dir_info("")  # the root: a folder, though it cannot be listed
         ref = parse_path(path)
         with _translated(path):
             if ref.project is None:

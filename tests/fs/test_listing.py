@@ -148,3 +148,18 @@ def test_a_legacy_server_serves_the_same_tree(legacy_emulator: EmbeddedEmulator,
         root = f"{project}/dataset:latest"
         assert fs.find(root) == sorted(f"{root}/{p}" for p in FILES)
         assert fs.cat_file(f"wandb://{root}/train/part-1.csv") == FILES["train/part-1.csv"].encode()
+
+
+def test_the_root_and_an_entity_are_folders_that_say_what_to_name(
+    emulator: EmbeddedEmulator, fs: ArtifactFileSystem
+) -> None:
+    reset_stats(emulator)
+    for root in ("wandb://", "wandb:///", ""):
+        assert fs.info(root)["type"] == "directory"
+        assert fs.isdir(root) and fs.exists(root) and not fs.isfile(root)
+        with pytest.raises(NotImplementedError, match=r"name an entity and a project: 'wandb://ENTITY/PROJECT'"):
+            fs.ls(root)
+    assert fs.isdir("wandb://local")
+    with pytest.raises(NotImplementedError, match=r"name a project: 'wandb://local/PROJECT'"):
+        fs.ls("wandb://local")
+    assert sum(settled_stats(emulator).requests.values()) == 0  # nothing to ask a server
