@@ -381,9 +381,7 @@ class _Spool:
         fresh = data[self.next - start :]
         try:
             if self.out is None:
-                self.cache.partial.mkdir(parents=True, exist_ok=True)
-                self.temp = self.cache.partial / f"fs-{self.entry.md5_hex}-{secrets.token_hex(6)}.tmp"
-                self.out = self.temp.open("xb")
+                self.temp, self.out = self.cache.open_temp(f"fs-{self.entry.md5_hex}")
             self.out.write(fresh)
         except OSError as exc:  # a read-only cache still reads
             logger.debug("not caching %s: %s", self.where, exc)
@@ -646,6 +644,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         self._trees: dict[tuple[str, str], _Tree] = {}
         self._collection_types: dict[tuple[str, str, str], str] = {}
         self._collecting = threading.local()
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"<ArtifactFileSystem wandb:// on {self.api.base_url}>"  # never the key
@@ -959,8 +958,25 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         hit = self.cache.lookup("md5", entry.md5_hex, entry.size)
         if hit is not None:
             return _LocalBytes(hit), None
-        spool = _Spool(self.cache, entry, where) if self.cache_reads and entry.size else None
+        spool = None
+        if self.cache_reads and entry.size:
+            self._remove_abandoned_temps()
+            spool = _Spool(self.cache, entry, where)
         return _SignedUrlBytes(self, version, entry.path, entry.size), spool
+
+    def _remove_abandoned_temps(self) -> None:
+        """Once per filesystem, before its first spool: delete what crashed readers left in the cache."""
+        with self._lock:
+            if self._swept:
+                return
+            self._swept = True
+        try:
+            removed = self.cache.abandoned_temps(remove=True)
+        except OSError as exc:  # a read-only cache still reads
+            logger.debug("could not look for abandoned temp files in %s: %s", self.cache.partial, exc)
+            return
+        if removed:
+            logger.info("removed %d abandoned temp files from %s", len(removed), self.cache.partial)
 
     def _open(
         self,

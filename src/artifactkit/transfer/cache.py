@@ -9,6 +9,8 @@ e.g. `~/.cache/artifactkit` on Linux):
     objects/manifest/<h[:2]>/<h[2:]>.name the version a manifest belongs to (`entity/project/name:v3`)
     partial/<kind>-<key>.part             bytes of an interrupted download, resumed with Range
     partial/<kind>-<key>.part.parts       which ranged parts of a large `.part` are complete
+    partial/<label>-<random>.tmp          bytes on their way to becoming an object (`open_temp`,
+                                          `store_bytes`); locked while in use, junk once abandoned
     locks/<kind>-<key>.lock               held by the one process fetching that object
     checksums.sqlite3                     MD5s of files already in download roots, by (path, size, mtime)
 
@@ -33,11 +35,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
+from typing import BinaryIO
 
 CACHE_SUBDIR = "artifactkit"
 _READ_ONLY = 0o444
 KINDS = ("md5", "etag", "manifest")
 _HEX = frozenset("0123456789abcdef")
+TEMP_GRACE = 60.0
+"""Seconds a temp file under `partial/` is left alone after its last write, locked or not."""
 
 
 def default_cache_root() -> Path:
@@ -205,6 +210,21 @@ class Cache:
         os.replace(source, target)
         return target
 
+    def open_temp(self, label: str) -> tuple[Path, BinaryIO]:
+        """A new temp file under `partial/`, open for writing, for bytes that `publish` turns into an object.
+
+        It stays locked while the returned handle is open, so cleanup removes it only once its
+        process has closed it without publishing or died (`remove_abandoned_temps`); delete it
+        yourself when you give up on it.
+        """
+        path = self._ensure_dir(self.partial) / f"{label}-{secrets.token_hex(6)}.tmp"
+        out = path.open("xb")
+        if sys.platform != "win32":  # Windows refuses to delete an open file anyway
+            import fcntl
+
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return path, out
+
     def store_bytes(self, kind: str, key: str, data: bytes) -> Path:
         """Write a small object (a manifest) through a temp file and publish it."""
         temp = self._ensure_dir(self.partial) / f"{kind}-{key}.{secrets.token_hex(4)}.tmp"
@@ -368,6 +388,7 @@ class Cache:
         """
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
+        abandoned = self.abandoned_temps(remove=remove)
         entries: list[tuple[float, int, Path, str, str]] = []
         for path, stat in self._object_files():
             entries.append((stat.st_mtime, stat.st_size, path, path.parent.parent.name, path.parent.name + path.name))
@@ -380,7 +401,7 @@ class Cache:
                 continue
             partials.append((stat.st_mtime, stat.st_size, part, kind, key))
         total = sum(e[1] for e in entries) + sum(p[1] for p in partials)
-        chosen: list[CacheEntry] = []
+        chosen: list[CacheEntry] = list(abandoned)  # junk whatever the budget: never resumed
         for mtime, size, path, kind, key in [*sorted(entries), *sorted(partials)]:
             if total <= max_bytes:
                 break
@@ -403,6 +424,26 @@ class Cache:
             self._remove_stale_locks()
         return chosen
 
+    def abandoned_temps(self, *, remove: bool = False) -> list[CacheEntry]:
+        """Temp files under `partial/` that no process works on any more (a crash or a kill left them).
+
+        A temp file is abandoned when it is older than `TEMP_GRACE` seconds and unlocked (see
+        `open_temp`); those are never resumed, so cleanup removes them whatever the size budget.
+        """
+        found: list[CacheEntry] = []
+        if not self.partial.is_dir():
+            return found
+        now = time.time()
+        for path in self.partial.glob("*.tmp"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if now - stat.st_mtime < TEMP_GRACE or not _unlink_if_unlocked(path, remove=remove):
+                continue
+            found.append(CacheEntry(path, "temp", stat.st_size, stat.st_mtime))
+        return found
+
     def _remove_stale_locks(self) -> None:
         """Lock files left by killed processes: take each (if free) and let release delete it."""
         if not self.locks.is_dir():
@@ -414,6 +455,34 @@ class Cache:
             except LockTimeout:
                 continue
             lock.release()
+
+
+def _unlink_if_unlocked(path: Path, *, remove: bool) -> bool:
+    """Whether no process holds the temp file `path` (see `Cache.open_temp`); deleted too when `remove`."""
+    if sys.platform == "win32":  # pragma: no cover - Windows only: an open file cannot be deleted
+        if not remove:
+            return True
+        try:
+            path.unlink()
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its writer is alive
+        if remove:
+            path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 class _ObjectLock:
