@@ -525,12 +525,14 @@ class Artifact:
                 progress=progress,
             )
 
-    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
+    def verify(self, root: str | os.PathLike[str] | None = None, *, progress: bool | None = False) -> None:
         """Check that `root` (default: the default download root) holds exactly this version's files.
 
-        Raises `DigestMismatchError` naming every difference.
+        Every file is hashed again. Raises `DigestMismatchError` naming every difference.
+        `progress` draws a bar while hashing (None: when stderr is a terminal).
         """
-        verify_directory(self.manifest, Path(root) if root is not None else default_root(self))
+        target = Path(root) if root is not None else default_root(self)
+        verify_directory(self.manifest, target, progress=progress)
 
     def get_entry(self, name: str) -> ArtifactEntry:
         """The manifest entry at path `name`, which can `download()` itself; `KeyError` if there is none."""

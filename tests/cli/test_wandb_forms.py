@@ -99,3 +99,19 @@ def test_python_dash_m_runs_the_same_command(wandb_user: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "artifactkit", "ls", "local/forms"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[:5] == ["COLLECTION", "TYPE", "LATEST", "SIZE", "UPDATED"]
+
+
+def test_verify_checks_the_default_root(
+    emu: EmbeddedEmulator, wandb_user: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tree(wandb_user / "checked", FILES)
+    assert run(capsys, wandb_user, emu, "put", "checked", "-q")[0] == 0
+    assert run(capsys, wandb_user, emu, "get", "checked:v0", "-q")[0] == 0
+    code, out, _ = run(capsys, wandb_user, emu, "verify", "checked:v0")
+    assert (code, out) == (0, "<work>/artifacts/checked:v0 holds exactly local/forms/checked:v0 (3 files, verified)\n")
+    (wandb_user / "artifacts" / "checked:v0" / "labels.csv").chmod(0o644)
+    (wandb_user / "artifacts" / "checked:v0" / "labels.csv").write_bytes(b"edited")
+    (wandb_user / "artifacts" / "checked:v0" / "extra.txt").write_text("x")
+    code, _, err = run(capsys, wandb_user, emu, "verify", "checked:v0")
+    assert code == 6
+    assert "extra.txt: not in the manifest" in err and "labels.csv: 6 bytes, the manifest says 8" in err

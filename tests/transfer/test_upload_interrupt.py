@@ -98,3 +98,22 @@ def test_hashing_reports_progress_per_file(tmp_path: Path) -> None:
     files = collect_files([tmp_path], progress=bar)
     assert [f.size for f in files] == [1000, 1001, 1002]
     assert bar._files_done == 3 and bar._total_files == 3 and bar._verb == "hashed"
+
+
+def test_one_bar_runs_through_checking_then_downloading(
+    api: Any, project: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.transfer.helpers import random_files, write_tree
+
+    files = random_files(4, 3000)
+    api.upload(write_tree(tmp_path / "src", files), f"{project}/bar", "dataset")
+    root = tmp_path / "out"
+    write_tree(root, {"f000.bin": files["f000.bin"]})  # one already in place: checked first
+    capsys.readouterr()
+    api.artifact(f"{project}/bar:v0").download(root, progress=True)
+    drawn = capsys.readouterr().err
+    assert "1/1 checked" in drawn and "downloaded" in drawn
+    assert drawn.index("checked") < drawn.rindex("downloaded")
+    api.upload(write_tree(tmp_path / "src2", {"a.bin": b"a" * 5000}), f"{project}/bar2", "dataset", progress=True)
+    drawn = capsys.readouterr().err
+    assert "1/1 hashed" in drawn and drawn.index("hashed") < drawn.rindex("uploaded")

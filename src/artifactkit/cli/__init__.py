@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import cache_cmd, get_cmd, ls_cmd, put_cmd, schema_cmd, serve_cmd
+from . import cache_cmd, get_cmd, ls_cmd, put_cmd, schema_cmd, serve_cmd, verify_cmd
 from .output import EXIT_CODES_HELP, EXIT_USAGE, run_command
 
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show what the library decides (server, retries, cache)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (ls_cmd, get_cmd, put_cmd, cache_cmd, serve_cmd, schema_cmd):
+    for module in (ls_cmd, get_cmd, put_cmd, verify_cmd, cache_cmd, serve_cmd, schema_cmd):
         module.register(commands)
     return parser
 

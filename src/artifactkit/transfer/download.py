@@ -130,6 +130,7 @@ def download(
     if max_workers is not None and max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     workers = max_workers or default_workers()
+    bar = Progress(0, 0, progress, verb="checked", phases=True)  # one bar: checking what is in place, then fetching
     try:
         planned = plan(
             manifest,
@@ -140,6 +141,7 @@ def download(
             exclude=exclude,
             skip_cache=skip_cache,
             workers=workers,
+            progress=bar,
         )
         result = DownloadResult(root=root, files=planned, dry_run=dry_run)
         log.info(
@@ -153,11 +155,10 @@ def download(
         )
         if not dry_run:
             file_urls = FileUrls(urls, label)
-            _run_download(
-                manifest, file_urls, label, transport, root, planned, result, cache, workers, skip_cache, progress
-            )
+            _run_download(manifest, file_urls, label, transport, root, planned, result, cache, workers, skip_cache, bar)
         return result
     finally:
+        bar.close()
         cache.flush()
 
 
@@ -172,7 +173,7 @@ def _run_download(
     cache: Cache,
     workers: int,
     skip_cache: bool,
-    show_progress: bool | None,
+    progress: Progress,
 ) -> None:
     root.mkdir(parents=True, exist_ok=True)
     placer = Placer(DownloadRoot(root), cache=cache)
@@ -184,7 +185,7 @@ def _run_download(
         groups.setdefault(item.content_key, []).append(item)
     from_cache = [items for items in groups.values() if items[0].action == "cache"]
     to_fetch = [items for items in groups.values() if items[0].action == "fetch"]
-    bar = Progress(sum(expected_size(i[0].entry) or 0 for i in to_fetch), len(todo), show_progress)
+    bar = progress.phase(sum(expected_size(i[0].entry) or 0 for i in to_fetch), len(todo), "downloaded")
     cancel = threading.Event()
     fetcher = Fetcher(transport, cache, bar, workers, cancel, wandb_cache=None if skip_cache else WandbCache())
     failures: dict[str, BaseException] = {}
@@ -207,7 +208,6 @@ def _run_download(
         failures.update(_fetch_all(fetcher, urls, placer, to_fetch, cache, bar, workers, skip_cache))
     finally:
         urls.close()
-        bar.close()
         result.bytes_fetched = fetcher.bytes_fetched
         result.url_requests = urls.requests
         result.placed = dict(placer.counts)
@@ -369,11 +369,14 @@ def download_file(
 # ----------------------------------------------------------------------------- verification
 
 
-def verify_directory(manifest: Manifest, root: Path, *, workers: int | None = None) -> None:
+def verify_directory(
+    manifest: Manifest, root: Path, *, workers: int | None = None, progress: bool | None = False
+) -> None:
     """Raise `DigestMismatchError` unless `root` holds exactly the manifest's files, intact.
 
     Every stored file is hashed again (no memo): this is the check to run when in doubt. For
-    references only presence and size can be checked.
+    references only presence and size can be checked. `progress` draws a bar while hashing
+    (None: when stderr is a terminal).
     """
     if not root.is_dir():
         raise DownloadError(f"{root} is not a directory", path=str(root))
@@ -393,8 +396,12 @@ def verify_directory(manifest: Manifest, root: Path, *, workers: int | None = No
             problems.append(f"{entry.path}: {path.stat().st_size} bytes, the manifest says {size}")
         elif not entry.is_reference:
             to_hash.append(entry)
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        digests = list(pool.map(lambda e: md5_of(root / e.path), to_hash))
+    bar = Progress(sum(e.size for e in to_hash), len(to_hash), progress, verb="verified")
+    try:
+        with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+            digests = list(pool.map(lambda e: md5_of(root / e.path, bar), to_hash))
+    finally:
+        bar.close()
     for entry, digest in zip(to_hash, digests, strict=True):
         if digest != entry.md5_hex:
             problems.append(f"{entry.path}: content does not match the manifest digest")

@@ -24,6 +24,7 @@ from ..errors import DownloadError, UnsafePathError, UnsupportedReferenceError
 from ..manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .cache import Cache, etag_key
 from .limits import CHUNK, EMPTY_MD5
+from .progress import Progress
 
 FETCHABLE_SCHEMES = ("http://", "https://")
 _NAME_MAX = 255
@@ -57,11 +58,16 @@ def expected_size(entry: ManifestEntry) -> int | None:
     return None
 
 
-def md5_of(path: Path) -> str:
+def md5_of(path: Path, progress: Progress | None = None) -> str:
+    """The hex MD5 of a file, reporting bytes and the finished file to `progress`."""
     hasher = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
             hasher.update(chunk)
+            if progress is not None:
+                progress.bytes(len(chunk))
+    if progress is not None:
+        progress.file_done()
     return hasher.hexdigest()
 
 
@@ -206,6 +212,7 @@ def plan(
     exclude: Sequence[str] | None = None,
     skip_cache: bool = False,
     workers: int = 8,
+    progress: Progress | None = None,
 ) -> list[PlannedFile]:
     """Decide, without writing anything, what happens to each selected entry; refuses unsafe ones.
 
@@ -240,8 +247,11 @@ def plan(
             on_disk[id(item)] = cache.known_md5(item.destination)
     unknown = [item for item in planned if on_disk.get(id(item), "") is None]
     if unknown:  # hash what is on disk, in parallel; later downloads find these in the memo
+        if progress is not None:
+            progress.phase(sum(i.size for i in unknown), len(unknown), "checked")
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unknown)))) as pool:
-            for item, digest in zip(unknown, pool.map(lambda i: md5_of(i.destination), unknown), strict=True):
+            hashes = pool.map(lambda i: md5_of(i.destination, progress), unknown)
+            for item, digest in zip(unknown, hashes, strict=True):
                 cache.remember_md5(item.destination, digest)
                 on_disk[id(item)] = digest
     for item in planned:
