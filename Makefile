@@ -69,7 +69,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 soak: $(STAMP)
-	ARTIFACTKIT_SOAK=1 $(VENV)/bin/pytest -q -s tests/faults tests/server/test_concurrency.py
+	ARTIFACTKIT_SOAK=1 $(VENV)/bin/pytest -q -s --timeout 0 tests/faults tests/server/test_concurrency.py tests/security/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) .artifactkit-demo .pytest_cache .mypy_cache .ruff_cache

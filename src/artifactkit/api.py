@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -274,6 +275,7 @@ class Api:
         max_workers: int | None = None,
         references: Sequence[ManifestEntry] = (),
         progress: bool | None = False,
+        follow_symlinks: bool = False,
     ) -> Artifact:
         """Create a new version of `entity/project/name` from files and directories.
 
@@ -281,8 +283,9 @@ class Api:
         version yields that version. `run` names the run that logged it (created if needed).
         `references` adds http(s) entries whose bytes stay where they are, e.g.
         `ManifestEntry("raw/data.csv", digest=etag, ref="https://...", size=n)`. `progress`
-        draws a bar on a terminal (None: when stderr is one). `upload_files()` is the same upload,
-        also returning what was sent.
+        draws a bar on a terminal (None: when stderr is one). Symlinks inside a directory that
+        lead outside it are skipped (and logged) unless `follow_symlinks`. `upload_files()` is the
+        same upload, also returning what was sent and skipped.
         """
         artifact, _stats = self.upload_files(
             paths,
@@ -296,6 +299,7 @@ class Api:
             max_workers=max_workers,
             references=references,
             progress=progress,
+            follow_symlinks=follow_symlinks,
         )
         return artifact
 
@@ -313,6 +317,7 @@ class Api:
         max_workers: int | None = None,
         references: Sequence[ManifestEntry] = (),
         progress: bool | None = False,
+        follow_symlinks: bool = False,
     ) -> tuple[Artifact, UploadStats]:
         """`upload()`, returning the version and what was sent (files and bytes uploaded, or that
         an identical version already existed)."""
@@ -324,9 +329,16 @@ class Api:
         from .transfer.progress import Progress
 
         bar = Progress(0, 0, progress, verb="hashed", phases=True)  # one bar: hashing, then uploading
+        skipped: list[Path] = []
         try:
-            files = collect_files(paths, workers=max_workers, progress=bar) if paths else []
-            return upload_version(
+            files = (
+                collect_files(
+                    paths, workers=max_workers, progress=bar, follow_symlinks=follow_symlinks, skipped=skipped
+                )
+                if paths
+                else []
+            )
+            artifact, stats = upload_version(
                 self.client,
                 path,
                 type,
@@ -342,6 +354,7 @@ class Api:
             )
         finally:
             bar.close()
+        return artifact, dataclasses.replace(stats, skipped=tuple(str(p) for p in skipped))
 
     def reference(self, url: str, name: str | None = None) -> ManifestEntry:
         """An http(s) file as a reference entry for `upload(references=...)`, as wandb's `add_reference` makes it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import httpx
@@ -47,3 +48,17 @@ def test_the_request_log_and_document_cache_stay_within_their_bytes(small: Embed
     assert logged <= LOG_BYTES
     assert 0 < len(log) < 40 + 10  # the oldest entries went
     assert small.emulator.graphql.cache.bytes <= CACHE_BYTES
+
+
+def test_a_request_past_its_time_budget_is_stopped(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The SQLite work of one request is bounded in time: past the budget the statement is interrupted."""
+    with EmbeddedEmulator(tmp_path_factory.mktemp("budget")) as emu:
+        # A query that makes SQLite step through rows: interrupted at the first progress check.
+        recursive = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) SELECT count(*) FROM n"
+        )
+        emu.emulator.budget.start(emu.store.conn, 0.0)
+        with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+            emu.store.conn.execute(recursive).fetchone()
+        emu.emulator.budget.stop()
+        assert emu.store.conn.execute("SELECT 1").fetchone()[0] == 1  # the connection is fine afterwards

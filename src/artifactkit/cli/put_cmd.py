@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--metadata", help="JSON object")
     parser.add_argument("--run", help="the run that logged the version (created if needed)")
     parser.add_argument("--workers", type=int, help="parallel uploads and hashing")
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="upload what symlinks in a directory point to, also outside it (default: skip and report those)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the version's name")
     add_connection_options(parser)
@@ -94,6 +100,14 @@ def run(args: argparse.Namespace) -> int:
             max_workers=args.workers,
             references=references,
             progress=False if (args.no_progress or args.json or args.quiet) else None,
+            follow_symlinks=args.follow_symlinks,
+        )
+    if stats.skipped and not args.json:
+        print(
+            f"skipped {len(stats.skipped)} symlink(s) leading outside the uploaded directory "
+            f"(--follow-symlinks uploads them): {', '.join(stats.skipped[:5])}"
+            + (" ..." if len(stats.skipped) > 5 else ""),
+            file=sys.stderr,
         )
     if args.json:
         print(
@@ -110,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
                     "uploaded_files": stats.uploaded_files,
                     "uploaded_bytes": stats.uploaded_bytes,
                     "existing_version": stats.existing_version,
+                    "skipped_symlinks": list(stats.skipped),
                 },
                 indent=2,
             )

@@ -160,17 +160,18 @@ class Cache:
         if touch:
             with contextlib.suppress(OSError):  # a read-only cache still serves hits
                 os.utime(path)
-                if stat.st_nlink > 1:
-                    self._checksums.put(path, key)  # the new mtime is ours, not an edit
+                self._checksums.put(path, key)  # the new mtime is ours, not an edit
         return path
 
     def stat_object(self, kind: str, key: str, size: int | None) -> os.stat_result | None:
         """The object's stat if it is present and intact (with `size` bytes when given), else None.
 
-        An object hardlinked into a download root (`st_nlink > 1`) shares its bytes with that file,
-        so an edit made there in place would change it: such an object is checked against the size
-        and mtime recorded when it was linked or last used, and hashed again (dropped if wrong) when
-        they differ. Objects nobody links to are trusted, as they were checked when stored.
+        Every object is checked against the size and mtime recorded when it was stored, linked or
+        last used (an object hardlinked into a download root shares its bytes with that file, and
+        anything may write into the cache directory): when they differ, or nothing was recorded (an
+        object from an older artifactkit or from another process still running), the object is
+        hashed again, and dropped if its bytes are wrong. The check costs a `stat` and one memo
+        lookup per hit; bytes are hashed only when something changed them.
         """
         path = self.object_path(kind, key)
         try:
@@ -179,7 +180,8 @@ class Cache:
             return None
         if size is not None and stat.st_size != size:
             return None
-        if stat.st_nlink > 1 and self._checksums.matches(str(path), stat) is False:
+        known = self._checksums.matches(str(path), stat)
+        if known is False or (known is None and kind == "md5"):
             if kind != "md5" or _md5_file(path) != key:
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -208,6 +210,7 @@ class Cache:
             with contextlib.suppress(OSError):
                 os.chmod(source, _READ_ONLY)
         os.replace(source, target)
+        self._checksums.put(target, key)  # verified bytes: their size and mtime, checked at every use
         return target
 
     def open_temp(self, label: str) -> tuple[Path, BinaryIO]:

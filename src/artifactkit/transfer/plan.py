@@ -8,6 +8,7 @@ It only reads the disk; a dry run is a plan and nothing else.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
@@ -28,6 +29,7 @@ from .progress import Progress
 
 FETCHABLE_SCHEMES = ("http://", "https://")
 _NAME_MAX = 255
+_PATH_MAX = 4096  # Linux PATH_MAX; macOS allows 1024, where the OS error is mapped instead
 
 Action = Literal["keep", "cache", "fetch"]
 _GLOB_MAGIC = re.compile(r"[*?[]")
@@ -111,18 +113,34 @@ class DownloadRoot:
         return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
 
     def destination(self, path: str) -> Path:
-        """`root/path`, or `UnsafePathError` if writing there could leave the root."""
+        """`root/path`, or `UnsafePathError` if writing there could leave the root or cannot be done."""
         return self.inspect(path)[0]
 
     def inspect(self, path: str) -> tuple[Path, os.stat_result | None]:
         """`destination(path)` and what is there now (`lstat`; None when nothing is).
 
-        One `lstat` per path at most, and none when its directory does not exist yet.
+        One `lstat` per path at most, and none when its directory does not exist yet. A path the
+        file system cannot hold under this root (longer than PATH_MAX) is unsafe too, and any other
+        error from looking at the disk is a `DownloadError` naming the entry (never a bare OSError).
         """
+        try:
+            return self._inspect(path)
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                raise UnsafePathError(f"refusing manifest entry {path[:200]!r}...: {exc.strerror}", path=path) from None
+            raise DownloadError(f"cannot check where manifest entry {path[:200]!r} goes: {exc}", path=path) from None
+
+    def _inspect(self, path: str) -> tuple[Path, os.stat_result | None]:
         try:
             check_entry_path(path)
         except ManifestError as exc:
-            raise UnsafePathError(f"refusing manifest entry {path!r}: {exc}", path=path) from None
+            raise UnsafePathError(f"refusing manifest entry {path[:200]!r}: {exc}", path=path) from None
+        if len(os.fsencode(os.path.join(self.real, path))) >= _PATH_MAX:
+            raise UnsafePathError(
+                f"refusing manifest entry {path[:200]!r}...: under {self.root} it would be longer than "
+                f"{_PATH_MAX} bytes, the longest path the file system takes",
+                path=path,
+            )
         parts = path.split("/")
         if any(len(part.encode()) > _NAME_MAX for part in parts):
             raise DownloadError(f"cannot write manifest entry {path!r}: a name is longer than 255 bytes", path=path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,8 @@ from ..manifest import ManifestError, check_entry_path
 from .limits import CHUNK, default_workers
 from .progress import Progress
 
+log = logging.getLogger("artifactkit")
+
 
 @dataclass
 class UploadStats:
@@ -35,6 +38,8 @@ class UploadStats:
     uploaded_files: int = 0
     uploaded_bytes: int = 0
     existing_version: bool = False
+    skipped: tuple[str, ...] = ()
+    """Symlinks in uploaded directories that were not followed (they lead outside the directory)."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +97,19 @@ def collect_files(
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    follow_symlinks: bool = False,
+    skipped: list[Path] | None = None,
 ) -> list[LocalFile]:
     """Expand files and directories into `LocalFile`s, hashing in parallel.
 
     A directory contributes its files under their relative paths; a single file keeps its base
     name. A mapping gives explicit artifact paths: `{"data/train.csv": "/tmp/x.csv"}`. `progress`
     shows the hashing (bytes and files) as the first phase of an upload's bar.
+
+    Inside a directory, a symlink whose target lies outside that directory (or does not exist) is
+    skipped unless `follow_symlinks`: uploading a folder must not upload what lies elsewhere. The
+    skipped links are appended to `skipped` (when given) and logged. A file named explicitly is
+    read through its link.
     """
     pairs: list[tuple[Path, str]] = []
     items = paths.items() if isinstance(paths, Mapping) else [(None, p) for p in paths]
@@ -105,7 +117,13 @@ def collect_files(
         source = Path(raw)
         if source.is_dir():
             prefix = f"{logical.rstrip('/')}/" if logical else ""
+            inside = source.resolve()
             for child in sorted(source.rglob("*")):
+                if child.is_symlink() and not follow_symlinks and not _resolves_inside(child, inside):
+                    log.warning("not uploading %s: a symlink to outside %s (pass follow_symlinks=True)", child, source)
+                    if skipped is not None:
+                        skipped.append(child)
+                    continue
                 if child.is_file():
                     pairs.append((child, prefix + child.relative_to(source).as_posix()))
         elif source.is_file():
@@ -133,6 +151,15 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _resolves_inside(link: Path, root: Path) -> bool:
+    """Whether `link` leads to an existing file or directory inside `root` (itself resolved)."""
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):  # dangling, a loop, unreadable
+        return False
+    return target == root or target.is_relative_to(root)
 
 
 @dataclass(frozen=True)
