@@ -41,6 +41,6 @@ SERVER_PID=$!
 for _ in $(seq 1 300); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 [ -s "$WORK/ready.json" ] || fail "the emulator did not start: $(cat "$WORK/serve.log")"
 listing=$("$WORK/venv/bin/artifactkit" ls local/demo --local 2>"$WORK/ls.err") || fail "ls: $(cat "$WORK/ls.err")"
-grep -q "^dataset" <<<"$listing" || fail "ls local/demo listed: $listing"
+grep -qE "^digits +dataset +v1 " <<<"$listing" || fail "ls local/demo listed: $listing"
 grep -q "using the local emulator" "$WORK/ls.err" || fail "ls did not say which server it used"
 echo "smoke: the wheel installs, imports, runs --help, hints at [server], serves and lists ($(basename "$WHEEL"))"
