@@ -49,6 +49,9 @@ def hash_key(key: str) -> str:
 def ensure_key_schema(store: Store) -> None:
     """Add the `role` and `prefix` columns to an older database and replace stored keys by hashes."""
     columns = {row["name"] for row in store.all("PRAGMA table_info(api_keys)")}
+    plain = store.all("SELECT rowid FROM api_keys WHERE key NOT LIKE 'sha256:%' LIMIT 1")
+    if plain:  # overwrite the old pages, not just unlink them, so no copy of a key stays in the file
+        store.conn.execute("PRAGMA secure_delete = ON")
     with store.write():
         if "role" not in columns:
             store.conn.execute("ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'write'")
@@ -56,11 +59,13 @@ def ensure_key_schema(store: Store) -> None:
         if "prefix" not in columns:
             store.conn.execute("ALTER TABLE api_keys ADD COLUMN prefix TEXT NOT NULL DEFAULT ''")
         for row in store.all("SELECT rowid, key FROM api_keys WHERE key NOT LIKE 'sha256:%'"):
-            plain = str(row["key"])
+            plain_key = str(row["key"])
             store.conn.execute(
                 "UPDATE api_keys SET key = ?, prefix = ? WHERE rowid = ?",
-                (hash_key(plain), plain[:_PREFIX_CHARS], row["rowid"]),
+                (hash_key(plain_key), plain_key[:_PREFIX_CHARS], row["rowid"]),
             )
+    if plain:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def ensure_user(store: Store, username: str) -> int:
