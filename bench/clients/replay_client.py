@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from common import argument, report
 
 
 def replay() -> dict[str, Any]:
+    import httpx  # timed, as `import artifactkit` is in the artifactkit client
+
     bodies = Path(argument(1)).read_bytes().splitlines()
     url = os.environ["WANDB_BASE_URL"].rstrip("/") + "/graphql"
     auth = ("api", os.environ["WANDB_API_KEY"])

@@ -44,8 +44,11 @@ class Node:
     def __getattr__(self, name: str) -> Any:
         # Plain columns (created_at, description, ...) resolve straight from the row.
         row = self.__dict__.get("row")
-        if row is not None and name in row.keys():  # noqa: SIM118 - sqlite3.Row has no __contains__ for keys
-            return row[name]
+        if row is not None and not name.startswith("__"):
+            try:
+                return row[name]
+            except (IndexError, KeyError):  # sqlite3.Row says IndexError for an unknown column
+                pass
         raise AttributeError(name)
 
 
@@ -350,12 +353,6 @@ class AliasNode(Node):
             "artifact_id": membership["artifact_id"],
         }
         return cls(ctx, row, versions)  # type: ignore[arg-type]
-
-    def __getattr__(self, name: str) -> Any:
-        row = self.__dict__.get("row")
-        if isinstance(row, dict) and name in row:
-            return row[name]
-        return super().__getattr__(name)
 
     @property
     def id(self) -> str:
