@@ -34,7 +34,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -65,6 +65,7 @@ from .errors import (
 )
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path, parse_artifact_reference
 from .transfer.cache import Cache, etag_key, manifest_key
+from .transfer.fetch import normalise_etag
 
 logger = logging.getLogger("artifactkit")
 
@@ -114,6 +115,9 @@ def parse_path(raw: str) -> WandbPath:
     text = ArtifactFileSystem._strip_protocol(raw)
     if not text:
         raise InvalidNameError("the path names nothing", expected=PATH_FORM)
+    scheme, sep, _ = text.partition("://")
+    if sep and "/" not in scheme:
+        raise InvalidNameError(f"{raw!r} is not a wandb:// path", expected=PATH_FORM)
     parts = text.split("/")
     entity = check_part("entity", parts[0], PATH_FORM)
     if len(parts) == 1:
@@ -247,11 +251,23 @@ class _LocalBytes:
             return f.read(end - start)
 
 
-def _get_range(transport: Transport, url: str, start: int, end: int, headers: dict[str, str]) -> bytes | int:
-    """Bytes [start, end) of `url` by one ranged GET, or the HTTP status that refused it (0: broken off)."""
+def _get_range(
+    transport: Transport,
+    url: str,
+    start: int,
+    end: int,
+    headers: dict[str, str],
+    check: Callable[[httpx.Response], None] | None = None,
+) -> bytes | int:
+    """Bytes [start, end) of `url` by one ranged GET, or the HTTP status that refused it (0: broken off).
+
+    `check` sees a successful answer's headers before its body is read and may raise.
+    """
     want = end - start
     with transport.stream("GET", url, headers={**headers, "Range": f"bytes={start}-{end - 1}"}) as response:
         status = response.status_code
+        if check is not None and status in (200, 206):
+            check(response)
         if status == 206:
             skip = start - _range_start(response.headers.get("content-range"), start)
         elif status == 200:
@@ -339,6 +355,20 @@ class _ReferenceBytes:
         self.fs = fs
         self.entry = entry
         self.url = entry.ref
+        self.accepted = {entry.digest, normalise_etag(str(entry.extra.get("etag", "")))} - {""}
+
+    def _check_etag(self, response: httpx.Response) -> None:
+        entry = self.entry
+        if entry.digest == entry.ref:  # W&B records the URL itself when the origin had no ETag
+            return
+        etag = normalise_etag(response.headers.get("etag"))
+        if etag not in self.accepted:
+            shown = repr(etag) if etag else "no ETag"
+            raise DigestMismatchError(
+                f"{entry.path}: reference {entry.ref} now has {shown}, the manifest recorded {entry.digest!r}; "
+                "its content changed since the version was logged",
+                path=entry.path,
+            )
 
     def read(self, start: int, end: int) -> bytes:
         entry = self.entry
@@ -348,13 +378,19 @@ class _ReferenceBytes:
             return b""
         status = 0
         for _attempt in range(_ATTEMPTS):
-            outcome = _get_range(self.fs.api.client.transport, self.url, start, end, {})
+            outcome = _get_range(self.fs.api.client.transport, self.url, start, end, {}, self._check_etag)
             if isinstance(outcome, bytes):
-                return outcome
+                if not entry.size or len(outcome) == end - start:
+                    return outcome
+                status = 0  # fewer bytes than the recorded size promises: try again
+                continue
             status = outcome
             if status and status < 500 and status != 429:
                 break
-        raise DownloadError(f"{entry.path}: reading reference {self.url} failed (HTTP {status})", path=entry.path)
+        problem = f"HTTP {status}" if status else "the connection broke or the body was short"
+        raise DownloadError(
+            f"{entry.path}: reading bytes {start}-{end - 1} of reference {self.url} failed: {problem}", path=entry.path
+        )
 
 
 class _Spool:
@@ -559,6 +595,25 @@ class VersionTransaction(Transaction):  # type: ignore[misc]
             if self._dir is not None:
                 shutil.rmtree(self._dir, ignore_errors=True)
                 self._dir = None
+
+
+def _check_destination(lpath: str, root: str | None) -> None:
+    """Refuse a destination whose folder resolves outside the destination the caller named.
+
+    `root` itself may be a symlink (the caller chose it); folders below it may not lead elsewhere.
+    A symlink at the destination file is replaced, never written through.
+    """
+    target = os.path.abspath(lpath)
+    base = os.path.abspath(root) if root is not None else os.path.dirname(target)
+    if base == target:  # a file's own path was named
+        base = os.path.dirname(target)
+    real_base = os.path.realpath(base)
+    real_folder = os.path.realpath(os.path.dirname(target))
+    if real_folder != real_base and not real_folder.startswith(real_base.rstrip(os.sep) + os.sep):
+        raise UnsafePathError(
+            f"refusing to write {lpath!r}: its folder resolves to {real_folder}, outside {base} (through a symlink)",
+            path=lpath,
+        )
 
 
 # ----------------------------------------------------------------------------- the filesystem
@@ -872,15 +927,22 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
     def find(
         self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False, **kwargs: Any
     ) -> Any:
-        """Every file under `path`; inside a version from its manifest alone (no request per file)."""
+        """Every file under `path`; inside a version from its manifest alone (no request per file).
+
+        As in fsspec, a path that does not exist has no files (`[]`, so `glob` finds nothing);
+        a refused key still raises.
+        """
         ref = parse_path(path)
         if ref.alias is None:
             return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
         if maxdepth is not None and maxdepth < 1:
             raise ValueError("maxdepth must be at least 1")
-        with _translated(path):
-            version = self._resolve(ref)
-            tree = self._tree(version)
+        try:
+            with _translated(path):
+                version = self._resolve(ref)
+                tree = self._tree(version)
+        except FileNotFoundError:
+            return {} if detail else []
         artifact = version.artifact
         out: dict[str, dict[str, Any]] = {}
         if ref.path in tree.files and ref.path not in tree.dirs:
@@ -1037,7 +1099,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             super().get(rpath, lpath, recursive=recursive, **kwargs)
         finally:
             self._collecting.pairs = None
-        self._download(pairs)
+        self._download(pairs, os.fspath(lpath) if isinstance(lpath, (str, os.PathLike)) else None)
 
     def get_file(self, rpath: str, lpath: str, callback: Any = None, outfile: Any = None, **kwargs: Any) -> None:
         pairs = getattr(self._collecting, "pairs", None)
@@ -1046,22 +1108,31 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         else:
             self._download([(rpath, lpath)])
 
-    def _download(self, pairs: list[tuple[str, str]]) -> None:
+    def _download(self, pairs: list[tuple[str, str]], root: str | None = None) -> None:
+        """Download (rpath, lpath) pairs; `root` is the destination the caller named (None: each lpath's folder).
+
+        Every destination is checked before anything is written: a folder under `root` that
+        resolves outside it (a symlink) is refused with `ValueError` (cause `UnsafePathError`).
+        """
         groups: dict[int, tuple[_Version, _Tree, list[tuple[str, str]]]] = {}
+        folders: list[str] = []
         for rpath, lpath in pairs:
             with _translated(rpath):
+                _check_destination(lpath, root)
                 ref = parse_path(rpath)
                 if ref.alias is None:
-                    os.makedirs(lpath, exist_ok=True)
+                    folders.append(lpath)
                     continue
                 version = self._resolve(ref)
                 tree = self._tree(version)
             if ref.path in tree.dirs:
-                os.makedirs(lpath, exist_ok=True)
+                folders.append(lpath)
             elif ref.path in tree.files:
                 groups.setdefault(id(version), (version, tree, []))[2].append((ref.path, lpath))
             else:
                 _not_found(rpath, f"{rpath}: no such file or folder in {version.artifact.qualified_name}")
+        for folder in folders:
+            os.makedirs(folder, exist_ok=True)
         for version, tree, items in groups.values():
             with _translated(version.artifact.qualified_name):
                 self._download_version(version, tree, items)
@@ -1082,6 +1153,8 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             for (path, _), target in zip(items, targets, strict=True):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 if path in placed:
+                    if os.path.islink(target):
+                        os.unlink(target)  # replaced like the others, never written through
                     shutil.copyfile(placed[path], target)
                 else:
                     os.replace(staging / path, target)

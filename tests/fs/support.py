@@ -9,8 +9,10 @@ client may do.
 from __future__ import annotations
 
 import hashlib
+import http.server
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +101,73 @@ def seed_version(emu: EmbeddedEmulator, collection_path: str, type_name: str, ma
         assert client.put(url, content=manifest.to_bytes()).status_code == 200
         call(f'mutation {{ commitArtifact(input: {{artifactID: "{artifact_id}"}}) {{ artifact {{ id }} }} }}')
     return str(artifact_id)
+
+
+class ShortAnswerProxy:
+    """An HTTP proxy in front of the emulator whose ranged answers (206) hold fewer bytes than they should.
+
+    `mode="short"`: a well-formed answer, its Content-Length honest about the half it carries.
+    `mode="drop"`: the full Content-Length, half the bytes, then the connection closes.
+    Everything else is passed through. The emulator signs URLs for the Host it is asked on, so
+    a client using `url` as its base URL reads every byte through the proxy. `cut` counts the
+    answers shortened.
+    """
+
+    _HOP_BY_HOP = frozenset(
+        {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "accept-encoding"}
+    )
+
+    def __init__(self, upstream: str, mode: str) -> None:
+        self.upstream = upstream
+        self.mode = mode
+        self.cut = 0
+        self._client = httpx.Client(base_url=upstream, timeout=60)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                proxy._forward(self)
+
+            do_POST = do_PUT = do_HEAD = do_GET
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _forward(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in self._HOP_BY_HOP}
+        answer = self._client.request(handler.command, handler.path, headers=headers, content=body)
+        data = answer.content
+        shorten = answer.status_code == 206 and len(data) > 1
+        sent = data[: len(data) // 2] if shorten else data
+        handler.send_response(answer.status_code)
+        for name, value in answer.headers.multi_items():
+            if name.lower() not in self._HOP_BY_HOP:
+                handler.send_header(name, value)
+        claimed = len(data) if shorten and self.mode == "drop" else len(sent)
+        handler.send_header("Content-Length", str(claimed))
+        if shorten and self.mode == "drop":
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(sent)
+        if shorten:
+            self.cut += 1
+
+    def __enter__(self) -> ShortAnswerProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._client.close()
