@@ -92,6 +92,22 @@ def page_size(first: int | None) -> int:
     return min(first, MAX_PAGE_SIZE)
 
 
+def page_statement(query: Query, after: str | None, limit: int) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of one page: at most `limit` rows of `query` after the cursor `after`.
+
+    Columns `_k0`, `_k1`, ... hold each row's sort-key values, the makings of its cursor.
+    """
+    where, params = query.where, list(query.params)
+    keys = list(query.order)
+    if after:
+        clause, extra = _after_clause(keys, decode_cursor(after, len(keys)))
+        where, params = f"({where}) AND {clause}", params + extra
+    key_columns = ", ".join(f"({k.expr}) AS _k{i}" for i, k in enumerate(keys))
+    order_by = ", ".join(f"({k.expr}) {'DESC' if k.descending else 'ASC'}" for k in keys)
+    sql = f"SELECT {query.columns}, {key_columns} FROM {query.source} WHERE {where} ORDER BY {order_by} LIMIT ?"
+    return sql, (*params, limit)
+
+
 class Connection(Generic[T]):
     """A Relay connection: `edges`, `pageInfo` and (computed only when asked) `totalCount`."""
 
@@ -114,15 +130,8 @@ class Connection(Generic[T]):
         self._wrap = wrap
         self._edge_fields = edge_fields
         limit = page_size(first)
-        where, params = query.where, list(query.params)
         keys = list(query.order)
-        if after:
-            clause, extra = _after_clause(keys, decode_cursor(after, len(keys)))
-            where, params = f"({where}) AND {clause}", params + extra
-        key_columns = ", ".join(f"({k.expr}) AS _k{i}" for i, k in enumerate(keys))
-        order_by = ", ".join(f"({k.expr}) {'DESC' if k.descending else 'ASC'}" for k in keys)
-        sql = f"SELECT {query.columns}, {key_columns} FROM {query.source} WHERE {where} ORDER BY {order_by} LIMIT ?"
-        rows = store.all(sql, (*params, limit + 1))
+        rows = store.all(*page_statement(query, after, limit + 1))
         self._has_next = len(rows) > limit
         self.rows = rows[:limit]
         self._cursors = [encode_cursor([row[f"_k{i}"] for i in range(len(keys))]) for row in self.rows]
