@@ -29,6 +29,8 @@ _EXPORTS = {
     "Manifest": ".manifest",
     "ManifestEntry": ".manifest",
     "Paginator": "._pagination",
+    "Project": ".projects",
+    "Projects": ".projects",
     "RetryPolicy": "._transport",
     "Run": ".runs",
     "RunArtifacts": ".runs",
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from .collections import ArtifactCollection, ArtifactCollections
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
+    from .projects import Project, Projects
     from .runs import Run, RunArtifacts
     from .transfer.download import DownloadResult
     from .transfer.upload import UploadStats
@@ -90,6 +93,8 @@ __all__ = [
     "Manifest",
     "ManifestEntry",
     "Paginator",
+    "Project",
+    "Projects",
     "RetryPolicy",
     "Run",
     "RunArtifacts",

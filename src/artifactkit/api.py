@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from ._generated.fragments import RunFields
     from .manifest import ManifestEntry
+    from .projects import Projects
 
 DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
 
@@ -152,6 +153,20 @@ class Api:
 
     def _artifact_path(self, path: str, *, allow_alias: bool = True) -> ArtifactPath:
         return parse_artifact_path(path, self._default_entity, self.project, allow_alias=allow_alias)
+
+    # -- projects ------------------------------------------------------------------------------
+
+    def projects(self, entity: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> Projects:
+        """The projects of `entity` (default: the default entity), newest first, as `wandb.Api().projects()`."""
+        from ._paths import PROJECT_FORM, check_part
+        from .projects import Projects
+
+        name = entity or self._default_entity()
+        if not name:
+            from .errors import InvalidNameError
+
+            raise InvalidNameError("no entity given and no default entity configured", expected="an entity name")
+        return Projects(self.client, check_part("entity", name, PROJECT_FORM), per_page)
 
     # -- artifact types ----------------------------------------------------------------------
 

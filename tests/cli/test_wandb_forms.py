@@ -63,7 +63,7 @@ def test_put_get_ls_and_cache_cleanup_as_wandb_users_type_them(
             "put FILE -n -t -a": ("put", "model.pt", "-n", "forms/classifier", "-t", "model", "-a", "prod"),
             "put URL (a reference)": ("put", url, "-n", "raw-table"),
             "ls ENTITY/PROJECT (collections, latest version)": ("ls", "local/forms"),
-            "ls ENTITY (says what to pass)": ("ls", "local"),
+            "ls ENTITY (its projects)": ("ls", "local"),
             "get --type --quiet (only the path)": ("get", "training-data:latest", "--type", "dataset", "--quiet"),
             "get --type of another type": ("get", "training-data", "--type", "model"),
             "get --exclude beside --include": (

@@ -82,3 +82,14 @@ def test_checkout_makes_the_directory_hold_exactly_the_version(api: Api, project
     (Path(root) / "stray.txt").write_text("not in the artifact")
     assert api.artifact(f"{project}/co:v1").checkout() == root
     assert tree_bytes(root) == changed  # the stray file and v0's extra file are gone
+
+
+def test_projects_of_an_entity_as_wandb_lists_them(any_api: Api, project: str, workdir: Path) -> None:
+    entity, name = project.split("/")
+    any_api.upload(write_tree(workdir / "src", FILES), f"{project}/listed", "dataset")
+    projects = list(any_api.projects(entity, per_page=2))  # several pages on the shared emulator
+    assert project in [p.path for p in projects]
+    mine = next(p for p in projects if p.name == name)
+    assert (mine.entity, mine.description) == (entity, None)
+    assert [p.path for p in any_api.projects()] == [p.path for p in projects]  # the default entity
+    assert list(any_api.projects("nobody-here")) == []

@@ -112,6 +112,13 @@ if TYPE_CHECKING:
         DiagnoseArtifactPathProjectArtifactCollection,
         DiagnoseArtifactPathProjectArtifactCollectionDefaultArtifactType,
     )
+    from .entity_projects import (
+        EntityProjects,
+        EntityProjectsModels,
+        EntityProjectsModelsEdges,
+        EntityProjectsModelsEdgesNode,
+        EntityProjectsModelsPageInfo,
+    )
     from .enums import (
         ArtifactCollectionState,
         ArtifactDigestAlgorithm,
@@ -459,6 +466,11 @@ _LAZY_IMPORTS = {
     "DiagnoseArtifactPathProject": ".diagnose_artifact_path",
     "DiagnoseArtifactPathProjectArtifactCollection": ".diagnose_artifact_path",
     "DiagnoseArtifactPathProjectArtifactCollectionDefaultArtifactType": ".diagnose_artifact_path",
+    "EntityProjects": ".entity_projects",
+    "EntityProjectsModels": ".entity_projects",
+    "EntityProjectsModelsEdges": ".entity_projects",
+    "EntityProjectsModelsEdgesNode": ".entity_projects",
+    "EntityProjectsModelsPageInfo": ".entity_projects",
     "FileFields": ".fragments",
     "FileUrlFields": ".fragments",
     "GeneratedClient": ".client",
@@ -742,6 +754,11 @@ __all__ = [
     "DiagnoseArtifactPathProject",
     "DiagnoseArtifactPathProjectArtifactCollection",
     "DiagnoseArtifactPathProjectArtifactCollectionDefaultArtifactType",
+    "EntityProjects",
+    "EntityProjectsModels",
+    "EntityProjectsModelsEdges",
+    "EntityProjectsModelsEdgesNode",
+    "EntityProjectsModelsPageInfo",
     "FileFields",
     "FileUrlFields",
     "GeneratedClient",

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .delete_artifact_sequence import DeleteArtifactSequence
     from .delete_collection_tags import DeleteCollectionTags
     from .diagnose_artifact_path import DiagnoseArtifactPath
+    from .entity_projects import EntityProjects
     from .input_types import (
         AddAliasesInput,
         CreateArtifactCollectionTagAssignmentsInput,
@@ -2011,6 +2012,48 @@ class GeneratedClient(BaseClient):
         return LegacyCollectionAliases.model_validate(
             self._answer(response, LegacyCollectionAliases)
         )
+
+    def entity_projects(
+        self,
+        entity: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "EntityProjects":
+        from .entity_projects import EntityProjects
+
+        query = gql("""
+            query EntityProjects($entity: String!, $cursor: String, $perPage: Int) {
+              models(entityName: $entity, after: $cursor, first: $perPage) {
+                pageInfo {
+                  ...PageInfoFields
+                }
+                edges {
+                  node {
+                    id
+                    name
+                    entityName
+                    description
+                    createdAt
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query, operation_name="EntityProjects", variables=variables, **kwargs
+        )
+        return EntityProjects.model_validate(self._answer(response, EntityProjects))
 
     def project_run(
         self, entity: str, project: str, name: str, **kwargs: Any

@@ -16,14 +16,15 @@ _TIME = "%Y-%m-%d %H:%M"
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "ls",
-        help="list collections, types, versions or files",
+        help="list projects, collections, types, versions or files",
         description=(
-            "ENTITY/PROJECT lists the project's collections with their type, latest version, size and "
-            "update time, as `wandb artifact ls` does (--type: of one type only; --types: the artifact "
-            "types instead); ENTITY/PROJECT/NAME lists versions; ENTITY/PROJECT/NAME:VERSION lists files."
+            "ENTITY lists the entity's projects; ENTITY/PROJECT lists the project's collections with their "
+            "type, latest version, size and update time, as `wandb artifact ls` does (--type: of one type "
+            "only; --types: the artifact types instead); ENTITY/PROJECT/NAME lists versions; "
+            "ENTITY/PROJECT/NAME:VERSION lists files."
         ),
     )
-    parser.add_argument("path", help="ENTITY/PROJECT, ENTITY/PROJECT/NAME or ENTITY/PROJECT/NAME:VERSION")
+    parser.add_argument("path", help="ENTITY, ENTITY/PROJECT, ENTITY/PROJECT/NAME or ENTITY/PROJECT/NAME:VERSION")
     parser.add_argument("-t", "--type", dest="type_name", help="only collections of this artifact type")
     parser.add_argument("--types", action="store_true", help="list the project's artifact types instead")
     add_connection_options(parser)
@@ -32,13 +33,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if "/" not in args.path.strip("/"):
-        from ..errors import InvalidNameError
-
-        name = args.path.strip("/")
-        raise InvalidNameError(
-            f"{name!r} is a single name; ls lists what a project holds (listing an entity's projects is not supported)",
-            expected=f"ENTITY/PROJECT such as '{name}/my-project', or ENTITY/PROJECT/NAME[:VERSION]",
-        )
+        with make_api(args) as api:
+            return _projects(args, api, args.path.strip("/"))
     with make_api(args) as api:
         depth = args.path.count("/")
         if depth <= 1:
@@ -48,6 +44,21 @@ def run(args: argparse.Namespace) -> int:
         if ":" in args.path:
             return _files(args, api)
         return _versions(args, api)
+
+
+def _projects(args: argparse.Namespace, api: Api, entity: str) -> int:
+    projects = list(api.projects(entity))
+    emit(
+        args,
+        ["PROJECT", "CREATED", "DESCRIPTION"],
+        [(p.path, p.created_at.strftime(_TIME), p.description or "") for p in projects],
+        [
+            {"name": p.name, "entity": p.entity, "id": p.id, "description": p.description, "created_at": p.created_at}
+            for p in projects
+        ],
+        kind="projects",
+    )
+    return EXIT_OK
 
 
 def _types(args: argparse.Namespace, api: Api) -> int:

@@ -14,6 +14,17 @@ from .filters import ARTIFACT_ORDER, COLLECTION_ORDER, artifact_filters, collect
 from .pagination import Query, SortKey
 
 
+def entity_projects(entity: str) -> Query:
+    """The projects of an entity, newest first (what `models(entityName:)` lists)."""
+    return Query(
+        columns="p.*, e.name AS entity_name",
+        source="projects p JOIN entities e ON e.id = p.entity_id",
+        where="e.name = ?",
+        params=(entity,),
+        order=(SortKey("p.id", descending=True),),
+    )
+
+
 def artifact_types(project_id: int) -> Query:
     return Query(
         columns="t.*",

@@ -34,7 +34,7 @@ from graphql import (
     print_ast,
 )
 
-from . import ids
+from . import ids, listings
 from .context import Context
 from .errors import NotFound
 from .mutations import MUTATIONS
@@ -46,6 +46,7 @@ from .nodes import (
     ServerInfoNode,
     UserNode,
 )
+from .pagination import Connection
 from .records import artifact_by_id, collection_by_id, find_project
 from .settings import LEGACY_ADDED_SDL, LEGACY_REMOVED_FIELDS, LEGACY_REMOVED_TYPES
 
@@ -161,6 +162,22 @@ def resolve_project(
     ctx: Context = info.context
     row = find_project(ctx.store, entityName or ctx.default_entity, name)
     return None if row is None else ProjectNode(ctx, row)
+
+
+@query.field("models")
+def resolve_projects(
+    _: Any,
+    info: GraphQLResolveInfo,
+    entityName: str | None = None,
+    after: str | None = None,
+    first: int | None = None,
+    **page: Any,
+) -> Connection[ProjectNode]:
+    """The projects of an entity (the signed-in user's default entity when none is named)."""
+    ctx: Context = info.context
+    query = listings.entity_projects(entityName or ctx.default_entity or "")
+    page.pop("order", None)  # newest first, whatever is asked (the official client sends none)
+    return Connection(ctx.store, query, lambda row: ProjectNode(ctx, row), after=after, first=first, **page)
 
 
 @query.field("serverInfo")
