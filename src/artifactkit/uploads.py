@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from .manifest import Manifest, ManifestEntry, ManifestError
 from .transfer.progress import Progress
 from .transfer.upload import LocalFile, UploadStats, UploadUrl, put_document, put_files
 
+log = logging.getLogger("artifactkit")
 FILE_SPEC_BATCH = 1000
 
 
@@ -99,6 +101,7 @@ def upload_version(
     artifact_id = created.create_artifact.artifact.id
     if created.create_artifact.artifact.state.value == "COMMITTED":
         stats = UploadStats(files=len(manifest), existing_version=True)
+        log.info("%s: identical content is already a version (digest %s); nothing to upload", where, digest)
         return _existing_version(client, artifact_id, aliases, tags, (entity, project)), stats
 
     manifest_bytes = manifest.to_bytes()

@@ -159,3 +159,15 @@ def test_keys_speak_json_with_a_schema_version(tmp_path: Path, capsys: pytest.Ca
     # The key is shown once; the list names it by its prefix (the database keeps a hash).
     assert created["key"]["key"].startswith(created["key"]["key_prefix"])
     assert {k: v for k, v in created["key"].items() if k != "key"} in listed["keys"]
+
+
+def test_verbose_put_says_what_the_server_already_had(
+    emulator: EmbeddedEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], project: str
+) -> None:
+    (tmp_path / "f.txt").write_text("payload")
+    put = ["put", str(tmp_path / "f.txt"), "-n", f"{project}/logged", "-v"]
+    connect = ["--base-url", emulator.url, "--api-key", emulator.api_key]
+    code, _, first = run(capsys, *put, *connect)
+    assert code == 0 and "artifactkit: 1 of 1 file(s) to upload" in first
+    code, _, again = run(capsys, *put, *connect)
+    assert code == 0 and f"{project}/logged: identical content is already a version" in again

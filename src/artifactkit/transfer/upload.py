@@ -191,6 +191,7 @@ def put_files(
     """
     stats = UploadStats(files=len(files))
     uploads = urls(files)
+    log.info("%d of %d file(s) to upload; the server already has the others' bytes", len(uploads), len(files))
     total = sum({u.file.md5_b64: u.file.size for u in uploads}.values())
     if isinstance(progress, Progress):
         bar = progress.phase(total, len(uploads), "uploaded")
