@@ -80,7 +80,7 @@ def test_artifactkit_downloads_the_referenced_bytes(
     emulator: EmbeddedEmulator, logged: dict[str, object], tmp_path: Path
 ) -> None:
     with make_api(emulator, tmp_path / "cache") as api:
-        root = api.artifact("local/compat-refs/ref-holder:v0").download(tmp_path / "out", progress=False)
+        root = Path(api.artifact("local/compat-refs/ref-holder:v0").download(tmp_path / "out", progress=False))
     assert (root / "linked" / "target.txt").read_text() == TARGET_TEXT
     assert (root / "plain.txt").read_text() == "a plain file"
 
