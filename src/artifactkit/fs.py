@@ -36,6 +36,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -76,6 +77,7 @@ _ATTEMPTS = 4
 _EXPIRED = frozenset({400, 401, 403})
 _CHUNK = 1 << 20
 _MAX_REFERENCE_HOPS = 8
+_URL_BATCH = 100  # download URLs asked for in one request (the `files(names:)` page the server allows)
 
 
 # ----------------------------------------------------------------------------- paths
@@ -217,6 +219,8 @@ def _file_info(ref: WandbPath, version: Artifact, entry: ManifestEntry) -> dict[
         "version": version.version,
         "version_path": f"{ref.collection_path}:{version.version}/{entry.path}",
         "artifact_id": version.id,
+        "created": version.created_at,  # a version's files never change after it was created
+        "mtime": version.created_at,
     }
     if entry.ref is None:
         info["md5"] = entry.md5_hex
@@ -228,7 +232,8 @@ def _file_info(ref: WandbPath, version: Artifact, entry: ManifestEntry) -> dict[
 def _dir_info(name: str, version: Artifact | None = None, size: int = 0) -> dict[str, Any]:
     info: dict[str, Any] = {"name": name, "size": size, "type": "directory"}
     if version is not None:
-        info.update(version=version.version, artifact_id=version.id)
+        info.update(version=version.version, artifact_id=version.id, created=version.created_at)
+        info["mtime"] = version.created_at
     return info
 
 
@@ -699,6 +704,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         self._trees: dict[tuple[str, str], _Tree] = {}
         self._collection_types: dict[tuple[str, str, str], str] = {}
         self._collecting = threading.local()
+        self._batch = threading.local()
         self._swept = False
 
     def __repr__(self) -> str:
@@ -726,6 +732,9 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         assert ref.project is not None and ref.collection is not None
         alias = ref.alias or "latest"
         key = (ref.entity, ref.project, ref.collection, alias)
+        pinned: dict[tuple[str, str, str, str], _Version] | None = getattr(self._batch, "pinned", None)
+        if pinned is not None and key in pinned:
+            return pinned[key]  # one `cat` of many files reads them all from one version
         names = list(files)
         with self._lock:
             known = self._versions.get(key)
@@ -1088,6 +1097,79 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             data: bytes = f.read(stop - begin)
             return data
 
+    def cat(self, path: Any, recursive: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:
+        """The bytes of many files (`path`: a list, a glob or a folder with `recursive`), as fsspec's `cat`.
+
+        Each alias named is resolved once for the whole call, so every file comes from the same
+        version, and the download URLs are asked for in batches of 100: one lookup, the manifest
+        and one URL request per 100 files, then one GET per file (none for files in the cache).
+        """
+        with self._pinned(path):
+            with _translated(str(path)):
+                self._fetch_urls(self.expand_path(path, recursive=recursive))
+            return super().cat(path, recursive=recursive, on_error=on_error, **kwargs)
+
+    def cat_ranges(
+        self,
+        paths: list[str],
+        starts: int | list[int],
+        ends: int | list[int],
+        max_gap: Any = None,
+        on_error: str = "return",
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Byte ranges of files (fsspec's `cat_ranges`), each alias resolved once for the whole call."""
+        with self._pinned(paths):
+            with _translated(str(paths)):
+                self._fetch_urls(list(dict.fromkeys(paths)))
+            return super().cat_ranges(paths, starts, ends, max_gap=max_gap, on_error=on_error, **kwargs)  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def _pinned(self, paths: Any) -> Iterator[None]:
+        """Resolve each alias among `paths` now (asking the server) and keep that version for the block."""
+        if getattr(self._batch, "pinned", None) is not None:  # nested: the outer block pinned already
+            yield
+            return
+        pinned: dict[tuple[str, str, str, str], _Version] = {}
+        for raw in [paths] if isinstance(paths, str) else list(paths):
+            ref = parse_path(raw)
+            if ref.project is None or ref.collection is None or ref.alias is None:
+                continue
+            key = (ref.entity, ref.project, ref.collection, ref.alias)
+            if key not in pinned:
+                try:
+                    with _translated(raw):
+                        pinned[key] = self._resolve(ref, fresh=True)
+                except FileNotFoundError:
+                    continue  # reported per file, as `on_error` asks
+        self._batch.pinned = pinned
+        try:
+            yield
+        finally:
+            self._batch.pinned = None
+
+    def _fetch_urls(self, paths: list[str]) -> None:
+        """Ask for the download URLs of the stored files among `paths` that need one, 100 per request."""
+        wanted: dict[int, tuple[_Version, list[str]]] = {}
+        for raw in paths:
+            ref = parse_path(raw)
+            if ref.alias is None or not ref.path:
+                continue
+            try:
+                version = self._resolve(ref)
+            except NotFoundError:
+                continue
+            entry = self._tree(version).files.get(ref.path)
+            if entry is None or entry.ref is not None or ref.path in version.file_urls:
+                continue
+            if self.cache.lookup("md5", entry.md5_hex, entry.size, touch=False) is None:
+                wanted.setdefault(id(version), (version, []))[1].append(ref.path)
+        for version, names in wanted.values():
+            for first in range(0, len(names), _URL_BATCH):
+                chunk = names[first : first + _URL_BATCH]
+                for file in version.artifact.files(names=chunk, per_page=_URL_BATCH):
+                    version.file_urls[file.name] = file.url
+
     # -- downloading -----------------------------------------------------------------------------------
 
     def get(self, rpath: Any, lpath: Any, recursive: bool = False, **kwargs: Any) -> None:
@@ -1225,13 +1307,22 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
     def mv(self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:
         self._rm(str(path1))
 
-    def created(self, path: str) -> Any:
-        return self.info(path).get("created")
+    def created(self, path: str) -> datetime:
+        """When the version holding `path` was created (timezone-aware UTC)."""
+        created = self.info(path).get("created")
+        if created is None:
+            raise NotImplementedError(f"{path!r} is above a version: only versions and their files have a time")
+        return created  # type: ignore[no-any-return]
 
-    def modified(self, path: str) -> Any:
-        raise NotImplementedError("artifact files have no modification time")
+    def modified(self, path: str) -> datetime:
+        """The same as `created`: the files of a version never change once it exists."""
+        return self.created(path)
 
     def ukey(self, path: str) -> str:
-        """A key that changes when the content does: the entry's digest."""
+        """A key that changes when the content does: a file's digest, a version's digest, a folder's version ID."""
         info = self.info(path)
         return str(info.get("digest") or info.get("artifact_id") or info["name"])
+
+    def checksum(self, path: str) -> int:
+        """An integer from `ukey`: the same for the same content, however aliases and listings change."""
+        return int(hashlib.md5(self.ukey(path).encode(), usedforsecurity=False).hexdigest(), 16)
