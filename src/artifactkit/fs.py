@@ -4,9 +4,9 @@
     df = pd.read_csv("wandb://my-team/my-project/dataset:v3/train/part-0.csv")
 
 Paths are `wandb://ENTITY/PROJECT/COLLECTION:VERSION_OR_ALIAS/path/in/artifact`. Listing
-`wandb://ENTITY/PROJECT` gives the project's collections, `.../COLLECTION` its versions, and a
-version its files and folders, all from the version's manifest (fetched once per version and kept in
-the shared cache). `open()` returns a seekable file that reads byte ranges through signed URLs in
+`wandb://ENTITY` gives the entity's projects, `wandb://ENTITY/PROJECT` the project's collections,
+`.../COLLECTION` its versions, and a version its files and folders, these from the version's
+manifest (fetched once per version and kept in the shared cache). `open()` returns a seekable file that reads byte ranges through signed URLs in
 read-ahead blocks: reading a few KiB of a 50 GB file transfers about one block. A file read from start
 to end is verified against its MD5 and lands in the shared cache, so the next open reads it from disk;
 `get()` goes through the download engine (verified, cached, resumable).
@@ -874,24 +874,26 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         return infos
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-        """Collections of a project, versions of a collection, or the files and folders of a version.
+        """Projects of an entity, collections of a project, versions of a collection, or the files and
+        folders of a version.
 
-        The root and an entity cannot be listed: the W&B API has no listing of entities, and the
-        operations artifactkit speaks have none of an entity's projects. Both raise
-        `NotImplementedError` saying what to name instead.
+        The root cannot be listed (the W&B API has no listing of entities): `NotImplementedError`
+        says what to name instead.
         """
         if not self._strip_protocol(path):
             raise NotImplementedError(
-                f"wandb:// cannot list entities; name an entity and a project: 'wandb://ENTITY/PROJECT' ({PATH_FORM})"
+                f"wandb:// cannot list entities; name an entity: 'wandb://ENTITY' or 'wandb://ENTITY/PROJECT' "
+                f"({PATH_FORM})"
             )
         ref = parse_path(path)
         with _translated(path):
             if ref.project is None:
-                raise NotImplementedError(
-                    f"wandb://{ref.entity} cannot be listed (artifactkit has no listing of an entity's projects); "
-                    f"name a project: 'wandb://{ref.entity}/PROJECT'"
-                )
-            if ref.collection is None:
+                infos = [
+                    {**_dir_info(project.path), "description": project.description}
+                    for project in self.api.projects(ref.entity)
+                ]
+                infos.sort(key=lambda i: i["name"])
+            elif ref.collection is None:
                 infos = self._collections(ref)
             elif ref.alias is None:
                 if ref.path:

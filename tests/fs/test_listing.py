@@ -150,16 +150,19 @@ def test_a_legacy_server_serves_the_same_tree(legacy_emulator: EmbeddedEmulator,
         assert fs.cat_file(f"wandb://{root}/train/part-1.csv") == FILES["train/part-1.csv"].encode()
 
 
-def test_the_root_and_an_entity_are_folders_that_say_what_to_name(
-    emulator: EmbeddedEmulator, fs: ArtifactFileSystem
+def test_the_root_says_what_to_name_and_an_entity_lists_its_projects(
+    emulator: EmbeddedEmulator, fs: ArtifactFileSystem, seeded: str
 ) -> None:
     reset_stats(emulator)
     for root in ("wandb://", "wandb:///", ""):
         assert fs.info(root)["type"] == "directory"
         assert fs.isdir(root) and fs.exists(root) and not fs.isfile(root)
-        with pytest.raises(NotImplementedError, match=r"name an entity and a project: 'wandb://ENTITY/PROJECT'"):
+        with pytest.raises(NotImplementedError, match=r"name an entity: 'wandb://ENTITY'"):
             fs.ls(root)
-    assert fs.isdir("wandb://local")
-    with pytest.raises(NotImplementedError, match=r"name a project: 'wandb://local/PROJECT'"):
-        fs.ls("wandb://local")
     assert sum(settled_stats(emulator).requests.values()) == 0  # nothing to ask a server
+    entity = seeded.split("/")[0]
+    projects = fs.ls(f"wandb://{entity}")
+    assert seeded in [p["name"] for p in projects] and {p["type"] for p in projects} == {"directory"}
+    assert fs.ls(f"wandb://{entity}", detail=False) == sorted(p["name"] for p in projects)
+    assert fs.isdir(f"wandb://{entity}")
+    assert fs.ls("wandb://no-such-entity-here") == []
