@@ -6,9 +6,10 @@
 Paths are `wandb://ENTITY/PROJECT/COLLECTION:VERSION_OR_ALIAS/path/in/artifact`. Listing
 `wandb://ENTITY` gives the entity's projects, `wandb://ENTITY/PROJECT` the project's collections,
 `.../COLLECTION` its versions, and a version its files and folders, these from the version's
-manifest (fetched once per version and kept in the shared cache). `open()` returns a seekable file that reads byte ranges through signed URLs in
-read-ahead blocks: reading a few KiB of a 50 GB file transfers about one block. A file read from start
-to end is verified against its MD5 and lands in the shared cache, so the next open reads it from disk;
+manifest (fetched once per version and kept in the shared cache). `open()` returns a seekable
+file that reads byte ranges through signed URLs in read-ahead blocks: reading a few KiB of a
+50 GB file transfers about one block. A file read from start to end is verified against its MD5
+and lands in the shared cache, so the next open reads it from disk;
 `get()` goes through the download engine (verified, cached, resumable).
 
 The filesystem is read-only except inside `with fs.transaction:`; files written there
