@@ -59,13 +59,16 @@ class Interrupted(Exception):
 def _hash_file(source: Path, bar: Progress | None = None, cancel: threading.Event | None = None) -> tuple[int, str]:
     hasher = hashlib.md5(usedforsecurity=False)
     size = 0
-    for chunk in _chunks(source):
-        if cancel is not None and cancel.is_set():
-            raise Interrupted(str(source))
-        hasher.update(chunk)
-        size += len(chunk)
-        if bar is not None:
-            bar.bytes(len(chunk))
+    try:
+        for chunk in _chunks(source):
+            if cancel is not None and cancel.is_set():
+                raise Interrupted(str(source))
+            hasher.update(chunk)
+            size += len(chunk)
+            if bar is not None:
+                bar.bytes(len(chunk))
+    except OSError as exc:  # unreadable, vanished since it was listed, ...: a typed error naming the file
+        raise UploadError(f"cannot read {source}: {exc.strerror or exc}") from None
     if bar is not None:
         bar.file_done()
     return size, base64.b64encode(hasher.digest()).decode("ascii")
