@@ -40,6 +40,7 @@ from bench.envs import CACHE, artifactkit_python, wandb_python  # noqa: E402
 WANDB_VERSION = "0.31.0"
 WANDB_FILE_WORKERS = 32  # wandb 0.31.0: _FILE_EXECUTOR_WORKERS in wandb/sdk/artifacts/artifact.py
 VERSION_SCENARIOS = {"list-versions", "load"}
+DOWNLOAD_SCENARIOS = {"download", "download-small", "download-big"}
 
 
 @dataclass
@@ -365,7 +366,13 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         with Api(api_key=emulator.api_key, base_url=emulator.url) as api:
             started = time.perf_counter()
             # The version listings and the load need only the versions; skip the big uploads then.
-            seeding.seed(api, data_dir, sizes, versions_only=only is not None and only <= VERSION_SCENARIOS)
+            seeding.seed(
+                api,
+                data_dir,
+                sizes,
+                versions_only=only is not None and only <= VERSION_SCENARIOS,
+                downloads_only=only is not None and only <= DOWNLOAD_SCENARIOS,
+            )
             print(f"seeded in {time.perf_counter() - started:.1f}s", flush=True)
         h = Harness(emulator, args.repeat)
 

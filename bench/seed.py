@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -36,15 +35,20 @@ def name(collection: str) -> str:
     return f"{ENTITY}/{PROJECT}/{collection}"
 
 
-def seed(api: Api, data_dir: Path, sizes: Sizes, *, versions_only: bool = False) -> None:
+def seed(api: Api, data_dir: Path, sizes: Sizes, *, versions_only: bool = False, downloads_only: bool = False) -> None:
     """Create every benchmark artifact unless the data dir says it already holds them.
 
-    `versions_only` creates just the many-versions collection (what listings and the load need).
+    `versions_only` creates just the many-versions collection (what listings and the load need);
+    `downloads_only` just the two artifacts the download scenarios fetch.
     """
     marker = data_dir / "bench-seeded.json"
     if versions_only:
         with tempfile.TemporaryDirectory() as tmp:
             _versions(api, Path(tmp), sizes.versions)
+        return
+    if downloads_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            _downloads(api, Path(tmp), sizes)
         return
     if marker.exists() and json.loads(marker.read_text()) == asdict(sizes):
         return
@@ -59,23 +63,29 @@ def seed(api: Api, data_dir: Path, sizes: Sizes, *, versions_only: bool = False)
                 name(f"files-{count}"),
                 "dataset",
             )
-        small = work / "small"
-        small.mkdir()
-        rng = random.Random(1)
-        for i in range(sizes.many_small_files):
-            (small / f"{i // 100:02d}").mkdir(exist_ok=True)
-            (small / f"{i // 100:02d}" / f"f{i:05d}.bin").write_bytes(rng.randbytes(sizes.small_file_bytes))
-        api.upload(small, name("small-files"), "dataset")
-        big = work / "big.bin"
-        with big.open("wb") as f:
-            remaining = sizes.big_file_bytes
-            while remaining:
-                chunk = min(remaining, 8 << 20)
-                f.write(os.urandom(chunk))
-                remaining -= chunk
-        api.upload(big, name("big-file"), "model")
+        _downloads(api, work, sizes)
     api.upload({"marker.txt": _marker_file(data_dir)}, name("types-marker"), "evaluation")
     marker.write_text(json.dumps(asdict(sizes)))
+
+
+def _downloads(api: Api, work: Path, sizes: Sizes) -> None:
+    """The many small files and the one big file (the same bytes every time: uploading again is free)."""
+    small = work / "small"
+    small.mkdir()
+    rng = random.Random(1)
+    for i in range(sizes.many_small_files):
+        (small / f"{i // 100:02d}").mkdir(exist_ok=True)
+        (small / f"{i // 100:02d}" / f"f{i:05d}.bin").write_bytes(rng.randbytes(sizes.small_file_bytes))
+    api.upload(small, name("small-files"), "dataset")
+    big = work / "big.bin"
+    rng = random.Random(2)
+    with big.open("wb") as f:
+        remaining = sizes.big_file_bytes
+        while remaining:
+            chunk = min(remaining, 8 << 20)
+            f.write(rng.randbytes(chunk))
+            remaining -= chunk
+    api.upload(big, name("big-file"), "model")
 
 
 def _marker_file(data_dir: Path) -> Path:

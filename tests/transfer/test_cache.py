@@ -12,7 +12,7 @@ import pytest
 from artifactkit import Api
 from artifactkit.transfer import cache as cache_module
 from artifactkit.transfer import plan as plan_module
-from artifactkit.transfer.cache import Cache, LockTimeout, _ObjectLock, default_cache_root
+from artifactkit.transfer.cache import TOUCH_EVERY, Cache, LockTimeout, _ObjectLock, default_cache_root
 from artifactkit.transfer.progress import Progress
 from tests.transfer.helpers import md5_hex, random_files, tree_bytes, write_tree
 
@@ -49,11 +49,15 @@ def put_object(cache: Cache, data: bytes, age: float) -> Path:
 def test_cleanup_evicts_least_recently_used_first_and_keeps_what_is_being_fetched(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "c")
     oldest, old, busy, recent = (os.urandom(1000) for _ in range(4))
-    put_object(cache, oldest, age=400)
-    put_object(cache, old, age=300)
-    put_object(cache, busy, age=200)
-    recent_path = put_object(cache, recent, age=100)
+    hour = TOUCH_EVERY  # a hit refreshes an object's use time at most this often
+    put_object(cache, oldest, age=4 * hour)
+    put_object(cache, old, age=3 * hour)
+    put_object(cache, busy, age=2 * hour)
+    recent_path = put_object(cache, recent, age=hour / 2)
     cache.lookup("md5", md5_hex(oldest), 1000)  # a hit makes it the most recently used
+    before = recent_path.stat().st_mtime_ns
+    cache.lookup("md5", md5_hex(recent), 1000)
+    assert recent_path.stat().st_mtime_ns == before  # used within the hour: not written again
     fetching = threading.Event()
     release = threading.Event()
 

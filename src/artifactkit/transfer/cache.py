@@ -17,7 +17,7 @@ e.g. `~/.cache/artifactkit` on Linux):
 An object appears only by an atomic rename after its bytes were checked, so a reader never sees
 a partial object, and any number of threads and processes may share one cache: the per-object
 lock makes one of them fetch while the others wait and then read the result. `cleanup(max_bytes)`
-evicts least recently used objects first; every hit refreshes an object's mtime.
+evicts least recently used objects first; a hit refreshes an object's mtime (at most once an hour).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import BinaryIO
 
 CACHE_SUBDIR = "artifactkit"
 _READ_ONLY = 0o444
+TOUCH_EVERY = 3600.0  # seconds: a hit refreshes an object's mtime (its LRU time) at most this often
 KINDS = ("md5", "etag", "manifest")
 _HEX = frozenset("0123456789abcdef")
 TEMP_GRACE = 60.0
@@ -63,6 +64,24 @@ def etag_key(url: str, etag: str) -> str:
 def manifest_key(server: str, artifact_id: str, digest: str) -> str:
     """The cache key of a committed version's manifest on one server."""
     return hashlib.sha256(f"{server}\n{artifact_id}\n{digest}".encode()).hexdigest()
+
+
+def _signature(key: str) -> int:
+    """The nanoseconds an object's mtime carries: a function of its key (see `Cache.stat_object`)."""
+    return int(key[-8:], 16) % 1_000_000_000
+
+
+def signed(stat: os.stat_result, key: str) -> bool:
+    """Whether the object's mtime still carries the signature artifactkit gave it."""
+    return stat.st_mtime_ns % 1_000_000_000 == _signature(key)
+
+
+def _sign(path: Path, key: str) -> os.stat_result:
+    """Set the object's mtime to now, with its signature as the nanoseconds; returns its new stat."""
+    now = time.time_ns()
+    mtime = now - now % 1_000_000_000 + _signature(key)
+    os.utime(path, ns=(now, mtime))
+    return os.stat(path)
 
 
 def _md5_file(path: Path) -> str:
@@ -132,10 +151,12 @@ class Cache:
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_root()
         self.objects = self.root / "objects"
+        self._objects_prefix = f"{self.objects}{os.sep}"
         self.partial = self.root / "partial"
         self.locks = self.root / "locks"
         self._checksums = _ChecksumMemo(self.root / "checksums.sqlite3")
         self._made: set[Path] = set()
+        self._signatures_hold = True  # False once an mtime signature did not stick (see `stat_object`)
 
     def _ensure_dir(self, directory: Path) -> Path:
         """`mkdir -p`, once per directory per Cache object."""
@@ -149,49 +170,58 @@ class Cache:
     def object_path(self, kind: str, key: str) -> Path:
         if kind not in KINDS or len(key) < 8 or not _HEX.issuperset(key):
             raise ValueError(f"bad cache key {kind}/{key}")
-        return self.objects / kind / key[:2] / key[2:]
+        return Path(f"{self._objects_prefix}{kind}{os.sep}{key[:2]}{os.sep}{key[2:]}")  # one parse, not four
 
     def lookup(self, kind: str, key: str, size: int | None, *, touch: bool = True) -> Path | None:
-        """The cached object, if present and intact (with `size` bytes when given); a hit refreshes its mtime."""
+        """The cached object, if present and intact (with `size` bytes when given); a hit marks it used."""
         path = self.object_path(kind, key)
-        stat = self.stat_object(kind, key, size)
+        stat = self.stat_object(kind, key, size, path=path)
         if stat is None:
             return None
         if touch:
-            with contextlib.suppress(OSError):  # a read-only cache still serves hits
-                os.utime(path)
-                self._checksums.put(path, key)  # the new mtime is ours, not an edit
+            self.touch(path, key, stat)
         return path
 
-    def stat_object(self, kind: str, key: str, size: int | None) -> os.stat_result | None:
+    def touch(self, path: Path, key: str, stat: os.stat_result) -> None:
+        """Mark an object used (its mtime orders `cleanup`), at most once per `TOUCH_EVERY` seconds."""
+        if time.time() - stat.st_mtime >= TOUCH_EVERY:
+            with contextlib.suppress(OSError):  # a read-only cache still serves hits
+                self.sign(path, key)
+
+    def sign(self, path: Path, key: str) -> os.stat_result:
+        """Give an object its mtime signature (see `stat_object`); returns its new stat."""
+        stat = _sign(path, key)
+        if not signed(stat, key):  # this filesystem keeps no nanoseconds
+            self._signatures_hold = False
+        return stat
+
+    def stat_object(self, kind: str, key: str, size: int | None, *, path: Path | None = None) -> os.stat_result | None:
         """The object's stat if it is present and intact (with `size` bytes when given), else None.
 
-        Every object is checked against the size and mtime recorded when it was stored, linked or
-        last used (an object hardlinked into a download root shares its bytes with that file, and
-        anything may write into the cache directory): when they differ, or nothing was recorded (an
-        object from an older artifactkit or from another process still running), the object is
-        hashed again, and dropped if its bytes are wrong. The check costs a `stat` and one memo
-        lookup per hit; bytes are hashed only when something changed them.
+        Every object's mtime carries a signature of its key in its nanoseconds (`signed`), written
+        only by artifactkit as it stores, checks or uses the object. Whatever writes into an object
+        replaces it: an in-place edit of a file hardlinked into a download root, a write inside the
+        cache directory. An object without its signature is hashed again (md5 objects; signed again
+        if right) or dropped (other kinds cannot be re-checked). The check costs the `stat` already
+        made; bytes are hashed only when something changed them. On a filesystem that keeps no
+        nanoseconds, objects nothing links to are trusted (and nothing is linked). `path`, if given,
+        is `object_path(kind, key)` already built.
         """
-        path = self.object_path(kind, key)
+        path = path or self.object_path(kind, key)
         try:
             stat = path.stat()
         except (FileNotFoundError, NotADirectoryError):
             return None
         if size is not None and stat.st_size != size:
             return None
-        known = self._checksums.matches(str(path), stat)
-        if known is False or (known is None and kind == "md5"):
+        if not signed(stat, key) and (self._signatures_hold or stat.st_nlink > 1):
             if kind != "md5" or _md5_file(path) != key:
                 with contextlib.suppress(OSError):
                     path.unlink()
                 return None
-            self._checksums.put(path, key)  # touched by someone, but the bytes are right
+            with contextlib.suppress(OSError):
+                stat = self.sign(path, key)  # the bytes are right: sign it again
         return stat
-
-    def note_linked(self, path: Path, key: str) -> None:
-        """Record an object's size and mtime as it is linked into a download root (see `stat_object`)."""
-        self._checksums.put(path, key)
 
     def partial_path(self, kind: str, key: str) -> Path:
         """Where the bytes of an unfinished fetch of this object are kept between attempts."""
@@ -206,11 +236,12 @@ class Cache:
         """
         target = self.object_path(kind, key)
         self._ensure_dir(target.parent)
+        with contextlib.suppress(OSError):
+            self.sign(source, key)
         if sys.platform != "win32":  # Windows cannot replace a read-only file; objects stay writable there
             with contextlib.suppress(OSError):
                 os.chmod(source, _READ_ONLY)
         os.replace(source, target)
-        self._checksums.put(target, key)  # verified bytes: their size and mtime, checked at every use
         return target
 
     def open_temp(self, label: str) -> tuple[Path, BinaryIO]:
@@ -624,24 +655,6 @@ class _ChecksumMemo:
                 self._fail()
                 return None
         return None if row is None else str(row[0])
-
-    def matches(self, key: str, stat: os.stat_result) -> bool | None:
-        """Whether `stat` has the size and mtime remembered for `key` (None: nothing remembered)."""
-        with self._lock:
-            pending = self._pending.get(key)
-            if pending is not None:
-                return pending[:2] == (stat.st_size, stat.st_mtime_ns)
-            if self._conn is None and not self._path.exists():
-                return None
-            conn = self._connection()
-            if conn is None:
-                return None
-            try:
-                row = conn.execute("SELECT size, mtime_ns FROM checksums WHERE path = ?", (key,)).fetchone()
-            except sqlite3.Error:
-                self._fail()
-                return None
-        return None if row is None else (row[0], row[1]) == (stat.st_size, stat.st_mtime_ns)
 
     def put(self, path: Path, md5_hex: str) -> None:
         try:

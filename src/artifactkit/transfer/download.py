@@ -32,11 +32,11 @@ import httpx
 from .._transport import Transport
 from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, TransportError
 from ..manifest import Manifest, ManifestEntry
-from .cache import Cache, etag_key
+from .cache import Cache
 from .fetch import Cancelled, Fetcher, Source, UrlSource
 from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers
 from .place import LINK, Placer
-from .plan import Action, DownloadRoot, PlannedFile, expected_size, md5_of, plan
+from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, md5_of, plan
 from .progress import Progress
 from .urls import FileUrls, UrlQuery
 from .wandb_cache import WandbCache
@@ -192,12 +192,13 @@ def _run_download(
     try:
         # Cache hits need no URL and no thread: each is a link (or clone) made right here.
         for items in from_cache:
-            source = _cached_source(cache, items[0].entry)
-            if source is None:  # evicted since the plan looked: fetch it after all
-                to_fetch.append(items)
-                continue
+            first = items[0]
+            assert first.source is not None and first.source_stat is not None
+            key = cache_key(first.entry)[1]
+            source = Source(first.source, key=key, stat=first.source_stat)
             try:
                 _place_all(placer, source, items, cache, bar)
+                cache.touch(first.source, key, first.source_stat)
             except FileNotFoundError:
                 to_fetch.append(items)  # evicted between the lookup and the link
             except (ArtifactkitError, OSError) as exc:
@@ -215,15 +216,6 @@ def _run_download(
     result.failures = sorted(failures.items())
     if result.failures:
         _raise_failures(label, result.failures)
-
-
-def _cached_source(cache: Cache, entry: ManifestEntry) -> Source | None:
-    if entry.is_reference:
-        kind, key = "etag", etag_key(str(entry.ref), entry.digest)
-    else:
-        kind, key = "md5", entry.md5_hex
-    path = cache.lookup(kind, key, expected_size(entry))
-    return None if path is None else Source(path, key=key)
 
 
 def _place_all(placer: Placer, source: Source, items: list[PlannedFile], cache: Cache, bar: Progress) -> None:

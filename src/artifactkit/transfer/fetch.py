@@ -24,6 +24,7 @@ import ipaddress
 import json
 import logging
 import os
+import queue
 import re
 import secrets
 import threading
@@ -50,6 +51,8 @@ from .limits import (
     MAX_TRIES,
     MULTIPART_THRESHOLD,
     PART_SIZE,
+    PIPELINE_MIN,
+    SINK_DEPTH,
     SMALL_FILE,
 )
 from .plan import expected_size
@@ -76,6 +79,7 @@ class Source:
     owned: bool = False
     data: bytes | None = None
     key: str | None = None  # the cache key of a cache object (its MD5, or the reference's key)
+    stat: os.stat_result | None = None  # the cache object's stat, when already known
 
 
 class _Expired(Exception):
@@ -437,14 +441,24 @@ class Fetcher:
                 offset, hasher = 0, hashlib.md5(usedforsecurity=False)
             try:
                 with part.open("ab" if offset else "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK):
-                        self._check_cancel()
-                        if size is not None and offset + len(chunk) > size:
-                            raise _StartOver(f"the server sent more than the {size} bytes the manifest says")
-                        out.write(chunk)
-                        hasher.update(chunk)
-                        offset += len(chunk)
-                        self._fetched(len(chunk))
+                    # A long body is hashed and written on a second thread while the next bytes arrive
+                    # (hashing and writing release the GIL); each byte is still hashed and written once.
+                    sink = _Sink(out, hasher) if size is None or size - offset >= PIPELINE_MIN else None
+                    try:
+                        for chunk in response.iter_bytes(CHUNK):
+                            self._check_cancel()
+                            if size is not None and offset + len(chunk) > size:
+                                raise _StartOver(f"the server sent more than the {size} bytes the manifest says")
+                            if sink is None:
+                                out.write(chunk)
+                                hasher.update(chunk)
+                            else:
+                                sink.put(chunk)
+                            offset += len(chunk)
+                            self._fetched(len(chunk))
+                    finally:
+                        if sink is not None:
+                            sink.close()  # everything received is on disk and hashed, even on an error
             except (httpx.TransportError, httpx.StreamError) as exc:
                 raise _Broken(
                     f"the connection broke after {offset} bytes ({type(exc).__name__})",
@@ -613,6 +627,38 @@ class Fetcher:
             problem = f"reference {entry.ref} sent {written} of {size} bytes"
         part.unlink(missing_ok=True)
         raise DigestMismatchError(f"{entry.path}: {problem} (after {ATTEMPTS} attempts)", path=entry.path)
+
+
+class _Sink:
+    """Writes and hashes a body's chunks in order on its own thread, a few chunks behind the network."""
+
+    def __init__(self, out: Any, hasher: Any) -> None:
+        self._out = out
+        self._hasher = hasher
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=SINK_DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="artifactkit-sink", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._out.write(chunk)
+                    self._hasher.update(chunk)
+                except BaseException as exc:  # re-raised in the receiving thread
+                    self._error = exc
+
+    def put(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _range_start(content_range: str | None) -> int | None:

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from .cache import Cache
+from .cache import Cache, signed
 from .fetch import Source
 from .plan import DownloadRoot
 
@@ -65,7 +65,7 @@ class Placer:
         self._lock = threading.Lock()
         self._no_clone: set[int] = set()  # destination devices without reflinks
         self._no_link: set[tuple[int, int]] = set()  # (source, destination) devices hardlinks cannot join
-        self._devices: dict[Path, int] = {}
+        self._devices: dict[str, int] = {}
 
     def _count(self, how: str, copied: int = 0) -> str:
         with self._lock:
@@ -90,9 +90,7 @@ class Placer:
         if self.link and not source.owned:
             if self._try_clone(source.path, dest):
                 return self._count(REFLINK)
-            if self._try_link(source.path, dest):
-                if self.cache is not None and source.key is not None:
-                    self.cache.note_linked(source.path, source.key)
+            if self._linkable(source) and self._try_link(source.path, dest):
                 return self._count(LINK)
         elif self._try_clone(source.path, dest):
             return self._count(REFLINK)
@@ -112,8 +110,24 @@ class Placer:
             raise
         return size
 
+    def _linkable(self, source: Source) -> bool:
+        """Whether a cache object may be shared by a hardlink: only if an in-place edit would show.
+
+        That is so when its mtime carries its signature (`cache.signed`); an object from before
+        signatures is signed now. Where the filesystem keeps no nanoseconds, nothing is linked.
+        """
+        if self.cache is None or source.key is None or source.path is None:
+            return False
+        stat = source.stat or os.stat(source.path)
+        if signed(stat, source.key):
+            return True
+        try:
+            return signed(self.cache.sign(source.path, source.key), source.key)
+        except OSError:
+            return False
+
     def _try_clone(self, src: Path, dest: Path) -> bool:
-        device = self._device(dest.parent)
+        device = self._device(os.path.dirname(dest))
         if device in self._no_clone:
             return False
         tmp = _temp_beside(dest)
@@ -130,7 +144,7 @@ class Placer:
         return cloned
 
     def _try_link(self, src: Path, dest: Path) -> bool:
-        devices = (self._device(src.parent), self._device(dest.parent))
+        devices = (self._device(os.path.dirname(src)), self._device(os.path.dirname(dest)))
         if devices in self._no_link:
             return False
         try:
@@ -152,7 +166,7 @@ class Placer:
             return False
         return True
 
-    def _device(self, directory: Path) -> int:
+    def _device(self, directory: str) -> int:
         device = self._devices.get(directory)
         if device is None:
             device = self._devices[directory] = os.stat(directory).st_dev

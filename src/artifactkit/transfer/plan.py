@@ -44,6 +44,9 @@ class PlannedFile:
     action: Action
     destination: Path
     entry: ManifestEntry = field(repr=False)
+    source: Path | None = field(default=None, repr=False, compare=False)
+    """For `cache`: the cache object the bytes come from."""
+    source_stat: os.stat_result | None = field(default=None, repr=False, compare=False)
 
     @property
     def content_key(self) -> str:
@@ -106,7 +109,7 @@ class DownloadRoot:
         self.root = root
         self.real = os.path.realpath(root)
         self._parents: dict[str, tuple[str, bool]] = {}  # directory -> (its real path, whether it exists)
-        self._prepared: set[Path] = set()
+        self._prepared: set[str] = set()
         self._lock = threading.Lock()
 
     def _inside(self, real: str) -> bool:
@@ -181,11 +184,10 @@ class DownloadRoot:
 
         Done once per directory per download (the plan checked every path before anything was written).
         """
-        parent = dest.parent
-        with self._lock:
-            if parent in self._prepared:
-                return
-        parent.mkdir(parents=True, exist_ok=True)
+        parent = os.path.dirname(dest)  # strings: no Path built or hashed per file
+        if parent in self._prepared:  # a set lookup is atomic; adding happens under the lock
+            return
+        os.makedirs(parent, exist_ok=True)
         if not self._inside(os.path.realpath(parent)):
             raise UnsafePathError(
                 f"refusing to write {dest}: its directory now resolves outside the download root",
@@ -252,13 +254,15 @@ def plan(
             present[id(item)] = stat
     _check_no_conflicts(entries)
 
-    cached: dict[int, os.stat_result | None] = {}  # the cache object of each entry, stat'ed once
+    objects = {id(item): _object(cache, item.entry) for item in planned} if present or not skip_cache else {}
+    cached: dict[int, tuple[Path, os.stat_result | None]] = {}  # each entry's cache object, stat'ed once
     on_disk: dict[int, str | None] = {}
     for item in planned:
         stat = present.get(id(item))
         if stat is None:
             continue
-        obj = cached[id(item)] = _cache_stat(cache, item.entry)
+        cached[id(item)] = _cache_stat(cache, item.entry, objects.get(id(item)))
+        obj = cached[id(item)][1]
         if obj is not None and (obj.st_ino, obj.st_dev) == (stat.st_ino, stat.st_dev):
             on_disk[id(item)] = item.entry.md5_hex  # a hardlink to the intact cache object: these bytes
         else:
@@ -277,9 +281,11 @@ def plan(
         if known is not None and known == item.entry.md5_hex:
             item.action = "keep"
         elif not skip_cache:
-            obj = cached[id(item)] if id(item) in cached else _cache_stat(cache, item.entry)
+            path, obj = (
+                cached[id(item)] if id(item) in cached else _cache_stat(cache, item.entry, objects.get(id(item)))
+            )
             if obj is not None:
-                item.action = "cache"
+                item.action, item.source, item.source_stat = "cache", path, obj
     return planned
 
 
@@ -291,10 +297,21 @@ def _may_be_in_place(item: PlannedFile, stat: os.stat_result) -> bool:
     return S_ISREG(stat.st_mode) and (size is None or stat.st_size == size)
 
 
-def _cache_stat(cache: Cache, entry: ManifestEntry) -> os.stat_result | None:
-    """The entry's intact cache object, stat'ed (a plan only looks: the fetch marks the use)."""
+def cache_key(entry: ManifestEntry) -> tuple[str, str]:
+    """Where the cache keeps an entry's bytes: `("md5", hex)`, or `("etag", key)` for a reference."""
     if entry.is_reference:
-        kind, key = "etag", etag_key(str(entry.ref), entry.digest)
-    else:
-        kind, key = "md5", entry.md5_hex
-    return cache.stat_object(kind, key, expected_size(entry))
+        return "etag", etag_key(str(entry.ref), entry.digest)
+    return "md5", entry.md5_hex
+
+
+def _object(cache: Cache, entry: ManifestEntry) -> tuple[Path, str, str]:
+    kind, key = cache_key(entry)
+    return cache.object_path(kind, key), kind, key
+
+
+def _cache_stat(
+    cache: Cache, entry: ManifestEntry, known: tuple[Path, str, str] | None = None
+) -> tuple[Path, os.stat_result | None]:
+    """The entry's cache object and its stat if intact (a plan only looks: placing it marks the use)."""
+    path, kind, key = known or _object(cache, entry)
+    return path, cache.stat_object(kind, key, expected_size(entry), path=path)
