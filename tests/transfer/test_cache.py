@@ -41,8 +41,9 @@ def put_object(cache: Cache, data: bytes, age: float) -> Path:
     cache.root.mkdir(parents=True, exist_ok=True)
     temp.write_bytes(data)
     path = cache.publish(temp, "md5", md5_hex(data))
-    stamp = time.time() - age
-    os.utime(path, (stamp, stamp))
+    # Last used `age` seconds ago, keeping the signature artifactkit gives every object's mtime.
+    stamp = int(time.time() - age) * 1_000_000_000 + cache_module._signature(md5_hex(data))
+    os.utime(path, ns=(stamp, stamp))
     return path
 
 
