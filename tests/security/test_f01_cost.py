@@ -6,9 +6,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.security.support import TIMEOUT, basic, fragment_bomb, gql
+from tests.server.support import Client, upload
 
 
 def test_a_fragment_bomb_without_a_key_is_refused_at_once(emu: EmbeddedEmulator) -> None:
@@ -61,3 +63,19 @@ def test_wide_and_aliased_documents_are_refused(emu: EmbeddedEmulator) -> None:
     response = httpx.post(f"{emu.url}/graphql", json={"query": wide}, headers=basic(emu.api_key), timeout=TIMEOUT)
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+def test_rows_of_nested_pages_are_bounded_per_request(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Selections are counted before execution; the rows nested pages multiply into are counted as they load."""
+    with EmbeddedEmulator(tmp_path_factory.mktemp("rows"), max_rows_per_request=10) as small, Client(small) as writer:
+        for name in ("a", "b", "c"):
+            for i in range(3):
+                upload(writer, "local/rows", name, {"f": f"{name}{i}".encode()})
+        dataset = '{ project(entityName: "local", name: "rows") { artifactType(name: "dataset") { %s } } }'
+        versions = "artifacts(first: 100) { edges { node { id } } }"
+        nested = dataset % f"artifactCollections(first: 100) {{ edges {{ node {{ name {versions} }} }} }}"
+        response = gql(small, nested, small.api_key)  # 3 collections + 3 x 3 versions = 12 rows > 10
+        assert response.status_code == 400
+        assert "rows in all" in response.json()["errors"][0]["message"]
+        one = dataset % f'artifactCollection(name: "a") {{ {versions} }}'
+        assert gql(small, one, small.api_key).status_code == 200  # 3 rows

@@ -221,7 +221,8 @@ class GraphQLRoute:
             read_only=principal is None or not principal.can_write,
         )
         budget = emulator.budget
-        budget.start(emulator.store.conn, emulator.settings.request_time_budget_seconds)
+        settings = emulator.settings
+        budget.start(emulator.store.conn, settings.request_time_budget_seconds, settings.max_rows_per_request)
         try:
             result = execute(
                 emulator.schema,

@@ -7,7 +7,9 @@
 * `json_depth`: the nesting of a decoded JSON value, without recursion.
 * `DocumentCache`: parsed and checked documents, bounded by the bytes of their source.
 * `RequestLog`: the GraphQL request log of `/_emulator/stats?log=1`, bounded in bytes.
-* `TimeBudget`: a per-request deadline that SQLite enforces through its progress handler.
+* `TimeBudget`: a per-request deadline that SQLite enforces through its progress handler, and a
+  budget of rows the request's pages may load in all (`charge_rows`, called by every page), since
+  nested connections multiply (`first: 10000` inside `first: 10000`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,23 @@ from graphql import (
     SelectionSetNode,
 )
 
+from .errors import BadInput
+
 _INTROSPECTION = {"__schema", "__type"}
+_request = threading.local()  # the budgets of the request this thread is executing
+
+
+def charge_rows(count: int) -> None:
+    """Count rows a page loaded against the request's row budget; past it, the request is refused."""
+    left: int | None = getattr(_request, "rows_left", None)
+    if left is None:  # not inside a GraphQL request (a mutation's own lookups, tests)
+        return
+    _request.rows_left = left - count
+    if left - count < 0:
+        raise BadInput(
+            f"the request loads more than {_request.rows_limit} rows in all (nested pages multiply); "
+            "ask for smaller pages"
+        )
 
 
 @dataclass(frozen=True)
@@ -244,13 +262,16 @@ class TimeBudget:
             return 1
         return 0
 
-    def start(self, conn: sqlite3.Connection, seconds: float) -> None:
+    def start(self, conn: sqlite3.Connection, seconds: float, rows: int | None = None) -> None:
         self._local.deadline = time.monotonic() + seconds
         self._local.exceeded = False
         conn.set_progress_handler(self._check, 10_000)
+        _request.rows_left = rows
+        _request.rows_limit = rows
 
     def stop(self) -> None:
         self._local.deadline = None
+        _request.rows_left = None
 
     @property
     def exceeded(self) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from .errors import BadInput
+from .limits import charge_rows
 from .store import Store
 
 T = TypeVar("T")
@@ -132,6 +133,7 @@ class Connection(Generic[T]):
         limit = page_size(first)
         keys = list(query.order)
         rows = store.all(*page_statement(query, after, limit + 1))
+        charge_rows(len(rows))
         self._has_next = len(rows) > limit
         self.rows = rows[:limit]
         self._cursors = [encode_cursor([row[f"_k{i}"] for i in range(len(keys))]) for row in self.rows]

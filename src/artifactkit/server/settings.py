@@ -71,6 +71,7 @@ class Settings:
     max_manifest_bytes: int = 64 * 1024 * 1024  # one uploaded manifest
     # -- time and memory
     request_time_budget_seconds: float = 30.0  # SQLite work of one GraphQL request
+    max_rows_per_request: int = 200_000  # rows all pages of one GraphQL request load (nested pages multiply)
     document_cache_bytes: int = 4 * 1024 * 1024  # query text of cached parsed documents
     document_cache_entry_bytes: int = 256 * 1024  # longer documents are parsed every time
     request_log_bytes: int = 16 * 1024 * 1024  # /_emulator/stats?log=1
