@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-
-from typing_extensions import assert_type
+from typing import Any, Literal, assert_type
 
 from artifactkit import (
     Api,

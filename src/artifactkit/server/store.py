@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .regex import regexp
@@ -206,7 +206,7 @@ CREATE INDEX IF NOT EXISTS usage_by_artifact ON artifact_usage (artifact_id);
 
 def utcnow() -> str:
     """The current time as an RFC 3339 string with microseconds, the form stored everywhere."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Store:
