@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def test_the_protocol_works_through_fsspec_entry_points_and_storage_options(
 
 def test_times_come_from_the_version(fs: ArtifactFileSystem, api: Api, shards: str) -> None:
     created = api.artifact(f"{shards}:v0").created_at
-    assert created.tzinfo is not None and created.utcoffset() == timezone.utc.utcoffset(None)
+    assert created.tzinfo is not None and created.utcoffset() == UTC.utcoffset(None)
     for path in (f"{shards}:v0", f"{shards}:v0/shards", f"{shards}:v0/README.md"):
         assert fs.created(path) == fs.modified(path) == created
         assert fs.info(path)["mtime"] == created
