@@ -24,9 +24,14 @@ if TYPE_CHECKING:
         ArtifactCollectionFields,
         ArtifactFields,
         CollectionRefFields,
-        SequenceFields,
+        FileFields,
+        LegacyArtifactFields,
+        LegacySequenceFields,
+        LegacyVersionFields,
+        MembershipFields,
         SequenceRefFields,
     )
+    from ._generated.input_types import LinkArtifactInput, UpdateArtifactInput
 
     VersionEdges: TypeAlias = Page[tuple[str, ArtifactFields]]
     CollectionRef: TypeAlias = CollectionRefFields | SequenceRefFields
@@ -123,6 +128,66 @@ class CollectionOperations(Protocol):
 
     def aliases(self, collection_id: str, name: str, *, cursor: str | None, per_page: int) -> Page[str] | None: ...
 
+    # -- versions: the lookups and writes whose documents differ with the server's age -------------
+
+    @property
+    def tags(self) -> bool:
+        """Whether versions and collections carry tags (servers before 0.12.11 have none)."""
+        ...
+
+    def version(self, entity: str, project: str, name: str) -> MembershipFields | None:
+        """The version `collection:alias` names, seen through that collection; None if missing."""
+        ...
+
+    def artifact_by_id(self, artifact_id: str, what: str) -> ArtifactFields | None: ...
+
+    def files(
+        self, artifact: VersionRef, *, names: list[str] | None, cursor: str | None, per_page: int, what: str
+    ) -> Page[FileFields] | None:
+        """A page of a version's files; None if the version is gone."""
+        ...
+
+    def file_urls(
+        self, artifact: VersionRef, *, names: list[str] | None, cursor: str | None, per_page: int, what: str
+    ) -> tuple[list[tuple[str, str]], str | None, bool] | None:
+        """A page of `(name, download URL)`, where the next page starts, whether there is one."""
+        ...
+
+    def version_file_access(
+        self, entity: str, project: str, name: str, names: list[str]
+    ) -> tuple[MembershipFields, str | None, dict[str, str]] | None:
+        """The version `name` names, its manifest's URL and the URLs of the files `names`, in one request."""
+        ...
+
+    def update_artifact(self, update: UpdateArtifactInput, what: str) -> ArtifactFields | None: ...
+
+    def commit_artifact(self, artifact_id: str, what: str) -> ArtifactFields | None: ...
+
+    def link(self, link: LinkArtifactInput, what: str) -> MembershipFields | int | None:
+        """The new link's membership, or only its version number where the server says no more."""
+        ...
+
+    def run_artifacts(
+        self, entity: str, project: str, run: str, mode: str, *, cursor: str | None, per_page: int, what: str
+    ) -> Page[ArtifactFields] | None:
+        """A page of the versions a run logged (`mode="logged"`) or used; None if the run does not exist."""
+        ...
+
+
+class VersionRef(Protocol):
+    """What the version operations need to know of a version."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def entity(self) -> str: ...
+    @property
+    def project(self) -> str: ...
+    @property
+    def collection_name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+
 
 def _what_collections(entity: str, project: str, type_name: str) -> str:
     return f"listing the {type_name!r} collections of {entity}/{project}"
@@ -215,6 +280,108 @@ class ModernOperations:
         connection = result.artifact_collection.aliases
         return Page.of(connection, [e.node.alias for e in connection.edges if e.node is not None])
 
+    tags = True
+
+    def version(self, entity: str, project: str, name: str) -> MembershipFields | None:
+        result = self.session.call(
+            lambda c: c.artifact_membership_by_name(entity, project, name), f"looking up {entity}/{project}/{name}"
+        )
+        return None if result.project is None else result.project.artifact_collection_membership
+
+    def artifact_by_id(self, artifact_id: str, what: str) -> ArtifactFields | None:
+        return self.session.call(lambda c: c.artifact_by_id(artifact_id), what).artifact
+
+    def files(
+        self, artifact: VersionRef, *, names: list[str] | None, cursor: str | None, per_page: int, what: str
+    ) -> Page[FileFields] | None:
+        a = artifact
+        result = self.session.call(
+            lambda c: c.membership_files(
+                a.entity, a.project, a.collection_name, a.version, names=names, cursor=cursor, per_page=per_page
+            ),
+            what,
+        )
+        collection = None if result.project is None else result.project.artifact_collection
+        membership = None if collection is None else collection.artifact_membership
+        if membership is None or membership.files is None:
+            return None
+        connection = membership.files
+        return Page.of(connection, [e.node for e in connection.edges if e.node is not None], connection.total_count)
+
+    def file_urls(
+        self, artifact: VersionRef, *, names: list[str] | None, cursor: str | None, per_page: int, what: str
+    ) -> tuple[list[tuple[str, str]], str | None, bool] | None:
+        a = artifact
+        result = self.session.call(
+            lambda c: c.membership_file_urls(
+                a.entity, a.project, a.collection_name, a.version, names=names, cursor=cursor, per_page=per_page
+            ),
+            what,
+        )
+        collection = None if result.project is None else result.project.artifact_collection
+        membership = None if collection is None else collection.artifact_membership
+        if membership is None or membership.files is None:
+            return None
+        info = membership.files.page_info
+        urls = [(e.node.name, e.node.direct_url) for e in membership.files.edges if e.node is not None]
+        return urls, info.end_cursor, info.has_next_page
+
+    def version_file_access(
+        self, entity: str, project: str, name: str, names: list[str]
+    ) -> tuple[MembershipFields, str | None, dict[str, str]] | None:
+        result = self.session.call(
+            lambda c: c.version_file_access(entity, project, name, names, bool(names)),
+            f"looking up {entity}/{project}/{name}",
+        )
+        membership = None if result.project is None else result.project.artifact_collection_membership
+        if membership is None:
+            return None
+        manifest = None if membership.manifest_of is None else membership.manifest_of.current_manifest
+        urls = (
+            {}
+            if membership.files is None
+            else {e.node.name: e.node.direct_url for e in membership.files.edges if e.node}
+        )
+        return membership, None if manifest is None else manifest.file.direct_url, urls
+
+    def update_artifact(self, update: UpdateArtifactInput, what: str) -> ArtifactFields | None:
+        payload = self.session.call(lambda c: c.update_artifact(update), what).update_artifact
+        return None if payload is None else payload.artifact
+
+    def commit_artifact(self, artifact_id: str, what: str) -> ArtifactFields | None:
+        payload = self.session.call(lambda c: c.commit_artifact(artifact_id), what).commit_artifact
+        return None if payload is None else payload.artifact
+
+    def link(self, link: LinkArtifactInput, what: str) -> MembershipFields | int | None:
+        payload = self.session.call(lambda c: c.link_artifact(link), what).link_artifact
+        if payload is None:
+            return None
+        return payload.artifact_membership if payload.artifact_membership is not None else payload.version_index
+
+    def run_artifacts(
+        self, entity: str, project: str, run: str, mode: str, *, cursor: str | None, per_page: int, what: str
+    ) -> Page[ArtifactFields] | None:
+        connection: Any
+        if mode == "logged":
+            logged = self.session.call(
+                lambda c: c.run_output_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
+            )
+            found = None if logged.project is None else logged.project.run
+            if found is None:
+                return None
+            connection = found.output_artifacts
+        else:
+            used = self.session.call(
+                lambda c: c.run_input_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
+            )
+            using = None if used.project is None else used.project.run
+            if using is None:
+                return None
+            connection = using.input_artifacts
+        if connection is None:
+            return Page([], None, False, 0)
+        return Page.of(connection, [e.node for e in connection.edges if e.node is not None], connection.total_count)
+
 
 class LegacyOperations:
     """Reads through the legacy `ArtifactType.artifactSequence(s)` (servers before 0.12.11)."""
@@ -281,7 +448,7 @@ class LegacyOperations:
         if sequence is None:
             return None
         connection = sequence.artifacts
-        edges = [(e.version, e.node) for e in connection.edges]
+        edges = [(e.version, _as_artifact_fields(e.node)) for e in connection.edges]
         return sequence, Page.of(connection, edges, connection.total_count)
 
     def aliases(self, collection_id: str, name: str, *, cursor: str | None, per_page: int) -> Page[str] | None:
@@ -294,12 +461,135 @@ class LegacyOperations:
         connection = result.artifact_sequence.aliases
         return Page.of(connection, [e.node.alias for e in connection.edges if e.node is not None])
 
+    tags = False
 
-def _as_collection_fields(legacy: SequenceFields) -> ArtifactCollectionFields:
+    def version(self, entity: str, project: str, name: str) -> MembershipFields | None:
+        collection = name.split(":", 1)[0]
+        result = self.session.call(
+            lambda c: c.legacy_artifact_by_name(entity, project, name, collection),
+            f"looking up {entity}/{project}/{name}",
+        )
+        found = None if result.project is None else result.project.artifact
+        return None if found is None else _as_membership(found)
+
+    def artifact_by_id(self, artifact_id: str, what: str) -> ArtifactFields | None:
+        found = self.session.call(lambda c: c.legacy_artifact_by_id(artifact_id), what).artifact
+        return None if found is None else _as_artifact_fields(found)
+
+    def files(
+        self, artifact: VersionRef, *, names: list[str] | None, cursor: str | None, per_page: int, what: str
+    ) -> Page[FileFields] | None:
+        result = self.session.call(
+            lambda c: c.legacy_artifact_files(artifact.id, names=names, cursor=cursor, per_page=per_page), what
+        )
+        if result.artifact is None or result.artifact.files is None:
+            return None
+        connection = result.artifact.files
+        nodes = [e.node for e in connection.edges if e.node is not None]
+        # No totalCount on such servers: an unfiltered listing has the version's file count; a
+        # listing by name is counted when its first page is all of it.
+        if names is None:
+            total: int | None = result.artifact.file_count
+        else:
+            total = len(nodes) if cursor is None and not connection.page_info.has_next_page else None
+        return Page.of(connection, nodes, total)
+
+    def file_urls(
+        self, artifact: VersionRef, *, names: list[str] | None, cursor: str | None, per_page: int, what: str
+    ) -> tuple[list[tuple[str, str]], str | None, bool] | None:
+        result = self.session.call(
+            lambda c: c.legacy_artifact_file_urls(artifact.id, names=names, cursor=cursor, per_page=per_page), what
+        )
+        if result.artifact is None or result.artifact.files is None:
+            return None
+        files = result.artifact.files
+        urls = [(e.node.name, e.node.direct_url) for e in files.edges if e.node is not None]
+        return urls, files.page_info.end_cursor, files.page_info.has_next_page
+
+    def version_file_access(
+        self, entity: str, project: str, name: str, names: list[str]
+    ) -> tuple[MembershipFields, str | None, dict[str, str]] | None:
+        collection = name.split(":", 1)[0]
+        result = self.session.call(
+            lambda c: c.legacy_version_file_access(entity, project, name, collection, names, bool(names)),
+            f"looking up {entity}/{project}/{name}",
+        )
+        found = None if result.project is None else result.project.artifact
+        if found is None:
+            return None
+        manifest = None if found.current_manifest is None else found.current_manifest.file.direct_url
+        urls = {} if found.files is None else {e.node.name: e.node.direct_url for e in found.files.edges if e.node}
+        return _as_membership(found), manifest, urls
+
+    def update_artifact(self, update: UpdateArtifactInput, what: str) -> ArtifactFields | None:
+        payload = self.session.call(lambda c: c.legacy_update_artifact(update), what).update_artifact
+        return None if payload is None else _as_artifact_fields(payload.artifact)
+
+    def commit_artifact(self, artifact_id: str, what: str) -> ArtifactFields | None:
+        payload = self.session.call(lambda c: c.legacy_commit_artifact(artifact_id), what).commit_artifact
+        return None if payload is None else _as_artifact_fields(payload.artifact)
+
+    def link(self, link: LinkArtifactInput, what: str) -> MembershipFields | int | None:
+        payload = self.session.call(lambda c: c.legacy_link_artifact(link), what).link_artifact
+        return None if payload is None else payload.version_index
+
+    def run_artifacts(
+        self, entity: str, project: str, run: str, mode: str, *, cursor: str | None, per_page: int, what: str
+    ) -> Page[ArtifactFields] | None:
+        connection: Any
+        if mode == "logged":
+            logged = self.session.call(
+                lambda c: c.legacy_run_output_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
+            )
+            found = None if logged.project is None else logged.project.run
+            if found is None:
+                return None
+            connection = found.output_artifacts
+        else:
+            used = self.session.call(
+                lambda c: c.legacy_run_input_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
+            )
+            using = None if used.project is None else used.project.run
+            if using is None:
+                return None
+            connection = using.input_artifacts
+        if connection is None:
+            return Page([], None, False, 0)
+        nodes = [_as_artifact_fields(e.node) for e in connection.edges if e.node is not None]
+        return Page.of(connection, nodes, connection.total_count)
+
+
+# Old servers have no tags and no TTL: the models the facade uses get none, and the TTL of a
+# version without one (-1, as W&B reports it).
+_NO_TAGS_OR_TTL = {"tags": [], "ttlDurationSeconds": -1, "ttlIsInherited": False}
+
+
+def _as_collection_fields(legacy: LegacySequenceFields) -> ArtifactCollectionFields:
     """A sequence read through the legacy edges, as the interface fragment the facade uses."""
     from ._generated.fragments import ArtifactCollectionFields  # generated models load on first use
 
-    return ArtifactCollectionFields.model_validate(legacy.model_dump(by_alias=True))
+    return ArtifactCollectionFields.model_validate({**legacy.model_dump(by_alias=True), "tags": {"edges": []}})
+
+
+def _as_artifact_fields(legacy: LegacyArtifactFields) -> ArtifactFields:
+    """A version read from an old server, as the fragment the facade uses."""
+    from ._generated.fragments import ArtifactFields
+
+    return ArtifactFields.model_validate({**legacy.model_dump(by_alias=True), **_NO_TAGS_OR_TTL})
+
+
+def _as_membership(legacy: LegacyVersionFields) -> MembershipFields:
+    """A version looked up by name on an old server, as the membership a modern server answers with."""
+    from ._generated.fragments import MembershipFields
+
+    dumped = legacy.model_dump(by_alias=True)
+    named = next((a["artifactCollection"] for a in dumped.pop("aliasesIn") if a["artifactCollection"]), None)
+    version = dumped.pop("versionIn")
+    collection = named if named is not None else {"__typename": "ArtifactSequence", **dumped["artifactSequence"]}
+    artifact = {**dumped, **_NO_TAGS_OR_TTL}
+    return MembershipFields.model_validate(
+        {"versionIndex": version, "artifactCollection": collection, "artifact": artifact}
+    )
 
 
 class Capabilities:

@@ -396,39 +396,29 @@ class Artifact:
         return targets
 
     def _by_id(self, artifact_id: str, referenced_from: str) -> Artifact:
-        result = self.client.call(
-            lambda c: c.artifact_by_id(artifact_id),
-            f"looking up the artifact {referenced_from} of {self.qualified_name} references",
+        found = self.client.operations.artifact_by_id(
+            artifact_id, f"looking up the artifact {referenced_from} of {self.qualified_name} references"
         )
-        if result.artifact is None:
+        if found is None:
             raise NotFoundError(
                 f"{referenced_from} of {self.qualified_name} references artifact {artifact_id!r}, which does not exist",
                 kind="version",
                 path=referenced_from,
             )
-        return Artifact._from_source(self.client, result.artifact, (self.entity, self.project))
+        return Artifact._from_source(self.client, found, (self.entity, self.project))
 
     def _file_urls(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
         """One page of signed download URLs: of the files named, or of every file (the engine's `UrlQuery`)."""
-        result = self.client.call(
-            lambda c: c.membership_file_urls(
-                self.entity,
-                self.project,
-                self.collection_name,
-                self.version,
-                names=names,
-                cursor=cursor,
-                per_page=per_page,
-            ),
-            f"asking for download URLs of {self.qualified_name}",
+        found = self.client.operations.file_urls(
+            self,
+            names=names,
+            cursor=cursor,
+            per_page=per_page,
+            what=f"asking for download URLs of {self.qualified_name}",
         )
-        collection = None if result.project is None else result.project.artifact_collection
-        membership = None if collection is None else collection.artifact_membership
-        if membership is None or membership.files is None:
+        if found is None:
             raise NotFoundError(f"{self.qualified_name} not found", kind="version", path=self.qualified_name)
-        info = membership.files.page_info
-        urls = [(e.node.name, e.node.direct_url) for e in membership.files.edges if e.node is not None]
-        return UrlPage(urls, info.end_cursor, info.has_next_page)
+        return UrlPage(*found)
 
     @overload
     def download(
@@ -594,6 +584,10 @@ class Artifact:
         tags = check_tags(self.tags)
         added = [a for a in aliases if a not in self._saved_aliases]
         removed = [a for a in self._saved_aliases if a not in aliases]
+        tags_added = [t for t in tags if t not in self._saved_tags]
+        tags_removed = [t for t in self._saved_tags if t not in tags]
+        if (tags_added or tags_removed) and not self.client.operations.tags:
+            raise UnsupportedError(f"this W&B server predates artifact tags; {self.qualified_name} cannot be tagged")
         view = self._view
 
         def alias_inputs(names: list[str]) -> list[ArtifactCollectionAliasInput]:
@@ -621,18 +615,14 @@ class Artifact:
             changes["description"] = self.description
         if self.metadata != self._saved_metadata:
             changes["metadata"] = self.metadata
-        tags_added = [t for t in tags if t not in self._saved_tags]
-        tags_removed = [t for t in self._saved_tags if t not in tags]
         if tags_added:
             changes["tags_to_add"] = [TagInput(tag_name=t) for t in tags_added]
         if tags_removed:
             changes["tags_to_delete"] = [TagInput(tag_name=t) for t in tags_removed]
         if changes:
-            result = self.client.call(
-                lambda c: c.update_artifact(UpdateArtifactInput(artifactID=self.id, **changes)), what
-            )
-            if result.update_artifact is not None:
-                self._set_attrs(result.update_artifact.artifact)  # the server's view, aliases included
+            updated = self.client.operations.update_artifact(UpdateArtifactInput(artifactID=self.id, **changes), what)
+            if updated is not None:
+                self._set_attrs(updated)  # the server's view, aliases included
                 return
         # Nothing (or nothing usable) came back: what was sent is now what is saved.
         self._saved_aliases, self.aliases = list(aliases), list(aliases)
@@ -669,11 +659,11 @@ class Artifact:
             aliases=[ArtifactAliasInput(artifact_collection_name=target.collection, alias=a) for a in alias_names],
         )
         what = f"linking {self.qualified_name} to {target}"
-        payload = self.client.call(lambda c: c.link_artifact(link), what).link_artifact
-        if payload is not None and payload.artifact_membership is not None:
-            return Artifact._from_membership(self.client, payload.artifact_membership, (target.entity, target.project))
+        linked_as = self.client.operations.link(link, what)
+        if linked_as is not None and not isinstance(linked_as, int):
+            return Artifact._from_membership(self.client, linked_as, (target.entity, target.project))
         # Servers without ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE only say the version number.
-        version = None if payload is None else payload.version_index
+        version = linked_as
         linked = None if version is None else lookup_version(self.client, replace(target, alias=f"v{version}"))
         if linked is None:
             raise ResponseValidationError(f"the server did not say which version it created while {what}")
@@ -728,10 +718,7 @@ def _settable_aliases(aliases: Sequence[str]) -> list[str]:
 
 def lookup_version(client: Client, path: ArtifactPath) -> Artifact | None:
     """The version `path` names, seen through its collection; None if any part of it is missing."""
-    result = client.call(
-        lambda c: c.artifact_membership_by_name(path.entity, path.project, path.name), f"looking up {path}"
-    )
-    membership = None if result.project is None else result.project.artifact_collection_membership
+    membership = client.operations.version(path.entity, path.project, path.name)
     if membership is None or membership.artifact is None or membership.artifact_collection is None:
         return None
     return Artifact._from_membership(client, membership, (path.entity, path.project))
@@ -792,6 +779,8 @@ class Artifacts(Paginator[Artifact]):
             clauses.append({"state": "COMMITTED"})
         tag_clause = _tag_filter(tags)
         if tag_clause is not None:
+            if not client.operations.tags:
+                raise UnsupportedError("this W&B server predates artifact tags: versions cannot be selected by tag")
             clauses.append(tag_clause)
         clauses = [c for c in clauses if c]
         self.filters: dict[str, Any] = clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _lookups
 from ._capabilities import (
@@ -33,6 +33,15 @@ __all__ = [
     "artifact_collection_plural_edge_name",
     "server_supports_artifact_collections_gql_edges",
 ]
+
+
+class _NameAndDescription(Protocol):
+    """What a collection write reads back."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
 
 
 class ArtifactCollections(Paginator["ArtifactCollection"]):
@@ -221,6 +230,9 @@ class ArtifactCollection:
         check_part("collection name", self.name, COLLECTION_NAME_FORM)
         tags = check_tags(self.tags)
         self._check_type_change(self.type)
+        if tags != self._saved_tags and not self.client.operations.tags:
+            where = f"{self.entity}/{self.project}/{self._saved_name}"
+            raise UnsupportedError(f"this W&B server predates collection tags; {where} cannot be tagged")
         if self.name != self._saved_name or self.description != self._saved_description:
             self._save_name_and_description()
         self._save_type()
@@ -242,7 +254,7 @@ class ArtifactCollection:
         from ._generated.input_types import UpdateArtifactPortfolioInput, UpdateArtifactSequenceInput
 
         what = f"saving collection {self.entity}/{self.project}/{self._saved_name}"
-        updated: ArtifactCollectionFields | None
+        updated: _NameAndDescription | None
         if self.is_sequence():
             sequence_input = UpdateArtifactSequenceInput(
                 artifactSequenceID=self.id, name=self.name, description=self.description

@@ -44,25 +44,13 @@ class ArtifactFiles(Paginator["File"]):
 
     def _fetch_page(self, cursor: str | None) -> Page[File]:
         a = self.artifact
-        result = self.client.call(
-            lambda c: c.membership_files(
-                a.entity,
-                a.project,
-                a.collection_name,
-                a.version,
-                names=self.names,
-                cursor=cursor,
-                per_page=self.per_page,
-            ),
-            f"listing the files of {a.qualified_name}",
+        found = self.client.operations.files(
+            a, names=self.names, cursor=cursor, per_page=self.per_page, what=f"listing the files of {a.qualified_name}"
         )
-        collection = None if result.project is None else result.project.artifact_collection
-        membership = None if collection is None else collection.artifact_membership
-        if membership is None or membership.files is None:
+        if found is None:
             raise NotFoundError(f"{a.qualified_name} not found", kind="version", path=a.qualified_name)
-        connection = membership.files
-        items = [File._wrap(self.client, self.artifact, e.node) for e in connection.edges if e.node is not None]
-        return Page.of(connection, items, connection.total_count)
+        items = [File._wrap(self.client, self.artifact, node) for node in found.items]
+        return Page(items, found.end_cursor, found.has_next, found.total_count)
 
     def __repr__(self) -> str:
         return f"<ArtifactFiles {self.artifact.qualified_name}>"

@@ -743,21 +743,12 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             return known
         client = self.api.client
         name = f"{ref.collection}:{alias}"
-        result = client.call(
-            lambda c: c.version_file_access(ref.entity, ref.project or "", name, names, bool(names)),
-            f"looking up {ref.collection_path}:{alias}",
-        )
-        membership = None if result.project is None else result.project.artifact_collection_membership
-        if membership is None or membership.artifact is None or membership.artifact_collection is None:
+        found = client.operations.version_file_access(ref.entity, ref.project or "", name, names)
+        membership = None if found is None else found[0]
+        if found is None or membership is None or membership.artifact is None or membership.artifact_collection is None:
             raise _lookups.diagnose(client, ArtifactPath(ref.entity, ref.project, ref.collection, alias))
         artifact = Artifact._from_membership(client, membership, (ref.entity, ref.project))
-        manifest = None if membership.manifest_of is None else membership.manifest_of.current_manifest
-        urls = (
-            {}
-            if membership.files is None
-            else {e.node.name: e.node.direct_url for e in membership.files.edges if e.node}
-        )
-        version = _Version(artifact, None if manifest is None else manifest.file.direct_url, urls)
+        version = _Version(artifact, found[1], found[2])
         with self._lock:
             self._versions[key] = version
             self._versions[(ref.entity, ref.project, ref.collection, artifact.version)] = version
@@ -986,10 +977,10 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             known = self._versions_by_id.get(artifact_id)
         if known is not None:
             return known
-        result = self.api.client.call(lambda c: c.artifact_by_id(artifact_id), f"looking up artifact {artifact_id}")
-        if result.artifact is None:
+        found = self.api.client.operations.artifact_by_id(artifact_id, f"looking up artifact {artifact_id}")
+        if found is None:
             raise NotFoundError(f"no artifact version has the ID {artifact_id!r}", kind="version", path=artifact_id)
-        artifact = Artifact._from_source(self.api.client, result.artifact, ("", ""))
+        artifact = Artifact._from_source(self.api.client, found, ("", ""))
         version = _Version(artifact, None)
         with self._lock:
             self._versions_by_id[artifact_id] = version

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
@@ -12,7 +11,7 @@ from .artifacts import Artifact
 from .errors import NotFoundError
 
 if TYPE_CHECKING:
-    from ._generated.fragments import ArtifactFields, PageInfoFields, RunFields
+    from ._generated.fragments import RunFields
 
 RUN_ARTIFACTS_PER_PAGE = 100
 
@@ -93,22 +92,6 @@ class Run:
         return f"<Run {self.path_str}>"
 
 
-class _ArtifactEdge(Protocol):
-    @property
-    def node(self) -> ArtifactFields | None: ...
-
-
-class _ArtifactConnection(Protocol):
-    """The shape shared by the generated classes of every `VersionedArtifactConnection` read."""
-
-    @property
-    def edges(self) -> Sequence[_ArtifactEdge]: ...
-    @property
-    def page_info(self) -> PageInfoFields: ...
-    @property
-    def total_count(self) -> int: ...
-
-
 class RunArtifacts(Paginator[Artifact]):
     """The versions a run logged (`mode="logged"`) or used (`mode="used"`), each seen through its sequence."""
 
@@ -130,32 +113,21 @@ class RunArtifacts(Paginator[Artifact]):
 
     def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
         run = self.run
-        connection: _ArtifactConnection | None
-        if self.mode == "logged":
-            logged = self.client.call(
-                lambda c: c.run_output_artifacts(
-                    run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page
-                ),
-                f"listing the artifacts logged by run {run.path_str}",
-            )
-            logged_run = None if logged.project is None else logged.project.run
-            if logged_run is None:
-                raise self._run_not_found()
-            connection = logged_run.output_artifacts
-        else:
-            used = self.client.call(
-                lambda c: c.run_input_artifacts(run.entity, run.project, run.id, cursor=cursor, per_page=self.per_page),
-                f"listing the artifacts used by run {run.path_str}",
-            )
-            using_run = None if used.project is None else used.project.run
-            if using_run is None:
-                raise self._run_not_found()
-            connection = using_run.input_artifacts
-        if connection is None:
-            return Page([], None, False, 0)
+        verb = "logged" if self.mode == "logged" else "used"
+        found = self.client.operations.run_artifacts(
+            run.entity,
+            run.project,
+            run.id,
+            self.mode,
+            cursor=cursor,
+            per_page=self.per_page,
+            what=f"listing the artifacts {verb} by run {run.path_str}",
+        )
+        if found is None:
+            raise self._run_not_found()
         fallback = (run.entity, run.project)
-        items = [Artifact._from_source(self.client, e.node, fallback) for e in connection.edges if e.node is not None]
-        return Page.of(connection, items, connection.total_count)
+        items = [Artifact._from_source(self.client, attrs, fallback) for attrs in found.items]
+        return Page(items, found.end_cursor, found.has_next, found.total_count)
 
     def _run_not_found(self) -> NotFoundError:
         path = self.run.path_str

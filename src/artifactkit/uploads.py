@@ -19,7 +19,7 @@ from typing import Any
 from ._client import Client
 from ._paths import ArtifactPath
 from .artifacts import Artifact
-from .errors import UploadError
+from .errors import UnsupportedError, UploadError
 from .manifest import Manifest, ManifestEntry, ManifestError
 from .transfer.progress import Progress
 from .transfer.upload import LocalFile, UploadStats, UploadUrl, put_document, put_files
@@ -69,6 +69,8 @@ def upload_version(
     entity, project, name = path.entity, path.project, path.collection
     digest = manifest.digest()
     where = f"{entity}/{project}/{name}"
+    if tags and not client.operations.tags:
+        raise UnsupportedError(f"this W&B server predates artifact tags; {where} cannot be tagged")
     client.call(lambda c: c.upsert_project(entity, project), f"creating project {entity}/{project}")
     if run is not None:
         client.call(lambda c: c.upsert_run(entity, project, run), f"creating run {entity}/{project}/{run}")
@@ -136,9 +138,9 @@ def upload_version(
         manifest_bytes,
         f"the manifest of {where}",
     )
-    committed = client.call(lambda c: c.commit_artifact(artifact_id), f"committing {where}")
-    assert committed.commit_artifact is not None
-    return Artifact._from_source(client, committed.commit_artifact.artifact, (entity, project)), stats
+    committed = client.operations.commit_artifact(artifact_id, f"committing {where}")
+    assert committed is not None
+    return Artifact._from_source(client, committed, (entity, project)), stats
 
 
 class _FileSpecs:
@@ -181,9 +183,9 @@ def _existing_version(
     client: Client, artifact_id: str, aliases: Sequence[str], tags: Sequence[str], fallback: tuple[str, str]
 ) -> Artifact:
     """The server already has a version with this content: return it, with the asked-for aliases and tags."""
-    found = client.call(lambda c: c.artifact_by_id(artifact_id), "loading the existing identical version")
-    assert found.artifact is not None
-    artifact = Artifact._from_source(client, found.artifact, fallback)
+    found = client.operations.artifact_by_id(artifact_id, "loading the existing identical version")
+    assert found is not None
+    artifact = Artifact._from_source(client, found, fallback)
     missing_aliases = [a for a in aliases if a not in artifact.aliases]
     missing_tags = [t for t in tags if t not in artifact.tags]
     if missing_aliases or missing_tags:

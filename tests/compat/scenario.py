@@ -519,7 +519,8 @@ def artifact_ttl() -> Any:
     artifact = fresh_api().artifact(f"{PREFIX}/my-dataset:v1")
     artifact.ttl = timedelta(days=1)
     artifact.save()
-    return {"ttl_seconds": fresh_api().artifact(f"{PREFIX}/my-dataset:v1").ttl.total_seconds()}
+    ttl = fresh_api().artifact(f"{PREFIX}/my-dataset:v1").ttl
+    return {"ttl_seconds": None if ttl is None else ttl.total_seconds()}
 
 
 @step

@@ -11,6 +11,7 @@ from artifactkit import (
     Api,
     artifact_collection_edge_name,
     artifact_collection_plural_edge_name,
+    errors,
     server_supports_artifact_collections_gql_edges,
 )
 from artifactkit.server.embedded import EmbeddedEmulator
@@ -54,3 +55,56 @@ def test_edge_names_match_what_each_server_is_sent(any_emulator: EmbeddedEmulato
     [entry] = list(any_emulator.stats.graphql_log)
     assert f"{artifact_collection_plural_edge_name(supported)}(" in entry["query"]
     assert f"{artifact_collection_plural_edge_name(not supported)}(" not in entry["query"]
+
+
+@pytest.mark.parametrize(("server", "modern"), [("0.12.10", False), ("0.12.11", True)])
+def test_one_probe_picks_every_document_at_the_0_12_11_boundary(tmp_path: Path, server: str, modern: bool) -> None:
+    """The newest legacy server and the oldest modern one: one `serverInfo` request per Api, then
+    every read and write goes through the family it chose (the legacy one only uses what such a
+    server has: no tags, no membership lookups, no membership files)."""
+    with EmbeddedEmulator(tmp_path / "server", cli_version=server) as emu:
+        source = tmp_path / "src"
+        source.mkdir()
+        (source / "a.txt").write_text("a")
+        (source / "b.txt").write_text("b")
+        with make_api(emu, tmp_path / "seed-cache") as seeder:
+            seeder.upload(source, "local/edge/data", "dataset", aliases=["best"], run="r1")
+        emu.stats.reset()
+        with make_api(emu, tmp_path / "cache") as api:
+            artifact = api.artifact("local/edge/data:best")
+            assert (artifact.version, artifact.aliases, artifact.tags) == ("v0", ["latest", "best"], [])
+            assert sorted(f.name for f in artifact.files()) == ["a.txt", "b.txt"]
+            assert len(artifact.files(names=["a.txt"])) == 1
+            assert [c.name for c in api.artifact_type("dataset", "local/edge").collections()] == ["data"]
+            assert [a.version for a in api.artifacts("dataset", "local/edge/data")] == ["v0"]
+            assert [a.name for a in api.run("local/edge/r1").logged_artifacts()] == ["data:v0"]
+            root = artifact.download(tmp_path / "out", progress=False)
+            assert sorted(p.name for p in root.iterdir()) == ["a.txt", "b.txt"]
+            artifact.description = "checked"
+            artifact.save()
+            linked = artifact.link("local/edge/registry", aliases=["prod"])
+            assert (linked.name, linked.aliases, linked.source_name) == ("registry:v0", ["latest", "prod"], "data:v0")
+            collection = api.artifact_collection("dataset", "local/edge/data")
+            collection.tags = ["raw"]
+            if modern:
+                collection.save()
+            else:
+                with pytest.raises(errors.UnsupportedError, match="predates collection tags"):
+                    collection.save()
+        operations = dict(emu.stats.operations)
+    assert operations.pop("ServerCliVersion") == 1  # the one probe
+    legacy = sorted(name for name in operations if name.startswith("Legacy"))
+    if modern:
+        assert legacy == []
+    else:
+        assert legacy == [
+            "LegacyArtifactByName",
+            "LegacyArtifactFileUrls",
+            "LegacyArtifactFiles",
+            "LegacyCollectionVersions",
+            "LegacyLinkArtifact",
+            "LegacyRunOutputArtifacts",
+            "LegacyTypeArtifactCollection",
+            "LegacyTypeArtifactCollections",
+            "LegacyUpdateArtifact",
+        ]

@@ -200,6 +200,13 @@ def test_save_renames_a_portfolio(api: Api, tmp_path: Path, project: str) -> Non
 
 def test_save_adds_and_removes_tags(any_emulator: EmbeddedEmulator, any_api: Api, seeded: Seeded) -> None:
     beta = any_api.artifact_collection("dataset", seeded.path("beta"))
+    if not any_api.client.operations.tags:  # a server older than 0.12.11 has no collection tags
+        beta.tags = ["raw"]
+        any_emulator.stats.reset()
+        with pytest.raises(errors.UnsupportedError, match="predates collection tags"):
+            beta.save()
+        assert any_emulator.stats.operations == {}  # refused before any request
+        return
     beta.tags = ["raw", "images", "raw"]
     beta.save()
     assert beta.tags == ["raw", "images"]  # duplicates dropped

@@ -27,7 +27,8 @@ READ = "local/wire-read"
 
 
 def seed(api: Api, root: Path, project: str) -> None:
-    v0 = upload(api, root, f"{project}/data", aliases=["best"], tags=["raw"], run="r1")
+    tags = ["raw"] if api.client.operations.tags else []  # a server older than 0.12.11 has no tags
+    v0 = upload(api, root, f"{project}/data", aliases=["best"], tags=tags, run="r1")
     upload(api, root, f"{project}/data")
     api.use_artifact(v0, f"{project}/r2")
     v0.link(f"{project}/registry")

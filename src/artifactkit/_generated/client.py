@@ -53,10 +53,20 @@ if TYPE_CHECKING:
         UpdateArtifactSequenceInput,
         UseArtifactInput,
     )
+    from .legacy_artifact_by_id import LegacyArtifactByID
+    from .legacy_artifact_by_name import LegacyArtifactByName
+    from .legacy_artifact_file_urls import LegacyArtifactFileUrls
+    from .legacy_artifact_files import LegacyArtifactFiles
     from .legacy_collection_aliases import LegacyCollectionAliases
     from .legacy_collection_versions import LegacyCollectionVersions
+    from .legacy_commit_artifact import LegacyCommitArtifact
+    from .legacy_link_artifact import LegacyLinkArtifact
+    from .legacy_run_input_artifacts import LegacyRunInputArtifacts
+    from .legacy_run_output_artifacts import LegacyRunOutputArtifacts
     from .legacy_type_artifact_collection import LegacyTypeArtifactCollection
     from .legacy_type_artifact_collections import LegacyTypeArtifactCollections
+    from .legacy_update_artifact import LegacyUpdateArtifact
+    from .legacy_version_file_access import LegacyVersionFileAccess
     from .link_artifact import LinkArtifact
     from .membership_file_urls import MembershipFileUrls
     from .membership_files import MembershipFiles
@@ -1062,41 +1072,12 @@ class GeneratedClient(BaseClient):
               project(entityName: $entity, name: $project) {
                 artifactCollection(name: $name) {
                   __typename
-                  ...ArtifactCollectionFields
-                }
-              }
-            }
-
-            fragment ArtifactCollectionFields on ArtifactCollection {
-              __typename
-              id
-              name
-              description
-              createdAt
-              updatedAt
-              project {
-                ...ProjectRefFields
-              }
-              defaultArtifactType {
-                name
-              }
-              tags {
-                edges {
-                  node {
-                    ...TagFields
+                  name
+                  defaultArtifactType {
+                    name
                   }
                 }
               }
-            }
-
-            fragment ProjectRefFields on Project {
-              name
-              entityName
-            }
-
-            fragment TagFields on Tag {
-              id
-              name
             }
             """)
         variables: dict[str, object] = {
@@ -1166,41 +1147,10 @@ class GeneratedClient(BaseClient):
               updateArtifactSequence(input: $input) {
                 artifactCollection {
                   __typename
-                  ...ArtifactCollectionFields
+                  name
+                  description
                 }
               }
-            }
-
-            fragment ArtifactCollectionFields on ArtifactCollection {
-              __typename
-              id
-              name
-              description
-              createdAt
-              updatedAt
-              project {
-                ...ProjectRefFields
-              }
-              defaultArtifactType {
-                name
-              }
-              tags {
-                edges {
-                  node {
-                    ...TagFields
-                  }
-                }
-              }
-            }
-
-            fragment ProjectRefFields on Project {
-              name
-              entityName
-            }
-
-            fragment TagFields on Tag {
-              id
-              name
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -1224,41 +1174,10 @@ class GeneratedClient(BaseClient):
               updateArtifactPortfolio(input: $input) {
                 artifactCollection {
                   __typename
-                  ...ArtifactCollectionFields
+                  name
+                  description
                 }
               }
-            }
-
-            fragment ArtifactCollectionFields on ArtifactCollection {
-              __typename
-              id
-              name
-              description
-              createdAt
-              updatedAt
-              project {
-                ...ProjectRefFields
-              }
-              defaultArtifactType {
-                name
-              }
-              tags {
-                edges {
-                  node {
-                    ...TagFields
-                  }
-                }
-              }
-            }
-
-            fragment ProjectRefFields on Project {
-              name
-              entityName
-            }
-
-            fragment TagFields on Tag {
-              id
-              name
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -1282,41 +1201,11 @@ class GeneratedClient(BaseClient):
               moveArtifactSequence(input: $input) {
                 artifactCollection {
                   __typename
-                  ...ArtifactCollectionFields
-                }
-              }
-            }
-
-            fragment ArtifactCollectionFields on ArtifactCollection {
-              __typename
-              id
-              name
-              description
-              createdAt
-              updatedAt
-              project {
-                ...ProjectRefFields
-              }
-              defaultArtifactType {
-                name
-              }
-              tags {
-                edges {
-                  node {
-                    ...TagFields
+                  defaultArtifactType {
+                    name
                   }
                 }
               }
-            }
-
-            fragment ProjectRefFields on Project {
-              name
-              entityName
-            }
-
-            fragment TagFields on Tag {
-              id
-              name
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -1691,6 +1580,783 @@ class GeneratedClient(BaseClient):
             self._answer(response, VersionFileAccess)
         )
 
+    def legacy_artifact_by_name(
+        self, entity: str, project: str, name: str, collection: str, **kwargs: Any
+    ) -> "LegacyArtifactByName":
+        from .legacy_artifact_by_name import LegacyArtifactByName
+
+        query = gql("""
+            query LegacyArtifactByName($entity: String!, $project: String!, $name: String!, $collection: String!) {
+              project(entityName: $entity, name: $project) {
+                artifact(name: $name) {
+                  ...LegacyVersionFields
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LegacyArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment LegacyVersionFields on Artifact {
+              ...LegacyArtifactFields
+              versionIn: versionIndex(artifactCollectionName: $collection)
+              aliasesIn: aliases(artifactCollectionName: $collection) {
+                artifactCollection {
+                  ...CollectionRefFields
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+            "collection": collection,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyArtifactByName",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyArtifactByName.model_validate(
+            self._answer(response, LegacyArtifactByName)
+        )
+
+    def legacy_artifact_by_id(self, id: str, **kwargs: Any) -> "LegacyArtifactByID":
+        from .legacy_artifact_by_id import LegacyArtifactByID
+
+        query = gql("""
+            query LegacyArtifactByID($id: ID!) {
+              artifact(id: $id) {
+                ...LegacyArtifactFields
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LegacyArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query,
+            operation_name="LegacyArtifactByID",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyArtifactByID.model_validate(
+            self._answer(response, LegacyArtifactByID)
+        )
+
+    def legacy_artifact_files(
+        self,
+        id: str,
+        names: Union[Optional[list[str]], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "LegacyArtifactFiles":
+        from .legacy_artifact_files import LegacyArtifactFiles
+
+        query = gql("""
+            query LegacyArtifactFiles($id: ID!, $names: [String!], $cursor: String, $perPage: Int) {
+              artifact(id: $id) {
+                fileCount
+                files(names: $names, after: $cursor, first: $perPage) {
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      ...FileFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment FileFields on File {
+              id
+              name
+              sizeBytes
+              checksum: md5
+              digest
+              mimetype
+              directUrl
+              isReference
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+            """)
+        variables: dict[str, object] = {
+            "id": id,
+            "names": names,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyArtifactFiles",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyArtifactFiles.model_validate(
+            self._answer(response, LegacyArtifactFiles)
+        )
+
+    def legacy_artifact_file_urls(
+        self,
+        id: str,
+        names: Union[Optional[list[str]], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "LegacyArtifactFileUrls":
+        from .legacy_artifact_file_urls import LegacyArtifactFileUrls
+
+        query = gql("""
+            query LegacyArtifactFileUrls($id: ID!, $names: [String!], $cursor: String, $perPage: Int) {
+              artifact(id: $id) {
+                files(names: $names, after: $cursor, first: $perPage) {
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      ...FileUrlFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment FileUrlFields on File {
+              name
+              directUrl
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+            """)
+        variables: dict[str, object] = {
+            "id": id,
+            "names": names,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyArtifactFileUrls",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyArtifactFileUrls.model_validate(
+            self._answer(response, LegacyArtifactFileUrls)
+        )
+
+    def legacy_version_file_access(
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        collection: str,
+        names: list[str],
+        with_files: bool,
+        **kwargs: Any,
+    ) -> "LegacyVersionFileAccess":
+        from .legacy_version_file_access import LegacyVersionFileAccess
+
+        query = gql("""
+            query LegacyVersionFileAccess($entity: String!, $project: String!, $name: String!, $collection: String!, $names: [String!]!, $withFiles: Boolean!) {
+              project(entityName: $entity, name: $project) {
+                artifact(name: $name) {
+                  ...LegacyVersionFields
+                  currentManifest {
+                    file {
+                      directUrl
+                    }
+                  }
+                  files(names: $names, first: 100) @include(if: $withFiles) {
+                    edges {
+                      node {
+                        ...FileUrlFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment FileUrlFields on File {
+              name
+              directUrl
+            }
+
+            fragment LegacyArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment LegacyVersionFields on Artifact {
+              ...LegacyArtifactFields
+              versionIn: versionIndex(artifactCollectionName: $collection)
+              aliasesIn: aliases(artifactCollectionName: $collection) {
+                artifactCollection {
+                  ...CollectionRefFields
+                }
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+            "collection": collection,
+            "names": names,
+            "withFiles": with_files,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyVersionFileAccess",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyVersionFileAccess.model_validate(
+            self._answer(response, LegacyVersionFileAccess)
+        )
+
+    def legacy_update_artifact(
+        self, input: "UpdateArtifactInput", **kwargs: Any
+    ) -> "LegacyUpdateArtifact":
+        from .legacy_update_artifact import LegacyUpdateArtifact
+
+        query = gql("""
+            mutation LegacyUpdateArtifact($input: UpdateArtifactInput!) {
+              updateArtifact(input: $input) {
+                artifact {
+                  ...LegacyArtifactFields
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LegacyArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="LegacyUpdateArtifact",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyUpdateArtifact.model_validate(
+            self._answer(response, LegacyUpdateArtifact)
+        )
+
+    def legacy_commit_artifact(self, id: str, **kwargs: Any) -> "LegacyCommitArtifact":
+        from .legacy_commit_artifact import LegacyCommitArtifact
+
+        query = gql("""
+            mutation LegacyCommitArtifact($id: ID!) {
+              commitArtifact(input: {artifactID: $id}) {
+                artifact {
+                  ...LegacyArtifactFields
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LegacyArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query,
+            operation_name="LegacyCommitArtifact",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyCommitArtifact.model_validate(
+            self._answer(response, LegacyCommitArtifact)
+        )
+
+    def legacy_link_artifact(
+        self, input: "LinkArtifactInput", **kwargs: Any
+    ) -> "LegacyLinkArtifact":
+        from .legacy_link_artifact import LegacyLinkArtifact
+
+        query = gql("""
+            mutation LegacyLinkArtifact($input: LinkArtifactInput!) {
+              linkArtifact(input: $input) {
+                versionIndex
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="LegacyLinkArtifact",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyLinkArtifact.model_validate(
+            self._answer(response, LegacyLinkArtifact)
+        )
+
+    def legacy_run_output_artifacts(
+        self,
+        entity: str,
+        project: str,
+        run: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "LegacyRunOutputArtifacts":
+        from .legacy_run_output_artifacts import LegacyRunOutputArtifacts
+
+        query = gql("""
+            query LegacyRunOutputArtifacts($entity: String!, $project: String!, $run: String!, $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                run(name: $run) {
+                  outputArtifacts(after: $cursor, first: $perPage) {
+                    totalCount
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        ...LegacyArtifactFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LegacyArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "run": run,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyRunOutputArtifacts",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyRunOutputArtifacts.model_validate(
+            self._answer(response, LegacyRunOutputArtifacts)
+        )
+
+    def legacy_run_input_artifacts(
+        self,
+        entity: str,
+        project: str,
+        run: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "LegacyRunInputArtifacts":
+        from .legacy_run_input_artifacts import LegacyRunInputArtifacts
+
+        query = gql("""
+            query LegacyRunInputArtifacts($entity: String!, $project: String!, $run: String!, $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                run(name: $run) {
+                  inputArtifacts(after: $cursor, first: $perPage) {
+                    totalCount
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        ...LegacyArtifactFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LegacyArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              historyStep
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "run": run,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="LegacyRunInputArtifacts",
+            variables=variables,
+            **kwargs,
+        )
+        return LegacyRunInputArtifacts.model_validate(
+            self._answer(response, LegacyRunInputArtifacts)
+        )
+
     def legacy_type_artifact_collections(
         self,
         entity: str,
@@ -1720,7 +2386,7 @@ class GeneratedClient(BaseClient):
                     }
                     edges {
                       node {
-                        ...SequenceFields
+                        ...LegacySequenceFields
                       }
                     }
                   }
@@ -1728,17 +2394,7 @@ class GeneratedClient(BaseClient):
               }
             }
 
-            fragment PageInfoFields on PageInfo {
-              endCursor
-              hasNextPage
-            }
-
-            fragment ProjectRefFields on Project {
-              name
-              entityName
-            }
-
-            fragment SequenceFields on ArtifactSequence {
+            fragment LegacySequenceFields on ArtifactSequence {
               __typename
               id
               name
@@ -1751,18 +2407,16 @@ class GeneratedClient(BaseClient):
               defaultArtifactType {
                 name
               }
-              tags {
-                edges {
-                  node {
-                    ...TagFields
-                  }
-                }
-              }
             }
 
-            fragment TagFields on Tag {
-              id
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
               name
+              entityName
             }
             """)
         variables: dict[str, object] = {
@@ -1794,18 +2448,13 @@ class GeneratedClient(BaseClient):
               project(entityName: $entity, name: $project) {
                 artifactType(name: $type) {
                   artifactSequence(name: $name) {
-                    ...SequenceFields
+                    ...LegacySequenceFields
                   }
                 }
               }
             }
 
-            fragment ProjectRefFields on Project {
-              name
-              entityName
-            }
-
-            fragment SequenceFields on ArtifactSequence {
+            fragment LegacySequenceFields on ArtifactSequence {
               __typename
               id
               name
@@ -1818,18 +2467,11 @@ class GeneratedClient(BaseClient):
               defaultArtifactType {
                 name
               }
-              tags {
-                edges {
-                  node {
-                    ...TagFields
-                  }
-                }
-              }
             }
 
-            fragment TagFields on Tag {
-              id
+            fragment ProjectRefFields on Project {
               name
+              entityName
             }
             """)
         variables: dict[str, object] = {
@@ -1876,7 +2518,7 @@ class GeneratedClient(BaseClient):
                       edges {
                         version
                         node {
-                          ...ArtifactFields
+                          ...LegacyArtifactFields
                         }
                       }
                     }
@@ -1892,7 +2534,16 @@ class GeneratedClient(BaseClient):
               }
             }
 
-            fragment ArtifactFields on Artifact {
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LegacyArtifactFields on Artifact {
               id
               digest
               description
@@ -1904,8 +2555,6 @@ class GeneratedClient(BaseClient):
               createdAt
               updatedAt
               historyStep
-              ttlDurationSeconds
-              ttlIsInherited
               artifactType {
                 name
               }
@@ -1914,18 +2563,6 @@ class GeneratedClient(BaseClient):
               }
               aliases {
                 ...ArtifactAliasFields
-              }
-              tags {
-                ...TagFields
-              }
-            }
-
-            fragment CollectionRefFields on ArtifactCollection {
-              __typename
-              id
-              name
-              project {
-                ...ProjectRefFields
               }
             }
 
@@ -1945,11 +2582,6 @@ class GeneratedClient(BaseClient):
               project {
                 ...ProjectRefFields
               }
-            }
-
-            fragment TagFields on Tag {
-              id
-              name
             }
             """)
         variables: dict[str, object] = {

@@ -144,6 +144,69 @@ class FileUrlFields(BaseModel):
     direct_url: str
 
 
+class LegacyArtifactFields(BaseModel):
+    id: str
+    digest: str
+    description: Optional[str]
+    metadata: Optional[Annotated[Any, BeforeValidator(parse_json_string)]]
+    state: ArtifactState
+    size: int
+    file_count: int
+    version_index: Optional[int]
+    created_at: datetime
+    updated_at: Optional[datetime]
+    history_step: Optional[int]
+    artifact_type: "LegacyArtifactFieldsArtifactType"
+    artifact_sequence: "LegacyArtifactFieldsArtifactSequence"
+    aliases: list["LegacyArtifactFieldsAliases"]
+
+
+class LegacyArtifactFieldsArtifactType(BaseModel):
+    name: str
+
+
+class LegacyArtifactFieldsArtifactSequence(SequenceRefFields):
+    pass
+
+
+class LegacyArtifactFieldsAliases(ArtifactAliasFields):
+    pass
+
+
+class LegacySequenceFields(BaseModel):
+    typename__: str = Field(alias="__typename")
+    id: str
+    name: str
+    description: Optional[str]
+    created_at: datetime
+    updated_at: Optional[datetime]
+    project: Optional["LegacySequenceFieldsProject"]
+    default_artifact_type: "LegacySequenceFieldsDefaultArtifactType"
+
+
+class LegacySequenceFieldsProject(ProjectRefFields):
+    pass
+
+
+class LegacySequenceFieldsDefaultArtifactType(BaseModel):
+    name: str
+
+
+class LegacyVersionFields(LegacyArtifactFields):
+    version_in: Optional[int]
+    aliases_in: list["LegacyVersionFieldsAliasesIn"]
+
+
+class LegacyVersionFieldsAliasesIn(BaseModel):
+    artifact_collection: Optional["LegacyVersionFieldsAliasesInArtifactCollection"]
+
+
+class LegacyVersionFieldsAliasesInArtifactCollection(CollectionRefFields):
+    typename__: Literal[
+        "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
+    ] = Field(alias="__typename")
+
+
 class MembershipFields(BaseModel):
     version_index: Optional[int]
     artifact_collection: Optional["MembershipFieldsArtifactCollection"]

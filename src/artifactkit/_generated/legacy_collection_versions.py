@@ -5,7 +5,7 @@ from typing import Optional
 
 from .base_model import BaseModel
 from .fragments import (
-    ArtifactFields,
+    LegacyArtifactFields,
     PageInfoFields,
     SequenceRefFields,
     SequenceRefFieldsProject,  # noqa: F401
@@ -55,5 +55,5 @@ class LegacyCollectionVersionsProjectArtifactTypeArtifactSequenceArtifactsEdges(
 
 
 LegacyCollectionVersionsProjectArtifactTypeArtifactSequenceArtifactsEdgesNode = (
-    ArtifactFields
+    LegacyArtifactFields
 )

@@ -4,7 +4,7 @@
 from typing import Optional
 
 from .base_model import BaseModel
-from .fragments import SequenceFields
+from .fragments import LegacySequenceFields
 
 
 class LegacyTypeArtifactCollection(BaseModel):
@@ -21,4 +21,4 @@ class LegacyTypeArtifactCollectionProjectArtifactType(BaseModel):
     ]
 
 
-LegacyTypeArtifactCollectionProjectArtifactTypeArtifactSequence = SequenceFields
+LegacyTypeArtifactCollectionProjectArtifactTypeArtifactSequence = LegacySequenceFields

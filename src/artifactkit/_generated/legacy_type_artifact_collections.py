@@ -4,7 +4,7 @@
 from typing import Optional
 
 from .base_model import BaseModel
-from .fragments import PageInfoFields, SequenceFields
+from .fragments import LegacySequenceFields, PageInfoFields
 
 
 class LegacyTypeArtifactCollections(BaseModel):
@@ -43,5 +43,5 @@ class LegacyTypeArtifactCollectionsProjectArtifactTypeArtifactSequencesEdges(Bas
 
 
 LegacyTypeArtifactCollectionsProjectArtifactTypeArtifactSequencesEdgesNode = (
-    SequenceFields
+    LegacySequenceFields
 )

@@ -6,12 +6,6 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import (  # noqa: F401
-    ArtifactCollectionFields,
-    ArtifactCollectionFieldsDefaultArtifactType,
-    ArtifactCollectionFieldsProject,
-    ArtifactCollectionFieldsTags,
-)
 
 
 class MoveArtifactSequence(BaseModel):
@@ -24,9 +18,16 @@ class MoveArtifactSequenceMoveArtifactSequence(BaseModel):
     ]
 
 
-class MoveArtifactSequenceMoveArtifactSequenceArtifactCollection(
-    ArtifactCollectionFields
-):
+class MoveArtifactSequenceMoveArtifactSequenceArtifactCollection(BaseModel):
     typename__: Literal[
         "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
     ] = Field(alias="__typename")
+    default_artifact_type: (
+        "MoveArtifactSequenceMoveArtifactSequenceArtifactCollectionDefaultArtifactType"
+    )
+
+
+class MoveArtifactSequenceMoveArtifactSequenceArtifactCollectionDefaultArtifactType(
+    BaseModel
+):
+    name: str

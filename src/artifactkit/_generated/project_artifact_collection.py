@@ -6,12 +6,6 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import (  # noqa: F401
-    ArtifactCollectionFields,
-    ArtifactCollectionFieldsDefaultArtifactType,
-    ArtifactCollectionFieldsProject,
-    ArtifactCollectionFieldsTags,
-)
 
 
 class ProjectArtifactCollection(BaseModel):
@@ -22,7 +16,15 @@ class ProjectArtifactCollectionProject(BaseModel):
     artifact_collection: Optional["ProjectArtifactCollectionProjectArtifactCollection"]
 
 
-class ProjectArtifactCollectionProjectArtifactCollection(ArtifactCollectionFields):
+class ProjectArtifactCollectionProjectArtifactCollection(BaseModel):
     typename__: Literal[
         "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
     ] = Field(alias="__typename")
+    name: str
+    default_artifact_type: (
+        "ProjectArtifactCollectionProjectArtifactCollectionDefaultArtifactType"
+    )
+
+
+class ProjectArtifactCollectionProjectArtifactCollectionDefaultArtifactType(BaseModel):
+    name: str

@@ -6,12 +6,6 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import (  # noqa: F401
-    ArtifactCollectionFields,
-    ArtifactCollectionFieldsDefaultArtifactType,
-    ArtifactCollectionFieldsProject,
-    ArtifactCollectionFieldsTags,
-)
 
 
 class UpdateArtifactPortfolio(BaseModel):
@@ -26,9 +20,9 @@ class UpdateArtifactPortfolioUpdateArtifactPortfolio(BaseModel):
     )
 
 
-class UpdateArtifactPortfolioUpdateArtifactPortfolioArtifactCollection(
-    ArtifactCollectionFields
-):
+class UpdateArtifactPortfolioUpdateArtifactPortfolioArtifactCollection(BaseModel):
     typename__: Literal[
         "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
     ] = Field(alias="__typename")
+    name: str
+    description: Optional[str]

@@ -6,12 +6,6 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import (  # noqa: F401
-    ArtifactCollectionFields,
-    ArtifactCollectionFieldsDefaultArtifactType,
-    ArtifactCollectionFieldsProject,
-    ArtifactCollectionFieldsTags,
-)
 
 
 class UpdateArtifactSequence(BaseModel):
@@ -24,9 +18,9 @@ class UpdateArtifactSequenceUpdateArtifactSequence(BaseModel):
     )
 
 
-class UpdateArtifactSequenceUpdateArtifactSequenceArtifactCollection(
-    ArtifactCollectionFields
-):
+class UpdateArtifactSequenceUpdateArtifactSequenceArtifactCollection(BaseModel):
     typename__: Literal[
         "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
     ] = Field(alias="__typename")
+    name: str
+    description: Optional[str]

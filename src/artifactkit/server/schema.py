@@ -223,9 +223,14 @@ def resolve_client_id_mapping(_: Any, info: GraphQLResolveInfo, clientID: str) -
     return {"clientID": clientID, "serverID": node.id, "entry": node}
 
 
-mutation = MutationType()
-for _name, _resolver in MUTATIONS.items():
-    mutation.set_field(_name, _resolver)
+def _mutations(legacy: bool) -> MutationType:
+    """The mutation resolvers; the legacy personality leaves out the mutations its schema lacks."""
+    removed = {field for kind, field in LEGACY_REMOVED_FIELDS if kind == "Mutation"} if legacy else set()
+    mutation = MutationType()
+    for name, resolver in MUTATIONS.items():
+        if name not in removed:
+            mutation.set_field(name, resolver)
+    return mutation
 
 
 def _typename(obj: Any, *_: Any) -> str:
@@ -239,7 +244,7 @@ def build_schema(*, legacy: bool = False) -> GraphQLSchema:
     collection = InterfaceType("ArtifactCollection", _typename)
     bindables = [
         query,
-        mutation,
+        _mutations(legacy),
         collection,
         InterfaceType("Node", _typename),
         UnionType("Initiator", _typename),

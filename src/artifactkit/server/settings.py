@@ -26,13 +26,33 @@ LEGACY_MAX_CLI_VERSION = "0.12.0"
 # The first server version with the new edges: clients compare `max_cli_version` against it.
 COLLECTION_EDGES_VERSION = (0, 12, 11)
 
-# What a server older than 0.12.11 lacks (wandb-schema-notes.md §2-§3). Queries selecting these
-# fail validation on the legacy personality, as on such a server.
+# What a server older than 0.12.11 lacks (wandb-schema-notes.md §2-§3): the collection edges on
+# ArtifactType, and every artifacts field the notes date later than that (newer than the printed
+# SDL of Dec 2022, or tied to a server feature). Queries selecting these fail validation on the
+# legacy personality, as on such a server.
 LEGACY_REMOVED_FIELDS = (
     ("ArtifactType", "artifactCollections"),
     ("ArtifactType", "artifactCollection"),
     ("ServerInfo", "features"),
     ("UpsertBucketPayload", "serverSettings"),
+    # feature PROJECT_ARTIFACT_COLLECTION_MEMBERSHIP (G26 only)
+    ("Project", "artifactCollectionMembership"),
+    ("Project", "internalId"),  # D24 G26
+    ("Project", "totalArtifactCollections"),  # D24
+    # collection and version tags (T23/D24; feature ARTIFACT_TAGS), TTL (D24, SDK 0.15.10)
+    ("ArtifactCollection", "tags"),
+    ("ArtifactSequence", "tags"),
+    ("ArtifactPortfolio", "tags"),
+    ("Artifact", "tags"),
+    ("Artifact", "ttlDurationSeconds"),
+    ("Artifact", "ttlIsInherited"),
+    ("Artifact", "digestAlgorithm"),  # feature ARTIFACT_DIGEST_ALGORITHM
+    ("ArtifactCollectionMembership", "files"),  # W&B Server 0.67.0
+    ("FileConnection", "totalCount"),  # feature TOTAL_COUNT_IN_FILE_CONNECTION
+    ("LinkArtifactPayload", "artifactMembership"),  # feature ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE
+    ("LinkArtifactPayload", "aliases"),  # T23 D24
+    ("Mutation", "createArtifactCollectionTagAssignments"),
+    ("Mutation", "deleteArtifactCollectionTagAssignments"),
 )
 # Types a legacy server does not define at all (introspection answers `null` for them).
 # `ServerSettings` is in neither the 2022 printed SDL nor the 2023 introspection dump.
