@@ -78,7 +78,7 @@ def test_one_probe_picks_every_document_at_the_0_12_11_boundary(tmp_path: Path, 
             assert [c.name for c in api.artifact_type("dataset", "local/edge").collections()] == ["data"]
             assert [a.version for a in api.artifacts("dataset", "local/edge/data")] == ["v0"]
             assert [a.name for a in api.run("local/edge/r1").logged_artifacts()] == ["data:v0"]
-            root = artifact.download(tmp_path / "out", progress=False)
+            root = Path(artifact.download(tmp_path / "out", progress=False))
             assert sorted(p.name for p in root.iterdir()) == ["a.txt", "b.txt"]
             artifact.description = "checked"
             artifact.save()
