@@ -61,5 +61,5 @@ def test_find_over_100000_entries_fetches_one_manifest_and_nothing_per_file(
     assert len(found) == 100_000
     assert found["local/fs-many/items:v0/shard-042/item-042123.json"]["size"] == 10 + 42123 % 7
     stats = settled_stats(emulator)
-    assert dict(stats.operations) == {"VersionFileAccess": 1}
-    assert dict(stats.requests) == {"graphql": 1, "blob": 1}  # the lookup and the one manifest
+    assert dict(stats.operations) == {"ServerCliVersion": 1, "VersionFileAccess": 1}  # the Api's one probe, the lookup
+    assert dict(stats.requests) == {"graphql": 2, "blob": 1}  # ... and the one manifest
