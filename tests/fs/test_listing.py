@@ -121,17 +121,6 @@ def test_unknown_versions_and_paths_are_file_not_found_with_the_typed_cause(
         fs.open(f"{seeded}/dataset:v0/train")
 
 
-@pytest.mark.parametrize("bad", ["dataset:v0/../x", "dataset:v0/a//b", "dataset:v0/./a", "dataset:v0/a\\b"])
-def test_unsafe_paths_are_refused_before_any_request(
-    emulator: EmbeddedEmulator, fs: ArtifactFileSystem, seeded: str, bad: str
-) -> None:
-    reset_stats(emulator)
-    with pytest.raises(ValueError) as refused:
-        fs.info(f"{seeded}/{bad}")
-    assert isinstance(refused.value.__cause__, errors.UnsafePathError)
-    assert sum(settled_stats(emulator).requests.values()) == 0
-
-
 def test_a_refused_key_is_a_permission_error(emulator: EmbeddedEmulator, seeded: str, tmp_path: Path) -> None:
     with Api(api_key="x" * 40, base_url=emulator.url, cache_dir=tmp_path / "c") as wrong_key:
         fs = ArtifactFileSystem(wrong_key)
