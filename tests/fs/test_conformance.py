@@ -108,7 +108,8 @@ def test_cat_of_many_files_asks_one_lookup_and_one_url_batch(
     out = fs.cat(f"wandb://{shards}:latest/shards/*.csv")
     assert out == {f"{shards}:latest/{p}": text.encode() for p, text in SHARDS.items()}
     stats = settled_stats(emulator)
-    assert dict(stats.operations) == {"VersionFileAccess": 1, "MembershipFiles": 1}
+    # the Api's one capability probe, the alias looked up once, the five URLs in one batch
+    assert dict(stats.operations) == {"ServerCliVersion": 1, "VersionFileAccess": 1, "MembershipFiles": 1}
     assert stats.requests["blob"] == 1 + len(SHARDS)  # the manifest, then one GET per file
     reset_stats(emulator)
     assert fs.cat_ranges([f"{shards}:latest/{p}" for p in sorted(SHARDS)], 0, 2) == [b"id"] * len(SHARDS)
