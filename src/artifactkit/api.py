@@ -8,15 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from . import _config, _lookups
 from ._capabilities import Capabilities
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE
 from ._paths import (
+    PROJECT_FORM,
     ArtifactPath,
     ProjectPath,
     check_alias,
+    check_part,
     check_tags,
     parse_artifact_path,
     parse_project_path,
@@ -26,8 +29,11 @@ from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes
 from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
-from .errors import NotFoundError
+from .errors import DownloadError, InvalidNameError, NotFoundError
+from .manifest import ManifestEntry, ManifestError, check_entry_path
+from .projects import Projects
 from .runs import Run
+from .transfer.progress import Progress
 from .transfer.upload import UploadStats, collect_files
 from .uploads import upload_version
 
@@ -35,8 +41,6 @@ if TYPE_CHECKING:
     import httpx
 
     from ._generated.fragments import RunFields
-    from .manifest import ManifestEntry
-    from .projects import Projects
 
 DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
 
@@ -158,13 +162,8 @@ class Api:
 
     def projects(self, entity: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> Projects:
         """The projects of `entity` (default: the default entity), newest first, as `wandb.Api().projects()`."""
-        from ._paths import PROJECT_FORM, check_part
-        from .projects import Projects
-
         name = entity or self._default_entity()
         if not name:
-            from .errors import InvalidNameError
-
             raise InvalidNameError("no entity given and no default entity configured", expected="an entity name")
         return Projects(self.client, check_part("entity", name, PROJECT_FORM), per_page)
 
@@ -341,8 +340,6 @@ class Api:
         tag_list = check_tags(tags)
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        from .transfer.progress import Progress
-
         bar = Progress(0, 0, progress, verb="hashed", phases=True)  # one bar: hashing, then uploading
         skipped: list[Path] = []
         try:
@@ -378,11 +375,6 @@ class Api:
         server sends none) and the size in bytes (0 when the server does not say). `name` is the
         entry's path in the version; None: the last part of the URL's path.
         """
-        from urllib.parse import unquote, urlsplit
-
-        from .errors import DownloadError, InvalidNameError
-        from .manifest import ManifestEntry, ManifestError, check_entry_path
-
         if not url.startswith(("http://", "https://")):
             raise InvalidNameError(f"{url!r} is not an http(s) URL", expected="a URL such as https://host/data.csv")
         path = name or unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
