@@ -17,8 +17,16 @@ def versions(api: Api, path: str, type_name: str = "dataset") -> list[str]:
     return sorted(a.version for a in api.artifacts(type_name, path))
 
 
-def pending_versions(emulator: EmbeddedEmulator) -> int:
-    return int(emulator.store.one("SELECT COUNT(*) AS n FROM artifacts WHERE state = 'PENDING'")["n"])
+def pending_versions(emulator: EmbeddedEmulator, project: str) -> int:
+    """Unfinished versions in `project` (other tests on the shared emulator leave theirs, on purpose)."""
+    entity, name = project.split("/")
+    row = emulator.store.one(
+        "SELECT COUNT(*) AS n FROM artifacts a JOIN collections c ON c.id = a.sequence_id "
+        "JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id "
+        "WHERE a.state = 'PENDING' AND e.name = ? AND p.name = ?",
+        (entity, name),
+    )
+    return int(row["n"])
 
 
 def test_outside_a_transaction_the_filesystem_is_read_only(
@@ -62,7 +70,7 @@ def test_a_committed_transaction_creates_one_version(
     assert fs.find(root) == [f"{root}/run/metrics.csv", f"{root}/run/nested/notes.txt", f"{root}/summary.json"]
     assert fs.cat_file(f"{root}/summary.json") == b'{"accuracy": 0.94}'
     assert fs.cat_file(f"wandb://{project}/results:latest/run/nested/notes.txt") == b"notes"
-    assert pending_versions(emulator) == 0
+    assert pending_versions(emulator, project) == 0
 
 
 def test_a_new_collection_gets_the_filesystem_s_artifact_type(
@@ -90,7 +98,7 @@ def test_an_abandoned_transaction_leaves_no_version_and_nothing_pending(
     assert sum(settled_stats(emulator).requests.values()) == 0  # nothing was sent
     assert versions(api, f"{project}/kept") == ["v0"]
     assert not api.artifact_collection_exists(f"{project}/new-collection", "dataset")
-    assert pending_versions(emulator) == 0
+    assert pending_versions(emulator, project) == 0
     assert not staged[0].exists() and not staged[0].parent.exists()  # staged bytes deleted
     with pytest.raises(PermissionError):  # and the filesystem is read-only again
         fs.pipe(f"wandb://{project}/kept/b.txt", b"b")
