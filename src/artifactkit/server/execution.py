@@ -40,6 +40,8 @@ class _FieldPlan(NamedTuple):
     return_type: GraphQLOutputType
     info: GraphQLResolveInfo
     args: dict[str, Any]
+    leaf: GraphQLScalarType | GraphQLEnumType | None  # a scalar or enum field (maybe non-null) ...
+    non_null: bool  # ... and whether it may be null
 
 
 class PlannedExecutionContext(ExecutionContext):
@@ -66,7 +68,10 @@ class PlannedExecutionContext(ExecutionContext):
         # Raises for arguments that do not coerce: the caller reports that as a field error
         # (and nothing is cached, so every object reports it, as graphql-core does).
         args = get_argument_values(field_def, field_nodes[0], self.variable_values)
-        plan = _FieldPlan(field_def, resolve, field_def.type, info, args)
+        named = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+        leaf = named if isinstance(named, (GraphQLScalarType, GraphQLEnumType)) else None
+        non_null = isinstance(field_def.type, GraphQLNonNull)
+        plan = _FieldPlan(field_def, resolve, field_def.type, info, args, leaf, non_null)
         self._plans[key] = plan
         return plan
 
@@ -100,6 +105,15 @@ class PlannedExecutionContext(ExecutionContext):
                 return Undefined
             return_type = plan.return_type
             result = plan.resolve(source, plan.info, **plan.args)
+            if plan.leaf is not None and not isinstance(result, Exception):
+                # A scalar or enum: what complete_value would do, without its type dispatch.
+                if result is None or result is Undefined:
+                    if plan.non_null:
+                        raise TypeError(
+                            f"Cannot return null for non-nullable field {parent_type.name}.{plan.info.field_name}."
+                        )
+                    return None
+                return self.complete_leaf_value(plan.leaf, result)
             return self.complete_value(return_type, field_nodes, plan.info, path, result)
         except Exception as raw_error:
             if return_type is None:  # failed while planning: learn the type the slow way
