@@ -59,6 +59,14 @@ def test_the_legacy_personality_lacks_what_old_servers_lacked(tmp_path: Path) ->
         type_fields = field_names(client, "ArtifactType") or set()
         assert {"artifactSequence", "artifactSequences"} <= type_fields
         assert not {"artifactCollection", "artifactCollections"} & type_fields
+        # Newer fields and arguments (0.22.3 finds `enableTracking` missing by introspection and leaves it out).
+        assert not {"artifactCollectionMembership", "internalId"} & (field_names(client, "Project") or set())
+        assert not {"tags", "ttlDurationSeconds", "ttlIsInherited"} & (field_names(client, "Artifact") or set())
+        assert "tags" not in (field_names(client, "ArtifactSequence") or set())
+        assert "files" not in (field_names(client, "ArtifactCollectionMembership") or set())
+        project = client.data('{ __type(name: "Project") { fields { name args { name } } } }')["__type"]
+        args = {f["name"]: {a["name"] for a in f["args"]} for f in project["fields"]}
+        assert (args["artifact"], "includeAll" in args["artifactTypes"]) == ({"name"}, False)
         # What it alone has: an alias names its sequence (0.22.3 renames the nested field to it).
         assert "artifactSequence" in (field_names(client, "ArtifactAlias") or set())
 

@@ -48,7 +48,12 @@ from .nodes import (
 )
 from .pagination import Connection
 from .records import artifact_by_id, collection_by_id, find_project
-from .settings import LEGACY_ADDED_SDL, LEGACY_REMOVED_FIELDS, LEGACY_REMOVED_TYPES
+from .settings import (
+    LEGACY_ADDED_SDL,
+    LEGACY_REMOVED_ARGUMENTS,
+    LEGACY_REMOVED_FIELDS,
+    LEGACY_REMOVED_TYPES,
+)
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -82,16 +87,26 @@ def legacy_document(document: DocumentNode) -> DocumentNode:
     removed: dict[str, set[str]] = {}
     for type_name, field_name in LEGACY_REMOVED_FIELDS:
         removed.setdefault(type_name, set()).add(field_name)
+    arguments: dict[tuple[str, str], set[str]] = {}
+    for type_name, field_name, argument in LEGACY_REMOVED_ARGUMENTS:
+        arguments.setdefault((type_name, field_name), set()).add(argument)
     definitions: list[DefinitionNode] = []
     for definition in document.definitions:
         if isinstance(definition, TypeDefinitionNode) and definition.name.value in LEGACY_REMOVED_TYPES:
             continue
         if isinstance(definition, (ObjectTypeDefinitionNode, InterfaceTypeDefinitionNode)):
-            dropped = removed.get(definition.name.value, set())
-            if dropped:
-                fields = tuple(f for f in definition.fields or () if f.name.value not in dropped)
-                definition = copy(definition)
-                definition.fields = fields
+            name = definition.name.value
+            fields = []
+            for field in definition.fields or ():
+                if field.name.value in removed.get(name, set()):
+                    continue
+                dropped_args = arguments.get((name, field.name.value), set())
+                if dropped_args:
+                    field = copy(field)
+                    field.arguments = tuple(a for a in field.arguments or () if a.name.value not in dropped_args)
+                fields.append(field)
+            definition = copy(definition)
+            definition.fields = tuple(fields)
         definitions.append(definition)
     definitions.extend(parse(LEGACY_ADDED_SDL).definitions)
     return DocumentNode(definitions=tuple(definitions))

@@ -54,6 +54,16 @@ LEGACY_REMOVED_FIELDS = (
     ("Mutation", "createArtifactCollectionTagAssignments"),
     ("Mutation", "deleteArtifactCollectionTagAssignments"),
 )
+# Arguments of the same vintage (G26/OPS only, absent from the Dec 2022 SDL): a document using them
+# fails validation on the legacy personality.
+LEGACY_REMOVED_ARGUMENTS = (
+    ("Project", "artifact", "enableTracking"),
+    ("Project", "artifactTypes", "includeAll"),
+    ("Project", "artifactCollections", "filters"),
+)
+# Input fields of that vintage stay (CreateArtifactInput.tags/ttlDurationSeconds/storageRegion, ...):
+# wandb-core in 0.19.9/0.22.3 sends them, null or not, to every server, and without them no official
+# client could log a version at all (tried: every legacy compat step then fails at seeding).
 # Types a legacy server does not define at all (introspection answers `null` for them).
 # `ServerSettings` is in neither the 2022 printed SDL nor the 2023 introspection dump.
 LEGACY_REMOVED_TYPES = ("ServerSettings", "ServerMessage")
