@@ -1168,14 +1168,19 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
 
     def get(self, rpath: Any, lpath: Any, recursive: bool = False, **kwargs: Any) -> None:
         """Download files (a folder with `recursive=True`) through the download engine: verified,
-        cached and resumable; one batch of URL requests per version rather than one per file."""
+        cached and resumable; one batch of URL requests per version rather than one per file.
+
+        Each alias named is asked for once when the call starts (as `open` and `cat` do), so the
+        files all come from the version it names now, not from one an earlier listing saw.
+        """
         pairs: list[tuple[str, str]] = []
-        self._collecting.pairs = pairs
-        try:
-            super().get(rpath, lpath, recursive=recursive, **kwargs)
-        finally:
-            self._collecting.pairs = None
-        self._download(pairs, os.fspath(lpath) if isinstance(lpath, (str, os.PathLike)) else None)
+        with self._pinned(rpath):
+            self._collecting.pairs = pairs
+            try:
+                super().get(rpath, lpath, recursive=recursive, **kwargs)
+            finally:
+                self._collecting.pairs = None
+            self._download(pairs, os.fspath(lpath) if isinstance(lpath, (str, os.PathLike)) else None)
 
     def get_file(self, rpath: str, lpath: str, callback: Any = None, outfile: Any = None, **kwargs: Any) -> None:
         pairs = getattr(self._collecting, "pairs", None)

@@ -63,3 +63,17 @@ def test_find_over_100000_entries_fetches_one_manifest_and_nothing_per_file(
     stats = settled_stats(emulator)
     assert dict(stats.operations) == {"ServerCliVersion": 1, "VersionFileAccess": 1}  # the Api's one probe, the lookup
     assert dict(stats.requests) == {"graphql": 2, "blob": 1}  # ... and the one manifest
+
+
+def test_get_downloads_the_version_an_alias_names_now(
+    fs: ArtifactFileSystem, api: Api, project: str, tmp_path: Path
+) -> None:
+    upload(api, tmp_path, f"{project}/moving-get", files={"data.txt": "first", "more/b.txt": "b0"})
+    root = f"{project}/moving-get:latest"
+    assert fs.info(f"{root}/data.txt")["version"] == "v0"  # a listing remembers v0 ...
+    upload(api, tmp_path, f"{project}/moving-get", files={"data.txt": "second", "more/b.txt": "b1"})
+
+    fs.get(f"{root}/data.txt", str(tmp_path / "got.txt"))  # ... a download asks again
+    assert (tmp_path / "got.txt").read_text() == "second"
+    fs.get(f"{root}/", f"{tmp_path / 'tree'}/", recursive=True)
+    assert (tmp_path / "tree" / "more" / "b.txt").read_text() == "b1"
