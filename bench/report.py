@@ -195,13 +195,15 @@ def write_report(results: dict[str, Any], path: Path) -> None:
     loads = [s for s in results["scenarios"] if {r["client"] for r in s["runs"]} == {"emulator"}]
     if loads:
         lines.append("\n## Emulator\n")
-        lines.append("| scenario | requests/s | p50 | p99 | requests | errors |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| scenario | requests/s | p50 | p99 | requests | errors | emulator CPU per request |")
+        lines.append("|---|---|---|---|---|---|---|")
         for scenario in loads:
             d = scenario["runs"][0]["detail"]
+            cpu = d.get("emulator_cpu_ms_per_request")
+            cpu_text = "—" if cpu is None else f"{cpu:.2f} ms"
             lines.append(
                 f"| {scenario['title']} ({d['duration_seconds']:.0f} s) | {d['requests_per_second']:.0f} "
-                f"| {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['requests']} | {d['errors']} |"
+                f"| {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['requests']} | {d['errors']} | {cpu_text} |"
             )
     failures = [(s["title"], r) for s in results["scenarios"] for r in s["runs"] if not r["ok"]]
     if failures:

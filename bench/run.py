@@ -252,6 +252,8 @@ class Harness:
         """`clients` processes asking for pages of 50 versions as fast as they can."""
         scenario = Scenario(key, title)
         script = HERE / "clients" / "load_client.py"
+        pid = self.emulator.process.pid if self.emulator.process is not None else None
+        cpu_before = process_cpu_seconds(pid)
         procs = [
             subprocess.Popen(
                 [
@@ -276,8 +278,10 @@ class Harness:
             data = json.loads(out.strip().splitlines()[-1])
             latencies += data["latencies"]
             errors += data["errors"]
+        cpu_after = process_cpu_seconds(pid)
         latencies.sort()
         total = len(latencies)
+        cpu = None if cpu_before is None or cpu_after is None or not total else cpu_after - cpu_before
         detail = {
             "clients": clients,
             "duration_seconds": seconds,
@@ -286,11 +290,24 @@ class Harness:
             "requests_per_second": total / seconds,
             "p50_ms": 1000 * latencies[total // 2] if total else None,
             "p99_ms": 1000 * latencies[min(total - 1, int(total * 0.99))] if total else None,
+            # The emulator's own CPU per answered request: what the machine's other load cannot inflate.
+            "emulator_cpu_ms_per_request": None if cpu is None else 1000 * cpu / total,
         }
         scenario.runs.append(Run("emulator", None, None, {}, 0, errors == 0, detail))
         self.scenarios.append(scenario)
         print(f"{title}: {detail}", flush=True)
         return scenario
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU a process has used so far (Linux /proc; None elsewhere)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def median(values: list[float]) -> float | None:
