@@ -686,7 +686,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         **storage_options: Any,
     ) -> None:
         super().__init__(**storage_options)
-        self.api = api or Api(
+        self._api = api or Api(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -698,7 +698,8 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         self.blocksize = block_size
         self.artifact_type = artifact_type
         self.cache_reads = cache_reads
-        self.cache = Cache(self.api.client.cache_root)
+        self._pid = os.getpid()
+        self.cache = Cache(self._api.client.cache_root)
         self._lock = threading.Lock()
         self._versions: dict[tuple[str, str, str, str], _Version] = {}
         self._versions_by_id: dict[str, _Version] = {}
@@ -708,8 +709,35 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         self._batch = threading.local()
         self._swept = False
 
+    @property
+    def api(self) -> Api:
+        """The `Api` requests go through; in a forked child, a new one with the same configuration."""
+        if self._pid != os.getpid():
+            self._after_fork()
+        return self._api
+
+    def _after_fork(self) -> None:
+        """In a forked child (a DataLoader worker under `fork`): stop sharing the parent's connections.
+
+        The child inherits the parent's HTTP connections (and their sockets) and any lock another
+        thread held at the fork. Reading responses from a socket the parent also reads mixes bytes,
+        so the child builds its own `Api` from the parent's configuration, forgets the versions it
+        looked up (they hold the parent's client) and keeps the manifests.
+        """
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._versions, self._versions_by_id = {}, {}
+        self.cache = Cache(self.cache.root)
+        try:
+            settings = _api_settings(self._api, self.cache.root)
+        except TypeError:
+            logger.warning("a forked process keeps using its parent's Api (it has a custom http_transport)")
+            return
+        self._api = Api(**settings)
+        logger.debug("built a new Api for process %d (forked)", self._pid)
+
     def __repr__(self) -> str:
-        return f"<ArtifactFileSystem wandb:// on {self.api.base_url}>"  # never the key
+        return f"<ArtifactFileSystem wandb:// on {self._api.base_url}>"  # never the key
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle by configuration, so DataLoader and dask workers each rebuild the filesystem.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import pickle
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,7 +17,7 @@ from artifactkit import Api
 from artifactkit.fs import ArtifactFileSystem
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.conftest import make_api
-from tests.fs.workers import read_in_worker
+from tests.fs.workers import read_after_fork, read_in_worker
 from tests.integration.support import upload
 
 
@@ -117,3 +118,22 @@ def test_a_spawned_worker_reads_through_the_pickled_filesystem_and_file(
     assert answer["cat"] == b"a,b\n9,9\n"
     assert answer["rest_of_file"] == b"456789" and answer["file_version"] == "v0"
     assert emulator.api_key not in answer["repr"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the fork start method (DataLoader's default on Linux)")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # Python 3.12+ warns on fork with threads
+def test_a_forked_worker_builds_its_own_connections(
+    emulator: EmbeddedEmulator, fs: ArtifactFileSystem, api: Api, project: str, tmp_path: Path
+) -> None:
+    upload(api, tmp_path, f"{project}/forked", files={"a.txt": "alpha", "b.txt": "bravo"})
+    assert fs.cat_file(f"wandb://{project}/forked:v0/a.txt") == b"alpha"  # the parent holds open connections
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    worker = context.Process(target=read_after_fork, args=(fs, f"wandb://{project}/forked:latest/b.txt", answers))
+    worker.start()
+    answer = answers.get(timeout=60)
+    worker.join(30)
+    assert worker.exitcode == 0 and "error" not in answer, answer
+    assert answer["cat"] == b"bravo"
+    assert answer["own_api"] and answer["same_server"]  # never the parent's sockets
+    assert fs.cat_file(f"wandb://{project}/forked:v0/b.txt") == b"bravo"  # the parent's connections still work

@@ -20,3 +20,15 @@ def read_in_worker(pickled_fs: bytes, url: str, pickled_file: bytes) -> dict[str
     finally:
         f.close()
         fs.api.close()
+
+
+def read_after_fork(fs: Any, url: str, answers: Any) -> None:
+    """What a DataLoader worker under `fork` does: use the parent's filesystem object as it is (no pickling)."""
+    inherited = vars(fs).get("_api") or vars(fs).get("api")  # the parent's Api, as the fork copied it
+    try:
+        data = fs.cat_file(url)
+        answers.put(
+            {"cat": data, "own_api": fs.api is not inherited, "same_server": fs.api.base_url == inherited.base_url}
+        )
+    except BaseException as exc:  # reported to the parent
+        answers.put({"error": repr(exc)})
