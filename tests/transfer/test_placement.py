@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from artifactkit import Api, DownloadResult
 from artifactkit.manifest import md5_b64_to_hex
 from artifactkit.server.embedded import EmbeddedEmulator
 from artifactkit.transfer import fetch
+from artifactkit.transfer import place as place_module
 from artifactkit.transfer.cache import Cache
 from tests.conftest import make_api
 from tests.transfer.helpers import random_files, reset_stats, settled_stats, tree_bytes, write_tree
@@ -101,3 +103,25 @@ def test_a_large_file_from_a_server_on_this_machine_comes_in_one_stream(
     parts = settled_stats(emulator)
     assert parts.statuses.get("206", 0) == 4  # asked for, they still work
     assert (tmp_path / "parts" / "w.bin").read_bytes() == data
+
+
+def test_where_links_fail_the_files_are_copied_and_the_copies_counted(
+    api: Api, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = random_files(5, 4096)
+    api.upload(write_tree(tmp_path / "src", files), f"{project}/apart", "dataset")
+    artifact = api.artifact(f"{project}/apart:v0")
+    artifact.download(tmp_path / "warm", skip_cache=False, progress=False)  # fill the cache
+
+    def no_link(src: object, dst: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")  # root and cache on different filesystems
+
+    monkeypatch.setattr(place_module.os, "link", no_link)
+    result = artifact.download_files(tmp_path / "elsewhere", progress=False)
+
+    assert tree_bytes(result.root) == files
+    assert result.placed.get("link", 0) == 0
+    copies = result.placed.get("copy", 0)
+    assert copies + result.placed.get("reflink", 0) == 5  # a clone where the filesystem has them
+    assert result.copied_bytes == copies * 4096  # every byte written a second time is counted
+    assert all((result.root / name).stat().st_nlink == 1 for name in files)
