@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import glob
 import hashlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -78,6 +80,7 @@ _ATTEMPTS = 4
 _EXPIRED = frozenset({400, 401, 403})
 _CHUNK = 1 << 20
 _MAX_REFERENCE_HOPS = 8
+_MAGIC = re.compile(r"[*?\[]")  # a glob pattern character
 _URL_BATCH = 100  # download URLs asked for in one request (the `files(names:)` page the server allows)
 
 
@@ -997,6 +1000,35 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         names = sorted(out)
         return {name: out[name] for name in names} if detail else names
 
+    def glob(self, path: str, maxdepth: int | None = None, **kwargs: Any) -> Any:
+        """fsspec's glob, plus patterns in the version part: `ENTITY/PROJECT/COLLECTION:v*/...`.
+
+        A version pattern matches the versions a collection lists (`v0`, `v1`, ...; aliases are
+        not listed), and the rest of the pattern is matched inside each of them.
+        """
+        parts = self._strip_protocol(path).split("/")
+        if len(parts) < 3 or not _MAGIC.search(parts[2].partition(":")[2]) or _MAGIC.search("/".join(parts[:2])):
+            return super().glob(path, maxdepth=maxdepth, **kwargs)
+        name, _, pattern = parts[2].partition(":")
+        if _MAGIC.search(name):
+            return super().glob(path, maxdepth=maxdepth, **kwargs)
+        try:
+            versions = self.ls("/".join([*parts[:2], name]), detail=True)
+        except FileNotFoundError:
+            versions = []
+        matched = sorted(
+            (v for v in versions if fnmatch.fnmatchcase(v["name"].rsplit(":", 1)[1], pattern)), key=lambda v: v["name"]
+        )
+        detail = kwargs.get("detail", False)
+        rest = "/".join(parts[3:])
+        if not rest:
+            return {v["name"]: v for v in matched} if detail else [v["name"] for v in matched]
+        found: dict[str, Any] = {}
+        for version in matched:
+            inside = self.glob(f"{version['name']}/{rest}", maxdepth=maxdepth, **{**kwargs, "detail": True})
+            found.update(inside)
+        return found if detail else list(found)
+
     # -- reading ------------------------------------------------------------------------------------
 
     def _version_by_id(self, artifact_id: str) -> _Version:
@@ -1155,8 +1187,8 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         pinned: dict[tuple[str, str, str, str], _Version] = {}
         for raw in [paths] if isinstance(paths, str) else list(paths):
             ref = parse_path(raw)
-            if ref.project is None or ref.collection is None or ref.alias is None:
-                continue
+            if ref.project is None or ref.collection is None or ref.alias is None or _MAGIC.search(ref.alias):
+                continue  # a pattern over versions (`ds:v*`) pins each version it matches, by number
             key = (ref.entity, ref.project, ref.collection, ref.alias)
             if key not in pinned:
                 try:

@@ -133,3 +133,18 @@ def test_pandas_and_pyarrow_read_parquet_by_url(
     assert frame["value"].tolist() == list(range(10_000))
     fs = fsspec.filesystem("wandb", **options)
     assert pq.read_table(url.removeprefix("wandb://"), filesystem=fs).equals(table)
+
+
+def test_glob_matches_versions_and_files_across_them(
+    fs: ArtifactFileSystem, api: Api, shards: str, tmp_path: Path
+) -> None:
+    upload(api, tmp_path, shards, files={"shards/part-0.csv": "id,value\n0,1\n"})
+    assert fs.glob(f"wandb://{shards}:v*") == [f"{shards}:v0", f"{shards}:v1"]
+    assert fs.glob(f"{shards}:v[1-9]", detail=True)[f"{shards}:v1"]["type"] == "directory"
+    across = fs.glob(f"{shards}:*/shards/part-0.csv")
+    assert across == [f"{shards}:v0/shards/part-0.csv", f"{shards}:v1/shards/part-0.csv"]
+    assert fs.cat(f"wandb://{shards}:*/shards/part-0.csv") == {
+        across[0]: SHARDS["shards/part-0.csv"].encode(),
+        across[1]: b"id,value\n0,1\n",
+    }
+    assert fs.glob(f"{shards}-nothing:*") == []
