@@ -58,6 +58,7 @@ from ._transport import RetryPolicy, Transport
 from .api import Api
 from .artifacts import Artifact
 from .errors import (
+    APITimeoutError,
     ArtifactkitError,
     AuthenticationError,
     DigestMismatchError,
@@ -65,6 +66,9 @@ from .errors import (
     InvalidNameError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
     UnsafePathError,
 )
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path, parse_artifact_reference
@@ -153,6 +157,12 @@ def _fs_error(exc: ArtifactkitError, path: str) -> OSError | ValueError | None:
     if isinstance(exc, UnsafePathError):
         return ValueError(str(exc))
     if isinstance(exc, DownloadError):
+        return OSError(errno.EIO, str(exc), path)
+    if isinstance(exc, APITimeoutError):
+        return TimeoutError(errno.ETIMEDOUT, str(exc), path)
+    if isinstance(exc, TransportError):
+        return ConnectionError(errno.ECONNABORTED, str(exc), path)
+    if isinstance(exc, (ServerError, RateLimitError)):  # still failing after the transport's retries
         return OSError(errno.EIO, str(exc), path)
     return None
 

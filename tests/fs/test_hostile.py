@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import socket
 import threading
 from pathlib import Path
 
 import pytest
 
-from artifactkit import Api, errors
+from artifactkit import Api, RetryPolicy, errors
 from artifactkit.fs import ArtifactFileSystem
 from artifactkit.manifest import Manifest, ManifestEntry
 from artifactkit.server.embedded import EmbeddedEmulator
@@ -187,3 +188,20 @@ def test_unknown_names_are_file_not_found_with_the_cause_and_empty_globs(
     assert not (tmp_path / "got").exists()
     assert fs.glob(f"{project}/ds:v7/*.csv") == [] and fs.find(f"{project}/ds:v7") == []  # as fsspec answers
     assert fs.glob(f"{root}/nothing/*.csv") == []
+
+
+def test_an_unreachable_server_is_a_connection_error_with_the_cause(tmp_path: Path) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # closed again below: nothing listens there
+    fs = ArtifactFileSystem(
+        api_key="k" * 40,
+        base_url=f"http://127.0.0.1:{port}",
+        cache_dir=str(tmp_path),
+        retry=RetryPolicy(max_attempts=1, budget=1),
+        skip_instance_cache=True,
+    )
+    with pytest.raises(ConnectionError) as failed:
+        fs.info("local/p/ds:v0/a.txt")
+    assert isinstance(failed.value.__cause__, errors.TransportError)
+    fs.api.close()
