@@ -968,6 +968,29 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
                 _not_found(path, f"{ref.inside(ref.path)}: no such file or folder in {artifact.qualified_name}")
             return _file_info(ref, artifact, entry)
 
+    def exists(self, path: str, **kwargs: Any) -> bool:
+        """Whether `path` exists. A refused key or an unreachable server raises (fsspec's default
+        answers False to every error, which reads as "not there")."""
+        try:
+            self.info(path)
+        except (FileNotFoundError, ValueError):  # missing, or a name that cannot exist
+            return False
+        return True
+
+    def isdir(self, path: str) -> bool:
+        """Whether `path` is a folder (a version, or a folder in one); errors other than "missing" raise."""
+        try:
+            return bool(self.info(path)["type"] == "directory")
+        except (FileNotFoundError, ValueError):
+            return False
+
+    def isfile(self, path: str) -> bool:
+        """Whether `path` is a file of a version; errors other than "missing" raise."""
+        try:
+            return bool(self.info(path)["type"] == "file")
+        except (FileNotFoundError, ValueError):
+            return False
+
     def find(
         self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False, **kwargs: Any
     ) -> Any:

@@ -204,4 +204,6 @@ def test_an_unreachable_server_is_a_connection_error_with_the_cause(tmp_path: Pa
     with pytest.raises(ConnectionError) as failed:
         fs.info("local/p/ds:v0/a.txt")
     assert isinstance(failed.value.__cause__, errors.TransportError)
+    with pytest.raises(ConnectionError):
+        fs.exists("local/p/ds:v0/a.txt")  # not "it does not exist"
     fs.api.close()

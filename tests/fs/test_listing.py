@@ -126,6 +126,9 @@ def test_a_refused_key_is_a_permission_error(emulator: EmbeddedEmulator, seeded:
         fs = ArtifactFileSystem(wrong_key)
         with pytest.raises(PermissionError) as refused:
             fs.info(f"{seeded}/dataset:v0/README.md")
+        for question in (fs.exists, fs.isfile, fs.isdir):  # not "missing": fsspec's default said False
+            with pytest.raises(PermissionError):
+                question(f"{seeded}/dataset:v0/README.md")
     assert isinstance(refused.value.__cause__, errors.AuthenticationError)
 
 
