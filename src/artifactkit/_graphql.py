@@ -36,8 +36,12 @@ def _error_messages(errors_list: list[dict[str, Any]]) -> str:
     return "; ".join(str(e.get("message", e)) for e in errors_list[:3])
 
 
-def status_error(response: httpx.Response, what: str) -> errors.ArtifactkitError:
-    """The typed error for an HTTP error status, with the server's own message when it sent one."""
+def status_error(response: httpx.Response, what: str, key_source: str = "WANDB_API_KEY") -> errors.ArtifactkitError:
+    """The typed error for an HTTP error status, with the server's own message when it sent one.
+
+    `key_source` names where the rejected API key came from (`WANDB_API_KEY`, `argument api_key=`,
+    a netrc file), so a 401 says which setting to fix.
+    """
     status = response.status_code
     try:
         body = response.json()
@@ -46,7 +50,9 @@ def status_error(response: httpx.Response, what: str) -> errors.ArtifactkitError
         server_errors = []
     detail = _error_messages(server_errors) if server_errors else response.reason_phrase
     if status == 401:
-        message = f"authentication failed while {what}: the API key was rejected ({detail}); check WANDB_API_KEY"
+        message = (
+            f"authentication failed while {what}: the API key was rejected ({detail}); check the key from {key_source}"
+        )
     elif status == 403:
         message = f"permission denied while {what}: {detail}"
     elif status == 404:
@@ -85,7 +91,7 @@ class Session:
         except errors.ArtifactkitError:
             raise
         except GraphQLClientHttpError as exc:
-            raise status_error(exc.response, what) from exc  # type: ignore[arg-type]
+            raise status_error(exc.response, what, self.transport.key_source) from exc  # type: ignore[arg-type]
         except GraphQLClientGraphQLMultiError as exc:
             details = [
                 {"message": e.message, **({"extensions": e.extensions} if e.extensions else {})} for e in exc.errors

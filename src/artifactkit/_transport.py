@@ -107,6 +107,8 @@ class Transport:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Where the API key came from (a setting, flag or file), named when the server rejects it.
+        self.key_source = "WANDB_API_KEY"
         self.max_connections = max_connections
         self.retry = retry or RetryPolicy()
         self.stats = TransportStats()

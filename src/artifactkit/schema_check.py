@@ -111,7 +111,7 @@ def server_schema(api: Api) -> GraphQLSchema:
     transport = api.client.transport
     response = transport.post(transport.graphql_url, json={"query": graphql.get_introspection_query()})
     if response.status_code >= 400:
-        raise status_error(response, "introspecting the server's schema")
+        raise status_error(response, "introspecting the server's schema", transport.key_source)
     try:
         body = response.json()
         data = body["data"]

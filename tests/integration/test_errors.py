@@ -88,7 +88,7 @@ def test_an_unknown_key_is_an_authentication_error_everywhere(
         CALLS[call](unknown_key_api, project_with_data)
     assert caught.value.status_code == 401
     assert not isinstance(caught.value, errors.NotFoundError)  # *_exists() does not say False
-    assert "check WANDB_API_KEY" in str(caught.value)
+    assert "check the key from argument api_key=" in str(caught.value)
 
 
 def test_the_authentication_message(unknown_key_api: Api, project_with_data: str, snapshot: SnapshotAssertion) -> None:
