@@ -14,6 +14,7 @@ made for. No resolver of the emulator reads `info.path`; error paths come from t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -42,6 +43,7 @@ class _FieldPlan(NamedTuple):
     args: dict[str, Any]
     leaf: GraphQLScalarType | GraphQLEnumType | None  # a scalar or enum field (maybe non-null) ...
     non_null: bool  # ... and whether it may be null
+    direct: Callable[[Any], Any] | None  # the resolver bound to this field, when it offers `for_field`
 
 
 class PlannedExecutionContext(ExecutionContext):
@@ -71,7 +73,11 @@ class PlannedExecutionContext(ExecutionContext):
         named = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
         leaf = named if isinstance(named, (GraphQLScalarType, GraphQLEnumType)) else None
         non_null = isinstance(field_def.type, GraphQLNonNull)
-        plan = _FieldPlan(field_def, resolve, field_def.type, info, args, leaf, non_null)
+        # A resolver may offer `for_field(field_name, args)`: itself with this field's names and
+        # arguments prepared once, called with just the source object (see schema.FieldResolver).
+        for_field = getattr(resolve, "for_field", None)
+        direct = for_field(info.field_name, args) if callable(for_field) else None
+        plan = _FieldPlan(field_def, resolve, field_def.type, info, args, leaf, non_null, direct)
         self._plans[key] = plan
         return plan
 
@@ -104,7 +110,7 @@ class PlannedExecutionContext(ExecutionContext):
             if plan is None:
                 return Undefined
             return_type = plan.return_type
-            result = plan.resolve(source, plan.info, **plan.args)
+            result = plan.direct(source) if plan.direct is not None else plan.resolve(source, plan.info, **plan.args)
             if plan.leaf is not None and not isinstance(result, Exception):
                 # A scalar or enum: what complete_value would do, without its type dispatch.
                 if result is None or result is Undefined:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from copy import copy
 from functools import cache
 from importlib import resources
@@ -64,17 +65,29 @@ def snake_case(name: str) -> str:
     return _CAMEL.sub(r"\1_\2", name).lower()
 
 
-def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-    """Default resolver for every non-root field (see the module docstring)."""
-    if isinstance(source, dict):
-        value = source.get(info.field_name)
-        if callable(value):
-            return value(**{snake_case(k): v for k, v in args.items()})
-        return value
-    value = getattr(source, snake_case(info.field_name), None)
-    if callable(value):
-        return value(**{snake_case(k): v for k, v in args.items()})
-    return value
+class FieldResolver:
+    """Default resolver for every non-root field (see the module docstring).
+
+    `for_field` gives the same resolver for one field of a document with its names and arguments
+    converted once; the planned executor (`execution.py`) calls that for every object instead.
+    """
+
+    def __call__(self, source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        return self.for_field(info.field_name, args)(source)
+
+    @staticmethod
+    def for_field(field_name: str, args: dict[str, Any]) -> Callable[[Any], Any]:
+        attribute = snake_case(field_name)
+        arguments = {snake_case(k): v for k, v in args.items()}
+
+        def resolve(source: Any) -> Any:
+            value = source.get(field_name) if isinstance(source, dict) else getattr(source, attribute, None)
+            return value(**arguments) if callable(value) else value
+
+        return resolve
+
+
+field_resolver = FieldResolver()
 
 
 def sdl_text() -> str:
