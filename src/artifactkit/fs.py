@@ -71,6 +71,7 @@ from .errors import (
     TransportError,
     UnsafePathError,
 )
+from .files import ArtifactFiles
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path, parse_artifact_reference
 from .transfer.cache import Cache, etag_key, manifest_key
 from .transfer.fetch import normalise_etag
@@ -331,7 +332,9 @@ class _SignedUrlBytes:
         url = None if refresh else self.version.file_urls.get(self.path)
         if url is None:
             artifact = self.version.artifact
-            found = [f for f in artifact.files(names=[self.path], per_page=1) if f.name == self.path]
+            # through the filesystem's current client: in a forked worker the version's is the parent's
+            listing = ArtifactFiles(self.fs.api.client, artifact, names=[self.path], per_page=1)
+            found = [f for f in listing if f.name == self.path]
             if not found:
                 raise DownloadError(
                     f"the server lists no file {self.path!r} in {artifact.qualified_name}", path=self.path
