@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
                     "cached_files": counts["cache"],
                     "unchanged_files": counts["keep"],
                     "bytes_fetched": result.bytes_fetched,
+                    "wandb_cache_files": result.wandb_cache_files,
                 },
                 indent=2,
             )
@@ -90,9 +91,12 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"{artifact.qualified_name} -> {result.root}")
+        from_wandb = result.wandb_cache_files
         print(
-            f"{counts['fetch']} downloaded ({human_size(result.bytes_fetched)}), {counts['cache']} from cache, "
-            f"{counts['keep']} already up to date"
+            f"{counts['fetch'] - from_wandb} downloaded ({human_size(result.bytes_fetched)}), "
+            f"{counts['cache']} from cache, "
+            + (f"{from_wandb} from wandb's cache, " if from_wandb else "")
+            + f"{counts['keep']} already up to date"
         )
     if not result.files and (args.prefix or args.include or args.exclude):
         import sys

@@ -65,6 +65,8 @@ class DownloadResult:
     fallback where neither works), `write` (from memory), `move` (a private temp file)."""
     copied_bytes: int = 0
     """Bytes written a second time because neither a reflink nor a hardlink could place them."""
+    wandb_cache_files: int = 0
+    """Files of action `fetch` whose bytes were found (and verified) in wandb's cache, so not fetched."""
 
     def paths(self, action: Action) -> list[str]:
         """The paths of the files with this `action` (`fetch`, `cache` or `keep`)."""
@@ -210,6 +212,10 @@ def _run_download(
     finally:
         urls.close()
         result.bytes_fetched = fetcher.bytes_fetched
+        reused = fetcher.from_wandb_cache
+        result.wandb_cache_files = sum(
+            1 for f in result.files if f.action == "fetch" and not f.entry.is_reference and f.entry.md5_hex in reused
+        )
         result.url_requests = urls.requests
         result.placed = dict(placer.counts)
         result.copied_bytes = placer.copied_bytes

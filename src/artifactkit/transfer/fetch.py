@@ -154,6 +154,7 @@ class Fetcher:
         self.workers = workers
         self.cancel = cancel or threading.Event()
         self.bytes_fetched = 0
+        self.from_wandb_cache: set[str] = set()  # MD5s taken from wandb's cache instead of fetched
         self._count_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, min(workers, transport.max_connections)))
 
@@ -195,6 +196,8 @@ class Fetcher:
                 return Source(hit, key=md5_hex)
             reused = self._from_wandb_cache(name, md5_hex, size)
             if reused is not None:
+                with self._count_lock:
+                    self.from_wandb_cache.add(md5_hex)
                 return reused
         if size is not None and size < SMALL_FILE:
             data = self._download_small(name, url_for, size, md5_hex)
