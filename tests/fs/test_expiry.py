@@ -1,4 +1,4 @@
-"""An open `wandb://` file whose signed URL expires while it is open renews the URL and reads on."""
+"""An emulator of this module's own: signed URLs that expire while a file is open, and injected server faults."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from artifactkit import RetryPolicy, errors
 from artifactkit.fs import ArtifactFileSystem
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.conftest import make_api
@@ -35,3 +37,29 @@ def test_an_expired_url_is_renewed_once_and_the_read_goes_on(short_lived: Embedd
     stats = settled_stats(short_lived)
     assert stats.statuses["403"] == 1  # refused once ...
     assert stats.operations["MembershipFiles"] == 1  # ... renewed with one request
+
+
+@pytest.mark.parametrize(
+    ("kind", "raised", "cause"),
+    [("503", OSError, errors.ServerError), ("stall", TimeoutError, errors.APITimeoutError)],
+)
+def test_a_failing_or_stalling_server_is_an_os_error_with_the_cause(
+    short_lived: EmbeddedEmulator, tmp_path: Path, kind: str, raised: type[OSError], cause: type[Exception]
+) -> None:
+    fs = ArtifactFileSystem(
+        api_key=short_lived.api_key,
+        base_url=short_lived.url,
+        cache_dir=str(tmp_path),
+        timeout=0.5,
+        retry=RetryPolicy(max_attempts=1, budget=1),
+        skip_instance_cache=True,
+    )
+    plan = {"rate": 1, "kinds": [kind], "routes": ["graphql"], "stall_seconds": 1}
+    httpx.put(f"{short_lived.url}/_emulator/faults", json=plan, auth=("api", short_lived.api_key)).raise_for_status()
+    try:
+        with pytest.raises(raised) as failed:
+            fs.info("wandb://local/fs-faults/any:v0/a.bin")
+        assert isinstance(failed.value.__cause__, cause)
+    finally:
+        httpx.put(f"{short_lived.url}/_emulator/faults", json={"rate": 0}, auth=("api", short_lived.api_key))
+        fs.api.close()
