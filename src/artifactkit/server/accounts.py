@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .records import ensure_entity
-from .store import Store, utcnow
+from .store import Store
 
 ROLES = ("read", "write", "admin")
 SERVE_KEYS_FILE = "serve-keys.json"
@@ -48,38 +48,29 @@ def hash_key(key: str) -> str:
 
 def ensure_key_schema(store: Store) -> None:
     """Add the `role` and `prefix` columns to an older database and replace stored keys by hashes."""
-    columns = {row["name"] for row in store.all("PRAGMA table_info(api_keys)")}
-    plain = store.all("SELECT rowid FROM api_keys WHERE key NOT LIKE 'sha256:%' LIMIT 1")
+    columns = store.api_key_columns()
+    plain = store.has_plain_api_keys()
     if plain:  # overwrite the old pages, not just unlink them, so no copy of a key stays in the file
-        store.conn.execute("PRAGMA secure_delete = ON")
+        store.secure_delete_on()
     with store.write():
         if "role" not in columns:
-            store.conn.execute("ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'write'")
-            store.conn.execute("UPDATE api_keys SET role = 'read' WHERE read_only = 1")
+            store.add_api_key_role_column()
         if "prefix" not in columns:
-            store.conn.execute("ALTER TABLE api_keys ADD COLUMN prefix TEXT NOT NULL DEFAULT ''")
-        for row in store.all("SELECT rowid, key FROM api_keys WHERE key NOT LIKE 'sha256:%'"):
+            store.add_api_key_prefix_column()
+        for row in store.plain_api_keys():
             plain_key = str(row["key"])
-            store.conn.execute(
-                "UPDATE api_keys SET key = ?, prefix = ? WHERE rowid = ?",
-                (hash_key(plain_key), plain_key[:_PREFIX_CHARS], row["rowid"]),
-            )
+            store.replace_api_key(int(row["rowid"]), hash_key(plain_key), plain_key[:_PREFIX_CHARS])
     if plain:
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.checkpoint_truncate()
 
 
 def ensure_user(store: Store, username: str) -> int:
     with store.write():
-        row = store.one("SELECT id FROM users WHERE username = ?", (username,))
-        if row is not None:
-            return int(row["id"])
-        cur = store.conn.execute(
-            "INSERT INTO users (username, email, created_at) VALUES (?, ?, ?)",
-            (username, f"{username}@localhost", utcnow()),
-        )
-        user_id = int(cur.lastrowid or 0)
-        entity_id = ensure_entity(store, username)
-        store.conn.execute("UPDATE entities SET is_team = 0, user_id = ? WHERE id = ?", (user_id, entity_id))
+        existing = store.user_id_by_name(username)
+        if existing is not None:
+            return existing
+        user_id = store.create_user(username, f"{username}@localhost")
+        store.make_personal_entity(ensure_entity(store, username), user_id)
         return user_id
 
 
@@ -98,20 +89,14 @@ def create_key(
     user_id = ensure_user(store, username)
     key = key or "local-" + secrets.token_hex(20)
     with store.write():
-        store.conn.execute(
-            "INSERT OR REPLACE INTO api_keys (key, user_id, name, read_only, created_at, role, prefix) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (hash_key(key), user_id, role, int(role == "read"), utcnow(), role, key[:_PREFIX_CHARS]),
-        )
+        store.put_api_key(hash_key(key), user_id, role, key[:_PREFIX_CHARS])
     return ApiKey(key=key, username=username, role=role, prefix=key[:_PREFIX_CHARS])
 
 
 def list_keys(store: Store) -> list[ApiKey]:
     """Every key by its prefix (the keys themselves are not stored)."""
     ensure_key_schema(store)
-    rows = store.all(
-        "SELECT k.prefix, k.role, u.username FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.rowid"
-    )
+    rows = store.api_key_listing()
     return [ApiKey("", r["username"], r["role"], r["prefix"]) for r in rows]
 
 
@@ -119,10 +104,7 @@ def find_key(store: Store, key: str) -> tuple[sqlite3.Row, str] | None:
     """The user a key belongs to and the key's role, or None for an unknown key."""
     if not key or len(key) > 256:
         return None
-    row = store.one(
-        "SELECT u.*, k.role AS key_role FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key = ?",
-        (hash_key(key),),
-    )
+    row = store.user_by_key_hash(hash_key(key))
     return None if row is None else (row, str(row["key_role"]))
 
 

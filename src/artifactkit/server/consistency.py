@@ -19,45 +19,26 @@ from .store import Store
 
 def check(store: Store, blobs: BlobStore | None = None) -> list[str]:
     problems: list[str] = []
-    q = store.all
-    for row in q(
-        "SELECT al.id, al.alias, al.artifact_id, a.state FROM aliases al JOIN artifacts a ON a.id = al.artifact_id "
-        "WHERE a.state != 'COMMITTED'"
-    ):
+    for row in store.aliases_on_uncommitted():
         problems.append(f"alias {row['alias']!r} points at version {row['artifact_id']} in state {row['state']}")
-    for row in q(
-        "SELECT al.alias, al.artifact_id, al.collection_id FROM aliases al "
-        "LEFT JOIN memberships m ON m.collection_id = al.collection_id AND m.artifact_id = al.artifact_id "
-        "WHERE m.id IS NULL"
-    ):
+    for row in store.aliases_outside_their_collection():
         problems.append(
             f"alias {row['alias']!r} of version {row['artifact_id']} outside collection {row['collection_id']}"
         )
-    for row in q(
-        "SELECT m.collection_id, m.artifact_id, a.state FROM memberships m JOIN artifacts a ON a.id = m.artifact_id "
-        "WHERE a.state = 'PENDING'"
-    ):
+    for row in store.pending_memberships():
         problems.append(f"pending version {row['artifact_id']} is visible in collection {row['collection_id']}")
-    for row in q(
-        "SELECT c.id, c.next_version, MAX(m.version_index) AS top, COUNT(*) AS n, COUNT(DISTINCT m.version_index) AS d "
-        "FROM collections c JOIN memberships m ON m.collection_id = c.id GROUP BY c.id"
-    ):
+    for row in store.version_numbering():
         if row["top"] >= row["next_version"]:
             problems.append(
                 f"collection {row['id']} numbers version {row['top']} but its next number is {row['next_version']}"
             )
         if row["n"] != row["d"]:
             problems.append(f"collection {row['id']} has duplicate version numbers")
-    for artifact in q("SELECT * FROM artifacts WHERE state = 'COMMITTED'"):
+    for artifact in store.committed_artifacts():
         aid = artifact["id"]
-        if (
-            store.one(
-                "SELECT 1 FROM memberships WHERE collection_id = ? AND artifact_id = ?", (artifact["sequence_id"], aid)
-            )
-            is None
-        ):
+        if not store.is_member(artifact["sequence_id"], aid):
             problems.append(f"committed version {aid} has no number in its sequence")
-        manifest_row = store.one("SELECT * FROM manifests WHERE artifact_id = ? ORDER BY id DESC LIMIT 1", (aid,))
+        manifest_row = store.latest_manifest(aid)
         if manifest_row is None or manifest_row["blob_md5"] is None:
             problems.append(f"committed version {aid} has no uploaded manifest")
             continue
@@ -68,7 +49,7 @@ def check(store: Store, blobs: BlobStore | None = None) -> list[str]:
         except (OSError, ManifestError) as exc:
             problems.append(f"committed version {aid} has an unreadable manifest: {exc}")
             continue
-        rows = {r["path"]: r for r in q("SELECT * FROM artifact_files WHERE artifact_id = ?", (aid,))}
+        rows = {r["path"]: r for r in store.files_of(aid)}
         if set(rows) != set(manifest.entries):
             problems.append(f"committed version {aid}: file rows differ from its manifest")
         for entry in manifest:

@@ -90,7 +90,7 @@ class Context:
         """Upload URLs go to a read-write key of the version's creator, while it is pending."""
         if self.read_only:
             return False
-        row = self.store.one("SELECT state, created_by_user_id FROM artifacts WHERE id = ?", (artifact_id,))
+        row = self.store.artifact_state_and_creator(artifact_id)
         return row is not None and row["state"] == "PENDING" and self.may_see(row)
 
     @property

@@ -23,7 +23,6 @@ from .auth import authenticate
 from .blobs import DigestMismatch
 from .graphql_route import error_response
 from .limits import json_depth
-from .store import utcnow
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -64,14 +63,7 @@ class FileRoutes:
         md5_hex = next((s for s in reversed(segments) if _MD5_HEX.fullmatch(s)), None)
         if md5_hex is None:
             return error_response("no content digest in the path", "NOT_FOUND", 404)
-        owned = self.emulator.store.one(
-            "SELECT 1 FROM artifact_files f JOIN artifacts a ON a.id = f.artifact_id "
-            "JOIN collections c ON c.id = a.sequence_id JOIN projects p ON p.id = c.project_id "
-            "JOIN entities e ON e.id = p.entity_id WHERE f.md5_hex = ? AND e.name = ? AND a.state = 'COMMITTED' "
-            "LIMIT 1",
-            (md5_hex, entity),
-        )
-        if owned is None:
+        if not self.emulator.store.entity_owns_blob(md5_hex, entity):
             return error_response("no such file in this entity", "NOT_FOUND", 404)
         return self._blob_response(md5_hex)
 
@@ -91,9 +83,7 @@ class FileRoutes:
     def _register_blob(self, md5_hex: str, size: int) -> None:
         store = self.emulator.store
         with store.write():
-            store.conn.execute(
-                "INSERT OR IGNORE INTO blobs (md5_hex, size, created_at) VALUES (?, ?, ?)", (md5_hex, size, utcnow())
-            )
+            store.register_blob(md5_hex, size)
 
     @staticmethod
     def _check_content_md5(request: Request, md5_hex: str) -> Response | None:
@@ -140,12 +130,10 @@ class FileRoutes:
         if problem is not None:
             return error_response(f"invalid manifest: {problem}", "BAD_MANIFEST", 400)
         store = self.emulator.store
-        row = store.one(
-            "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?", (manifest_id,)
-        )
-        if row is None:
+        state = store.manifest_version_state(manifest_id)
+        if state is None:
             return error_response("no such manifest", "NOT_FOUND", 404)
-        if row["state"] != "PENDING":
+        if state != "PENDING":
             return error_response("the version is committed; its manifest cannot change", "CONFLICT", 409)
         writer = self.emulator.blobs.writer()
         try:
@@ -156,13 +144,9 @@ class FileRoutes:
             raise
         self._register_blob(md5_hex, len(data))
         with store.write():
-            row = store.one(
-                "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?",
-                (manifest_id,),
-            )
-            if row is None or row["state"] != "PENDING":
+            if store.manifest_version_state(manifest_id) != "PENDING":
                 return error_response("the version is committed; its manifest cannot change", "CONFLICT", 409)
-            store.conn.execute("UPDATE manifests SET blob_md5 = ? WHERE id = ?", (md5_hex, manifest_id))
+            store.set_manifest_blob(manifest_id, md5_hex)
         return Response(status_code=200)
 
     async def put_run_file(self, request: Request) -> Response:
@@ -200,21 +184,13 @@ class FileRoutes:
             state = "finished" if payload.get("exitcode") in (0, None) else "failed"
         store = emulator.store
         with store.write():
-            run = store.one(
-                "SELECT r.id, r.user_id, e.user_id AS entity_user_id FROM runs r "
-                "JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id"
-                " WHERE e.name = ? AND p.name = ? AND r.name = ?",
-                (params["entity"], params["project"], params["run"]),
-            )
+            run = store.run_by_path(params["entity"], params["project"], params["run"])
             if run is None:
                 return error_response("no such run", "NOT_FOUND", 404)
             owner = run["user_id"] if run["user_id"] is not None else run["entity_user_id"]
             if owner is not None and owner != principal.user_id:
                 return error_response("this run belongs to another user", "PERMISSION_DENIED", 403)
-            store.conn.execute(
-                "UPDATE runs SET heartbeat_at = ?, state = COALESCE(?, state) WHERE id = ?",
-                (utcnow(), state, run["id"]),
-            )
+            store.heartbeat_run(int(run["id"]), state)
         return JSONResponse({"exitcode": None, "limits": {}})
 
     async def ignore(self, request: Request) -> Response:

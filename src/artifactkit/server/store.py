@@ -580,6 +580,157 @@ class Store:
         rows = self.all(f"SELECT * FROM collections WHERE id IN {_ID_LIST}", (_ids(collection_ids),))
         return {int(r["id"]): r for r in rows}
 
+    # ------------------------------------------------------------ users and API keys
+
+    def api_key_columns(self) -> set[str]:
+        return {str(row["name"]) for row in self.all("PRAGMA table_info(api_keys)")}
+
+    def has_plain_api_keys(self) -> bool:
+        return self.one("SELECT rowid FROM api_keys WHERE key NOT LIKE 'sha256:%' LIMIT 1") is not None
+
+    def secure_delete_on(self) -> None:
+        """Overwrite freed pages from now on (so no copy of a replaced secret stays in the file)."""
+        self.conn.execute("PRAGMA secure_delete = ON")
+
+    def checkpoint_truncate(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def add_api_key_role_column(self) -> None:
+        """Schema migration: `role` (older databases had only `read_only`)."""
+        self.conn.execute("ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'write'")
+        self.conn.execute("UPDATE api_keys SET role = 'read' WHERE read_only = 1")
+
+    def add_api_key_prefix_column(self) -> None:
+        self.conn.execute("ALTER TABLE api_keys ADD COLUMN prefix TEXT NOT NULL DEFAULT ''")
+
+    def plain_api_keys(self) -> list[sqlite3.Row]:
+        """Keys stored in clear by older versions (`rowid`, `key`)."""
+        return self.all("SELECT rowid, key FROM api_keys WHERE key NOT LIKE 'sha256:%'")
+
+    def replace_api_key(self, rowid: int, hashed: str, prefix: str) -> None:
+        self.conn.execute("UPDATE api_keys SET key = ?, prefix = ? WHERE rowid = ?", (hashed, prefix, rowid))
+
+    def user_id_by_name(self, username: str) -> int | None:
+        row = self.one("SELECT id FROM users WHERE username = ?", (username,))
+        return None if row is None else int(row["id"])
+
+    def create_user(self, username: str, email: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO users (username, email, created_at) VALUES (?, ?, ?)", (username, email, utcnow())
+        )
+        return int(cur.lastrowid or 0)
+
+    def make_personal_entity(self, entity_id: int, user_id: int) -> None:
+        self.conn.execute("UPDATE entities SET is_team = 0, user_id = ? WHERE id = ?", (user_id, entity_id))
+
+    def put_api_key(self, hashed: str, user_id: int, role: str, prefix: str) -> None:
+        """Store a key's hash with its role (the key's `name` is its role, as `keys list` shows)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO api_keys (key, user_id, name, read_only, created_at, role, prefix) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (hashed, user_id, role, int(role == "read"), utcnow(), role, prefix),
+        )
+
+    def api_key_listing(self) -> list[sqlite3.Row]:
+        """Every key's `prefix`, `role` and `username`, oldest first."""
+        return self.all(
+            "SELECT k.prefix, k.role, u.username FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.rowid"
+        )
+
+    def user_by_key_hash(self, hashed: str) -> sqlite3.Row | None:
+        """The user owning a key (its row plus `key_role`), or None."""
+        return self.one(
+            "SELECT u.*, k.role AS key_role FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key = ?",
+            (hashed,),
+        )
+
+    # ------------------------------------------------------------ file routes
+
+    def entity_owns_blob(self, md5_hex: str, entity: str) -> bool:
+        """Whether a committed version of `entity` has a file with these bytes."""
+        row = self.one(
+            "SELECT 1 FROM artifact_files f JOIN artifacts a ON a.id = f.artifact_id "
+            "JOIN collections c ON c.id = a.sequence_id JOIN projects p ON p.id = c.project_id "
+            "JOIN entities e ON e.id = p.entity_id WHERE f.md5_hex = ? AND e.name = ? AND a.state = 'COMMITTED' "
+            "LIMIT 1",
+            (md5_hex, entity),
+        )
+        return row is not None
+
+    def register_blob(self, md5_hex: str, size: int) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blobs (md5_hex, size, created_at) VALUES (?, ?, ?)", (md5_hex, size, utcnow())
+        )
+
+    def manifest_version_state(self, manifest_id: int | str) -> str | None:
+        """The state of the version a manifest belongs to, or None for an unknown manifest."""
+        row = self.one(
+            "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?", (manifest_id,)
+        )
+        return None if row is None else str(row["state"])
+
+    def set_manifest_blob(self, manifest_id: int | str, md5_hex: str) -> None:
+        self.conn.execute("UPDATE manifests SET blob_md5 = ? WHERE id = ?", (md5_hex, manifest_id))
+
+    def run_by_path(self, entity: str, project: str, run: str) -> sqlite3.Row | None:
+        """A run's `id`, `user_id` and its entity's `entity_user_id`, by entity, project and run name."""
+        return self.one(
+            "SELECT r.id, r.user_id, e.user_id AS entity_user_id FROM runs r "
+            "JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id"
+            " WHERE e.name = ? AND p.name = ? AND r.name = ?",
+            (entity, project, run),
+        )
+
+    def heartbeat_run(self, run_id: int, state: str | None) -> None:
+        """Stamp a run's heartbeat; set its state when given."""
+        self.conn.execute(
+            "UPDATE runs SET heartbeat_at = ?, state = COALESCE(?, state) WHERE id = ?", (utcnow(), state, run_id)
+        )
+
+    def artifact_state_and_creator(self, artifact_id: int) -> sqlite3.Row | None:
+        return self.one("SELECT state, created_by_user_id FROM artifacts WHERE id = ?", (artifact_id,))
+
+    # ------------------------------------------------------------ consistency checks
+
+    def aliases_on_uncommitted(self) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT al.id, al.alias, al.artifact_id, a.state FROM aliases al JOIN artifacts a ON a.id = al.artifact_id "
+            "WHERE a.state != 'COMMITTED'"
+        )
+
+    def aliases_outside_their_collection(self) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT al.alias, al.artifact_id, al.collection_id FROM aliases al "
+            "LEFT JOIN memberships m ON m.collection_id = al.collection_id AND m.artifact_id = al.artifact_id "
+            "WHERE m.id IS NULL"
+        )
+
+    def pending_memberships(self) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT m.collection_id, m.artifact_id, a.state FROM memberships m"
+            " JOIN artifacts a ON a.id = m.artifact_id WHERE a.state = 'PENDING'"
+        )
+
+    def version_numbering(self) -> list[sqlite3.Row]:
+        """Per collection: `next_version`, the highest number `top`, `n` members, `d` distinct numbers."""
+        return self.all(
+            "SELECT c.id, c.next_version, MAX(m.version_index) AS top, COUNT(*) AS n,"
+            " COUNT(DISTINCT m.version_index) AS d"
+            " FROM collections c JOIN memberships m ON m.collection_id = c.id GROUP BY c.id"
+        )
+
+    def committed_artifacts(self) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM artifacts WHERE state = 'COMMITTED'")
+
+    def is_member(self, collection_id: int, artifact_id: int) -> bool:
+        row = self.one(
+            "SELECT 1 FROM memberships WHERE collection_id = ? AND artifact_id = ?", (collection_id, artifact_id)
+        )
+        return row is not None
+
+    def files_of(self, artifact_id: int) -> list[sqlite3.Row]:
+        return self.all("SELECT * FROM artifact_files WHERE artifact_id = ?", (artifact_id,))
+
 
 # A list of ids bound as one JSON parameter: one statement text (cached by sqlite3) for any count.
 _ID_LIST = "(SELECT value FROM json_each(?))"
