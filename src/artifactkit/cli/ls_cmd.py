@@ -9,6 +9,7 @@ from .output import EXIT_OK, add_connection_options, emit, human_size, make_api
 
 if TYPE_CHECKING:
     from ..api import Api
+    from ..projects import Project
 
 _TIME = "%Y-%m-%d %H:%M"
 
@@ -18,7 +19,8 @@ def register(commands: Any) -> None:
         "ls",
         help="list projects, collections, types, versions or files",
         description=(
-            "ENTITY lists the entity's projects; ENTITY/PROJECT lists the project's collections with their "
+            "ENTITY lists the entity's projects (a name that is no entity with projects is read as a PROJECT "
+            "of the default entity, as wandb reads it); ENTITY/PROJECT lists the project's collections with their "
             "type, latest version, size and update time, as `wandb artifact ls` does (--type: of one type "
             "only; --types: the artifact types instead); ENTITY/PROJECT/NAME lists versions; "
             "ENTITY/PROJECT/NAME:VERSION lists files."
@@ -34,7 +36,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if "/" not in args.path.strip("/"):
         with make_api(args) as api:
-            return _projects(args, api, args.path.strip("/"))
+            return _entity_or_project(args, api, args.path.strip("/"))
     with make_api(args) as api:
         depth = args.path.count("/")
         if depth <= 1:
@@ -46,8 +48,32 @@ def run(args: argparse.Namespace) -> int:
         return _versions(args, api)
 
 
-def _projects(args: argparse.Namespace, api: Api, entity: str) -> int:
-    projects = list(api.projects(entity))
+def _entity_or_project(args: argparse.Namespace, api: Api, name: str) -> int:
+    """ENTITY lists its projects; a name that is no entity with projects is read as wandb reads it,
+    a PROJECT of the default entity (`wandb artifact ls my-project`)."""
+    from ..errors import NotFoundError
+
+    projects = list(api.projects(name))
+    if projects:
+        return _projects(args, api, projects)
+    entity = api.default_entity
+    if not entity:
+        return _projects(args, api, projects)
+    args.path = f"{entity}/{name}"
+    try:
+        return _types(args, api) if args.types else _collections(args, api)
+    except NotFoundError as exc:
+        if exc.kind not in ("entity", "project"):
+            raise
+        raise NotFoundError(
+            f"{name!r} is neither an entity with projects nor a project of the default entity {entity!r}: "
+            "pass ENTITY or ENTITY/PROJECT",
+            kind="project",
+            path=name,
+        ) from None
+
+
+def _projects(args: argparse.Namespace, api: Api, projects: list[Project]) -> int:
     emit(
         args,
         ["PROJECT", "CREATED", "DESCRIPTION"],
