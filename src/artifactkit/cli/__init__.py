@@ -49,13 +49,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 class _CliFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        return f"artifactkit: {level}{record.getMessage()}"
+        hint = " (-v shows every retry)" if getattr(record, "artifactkit_first_retry", False) else ""
+        return f"artifactkit: {level}{record.getMessage()}{hint}"
+
+
+class _FirstRetry(logging.Filter):
+    """Without -v, warnings only, plus the first retry: a silent wait of many seconds looks like a hang."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        if self.shown or not str(record.msg).startswith("retrying "):
+            return False
+        self.shown = True
+        record.artifactkit_first_retry = True
+        return True
 
 
 def log_handler(*, debug: bool, verbose: bool) -> logging.Handler:
-    """The library's log records on stderr: warnings always, decisions with -v, everything with --debug."""
+    """The library's log records on stderr: warnings (and the first retry) always, decisions with -v,
+    everything with --debug."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_CliFormatter())
     handler.addFilter(lambda record: not record.name.startswith("artifactkit.server"))  # serve logs on its own
-    handler.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
+    handler.setLevel(logging.DEBUG if debug else logging.INFO)
+    if not (debug or verbose):
+        handler.addFilter(_FirstRetry())
     return handler
