@@ -30,7 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse settles an optional positional before the options that follow it
+        # (`cache cleanup --remove-temp 5GB`); a command may take such a late value (`take_extra`).
+        take = getattr(args, "take_extra", None)
+        try:
+            taken = take is not None and take(args, extra)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(str(exc))
+        if not taken:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

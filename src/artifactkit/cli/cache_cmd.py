@@ -28,10 +28,29 @@ def register(commands: Any) -> None:
     parser.add_argument("size", nargs="?", type=size_argument, help="cleanup: keep at most this much, e.g. 10GB")
     parser.add_argument("--max-size", type=size_argument, help="the same as SIZE")
     parser.add_argument("--dry-run", action="store_true", help="cleanup: list what would be removed, remove nothing")
+    parser.add_argument(
+        "--remove-temp",
+        action="store_true",
+        help="accepted as `wandb artifact cache cleanup` takes it: cleanup always removes temporary files "
+        "that no download has written to for a minute (resumable partial downloads count against SIZE)",
+    )
     parser.add_argument("--cache-dir", type=Path, help="default: $WANDB_CACHE_DIR/artifactkit or the user cache dir")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     add_debug_option(parser)
-    parser.set_defaults(handler=run, on_interrupt="files removed so far stay removed; run it again to finish")
+    parser.set_defaults(
+        handler=run, take_extra=_take_size, on_interrupt="files removed so far stay removed; run it again to finish"
+    )
+
+
+def _take_size(args: argparse.Namespace, extra: list[str]) -> bool:
+    """SIZE after an option (`cleanup --remove-temp 5GB`, as wandb's help writes it), which argparse leaves over."""
+    if args.size is not None or len(extra) != 1 or extra[0].startswith("-"):
+        return False
+    try:
+        args.size = size_argument(extra[0])
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"argument size: {exc}") from None
+    return True
 
 
 def _when(timestamp: float) -> str:
