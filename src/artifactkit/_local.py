@@ -7,6 +7,7 @@ given, a copy under `servers/<pid>.json` of the default data directory, so an em
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class LocalServer:
     api_key: str
     pid: int
     state_file: Path = Path()
+    data_dir: Path | None = None
+    """The emulator's data directory (absolute), when its announcement says."""
 
 
 def _alive(pid: int) -> bool:
@@ -60,6 +63,8 @@ def _read(path: Path) -> LocalServer | None:
     try:
         state = json.loads(path.read_text())
         server = LocalServer(str(state["url"]), str(state["api_key"]), int(state["pid"]), path)
+        if isinstance(state.get("data_dir"), str) and os.path.isabs(state["data_dir"]):
+            server = dataclasses.replace(server, data_dir=Path(state["data_dir"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return server if _alive(server.pid) else None

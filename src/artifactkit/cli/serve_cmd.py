@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -110,9 +111,28 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(str(exc)) from None
 
 
+def _running_data_dir(default: Path) -> Path:
+    """No --data-dir and no data in the default one: the data directory of the running emulator."""
+    from .._local import running_local_server
+
+    running = running_local_server()
+    if running is None or running.data_dir is None or not (running.data_dir / "emulator.sqlite3").exists():
+        raise ConfigurationError(
+            f"the default data directory {default} holds no emulator data and no running emulator announced "
+            "another; pass --data-dir, the directory `artifactkit serve --data-dir` used"
+        )
+    print(f"artifactkit: the data directory of the emulator at {running.url}: {running.data_dir}", file=sys.stderr)
+    return running.data_dir
+
+
 def run_keys(args: argparse.Namespace) -> int:
     from .._local import default_data_dir
 
     keys_command: Callable[..., int] = _server_main().keys_command
-    data_dir = _check_data_dir(args.data_dir or default_data_dir(), must_exist=args.action == "list")
+    data_dir = args.data_dir
+    if data_dir is None:
+        data_dir = default_data_dir()
+        if args.action == "list" and not (data_dir / "emulator.sqlite3").exists():
+            data_dir = _running_data_dir(data_dir)
+    data_dir = _check_data_dir(data_dir, must_exist=args.action == "list")
     return keys_command(data_dir, args.action, args.user, args.read_only, as_json=args.json, role=args.role)

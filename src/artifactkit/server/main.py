@@ -130,7 +130,7 @@ def serve(
     else:
         keys_file = data_dir / SERVE_KEYS_FILE
         print(f"the API key of {user!r} is in {keys_file} (mode 0600); not printed to a file", flush=True)
-    state = {"url": url, "api_key": key.key, "user": user, "pid": os.getpid(), "data_dir": str(data_dir)}
+    state = {"url": url, "api_key": key.key, "user": user, "pid": os.getpid(), "data_dir": str(data_dir.resolve())}
     announced = announce(state, data_dir)  # lets `Api()` with no configuration find this server
     if ready_file is not None:
         _write_private(ready_file, json.dumps(state))
