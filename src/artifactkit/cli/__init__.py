@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show what the library decides (server, retries, cache)"
     )
+    from .._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"artifactkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (ls_cmd, get_cmd, put_cmd, verify_cmd, cache_cmd, serve_cmd, schema_cmd):
         module.register(commands)
