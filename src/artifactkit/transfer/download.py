@@ -376,6 +376,12 @@ def verify_directory(
     references only presence and size can be checked. `progress` draws a bar while hashing
     (None: when stderr is a terminal).
     """
+    if not root.exists():
+        raise DownloadError(
+            f"{root} does not exist: nothing was downloaded there; download the version first, "
+            "or check the root it was downloaded to",
+            path=str(root),
+        )
     if not root.is_dir():
         raise DownloadError(f"{root} is not a directory", path=str(root))
     problems = []
