@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from artifactkit.server import listings
+from artifactkit.server import graphql_route, listings
 from artifactkit.server.auth import Principal
 from artifactkit.server.context import UrlSigner
 from artifactkit.server.embedded import EmbeddedEmulator
@@ -67,9 +67,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedE
 def _execute(emulator: EmbeddedEmulator, **variables: Any) -> dict[str, Any]:
     user = emulator.store.one("SELECT * FROM users WHERE username = ?", (emulator.user,))
     route = emulator.emulator.graphql
-    status, answer = route.execute(
-        PAGE, variables, None, Principal(user, "write"), True, UrlSigner("http://test", b"k" * 32)
-    )
+    outcome = route.execute(PAGE, variables, None, Principal(user, "write"), True, UrlSigner("http://test", b"k" * 32))
+    assert outcome is not None
+    status, answer = outcome
     assert status == 200, answer
     data: dict[str, Any] = answer["data"]["project"]["artifactCollection"]["artifacts"]
     return data
@@ -137,3 +137,44 @@ def test_total_count_follows_writes_from_any_connection(tmp_path: Path) -> None:
     writer.start()  # another thread: another connection
     writer.join()
     assert _execute(emulator, first=1)["totalCount"] == 5
+
+
+def _run(emulator: EmbeddedEmulator, query: str, inline: bool, **variables: Any) -> tuple[int, dict[str, Any]] | None:
+    user = emulator.store.one("SELECT * FROM users WHERE username = ?", (emulator.user,))
+    return emulator.emulator.graphql.execute(
+        query, variables, None, Principal(user, "write"), True, UrlSigner("http://test", b"k" * 32), inline=inline
+    )
+
+
+def test_a_checked_query_runs_on_the_event_loop_with_the_same_answer(
+    seeded: tuple[EmbeddedEmulator, int, int],
+) -> None:
+    emulator, _, _ = seeded
+    fresh = PAGE + " "  # a text never checked: it is not run on the loop (parsing stays off it)
+    assert _run(emulator, fresh, inline=True, first=50) is None
+    in_thread = _run(emulator, fresh, inline=False, first=50)
+    on_loop = _run(emulator, fresh, inline=True, first=50)
+    assert in_thread is not None and in_thread[0] == 200
+    assert on_loop == in_thread
+
+
+def test_a_query_outgrowing_its_slice_of_the_loop_runs_again_in_a_thread(
+    seeded: tuple[EmbeddedEmulator, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, _, _ = seeded
+    _execute(emulator, first=50)  # checked and cached
+    monkeypatch.setattr(graphql_route, "INLINE_ROWS", 49)
+    assert _run(emulator, PAGE, inline=True, first=50) is None
+    assert _run(emulator, PAGE, inline=True, first=10) is not None
+    monkeypatch.setattr(graphql_route, "INLINE_SECONDS", -1.0)  # every statement is past the slice
+    assert _run(emulator, PAGE, inline=True, first=10) is None
+    answer = _run(emulator, PAGE, inline=False, first=50)  # the full budgets in a worker thread
+    assert answer is not None and answer[0] == 200
+    assert len(answer[1]["data"]["project"]["artifactCollection"]["artifacts"]["edges"]) == 50
+
+
+def test_mutations_never_run_on_the_event_loop(seeded: tuple[EmbeddedEmulator, int, int]) -> None:
+    emulator, _, _ = seeded
+    mutation = 'mutation M { upsertModel(input: {entityName: "local", name: "p"}) { model { name } } }'
+    assert _run(emulator, mutation, inline=False) is not None  # checked (and run) once
+    assert _run(emulator, mutation, inline=True) is None

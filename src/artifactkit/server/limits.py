@@ -38,6 +38,14 @@ _INTROSPECTION = {"__schema", "__type"}
 _request = threading.local()  # the budgets of the request this thread is executing
 
 
+class OutOfSlice(BaseException):
+    """A request run on the event loop outgrew its slice; it is run again in a worker thread.
+
+    A BaseException, so that graphql-core does not turn it into a field error: the inline run
+    stops at once.
+    """
+
+
 def charge_rows(count: int) -> None:
     """Count rows a page loaded against the request's row budget; past it, the request is refused."""
     left: int | None = getattr(_request, "rows_left", None)
@@ -49,6 +57,11 @@ def charge_rows(count: int) -> None:
             f"the request loads more than {_request.rows_limit} rows in all (nested pages multiply); "
             "ask for smaller pages"
         )
+    slice_left: int | None = getattr(_request, "slice_rows_left", None)
+    if slice_left is not None:
+        _request.slice_rows_left = slice_left - count
+        if slice_left - count < 0 or time.thread_time() > _request.slice_deadline:
+            raise OutOfSlice
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,14 @@ class DocumentCache(Generic[V]):
         self._entries: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
 
+    def get(self, key: str) -> V | None:
+        """The entry for `key` (marked as recently used), or None; computes nothing."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
     def get_or_compute(self, key: str, compute: Callable[[], V], *, store: bool = True) -> V:
         with self._lock:
             found = self._entries.get(key)
@@ -257,21 +278,47 @@ class TimeBudget:
 
     def _check(self) -> int:
         deadline: float | None = getattr(self._local, "deadline", None)
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is None:
+            return 0
+        now = time.monotonic()
+        if now > deadline:
             self._local.exceeded = True
+            return 1
+        if time.thread_time() > self._local.slice_deadline:
+            self._local.sliced = True
             return 1
         return 0
 
-    def start(self, conn: sqlite3.Connection, seconds: float, rows: int | None = None) -> None:
+    def start(
+        self,
+        conn: sqlite3.Connection,
+        seconds: float,
+        rows: int | None = None,
+        *,
+        slice_seconds: float | None = None,
+        slice_rows: int | None = None,
+    ) -> None:
+        """Start a request's budget; with a slice, also stop it (`sliced`) past that many seconds of
+        this thread's CPU time (not wall time: a process waiting for a core uses none) or rows."""
         self._local.deadline = time.monotonic() + seconds
         self._local.exceeded = False
+        self._local.sliced = False
+        self._local.slice_deadline = time.thread_time() + slice_seconds if slice_seconds is not None else float("inf")
         conn.set_progress_handler(self._check, 10_000)
         _request.rows_left = rows
         _request.rows_limit = rows
+        _request.slice_rows_left = slice_rows
+        _request.slice_deadline = self._local.slice_deadline
 
     def stop(self) -> None:
         self._local.deadline = None
         _request.rows_left = None
+        _request.slice_rows_left = None
+
+    @property
+    def sliced(self) -> bool:
+        """Whether the run outgrew its slice (a statement was stopped for it)."""
+        return bool(getattr(self._local, "sliced", False))
 
     @property
     def exceeded(self) -> bool:
