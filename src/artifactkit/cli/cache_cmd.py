@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_debug_option, human_size, size_argument, table
+from .output import EXIT_OK, add_debug_option, files_text, human_size, size_argument, table
 
 JSON_SCHEMA_VERSION = 1
 
@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     print(f"cache: {info.root}")
-    print(f"on disk: {human_size(info.disk_bytes)} in {info.objects} files (apparent size {human_size(info.bytes)})")
+    on_disk = f"{human_size(info.disk_bytes)} in {files_text(info.objects)}"
+    print(f"on disk: {on_disk} (apparent size {human_size(info.bytes)})")
     print(
         f"interrupted downloads: {human_size(info.partial_disk_bytes)} on disk "
         f"(apparent size {human_size(info.partial_bytes)})"
@@ -144,12 +145,12 @@ def _cleanup(args: argparse.Namespace, cache: Any, max_size: int) -> int:
             ]
             print(table(["FILE", "KIND", "SIZE", "LAST USED"], rows))
         print(
-            f"would remove {len(entries)} files ({human_size(freed)}); "
+            f"would remove {files_text(len(entries))} ({human_size(freed)}); "
             f"the cache would then hold {human_size(info.bytes + info.partial_bytes - freed)}"
         )
         return EXIT_OK
     print(
-        f"removed {len(entries)} files ({human_size(freed)}); "
+        f"removed {files_text(len(entries))} ({human_size(freed)}); "
         f"the cache now holds {human_size(info.bytes + info.partial_bytes)}"
     )
     return EXIT_OK

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_NOT_FOUND, EXIT_OK, add_connection_options, human_size, make_api, table
+from .output import EXIT_NOT_FOUND, EXIT_OK, add_connection_options, files_text, human_size, make_api, table
 
 _LABELS = {"fetch": "download", "cache": "from cache", "keep": "up to date"}
 
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             print(table(["PATH", "SIZE", "ACTION"], rows))
         to_fetch = sum(f.size for f in result.files if f.action == "fetch")
         print(
-            f"would download {counts['fetch']} files ({human_size(to_fetch)}), copy {counts['cache']} from the "
+            f"would download {files_text(counts['fetch'])} ({human_size(to_fetch)}), copy {counts['cache']} from the "
             f"cache, leave {counts['keep']} as they are, into {result.root}"
         )
     else:

@@ -124,6 +124,11 @@ def emit(
         print("(none)")
 
 
+def files_text(n: int) -> str:
+    """`1 file`, `2 files`: a count as a person writes it."""
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
 def human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

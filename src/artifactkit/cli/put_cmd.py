@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_connection_options, human_size, make_api
+from .output import EXIT_OK, add_connection_options, files_text, human_size, make_api
 
 
 def register(commands: Any) -> None:
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         print(artifact.qualified_name)
         return EXIT_OK
     aliases_text = f" [{', '.join(artifact.aliases)}]" if artifact.aliases else ""
-    print(f"{artifact.qualified_name}{aliases_text}: {artifact.file_count} files, {human_size(artifact.size)}")
+    print(f"{artifact.qualified_name}{aliases_text}: {files_text(artifact.file_count)}, {human_size(artifact.size)}")
     stored = stats.files - len(references)
     refs = f"{len(references)} reference(s) recorded, their bytes stay at their URL"
     if stats.existing_version:
@@ -149,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         sent = human_size(stats.uploaded_bytes)
         line = (
-            f"uploaded {stats.uploaded_files} of {stored} files ({sent}); the server already had the rest"
+            f"uploaded {stats.uploaded_files} of {files_text(stored)} ({sent}); the server already had the rest"
             if stats.uploaded_files < stored
-            else f"uploaded {stats.uploaded_files} files ({sent})"
+            else f"uploaded {files_text(stats.uploaded_files)} ({sent})"
         )
         print(f"{line}; {refs}" if references else line)
     return EXIT_OK

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_connection_options, make_api
+from .output import EXIT_OK, add_connection_options, files_text, make_api
 
 
 def register(commands: Any) -> None:
@@ -38,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
         document = {"schema_version": 1, "artifact": artifact.qualified_name, "root": str(root), "verified": True}
         print(json.dumps(document, indent=2))
     else:
-        print(f"{root} holds exactly {artifact.qualified_name} ({artifact.file_count} files, verified)")
+        print(f"{root} holds exactly {artifact.qualified_name} ({files_text(artifact.file_count)}, verified)")
     return EXIT_OK
