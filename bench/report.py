@@ -211,7 +211,16 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         for title, run in failures:
             error = str(run["detail"].get("error", "")).splitlines()[-1:] or [""]
             lines.append(f"* {title} — {run['client']}: `{error[0][:200]}`")
-    path.write_text("\n".join(lines) + "\n" + NOTES)
+    kept = ""
+    if path.exists():  # sections measured by other scripts (bench/fs_read.py) survive a rewrite
+        previous = path.read_text()
+        if KEPT_MARKER in previous:
+            kept = "\n" + previous[previous.index(KEPT_MARKER) :]
+    path.write_text("\n".join(lines) + "\n" + NOTES + kept)
+
+
+# Everything from this line on in BENCHMARKS.md is written by hand or by other scripts, and kept.
+KEPT_MARKER = "<!-- kept by bench/report.py: sections below come from other scripts -->"
 
 
 # Which reference bounds each download scenario (the same bytes, fetched with no SDK).
