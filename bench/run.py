@@ -199,8 +199,12 @@ class Harness:
         print(f"recorded {len(bodies)} requests listing {count} versions (per_page={per_page})", flush=True)
         return path
 
-    def raw_reference(self, key: str, title: str, artifact: str, threads: int) -> Scenario:
-        """The same bytes with a bare httpx loop over the signed URLs (fetched once, outside the timing)."""
+    def raw_reference(self, key: str, title: str, artifact: str, threads: int, *, write: bool = False) -> Scenario:
+        """The same bytes with a bare httpx loop over the signed URLs (fetched once, outside the timing).
+
+        `write=True`: the loop writes each body to its own new file (no hashing, no rename), the floor
+        for storing the files; without it the bodies are only counted.
+        """
         scenario = Scenario(key, title)
         with Api(api_key=self.emulator.api_key, base_url=self.emulator.url) as api:
             version = api.artifact(artifact)
@@ -214,7 +218,8 @@ class Harness:
             with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
                 home = Path(tmp)
                 (home / "urls.txt").write_text(listing)
-                scenario.runs.append(self.measure("raw", [str(home / "urls.txt"), str(threads)], home, home / "c"))
+                args = [str(home / "urls.txt"), str(threads)] + ([str(home / "out")] if write else [])
+                scenario.runs.append(self.measure("raw", args, home, home / "c"))
         self.scenarios.append(scenario)
         print(summary_line(scenario), flush=True)
         return scenario
@@ -429,6 +434,13 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             h.cached_download("download-small", f"download {sizes.many_small_files:,} files of 4 KiB", small)
             h.raw_reference(
                 "raw-small", f"raw httpx loop, same {sizes.many_small_files:,} files (16 threads)", small, 16
+            )
+            h.raw_reference(
+                "raw-small-write",
+                f"raw httpx loop writing each of the {sizes.many_small_files:,} files to disk (16 threads)",
+                small,
+                16,
+                write=True,
             )
         if wanted("download") or wanted("download-big"):
             big = seeding.name("big-file") + ":latest"
