@@ -265,8 +265,9 @@ class Cache:
         try:
             temp.write_bytes(data)
             return self.publish(temp, kind, key)
-        finally:
+        except BaseException:  # after a successful publish the temp is gone: no unlink to make then
             temp.unlink(missing_ok=True)
+            raise
 
     @contextmanager
     def lock(self, kind: str, key: str, *, cancelled: Callable[[], bool] | None = None) -> Iterator[None]:
