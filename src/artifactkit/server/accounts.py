@@ -108,7 +108,7 @@ def find_key(store: Store, key: str) -> tuple[sqlite3.Row, str] | None:
     return None if row is None else (row, str(row["key_role"]))
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write `text` to `path` through a 0600 temporary file, replacing it atomically."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
@@ -136,7 +136,7 @@ def serve_key(store: Store, username: str, data_dir: Path | None = None) -> ApiK
             return ApiKey(key, username, "admin", key[:_PREFIX_CHARS])
     created = create_key(store, username, role="admin")
     saved[username] = created.key
-    _write_private(path, json.dumps(saved))
+    write_private(path, json.dumps(saved))
     return created
 
 

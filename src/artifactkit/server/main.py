@@ -16,7 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from .._local import announce
-from .accounts import SERVE_KEYS_FILE, create_key, list_keys, serve_key
+from .accounts import SERVE_KEYS_FILE, create_key, list_keys, serve_key, write_private
 from .app import Emulator, secure_data_dir
 from .settings import Settings
 from .store import Store
@@ -133,7 +133,7 @@ def serve(
     state = {"url": url, "api_key": key.key, "user": user, "pid": os.getpid(), "data_dir": str(data_dir.resolve())}
     announced = announce(state, data_dir)  # lets `Api()` with no configuration find this server
     if ready_file is not None:
-        _write_private(ready_file, json.dumps(state))
+        write_private(ready_file, json.dumps(state))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -146,16 +146,6 @@ def serve(
     if not finished:  # a request thread would not let go: leave without waiting for it
         os._exit(0)
     return 0
-
-
-def _write_private(target: Path, text: str) -> None:
-    """Write through a temporary file created 0600 (never readable by others, not even briefly)."""
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    tmp.replace(target)
 
 
 def keys_command(
