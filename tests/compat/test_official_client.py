@@ -78,15 +78,6 @@ _RENAMED_ALIASES = (
     "than 0.12.11; the server answers and the client's own ProjectArtifacts model rejects the answer"
 )
 _RENAMED_FRAME = r'wandb/apis/public/artifacts\.py", line \d+, in _update_response\n\s+result = ProjectArtifacts'
-# wandb 0.19.9/0.22.3 InternalApi.upsert_run() first asks `__type(name: "ServerSettings")` and calls `.get` on
-# the answer. ServerSettings is in neither the 2022 printed SDL nor the 2023 introspection of production
-# (wandb-schema-notes.md §1, sources 3 and 4), so a server older than 0.12.11 answers `null` and the client
-# crashes before it sends upsertBucket (client-quirks.md).
-_NO_SERVER_SETTINGS = (
-    "wandb InternalApi.upsert_run() probes the ServerSettings type, which servers older than 0.12.11 lack, and "
-    "crashes on the null answer: 'NoneType' object has no attribute 'get'"
-)
-_SETTINGS_FRAME = r'internal_api\.py", line \d+, in server_settings_introspection\n\s+for field in res\.get'
 
 
 def _legacy_failures(version: str) -> dict[tuple[str, str, str], ClientFailure]:
@@ -95,11 +86,6 @@ def _legacy_failures(version: str) -> dict[tuple[str, str, str], ClientFailure]:
         (version, "legacy", step): ClientFailure(error=_TAGS_ERROR, raised_in=_GQL_FRAME, evidence=_NO_COLLECTION_TAGS)
         for step in steps
     }
-    failures[(version, "legacy", "internal_api_run")] = ClientFailure(
-        error=r"^CommError: 'NoneType' object has no attribute 'get'$",
-        raised_in=_SETTINGS_FRAME,
-        evidence=_NO_SERVER_SETTINGS,
-    )
     if version == "0.22.3":
         for step in ("api_artifacts_per_page", "artifact_versions_and_tags", "filtered_listings"):
             failures[(version, "legacy", step)] = ClientFailure(

@@ -53,8 +53,13 @@ def test_a_modern_server_has_what_the_official_clients_select(client: Client) ->
 
 def test_the_legacy_personality_lacks_what_old_servers_lacked(tmp_path: Path) -> None:
     with EmbeddedEmulator(tmp_path / "old", legacy=True) as emu, Client(emu) as client:
-        assert field_names(client, "ServerSettings") is None  # the clients' probe finds nothing
-        assert "serverSettings" not in (field_names(client, "UpsertBucketPayload") or set())
+        # ServerSettings stays (real W&B defines it; 0.19.9/0.22.3 crash on a null probe before creating a run).
+        assert field_names(client, "ServerSettings") == {"serverMessages"}
+        bucket = client.data(
+            'mutation { upsertBucket(input: {name: "r1", modelName: "old", entityName: "local"}) '
+            "{ bucket { name } serverSettings { serverMessages { utfText messageLevel } } } }"
+        )["upsertBucket"]
+        assert bucket == {"bucket": {"name": "r1"}, "serverSettings": {"serverMessages": []}}
         assert "features" not in (field_names(client, "ServerInfo") or set())
         type_fields = field_names(client, "ArtifactType") or set()
         assert {"artifactSequence", "artifactSequences"} <= type_fields

@@ -34,7 +34,6 @@ LEGACY_REMOVED_FIELDS = (
     ("ArtifactType", "artifactCollections"),
     ("ArtifactType", "artifactCollection"),
     ("ServerInfo", "features"),
-    ("UpsertBucketPayload", "serverSettings"),
     # feature PROJECT_ARTIFACT_COLLECTION_MEMBERSHIP (G26 only)
     ("Project", "artifactCollectionMembership"),
     ("Project", "internalId"),  # D24 G26
@@ -64,9 +63,12 @@ LEGACY_REMOVED_ARGUMENTS = (
 # Input fields of that vintage stay (CreateArtifactInput.tags/ttlDurationSeconds/storageRegion, ...):
 # wandb-core in 0.19.9/0.22.3 sends them, null or not, to every server, and without them no official
 # client could log a version at all (tried: every legacy compat step then fails at seeding).
-# Types a legacy server does not define at all (introspection answers `null` for them).
-# `ServerSettings` is in neither the 2022 printed SDL nor the 2023 introspection dump.
-LEGACY_REMOVED_TYPES = ("ServerSettings", "ServerMessage")
+# Types a legacy server does not define at all (introspection answers `null` for them). None at
+# present: `ServerSettings { serverMessages }` and `UpsertBucketPayload.serverSettings` stay. Real
+# W&B defines the type (client-quirks.md), the schema notes do not list it among what old servers
+# lack, and wandb 0.19.9/0.22.3 look it up before every run creation and crash on a `null` answer,
+# so removing it made the emulator stricter than any server those clients have run against.
+LEGACY_REMOVED_TYPES: tuple[str, ...] = ()
 # Fields only a legacy server has: before the collection edges, an alias named its sequence.
 LEGACY_ADDED_SDL = """
 extend type ArtifactAlias {
