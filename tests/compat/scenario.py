@@ -619,6 +619,119 @@ def collection_delete() -> Any:
     }
 
 
+# --------------------------------------------------------------------------- runs
+
+
+@step
+def run_update() -> Any:
+    """`Run.update()` of tags, config, notes and group, read back by a fresh client."""
+    run = fresh_api().run(f"{PREFIX}/run2")
+    run.tags = ["baseline", "second"]
+    run.config["lr"] = 0.01
+    run.notes = "some notes"
+    run.group = "grp"
+    run.update()
+    back = fresh_api().run(f"{PREFIX}/run2")
+    config = {key: value for key, value in back.config.items() if not key.startswith("_")}
+    return {"tags": sorted(back.tags), "config": config, "notes": back.notes, "group": back.group}
+
+
+@step
+def run_reads() -> Any:
+    """What a loaded run answers without history: its state (`wait_until_finished`), path and last step."""
+    run = fresh_api().run(f"{PREFIX}/run1")
+    run.wait_until_finished()
+    return {"state": run.state, "path": run.path, "last_history_step": run.lastHistoryStep}
+
+
+@step
+def runs_listing() -> Any:
+    """`Api.runs()`: pages, len(), order, and filters on fields the clients document."""
+    check = fresh_api()
+
+    def label(run: Any) -> str:
+        # 0.19.9's Artifact.link() starts a run of its own (job type "auto", a random ID) when none is active.
+        return "auto" if run.job_type == "auto" else str(run.id)
+
+    def ids(filters: dict[str, Any] | None = None, order: str = "+created_at") -> list[str]:
+        return [label(r) for r in check.runs(PREFIX, filters=filters, order=order)]
+
+    every = check.runs(PREFIX, per_page=1)
+    paged = [label(r) for r in every]
+    seeding = check.runs(PREFIX, filters={"displayName": "Seeding run"})
+    tuned = check.runs(PREFIX, filters={"config.lr": 0.01})
+    return {
+        "paged": paged,
+        "len": len(every),
+        "newest_first": ids(order="-created_at"),
+        "seeding": [[r.id, r.name, r.job_type, r.state] for r in seeding],
+        "train": ids({"jobType": "train"}),
+        "tagged": ids({"tags": "baseline"}),
+        "tuned": [[r.id, r.config.get("lr")] for r in tuned],  # listed runs load their config on first use
+        "run1_or_probe": ids({"$or": [{"name": "run1"}, {"jobType": "probe"}]}),
+        "finished": ids({"state": {"$in": ["finished"]}}),
+    }
+
+
+@step
+def runs_refused_filter() -> Any:
+    """An operator the emulator does not implement is refused, never ignored."""
+    try:
+        listed = [r.id for r in fresh_api().runs(PREFIX, filters={"displayName": {"$near": "run"}})]
+    except Exception as exc:  # the client wraps the server's 400 in its own type
+        response = getattr(exc, "response", None)  # 0.19.9/0.22.3 raise requests' HTTPError
+        status = getattr(response, "status_code", None)
+        said = f"{exc} {getattr(response, 'text', '')}"
+        if status != 400 and "$near" not in said:
+            raise  # refused for another reason: the step fails with that error
+        return {"refused_with": type(exc).__name__, "names_operator": "unknown filter operator '$near'" in said}
+    return {"listed": listed}
+
+
+@step
+def run_delete() -> Any:
+    """`Run.delete()`: the run goes and what it used stays; `delete_artifacts=True` takes its versions along."""
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
+    with wandb.init(entity=ENTITY, project=PROJECT, id="gone-logger", job_type="doomed", settings=settings) as run:
+        logged = make_artifact("gone-data", "dataset", {"g.txt": "gone\n"})
+        run.log_artifact(logged)
+        logged.wait()
+    api().create_run(run_id="gone-user", project=PROJECT, entity=ENTITY)
+    user = fresh_api().run(f"{PREFIX}/gone-user")
+    user.use_artifact(fresh_api().artifact(f"{PREFIX}/my-dataset:v1"))
+    used_before = sorted(r.id for r in fresh_api().artifact(f"{PREFIX}/my-dataset:v1").used_by())
+    user.delete()
+    fresh_api().run(f"{PREFIX}/gone-logger").delete(delete_artifacts=True)
+    check = fresh_api()
+
+    def lookup(run_id: str) -> str | None:
+        try:
+            check.run(f"{PREFIX}/{run_id}")
+        except Exception as exc:  # each client has its own not-found type
+            return type(exc).__name__
+        return None
+
+    return {
+        "used_by_before": used_before,
+        "used_by_after": sorted(r.id for r in check.artifact(f"{PREFIX}/my-dataset:v1").used_by()),
+        "lookups_after": [lookup("gone-user"), lookup("gone-logger")],
+        "used_version_exists": check.artifact_exists(f"{PREFIX}/my-dataset:v1"),
+        "logged_version_exists": check.artifact_exists(f"{PREFIX}/gone-data:v0"),
+    }
+
+
+@step
+def run_update_state() -> Any:
+    """0.31.0's `Run.update_state()`: a running run marked failed, then requeued as pending."""
+    if not hasattr(wandb.apis.public.Run, "update_state"):
+        return "not in this client"
+    api().create_run(run_id="requeued", project=PROJECT, entity=ENTITY)
+    run = fresh_api().run(f"{PREFIX}/requeued")
+    states = [run.state, run.update_state("failed"), fresh_api().run(f"{PREFIX}/requeued").state]
+    states += [run.update_state("pending"), fresh_api().run(f"{PREFIX}/requeued").state]
+    return {"states": states}
+
+
 def main() -> int:
     for name, fn in STEPS:
         if ONLY and name not in ONLY:

@@ -80,12 +80,27 @@ _RENAMED_ALIASES = (
 _RENAMED_FRAME = r'wandb/apis/public/artifacts\.py", line \d+, in _update_response\n\s+result = ProjectArtifacts'
 
 
+# wandb 0.19.9's `Runs` document selects `Project.internalId` unconditionally (0.22.3 probes the Project type for it
+# first; 0.31.0 needs a modern server anyway). `internalId` is dated D24/G26 and absent from the 2022 SDL
+# (wandb-schema-notes.md §2.5), so a server older than 0.12.11 refuses the document: `Api.runs()` cannot list.
+_NO_INTERNAL_ID = (
+    "wandb 0.19.9's Runs document selects Project.internalId, which servers older than 0.12.11 lack; the server "
+    'refuses it (Cannot query field "internalId")'
+)
+_INTERNAL_ID_ERROR = r'Cannot query field "internalId" on type "Project"'
+
+
 def _legacy_failures(version: str) -> dict[tuple[str, str, str], ClientFailure]:
     steps = [*_COLLECTION_STEPS, "artifact_delete"] if version == "0.19.9" else _COLLECTION_STEPS
     failures = {
         (version, "legacy", step): ClientFailure(error=_TAGS_ERROR, raised_in=_GQL_FRAME, evidence=_NO_COLLECTION_TAGS)
         for step in steps
     }
+    if version == "0.19.9":
+        for step in ("runs_listing", "runs_refused_filter"):
+            failures[(version, "legacy", step)] = ClientFailure(
+                error=_INTERNAL_ID_ERROR, raised_in=_GQL_FRAME, evidence=_NO_INTERNAL_ID
+            )
     if version == "0.22.3":
         for step in ("api_artifacts_per_page", "artifact_versions_and_tags", "filtered_listings"):
             failures[(version, "legacy", step)] = ClientFailure(
@@ -179,8 +194,11 @@ def test_no_request_failed_on_the_server(scenario: ScenarioRun) -> None:
     statuses = scenario.stats["statuses"]
     assert not [s for s in statuses if s.startswith("5")], (statuses, scenario.server_log[-4000:])
     assert "Traceback" not in scenario.server_log
-    # The only refusal the scenario provokes on purpose: deleting a version that still has aliases.
-    refusals = {"409": 1} if scenario.records["artifact_delete"]["ok"] else {}  # (0.19.9 on legacy stops earlier)
+    # The refusals the scenario provokes on purpose: deleting a version that still has aliases (409), a run filter
+    # with an operator the emulator does not implement (400). (0.19.9 on legacy stops earlier in both steps.)
+    refusals = {"409": 1} if scenario.records["artifact_delete"]["ok"] else {}
+    if scenario.records["runs_refused_filter"]["ok"]:
+        refusals["400"] = 1
     assert {s: n for s, n in statuses.items() if s not in ("200", "206")} == refusals, statuses
     # download(multipart=True) (0.22.3 and 0.31.0) fetches ranges: one partial answer per file of my-dataset:v1.
     multipart = scenario.combination.version != "0.19.9"
@@ -508,6 +526,76 @@ def test_collection_delete(scenario: ScenarioRun, request: pytest.FixtureRequest
         "version_exists": False,
         "remaining": remaining,
     }
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_run_update_of_tags_config_notes_and_group(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "run_update", request) == {
+        "tags": ["baseline", "second"],
+        "config": {"lr": 0.01},
+        "notes": "some notes",
+        "group": "grp",
+    }
+
+
+def test_run_reads(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "run_reads", request) == {
+        "state": "finished",  # wait_until_finished() returns at once
+        "path": [ENTITY, PROJECT, "run1"],
+        "last_history_step": -1,  # history is not emulated: no step
+    }
+
+
+def test_runs_listing(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "runs_listing", request)
+    # run3 comes from the internal API's run creation, which 0.31.0 does not have; 0.19.9's Artifact.link() starts a
+    # run of job type "auto" for each of the three link steps.
+    everyone = {"0.31.0": ["run1", "run2"], "0.22.3": ["run1", "run2", "run3"]}.get(
+        scenario.combination.version, ["run1", "run2", "run3", "auto", "auto", "auto"]
+    )
+    finished = [r for r in everyone if r != "run3"]
+    assert result == {
+        "paged": everyone,  # one run per page, oldest first
+        "len": len(everyone),  # runCount
+        "newest_first": everyone[::-1],
+        # run2 was started with the seed's `wandb.Settings` object, into which wandb.init() wrote run1's name: the
+        # client sent displayName "Seeding run" for both (its upsertBucket variables say so).
+        "seeding": [["run1", "Seeding run", "seed", "finished"], ["run2", "Seeding run", "train", "finished"]],
+        "train": ["run2"],
+        "tagged": ["run2"],  # the tags run_update gave it
+        "tuned": [["run2", 0.01]],
+        "run1_or_probe": ["run1"] if scenario.combination.version == "0.31.0" else ["run1", "run3"],
+        "finished": finished,
+    }
+    assert scenario.stats["operations"].get("Runs", 0) >= 7
+
+
+def test_an_unsupported_run_filter_is_refused(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "runs_refused_filter", request)
+    # 0.31.0 passes the server's message on; 0.19.9/0.22.3 raise requests' HTTPError, whose body says it.
+    refused_with = "WandbApiFailedError" if scenario.combination.version == "0.31.0" else "HTTPError"
+    assert result == {"refused_with": refused_with, "names_operator": True}
+
+
+def test_run_delete(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "run_delete", request) == {
+        "used_by_before": ["gone-user"],
+        "used_by_after": [],  # the deleted run no longer counts as a user ...
+        "lookups_after": ["CommError", "CommError"],  # ... and cannot be loaded
+        "used_version_exists": True,  # what it used stays
+        "logged_version_exists": False,  # delete_artifacts=True took the version it logged
+    }
+    assert scenario.stats["operations"].get("DeleteRun") == 2
+
+
+def test_run_update_state(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "run_update_state", request)
+    if scenario.combination.version != "0.31.0":
+        assert result == "not in this client"
+    else:
+        assert result == {"states": ["running", True, "failed", True, "pending"]}
 
 
 @pytest.mark.parametrize("client", ["0.19.9", "0.22.3"])

@@ -5,9 +5,11 @@ W&B takes Mongo-style JSON filters. Supported here (documented in docs/emulator.
 * combinators: `$and: [...]`, `$or: [...]`, `$nor: [...]`, `$not: {...}`
 * field tests: a plain value (equality) or an object of operators
   `$eq $ne $gt $gte $lt $lte $in $nin $exists $regex`
-* fields: see `ARTIFACT_FIELDS` / `COLLECTION_FIELDS`; `metadata.<key>` (dotted paths allowed)
-  tests a key of the version's metadata; `alias` / `aliases` tests the aliases of the version in
-  the listed collection; `tag` / `tags` tests tag names.
+* fields: see `ARTIFACT_FIELDS` / `COLLECTION_FIELDS` / `RUN_FIELDS`; `metadata.<key>` (dotted
+  paths allowed) tests a key of the version's metadata; `alias` / `aliases` tests the aliases of
+  the version in the listed collection; `tag` / `tags` tests tag names. For runs, `config.<key>`
+  (or `config.<key>.value`) tests the value of a config key and `summary_metrics.<key>` a summary
+  value.
 
 Orders are `field`, `+field` or `-field`, several separated by commas.
 """
@@ -33,7 +35,7 @@ MAX_FILTER_BYTES = 64 * 1024
 _INT64 = (-(2**63), 2**63 - 1)
 
 _COMPARATORS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-_METADATA_KEY = re.compile(r"[A-Za-z0-9_\-.]{1,128}")
+_JSON_KEY = re.compile(r"[A-Za-z0-9_\-.]{1,128}")
 
 
 def _normalise_time(value: Any) -> Any:
@@ -83,10 +85,11 @@ class FilterCompiler:
     def __init__(
         self,
         fields: Mapping[str, Field | Setfield],
-        metadata_column: str | None = None,
+        json_prefixes: Mapping[str, Callable[[str], str]] | None = None,
     ) -> None:
         self._fields = fields
-        self._metadata_column = metadata_column
+        # `prefix.` -> the SQL expression for the key after it (keys are checked against _JSON_KEY first).
+        self._json_prefixes = dict(json_prefixes or {})
 
     def compile(self, filters: str | Mapping[str, Any] | None) -> tuple[str, list[Any]]:
         if filters is None or filters == "":
@@ -146,12 +149,14 @@ class FilterCompiler:
         spec = self._fields.get(name)
         if spec is not None:
             return spec
-        if self._metadata_column and name.startswith("metadata."):
-            key = name[len("metadata.") :]
-            if not _METADATA_KEY.fullmatch(key):
-                raise BadInput(f"invalid metadata key {key!r}")
-            return Field(f"json_extract({self._metadata_column}, '$.{key}')")
-        raise BadInput(f"cannot filter on {name!r}")
+        prefix, dot, key = name.partition(".")
+        expression = self._json_prefixes.get(prefix) if dot else None
+        if expression is not None:
+            if not _JSON_KEY.fullmatch(key):
+                raise BadInput(f"invalid {prefix} key {key!r}")
+            return Field(expression(key))
+        known = [*self._fields, *(f"{p}.<key>" for p in self._json_prefixes)]
+        raise BadInput(f"cannot filter on {name!r}; known: {', '.join(known)}")
 
     def _field(self, name: str, condition: Any) -> tuple[str, list[Any]]:
         spec = self._resolve(name)
@@ -324,5 +329,57 @@ COLLECTION_ORDER = {
     "name": "c.name",
 }
 
-artifact_filters = FilterCompiler(ARTIFACT_FIELDS, metadata_column="a.metadata")
+
+def _config_value(key: str) -> str:
+    """`lr` or `lr.value` -> the value of config key `lr`; `opt.beta` -> key `beta` inside `opt`'s value.
+
+    W&B keeps a run's config as `{"key": {"value": ..., "desc": ...}}`.
+    """
+    head, _, rest = key.partition(".")
+    if rest == "value" or rest.startswith("value."):
+        rest = rest[len("value") :].lstrip(".")
+    return f"json_extract(r.config, '$.{head}.value{'.' + rest if rest else ''}')"
+
+
+def _json_key(column: str) -> Callable[[str], str]:
+    return lambda key: f"json_extract({column}, '$.{key}')"
+
+
+# Runs are listed from `runs r`. Both the camelCase names of the GraphQL fields and the snake_case
+# names the W&B documentation uses are accepted.
+_RUN_TAGS = Setfield("SELECT value AS name FROM json_each(r.tags)")
+RUN_FIELDS: dict[str, Field | Setfield] = {
+    "name": Field("r.name"),
+    "displayName": Field("r.display_name"),
+    "display_name": Field("r.display_name"),
+    "state": Field("r.state"),
+    "jobType": Field("r.job_type"),
+    "job_type": Field("r.job_type"),
+    "group": Field("r.group_name"),
+    "host": Field("r.host"),
+    "username": Field("(SELECT username FROM users WHERE id = r.user_id)"),
+    "createdAt": Field("r.created_at", _normalise_time),
+    "created_at": Field("r.created_at", _normalise_time),
+    "heartbeatAt": Field("COALESCE(r.heartbeat_at, r.created_at)", _normalise_time),
+    "heartbeat_at": Field("COALESCE(r.heartbeat_at, r.created_at)", _normalise_time),
+    "tags": _RUN_TAGS,
+    "tag": _RUN_TAGS,
+}
+RUN_ORDER = {
+    "created_at": "r.created_at",
+    "createdAt": "r.created_at",
+    "heartbeat_at": "COALESCE(r.heartbeat_at, r.created_at)",
+    "heartbeatAt": "COALESCE(r.heartbeat_at, r.created_at)",
+    "name": "r.name",
+}
+
+artifact_filters = FilterCompiler(ARTIFACT_FIELDS, {"metadata": _json_key("a.metadata")})
 collection_filters = FilterCompiler(COLLECTION_FIELDS)
+run_filters = FilterCompiler(
+    RUN_FIELDS,
+    {
+        "config": _config_value,
+        "summary_metrics": _json_key("r.summary_metrics"),
+        "summaryMetrics": _json_key("r.summary_metrics"),
+    },
+)

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .filters import ARTIFACT_ORDER, COLLECTION_ORDER, artifact_filters, collection_filters, compile_order
+from .filters import (
+    ARTIFACT_ORDER,
+    COLLECTION_ORDER,
+    RUN_ORDER,
+    artifact_filters,
+    collection_filters,
+    compile_order,
+    run_filters,
+)
 from .pagination import Query, SortKey
 
 
@@ -112,6 +120,18 @@ def artifact_memberships(artifact_id: int) -> Query:
         where="m.artifact_id = ? AND c.state = 'READY'",
         params=(artifact_id,),
         order=(SortKey("m.id"),),
+    )
+
+
+def project_runs(project_id: int, *, filters: str | None = None, order: str | None = None) -> Query:
+    """A project's runs, filtered and ordered; oldest first by default (as W&B lists them)."""
+    filter_sql, filter_params = run_filters.compile(filters)
+    return Query(
+        columns="r.*",
+        source="runs r",
+        where=f"r.project_id = ? AND ({filter_sql})",
+        params=(project_id, *filter_params),
+        order=compile_order(order, RUN_ORDER, [SortKey("r.created_at")], "r.id"),
     )
 
 

@@ -191,6 +191,49 @@ def create_run_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _run(ctx: Context, global_id: str) -> Row:
+    row = ctx.store.run_by_id(ids.decode(global_id, "Run"))
+    if row is None:
+        raise NotFound(f"run {global_id} not found")
+    return row
+
+
+@mutation("deleteRun")
+def delete_run(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    """The run goes and its name stays taken; the versions it logged go too with `deleteArtifacts`,
+    else they stay, with no creator. Versions it used stay, without it among their users."""
+    run = _run(ctx, input["id"])
+    if input.get("deleteArtifacts"):
+        now = utcnow()
+        for artifact_id in ctx.store.live_versions_logged_by(run["id"]):
+            ctx.store.mark_version_deleted(artifact_id, now)
+    ctx.store.delete_run(run["id"])
+    return {"clientMutationId": input.get("clientMutationId")}
+
+
+# The transitions `updateRunState` allows (target: allowed sources), as wandb 0.31.0 documents them.
+_RUN_STATE_TRANSITIONS = {
+    "pending": {"running", "failed", "crashed", "preempted"},
+    "failed": {"pending", "running"},
+}
+
+
+@mutation("updateRunState")
+def update_run_state(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    run = _run(ctx, input["id"])
+    target, current = input["state"], run["state"]
+    if target not in _RUN_STATE_TRANSITIONS:
+        raise BadInput(
+            f"a run's state can only be set to {' or '.join(sorted(_RUN_STATE_TRANSITIONS))}, not {target!r}"
+        )
+    if run["sweep_name"]:
+        raise BadInput("the state of a sweep's run cannot be changed")
+    if current not in _RUN_STATE_TRANSITIONS[target]:
+        raise BadInput(f"a {current} run cannot become {target}")
+    ctx.store.update_run(run["id"], {"state": target})
+    return {"success": True, "clientMutationId": input.get("clientMutationId")}
+
+
 # ------------------------------------------------------------------ types and collections
 
 

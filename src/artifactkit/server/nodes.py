@@ -14,7 +14,7 @@ from typing import Any
 
 from . import ids, listings
 from .context import Context
-from .pagination import Connection
+from .pagination import Connection, count_rows
 from .records import (
     artifact_by_id,
     collection_by_id,
@@ -163,6 +163,13 @@ class ProjectNode(Node):
     def run(self, name: str, desc: str | None = None) -> RunNode | None:
         row = find_run(self.ctx.store, self.pk, name)
         return None if row is None else RunNode(self.ctx, row)
+
+    def runs(self, filters: str | None = None, order: str | None = None, **page: Any) -> Connection[RunNode]:
+        query = listings.project_runs(self.pk, filters=filters, order=order)
+        return Connection(self.ctx.store, query, lambda r: RunNode(self.ctx, r), **page)
+
+    def run_count(self, filters: str | None = None) -> int:
+        return count_rows(self.ctx.store, listings.project_runs(self.pk, filters=filters))
 
     def artifact_type(self, name: str) -> ArtifactTypeNode | None:
         row = find_type(self.ctx.store, self.pk, name)

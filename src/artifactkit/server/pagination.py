@@ -109,6 +109,11 @@ def page_statement(query: Query, after: str | None, limit: int) -> tuple[str, tu
     return sql, (*params, limit)
 
 
+def count_rows(store: Store, query: Query) -> int:
+    """How many rows `query` holds, across all its pages."""
+    return store.counted(f"SELECT COUNT(*) FROM {query.source} WHERE {query.where}", tuple(query.params))
+
+
 class Connection(Generic[T]):
     """A Relay connection: `edges`, `pageInfo` and (computed only when asked) `totalCount`."""
 
@@ -139,8 +144,7 @@ class Connection(Generic[T]):
         self._cursors = [encode_cursor([row[f"_k{i}"] for i in range(len(keys))]) for row in self.rows]
 
     def total_count(self) -> int:
-        q = self._query
-        return self._store.counted(f"SELECT COUNT(*) FROM {q.source} WHERE {q.where}", tuple(q.params))
+        return count_rows(self._store, self._query)
 
     def page_info(self) -> dict[str, Any]:
         return {

@@ -235,6 +235,8 @@ def ensure_run(store: Store, project_id: int, name: str, user_id: int | None) ->
     if found is not None:
         return found
     check_name("run", name)
+    if store.run_name_was_deleted(project_id, name):
+        raise Conflict(f"run {name} was previously created and deleted; try a new run name")
     now = utcnow()
     store.conn.execute(
         "INSERT INTO runs (project_id, name, display_name, user_id, created_at, updated_at, heartbeat_at)"

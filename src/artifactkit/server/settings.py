@@ -52,6 +52,7 @@ LEGACY_REMOVED_FIELDS = (
     ("LinkArtifactPayload", "aliases"),  # T23 D24
     ("Mutation", "createArtifactCollectionTagAssignments"),
     ("Mutation", "deleteArtifactCollectionTagAssignments"),
+    ("Mutation", "updateRunState"),  # wandb 0.31.0's Run.update_state()
 )
 # Arguments of the same vintage (G26/OPS only, absent from the Dec 2022 SDL): a document using them
 # fails validation on the legacy personality.

@@ -76,6 +76,15 @@ CREATE TABLE IF NOT EXISTS runs (
   heartbeat_at TEXT,
   UNIQUE (project_id, name)
 );
+CREATE INDEX IF NOT EXISTS runs_by_creation ON runs (project_id, created_at);
+
+-- The names of deleted runs: W&B never lets a project reuse one.
+CREATE TABLE IF NOT EXISTS deleted_runs (
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  name TEXT NOT NULL,
+  deleted_at TEXT NOT NULL,
+  PRIMARY KEY (project_id, name)
+);
 
 CREATE TABLE IF NOT EXISTS artifact_types (
   id INTEGER PRIMARY KEY,
@@ -351,6 +360,25 @@ class Store:
 
     def update_run(self, run_id: int, updates: dict[str, object]) -> None:
         self._update("runs", run_id, updates, "updated_at", "heartbeat_at")
+
+    def run_name_was_deleted(self, project_id: int, name: str) -> bool:
+        return self.one("SELECT 1 FROM deleted_runs WHERE project_id = ? AND name = ?", (project_id, name)) is not None
+
+    def live_versions_logged_by(self, run_id: int) -> list[int]:
+        rows = self.all("SELECT id FROM artifacts WHERE created_by_run_id = ? AND state != 'DELETED'", (run_id,))
+        return [int(r["id"]) for r in rows]
+
+    def delete_run(self, run_id: int) -> None:
+        """Remove a run and keep its name reserved; the versions it logged or used stay (without it)."""
+        conn = self.conn
+        conn.execute(
+            "INSERT OR IGNORE INTO deleted_runs (project_id, name, deleted_at) "
+            "SELECT project_id, name, ? FROM runs WHERE id = ?",
+            (utcnow(), run_id),
+        )
+        conn.execute("DELETE FROM artifact_usage WHERE run_id = ?", (run_id,))
+        conn.execute("UPDATE artifacts SET created_by_run_id = NULL WHERE created_by_run_id = ?", (run_id,))
+        conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
     def update_collection(self, collection_id: int, updates: dict[str, object]) -> None:
         self._update("collections", collection_id, updates, "updated_at")
