@@ -624,16 +624,23 @@ def collection_delete() -> Any:
 
 @step
 def run_update() -> Any:
-    """`Run.update()` of tags, config, notes and group, read back by a fresh client."""
+    """`Run.update()` of tags, config, notes, group and summary, read back by a fresh client."""
     run = fresh_api().run(f"{PREFIX}/run2")
     run.tags = ["baseline", "second"]
     run.config["lr"] = 0.01
     run.notes = "some notes"
     run.group = "grp"
+    run.summary["acc"] = 0.9  # written by the summary's own upsertBucket, which update() sends last
     run.update()
     back = fresh_api().run(f"{PREFIX}/run2")
     config = {key: value for key, value in back.config.items() if not key.startswith("_")}
-    return {"tags": sorted(back.tags), "config": config, "notes": back.notes, "group": back.group}
+    return {
+        "tags": sorted(back.tags),
+        "config": config,
+        "notes": back.notes,
+        "group": back.group,
+        "summary_acc": back.summary["acc"],
+    }
 
 
 @step
@@ -641,7 +648,18 @@ def run_reads() -> Any:
     """What a loaded run answers without history: its state (`wait_until_finished`), path and last step."""
     run = fresh_api().run(f"{PREFIX}/run1")
     run.wait_until_finished()
-    return {"state": run.state, "path": run.path, "last_history_step": run.lastHistoryStep}
+    return {
+        "state": run.state,
+        "path": run.path,
+        "last_history_step": run.lastHistoryStep,
+        "user": run.user.username,
+    }
+
+
+@step
+def projects_listing() -> Any:
+    """`Api.projects()` one project per page."""
+    return {"names": sorted(p.name for p in fresh_api().projects(ENTITY, per_page=1))}
 
 
 @step
@@ -660,6 +678,8 @@ def runs_listing() -> Any:
     paged = [label(r) for r in every]
     seeding = check.runs(PREFIX, filters={"displayName": "Seeding run"})
     tuned = check.runs(PREFIX, filters={"config.lr": 0.01})
+    kwargs = {"lazy": False} if "lazy" in inspect.signature(check.runs).parameters else {}  # 0.22.3 and 0.31.0
+    full = check.runs(PREFIX, filters={"summary_metrics.acc": {"$gte": 0.5}}, **kwargs)
     return {
         "paged": paged,
         "len": len(every),
@@ -668,6 +688,7 @@ def runs_listing() -> Any:
         "train": ids({"jobType": "train"}),
         "tagged": ids({"tags": "baseline"}),
         "tuned": [[r.id, r.config.get("lr")] for r in tuned],  # listed runs load their config on first use
+        "accurate": [[r.id, r.summary["acc"]] for r in full],
         "run1_or_probe": ids({"$or": [{"name": "run1"}, {"jobType": "probe"}]}),
         "finished": ids({"state": {"$in": ["finished"]}}),
     }

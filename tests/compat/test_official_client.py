@@ -537,6 +537,7 @@ def test_run_update_of_tags_config_notes_and_group(scenario: ScenarioRun, reques
         "config": {"lr": 0.01},
         "notes": "some notes",
         "group": "grp",
+        "summary_acc": 0.9,
     }
 
 
@@ -545,7 +546,12 @@ def test_run_reads(scenario: ScenarioRun, request: pytest.FixtureRequest) -> Non
         "state": "finished",  # wait_until_finished() returns at once
         "path": [ENTITY, PROJECT, "run1"],
         "last_history_step": -1,  # history is not emulated: no step
+        "user": ENTITY,
     }
+
+
+def test_projects_listing(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "projects_listing", request) == {"names": [PROJECT, "made-here"]}
 
 
 def test_runs_listing(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
@@ -566,6 +572,9 @@ def test_runs_listing(scenario: ScenarioRun, request: pytest.FixtureRequest) -> 
         "train": ["run2"],
         "tagged": ["run2"],  # the tags run_update gave it
         "tuned": [["run2", 0.01]],
+        "accurate": [
+            ["run2", 0.9]
+        ],  # the summary run_update wrote; read from the full fragment where lazy=False exists
         "run1_or_probe": ["run1"] if scenario.combination.version == "0.31.0" else ["run1", "run3"],
         "finished": finished,
     }
