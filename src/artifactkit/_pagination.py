@@ -91,6 +91,10 @@ class Paginator(ABC, Generic[T]):
     # -- walking the pages -------------------------------------------------------------------
 
     def _load(self, cursor: str | None) -> Page[T]:
+        last = self._last_page
+        if last is not None:  # keep where it ended, but not its items, while the next page is parsed
+            self._last_page = Page((), last.end_cursor, last.has_next, last.total_count)
+            del last
         page = self._fetch_page(cursor)
         self._last_page = page
         self._cursor = page.end_cursor if page.end_cursor is not None else self._cursor
@@ -118,6 +122,9 @@ class Paginator(ABC, Generic[T]):
                 )
             cursor = page.end_cursor
             seen.add(cursor)
+            # Let go of the page before the next one is fetched: items the caller did not keep
+            # are freed now instead of living on through the next request and its parsing.
+            del page
             page = self._load(cursor)
 
     def pages(self) -> Iterator[Page[T]]:
@@ -125,7 +132,12 @@ class Paginator(ABC, Generic[T]):
         return self._walk()
 
     def __iter__(self) -> Iterator[T]:
-        return (item for page in self._walk() for item in page.items)
+        walk = self._walk()
+        while (page := next(walk, None)) is not None:
+            items = page.items
+            del page
+            yield from items
+            del items  # see _walk: nothing of this page is held while the next one is fetched
 
     # -- counting --------------------------------------------------------------------------
 

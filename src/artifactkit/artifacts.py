@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 from . import _lookups
 from ._client import Client
@@ -115,6 +115,15 @@ class CollectionView:
         return cls(entity, project_name, ref.name, ref.id, is_portfolio, version)
 
 
+class _SavedState(NamedTuple):
+    """An artifact's editable fields as the server holds them; `save()` sends the differences."""
+
+    aliases: list[str]
+    tags: list[str]
+    description: str | None
+    metadata: dict[str, Any]
+
+
 class Artifact:
     """One artifact version. Edit `description`, `metadata`, `aliases`, `tags`, then `save()`.
 
@@ -154,23 +163,61 @@ class Artifact:
         return cls._wrap(client, attrs, view)
 
     def _set_attrs(self, attrs: ArtifactFields) -> None:
+        # The saved state and the editable copies are made on first use: listing thousands of
+        # versions builds none of them.
         self._attrs = attrs
-        self._saved_aliases = self._aliases_in_view()
-        self._saved_tags = [t.name for t in attrs.tags]
-        self._saved_description = attrs.description
-        # Never mutated (the editable copy is made on first use of `metadata`): listing thousands of
-        # versions copies nothing.
-        self._saved_metadata: dict[str, Any] = dict(attrs.metadata or {})
+        self._saved: _SavedState | None = None
+        self._aliases: list[str] | None = None
+        self._tags: list[str] | None = None
         self._metadata: dict[str, Any] | None = None
-        self.aliases: list[str] = list(self._saved_aliases)
-        self.tags: list[str] = list(self._saved_tags)
-        self.description: str | None = attrs.description
+        self._description: str | None = attrs.description
+
+    @property
+    def _saved_state(self) -> _SavedState:
+        """What the server holds, as of the last load or `save()` (never mutated in place)."""
+        if self._saved is None:
+            attrs = self._attrs
+            self._saved = _SavedState(
+                self._aliases_in_view(), [t.name for t in attrs.tags], attrs.description, dict(attrs.metadata or {})
+            )
+        return self._saved
+
+    @property
+    def aliases(self) -> list[str]:
+        """The version's aliases in the collection it was fetched through (`vN` left out), yours to edit."""
+        if self._aliases is None:
+            self._aliases = list(self._saved_state.aliases)
+        return self._aliases
+
+    @aliases.setter
+    def aliases(self, value: list[str]) -> None:
+        self._aliases = value
+
+    @property
+    def tags(self) -> list[str]:
+        """The version's tags, yours to edit before `save()`."""
+        if self._tags is None:
+            self._tags = list(self._saved_state.tags)
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: list[str]) -> None:
+        self._tags = value
+
+    @property
+    def description(self) -> str | None:
+        """The version's description, yours to edit before `save()`."""
+        return self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = value
 
     @property
     def metadata(self) -> dict[str, Any]:
         """The version's metadata, yours to edit before `save()`."""
         if self._metadata is None:
-            self._metadata = copy.deepcopy(self._saved_metadata)
+            self._metadata = copy.deepcopy(self._saved_state.metadata)
         return self._metadata
 
     @metadata.setter
@@ -582,10 +629,11 @@ class Artifact:
 
         aliases = _settable_aliases(self.aliases)
         tags = check_tags(self.tags)
-        added = [a for a in aliases if a not in self._saved_aliases]
-        removed = [a for a in self._saved_aliases if a not in aliases]
-        tags_added = [t for t in tags if t not in self._saved_tags]
-        tags_removed = [t for t in self._saved_tags if t not in tags]
+        saved = self._saved_state
+        added = [a for a in aliases if a not in saved.aliases]
+        removed = [a for a in saved.aliases if a not in aliases]
+        tags_added = [t for t in tags if t not in saved.tags]
+        tags_removed = [t for t in saved.tags if t not in tags]
         if (tags_added or tags_removed) and not self.client.operations.tags:
             raise UnsupportedError(f"this W&B server predates artifact tags; {self.qualified_name} cannot be tagged")
         view = self._view
@@ -611,10 +659,10 @@ class Artifact:
                 lambda c: c.delete_aliases(DeleteAliasesInput(artifactID=self.id, aliases=alias_inputs(removed))), what
             )
         changes: dict[str, Any] = {}
-        if self.description != self._saved_description:
+        if self.description != saved.description:
             changes["description"] = self.description
-        if self.metadata != self._saved_metadata:
-            changes["metadata"] = self.metadata
+        if self._metadata is not None and self._metadata != saved.metadata:
+            changes["metadata"] = self._metadata
         if tags_added:
             changes["tags_to_add"] = [TagInput(tag_name=t) for t in tags_added]
         if tags_removed:
@@ -625,10 +673,9 @@ class Artifact:
                 self._set_attrs(updated)  # the server's view, aliases included
                 return
         # Nothing (or nothing usable) came back: what was sent is now what is saved.
-        self._saved_aliases, self.aliases = list(aliases), list(aliases)
-        self._saved_tags, self.tags = list(tags), list(tags)
-        self._saved_description = self.description
-        self._saved_metadata = copy.deepcopy(self.metadata)
+        metadata = saved.metadata if self._metadata is None else copy.deepcopy(self._metadata)
+        self._saved = _SavedState(list(aliases), list(tags), self.description, metadata)
+        self._aliases, self._tags = list(aliases), list(tags)
 
     def delete(self, delete_aliases: bool = False) -> None:
         """Delete this version; a link (fetched through a portfolio) is unlinked instead.

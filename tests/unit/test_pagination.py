@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Sequence
 
 import pytest
@@ -211,3 +213,40 @@ def test_per_page_within_bounds_is_accepted(per_page: int) -> None:
 def test_per_page_is_validated_before_any_request(per_page: object, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         FakeListing(per_page=per_page)  # type: ignore[arg-type]
+
+
+class Item:
+    """A listed object whose lifetime a test can watch."""
+
+
+class ObjectListing(Paginator[Item]):
+    """Pages of fresh objects; records which earlier objects are still alive when a page is fetched."""
+
+    def __init__(self, pages: int, per_page: int = 4) -> None:
+        super().__init__(per_page)
+        self.pages_left = pages
+        self.made: list[weakref.ref[Item]] = []
+        self.alive_at_fetch: list[int] = []
+
+    def _fetch_page(self, cursor: str | None) -> Page[Item]:
+        gc.collect()
+        self.alive_at_fetch.append(sum(1 for ref in self.made if ref() is not None))
+        items = [Item() for _ in range(self.per_page)]
+        self.made += [weakref.ref(i) for i in items]
+        self.pages_left -= 1
+        return Page(items, str(len(self.made)), self.pages_left > 0)
+
+
+def test_a_walk_holds_no_earlier_page_while_the_next_one_is_fetched() -> None:
+    """Iterating a long listing keeps one page in memory, not every page seen (nor two at once)."""
+    listing = ObjectListing(pages=5)
+    assert sum(1 for _ in listing) == 20
+    # Only the item the caller's loop variable still names survives into the next fetch.
+    assert listing.alive_at_fetch == [0, 1, 1, 1, 1]
+    assert len(listing.convert_objects()) == 4  # the last page is still at hand, as W&B's paginator has it
+
+
+def test_items_the_caller_keeps_stay_alive() -> None:
+    listing = ObjectListing(pages=3)
+    kept = list(listing)
+    assert listing.alive_at_fetch == [0, 4, 8] and all(isinstance(i, Item) for i in kept)

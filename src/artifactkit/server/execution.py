@@ -10,6 +10,13 @@ graphql-core's own code; every resolver here is synchronous, so the awaitable ch
 
 The one visible difference: a resolver gets the `info.path` of the first object the plan was
 made for. No resolver of the emulator reads `info.path`; error paths come from the executor.
+
+Objects that many results of one answer share (every version of a page names the same
+collection and project) can offer a `completion_key`: an object with the same key, reached
+through the same field of the document, is completed once and its answer reused. Queries write
+nothing, so within one execution the answer of a field depends only on the object and the
+document; an answer whose completion raised field errors is never reused (its errors, with
+their paths, must be reported where they happen).
 """
 
 from __future__ import annotations
@@ -22,12 +29,14 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLFieldResolver,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
+    GraphQLUnionType,
     located_error,
 )
 from graphql.execution.execute import ExecutionContext, get_field_def
@@ -52,6 +61,7 @@ class PlannedExecutionContext(ExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[str, int], _FieldPlan | None] = {}
+        self._completed: dict[tuple[int, Any], Any] = {}
 
     def _plan(self, parent_type: GraphQLObjectType, field_nodes: list[FieldNode], path: Path) -> _FieldPlan | None:
         # `field_nodes` lists come from collect_fields/collect_subfields, which memoize them for
@@ -151,6 +161,16 @@ class PlannedExecutionContext(ExecutionContext):
             return self.complete_leaf_value(return_type, result)
         if isinstance(return_type, GraphQLList) and isinstance(result, (list, tuple)):
             return self._complete_list(return_type, field_nodes, info, path, result)
+        shared = getattr(result, "completion_key", None)
+        if shared is not None and isinstance(return_type, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)):
+            key = (id(field_nodes), shared)
+            if key in self._completed:
+                return self._completed[key]
+            errors = len(self.collected_errors.errors)
+            completed = super().complete_value(return_type, field_nodes, info, path, result)
+            if len(self.collected_errors.errors) == errors:
+                self._completed[key] = completed
+            return completed
         return super().complete_value(return_type, field_nodes, info, path, result)
 
     def _complete_list(

@@ -32,6 +32,9 @@ Row = sqlite3.Row
 
 class Node:
     typename = ""
+    # True for nodes whose every field answer depends only on their row: the executor may then
+    # complete one of them once per field of a document and reuse the answer (execution.py).
+    shared = False
 
     def __init__(self, ctx: Context, row: Row) -> None:
         self.ctx = ctx
@@ -40,6 +43,10 @@ class Node:
     @property
     def pk(self) -> int:
         return int(self.row["id"])
+
+    @property
+    def completion_key(self) -> tuple[type[Node], int] | None:
+        return (type(self), self.pk) if self.shared else None
 
     def __getattr__(self, name: str) -> Any:
         # Plain columns (created_at, description, ...) resolve straight from the row.
@@ -64,6 +71,7 @@ def _text_or_none(value: object) -> str | None:
 
 
 class UserNode(Node):
+    shared = True
     typename = "User"
 
     @property
@@ -105,6 +113,7 @@ class UserNode(Node):
 
 
 class EntityNode(Node):
+    shared = True
     typename = "Entity"
 
     @property
@@ -137,6 +146,7 @@ def project_node(ctx: Context, project_id: int) -> ProjectNode | None:
 
 
 class ProjectNode(Node):
+    shared = True
     typename = "Project"
 
     @property
@@ -148,9 +158,13 @@ class ProjectNode(Node):
         return ids.encode("ProjectInternalId", self.pk)
 
     def entity(self) -> EntityNode:
-        row = self.ctx.store.entity_by_id(self.row["entity_id"])
-        assert row is not None
-        return EntityNode(self.ctx, row)
+        key = ("entity", self.row["entity_id"])
+        if key not in self.ctx.cache:
+            row = self.ctx.store.entity_by_id(self.row["entity_id"])
+            assert row is not None
+            self.ctx.cache[key] = EntityNode(self.ctx, row)
+        node: EntityNode = self.ctx.cache[key]
+        return node
 
     read_only = False
     is_benchmark = False
@@ -220,6 +234,7 @@ def collections_connection(
 
 
 class ArtifactTypeNode(Node):
+    shared = True
     typename = "ArtifactType"
 
     @property
@@ -252,6 +267,8 @@ class ArtifactTypeNode(Node):
 
 
 class CollectionNode(Node):
+    shared = True
+
     @property
     def typename(self) -> str:  # type: ignore[override]
         return "ArtifactSequence" if self.row["kind"] == "SEQUENCE" else "ArtifactPortfolio"

@@ -43,6 +43,7 @@ from .nodes import (
     ArtifactNode,
     CollectionNode,
     EntityNode,
+    Node,
     ProjectNode,
     ServerInfoNode,
     UserNode,
@@ -81,10 +82,31 @@ class FieldResolver:
         arguments = {snake_case(k): v for k, v in args.items()}
 
         def resolve(source: Any) -> Any:
-            value = source.get(field_name) if isinstance(source, dict) else getattr(source, attribute, None)
+            if isinstance(source, dict):
+                value = source.get(field_name)
+            elif isinstance(source, Node) and not _on_class(type(source), attribute):
+                # A plain column: read the row directly instead of missing on the class first.
+                try:
+                    return source.row[attribute]
+                except (IndexError, KeyError):  # sqlite3.Row says IndexError for an unknown column
+                    return None
+            else:
+                value = getattr(source, attribute, None)
             return value(**arguments) if callable(value) else value
 
         return resolve
+
+
+_ON_CLASS: dict[tuple[str, str], bool] = {}
+
+
+def _on_class(kind: type[Node], attribute: str) -> bool:
+    """Whether a node class defines `attribute` (a method, property or constant) itself."""
+    key = (kind.__qualname__, attribute)
+    found = _ON_CLASS.get(key)
+    if found is None:
+        found = _ON_CLASS[key] = hasattr(kind, attribute)
+    return found
 
 
 field_resolver = FieldResolver()
