@@ -30,9 +30,9 @@ def replay() -> dict[str, Any]:
         for body in bodies:
             response = client.post(url, content=body, headers=headers)
             response.raise_for_status()
-            answer = json.loads(response.content)
-            items += len(json.dumps(answer["data"]))  # touch the answer so nothing is skipped
-    return {"items": len(bodies), "cpu_seconds": time.process_time() - cpu, "answer_chars": items}
+            answer = json.loads(response.content)  # decoded, and nothing else: the floor the issue names
+            items += "data" in answer
+    return {"items": len(bodies), "cpu_seconds": time.process_time() - cpu, "answers_with_data": items}
 
 
 if __name__ == "__main__":

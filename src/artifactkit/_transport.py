@@ -13,6 +13,7 @@ import email.utils
 import logging
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -93,6 +94,40 @@ class TransportStats:
     retries: int = 0
 
 
+class TLSOnDemand(httpx.BaseTransport):
+    """httpx's own transport, whose verified TLS context is made when the first https:// URL is sent.
+
+    Loading the system's CA certificates costs ~16 ms at every start of a process, and a client
+    that only talks to a local http:// server (the emulator) never needs them. Plain http:// goes
+    through a pool that has no usable TLS context at all: were it ever asked for TLS it would
+    refuse every certificate, never accept one unchecked. Proxies from the environment are
+    mounted by httpx itself, in front of this transport, as before.
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._plain = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), limits=limits)
+        self._secure: httpx.HTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def _secure_transport(self) -> httpx.HTTPTransport:
+        with self._lock:
+            if self._secure is None:
+                self._secure = httpx.HTTPTransport(limits=self._limits, trust_env=True)
+            return self._secure
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "https":
+            return self._secure_transport().handle_request(request)
+        return self._plain.handle_request(request)
+
+    def close(self) -> None:
+        self._plain.close()
+        with self._lock:
+            if self._secure is not None:
+                self._secure.close()
+
+
 class Transport:
     """A retrying wrapper around one `httpx.Client`; also the HTTP client the generated code uses."""
 
@@ -114,13 +149,14 @@ class Transport:
         self.stats = TransportStats()
         self._lock = threading.Lock()
         base = httpx.URL(self.base_url)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self.client = httpx.Client(
             auth=_OriginAuth((base.scheme, base.host, base.port), api_key),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": f"artifactkit/{__version__}"},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
             follow_redirects=True,
-            transport=transport,
+            transport=transport if transport is not None else TLSOnDemand(limits),
             trust_env=True,
         )
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import orjson
+
 from .errors import BadInput
 from .limits import charge_rows
 from .store import Store
@@ -46,7 +48,7 @@ class Query:
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode("ascii")
+    return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode("ascii")
 
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:

@@ -80,33 +80,38 @@ class FieldResolver:
     def for_field(field_name: str, args: dict[str, Any]) -> Callable[[Any], Any]:
         attribute = snake_case(field_name)
         arguments = {snake_case(k): v for k, v in args.items()}
+        # How this field is read from each kind of parent, decided once per class.
+        ways: dict[type, int] = {}
 
         def resolve(source: Any) -> Any:
-            if isinstance(source, dict):
-                value = source.get(field_name)
-            elif isinstance(source, Node) and not _on_class(type(source), attribute):
+            kind = source.__class__
+            way = ways.get(kind)
+            if way is None:
+                way = ways[kind] = _way_to_read(kind, attribute)
+            if way == _COLUMN:
                 # A plain column: read the row directly instead of missing on the class first.
                 try:
                     return source.row[attribute]
                 except (IndexError, KeyError):  # sqlite3.Row says IndexError for an unknown column
                     return None
-            else:
-                value = getattr(source, attribute, None)
-            return value(**arguments) if callable(value) else value
+            value = source.get(field_name) if way == _KEY else getattr(source, attribute, None)
+            if callable(value):
+                return value(**arguments) if arguments else value()
+            return value
 
         return resolve
 
 
-_ON_CLASS: dict[tuple[str, str], bool] = {}
+_KEY, _COLUMN, _ATTRIBUTE = 0, 1, 2
 
 
-def _on_class(kind: type[Node], attribute: str) -> bool:
-    """Whether a node class defines `attribute` (a method, property or constant) itself."""
-    key = (kind.__qualname__, attribute)
-    found = _ON_CLASS.get(key)
-    if found is None:
-        found = _ON_CLASS[key] = hasattr(kind, attribute)
-    return found
+def _way_to_read(kind: type, attribute: str) -> int:
+    """A dict answers by key, a node by its class's member or else by its row's column."""
+    if issubclass(kind, dict):
+        return _KEY
+    if issubclass(kind, Node) and not hasattr(kind, attribute):
+        return _COLUMN
+    return _ATTRIBUTE
 
 
 field_resolver = FieldResolver()
