@@ -94,9 +94,12 @@ def _glob_escape(path: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
-@dataclass(frozen=True)
-class CollectionView:
-    """The collection an artifact was fetched through, and its version number there."""
+class CollectionView(NamedTuple):
+    """The collection an artifact was fetched through, and its version number there.
+
+    A named tuple of plain values: one per listed version, cheap to make and untracked by the
+    cycle collector.
+    """
 
     entity: str
     project: str
