@@ -33,6 +33,7 @@ from .errors import DownloadError, InvalidNameError, NotFoundError
 from .manifest import ManifestEntry, ManifestError, check_entry_path
 from .projects import Projects
 from .runs import Run
+from .transfer.cache import Cache
 from .transfer.progress import Progress
 from .transfer.upload import UploadStats, collect_files
 from .uploads import upload_version
@@ -344,13 +345,19 @@ class Api:
         bar = Progress(0, 0, progress, verb="hashed", phases=True)  # one bar: hashing, then uploading
         skipped: list[Path] = []
         try:
-            files = (
-                collect_files(
-                    paths, workers=max_workers, progress=bar, follow_symlinks=follow_symlinks, skipped=skipped
+            with Cache(self.client.cache_root) as checksums:
+                files = (
+                    collect_files(
+                        paths,
+                        workers=max_workers,
+                        progress=bar,
+                        follow_symlinks=follow_symlinks,
+                        skipped=skipped,
+                        checksums=checksums,
+                    )
+                    if paths
+                    else []
                 )
-                if paths
-                else []
-            )
             artifact, stats = upload_version(
                 self.client,
                 path,

@@ -102,7 +102,9 @@ def upload_version(
     assert created.create_artifact is not None
     artifact_id = created.create_artifact.artifact.id
     if created.create_artifact.artifact.state.value == "COMMITTED":
-        stats = UploadStats(files=len(manifest), existing_version=True)
+        stats = UploadStats(
+            files=len(manifest), existing_version=True, checksums_reused=sum(f.checksum_reused for f in files)
+        )
         log.info("%s: identical content is already a version (digest %s); nothing to upload", where, digest)
         return _existing_version(client, artifact_id, aliases, tags, (entity, project)), stats
 

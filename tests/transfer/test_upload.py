@@ -146,3 +146,34 @@ def test_bad_upload_inputs_are_refused_before_any_request(
     with pytest.raises(errors.UploadError, match="cannot upload"):
         api.upload({"../up.txt": one / "x.txt"}, f"{project}/nothing", "dataset")
     assert settled_stats(emulator).requests.get("graphql", 0) == 0
+
+
+def test_unchanged_files_are_not_read_again_to_hash_them(api: Api, project: str, tmp_path: Path) -> None:
+    """A second `put` of a large folder hashes only what changed since the first (size and mtime)."""
+    files = random_files(4, 3000)
+    source = write_tree(tmp_path / "src", files)
+    first, sent_first = api.upload_files(source, f"{project}/memo", "dataset")
+    assert sent_first.checksums_reused == 0
+
+    again, sent_again = api.upload_files(source, f"{project}/memo", "dataset")
+    assert (sent_again.existing_version, sent_again.checksums_reused) == (True, 4)
+    assert again.id == first.id
+
+    changed = os.urandom(3000)
+    (source / "f001.bin").write_bytes(changed)
+    newer, sent_newer = api.upload_files(source, f"{project}/memo", "dataset")
+    assert (newer.version, sent_newer.checksums_reused, sent_newer.uploaded_bytes) == ("v1", 3, 3000)
+    root = Path(api.artifact(f"{project}/memo:v1").download(tmp_path / "out", progress=False))
+    assert tree_bytes(root) == {**files, "f001.bin": changed}
+
+
+def test_files_a_download_wrote_are_uploaded_without_hashing(api: Api, project: str, tmp_path: Path) -> None:
+    """Private copies (`skip_cache=True`) are remembered by the download; links are known by inode only."""
+    files = random_files(3, 2000)
+    api.upload(write_tree(tmp_path / "src", files), f"{project}/fetched", "dataset")
+    root = Path(api.artifact(f"{project}/fetched:v0").download(tmp_path / "root", progress=False, skip_cache=True))
+
+    copy, sent = api.upload_files(root, f"{project}/copy", "dataset")
+
+    assert sent.checksums_reused == 3
+    assert tree_bytes(Path(copy.download(tmp_path / "back", progress=False))) == files

@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                     "uploaded_files": stats.uploaded_files,
                     "uploaded_bytes": stats.uploaded_bytes,
                     "existing_version": stats.existing_version,
+                    "checksums_reused": stats.checksums_reused,
                     "skipped_symlinks": list(stats.skipped),
                 },
                 indent=2,

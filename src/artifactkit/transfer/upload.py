@@ -23,7 +23,8 @@ from typing import Any
 
 from .._transport import Transport
 from ..errors import UploadError
-from ..manifest import ManifestError, check_entry_path
+from ..manifest import ManifestError, check_entry_path, md5_b64_to_hex, md5_hex_to_b64
+from .cache import Cache
 from .limits import CHUNK, default_workers
 from .progress import Progress
 
@@ -40,6 +41,8 @@ class UploadStats:
     existing_version: bool = False
     skipped: tuple[str, ...] = ()
     """Symlinks in uploaded directories that were not followed (they lead outside the directory)."""
+    checksums_reused: int = 0
+    """Files not read to hash them: unchanged (size and mtime) since their MD5 was last computed."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class LocalFile:
     path: str
     size: int
     md5_b64: str
+    checksum_reused: bool = False  # the MD5 came from the checksum memo, not from reading the file
 
 
 class Interrupted(Exception):
@@ -102,6 +106,7 @@ def collect_files(
     progress: Progress | None = None,
     follow_symlinks: bool = False,
     skipped: list[Path] | None = None,
+    checksums: Cache | None = None,
 ) -> list[LocalFile]:
     """Expand files and directories into `LocalFile`s, hashing in parallel.
 
@@ -113,6 +118,10 @@ def collect_files(
     skipped unless `follow_symlinks`: uploading a folder must not upload what lies elsewhere. The
     skipped links are appended to `skipped` (when given) and logged. A file named explicitly is
     read through its link.
+
+    With `checksums` (the download cache's memo of MD5s by path, size and mtime), a file that did
+    not change since its MD5 was last computed, by an upload or because a download wrote it, is not
+    read again; files that are hashed are remembered there for the next upload.
     """
     pairs: list[tuple[Path, str]] = []
     items = paths.items() if isinstance(paths, Mapping) else [(None, p) for p in paths]
@@ -145,8 +154,30 @@ def collect_files(
     if progress is not None:
         progress.phase(sum(_size(source) for source, _ in pairs), len(pairs), "hashed")
     cancel = threading.Event()
-    hashes = _run_all(workers, lambda pair: _hash_file(pair[0], progress, cancel), pairs, cancel)
-    return [LocalFile(source, logical, size, md5) for (source, logical), (size, md5) in zip(pairs, hashes, strict=True)]
+
+    def hash_one(pair: tuple[Path, str]) -> LocalFile:
+        source, logical = pair
+        where = Path(os.path.abspath(source))
+        if checksums is not None:
+            size = _size(source)
+            known = checksums.known_md5(where)
+            if known is not None:
+                if progress is not None:
+                    progress.bytes(size)
+                    progress.file_done()
+                return LocalFile(source, logical, size, md5_hex_to_b64(known), checksum_reused=True)
+        size, md5 = _hash_file(source, progress, cancel)
+        if checksums is not None:
+            checksums.remember_md5(where, md5_b64_to_hex(md5))
+        return LocalFile(source, logical, size, md5)
+
+    files: list[LocalFile] = _run_all(workers, hash_one, pairs, cancel)
+    if checksums is not None:
+        checksums.flush()
+        reused = sum(f.checksum_reused for f in files)
+        if reused:
+            log.info("%d of %d file(s) unchanged since last hashed: not read again", reused, len(files))
+    return files
 
 
 def _size(path: Path) -> int:
@@ -192,7 +223,7 @@ def put_files(
     sent only if the server still asks for them. A refused (expired) URL is replaced once by
     registering the file again. `progress` draws one bar on a terminal (None: when stderr is one).
     """
-    stats = UploadStats(files=len(files))
+    stats = UploadStats(files=len(files), checksums_reused=sum(f.checksum_reused for f in files))
     uploads = urls(files)
     log.info("%d of %d file(s) to upload; the server already has the others' bytes", len(uploads), len(files))
     total = sum({u.file.md5_b64: u.file.size for u in uploads}.values())
