@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -86,6 +87,13 @@ def collection_view(collection: Any) -> dict[str, Any]:
         "tags": sorted(collection.tags),
         "is_sequence": collection.is_sequence(),
     }
+
+
+def id_kind(value: str | None) -> str | None:
+    """What a GraphQL ID names (`Project` for base64 of `Project:12`), without its volatile number."""
+    import base64
+
+    return None if value is None else base64.b64decode(value).decode().split(":")[0]
 
 
 def artifact_view(artifact: Any) -> dict[str, Any]:
@@ -187,6 +195,26 @@ def internal_api_run() -> Any:
 
 
 @step
+def paths_and_project_details() -> Any:
+    """`Api.from_path()` for a project and a run, `Api.flush()`, and what a loaded project answers."""
+    check = fresh_api()
+    project = check.from_path(PREFIX)
+    run = check.from_path(f"{PREFIX}/runs/run1")
+    short = check.from_path(f"{PREFIX}/run1")
+    check.flush()  # forgets what the Api cached; the next call asks the server again
+    again = check.project(PROJECT, ENTITY)
+    result: dict[str, Any] = {
+        "project": [type(project).__name__, project.name, project.entity, project.path],
+        "runs": [[type(found).__name__, found.id, found.name] for found in (run, short)],
+        "url": project.url.split("/", 3)[-1],  # after scheme://host/
+        "again": again.path,
+    }
+    if hasattr(type(project), "owner"):  # Project.owner is new in 0.31.0
+        result["owner"] = project.owner.username
+    return result
+
+
+@step
 def artifact_types() -> Any:
     return {"names": sorted(t.name for t in api().artifact_types(PREFIX))}
 
@@ -228,12 +256,21 @@ def artifact_collection() -> Any:
 def collection_details() -> Any:
     """What a loaded collection offers beyond its fragment: aliases, times, its project."""
     found = fresh_api().artifact_collection("dataset", f"{PREFIX}/my-dataset")
-    return {
+    result: dict[str, Any] = {
         "aliases": sorted(found.aliases),
         "created_at": isinstance(found.created_at, str) and found.created_at[:2] == "20",
         "project": [getattr(found, "entity", ENTITY), getattr(found, "project", PROJECT)],
         "id": bool(found.id),
     }
+    if hasattr(type(found), "updated_at"):  # 0.31.0: the collection's times and its project's IDs
+        result["updated_at"] = isinstance(found.updated_at, str) and found.updated_at[:2] == "20"
+        result["project_ids"] = [id_kind(found.project_id), id_kind(found.project_internal_id)]
+    if inspect.signature(found.load).parameters:  # 0.22.3 and newer name what to load
+        found.load(ENTITY, PROJECT, "dataset", "my-dataset")
+    else:
+        found.load()
+    result["reloaded"] = [found.name, found.type]
+    return result
 
 
 @step
@@ -315,6 +352,44 @@ def artifact_lookups() -> Any:
 
 
 @step
+def artifact_properties() -> Any:
+    """What a fetched version answers beyond `artifact_view`: where it lives, its times, its own encoding."""
+    artifact = fresh_api().artifact(f"{PREFIX}/my-dataset:v1")
+    encoded = artifact.json_encode()
+    result: dict[str, Any] = {
+        "where": [artifact.entity, artifact.project],
+        "source": [
+            artifact.source_entity,
+            artifact.source_project,
+            artifact.source_version,
+            artifact.source_qualified_name,
+        ],
+        "commit_hash": len(artifact.commit_hash),
+        "times": [isinstance(t, str) and t[:2] == "20" for t in (artifact.created_at, artifact.updated_at)],
+        "draft_state": [artifact.is_draft(), artifact.incremental, artifact.use_as, artifact.distributed_id],
+        "wait": artifact.wait() is artifact,
+        "json_encode": {key: value for key, value in encoded.items() if key != "id"},
+        "json_encode_id": encoded.get("id") == artifact.id,
+    }
+    for name in ("history_step", "linked_at", "digest_algorithm"):  # newer clients only
+        if hasattr(type(artifact), name):
+            result[name] = str(getattr(artifact, name))
+    return result
+
+
+@step
+def artifact_collection_properties() -> Any:
+    """`Artifact.collection`, `source_collection` and `url`: the client loads the collection object."""
+    artifact = fresh_api().artifact(f"{PREFIX}/my-dataset:v1")
+    collection, source = artifact.collection, artifact.source_collection
+    return {
+        "collection": [collection.name, collection.type],
+        "source": [source.name, source.type],
+        "url": artifact.url.split("/", 3)[-1],  # after scheme://host/; built from the collection's kind
+    }
+
+
+@step
 def artifact_exists() -> Any:
     return {
         "v1": api().artifact_exists(f"{PREFIX}/my-dataset:v1"),
@@ -358,6 +433,31 @@ def file_listings() -> Any:
         "named": [[f.name for f in named], len(named)],
         "paged": sorted(paged),
         "manifest": sorted((path, entry.digest, entry.size) for path, entry in manifest.entries.items()),
+    }
+
+
+@step
+def file_objects() -> Any:
+    """The `File` objects an artifact lists: their URLs and sizes, and `File.download()`."""
+    clear_client_cache()
+    artifact = fresh_api().artifact(f"{PREFIX}/my-dataset:v0")
+    (found,) = list(artifact.files(names=["dir/b.txt"]))
+    handle = found.download(root=str(WORK / "file-object"))
+    with handle:
+        text = handle.read()
+    try:
+        found.download(root=str(WORK / "file-object"))  # already there: refused unless replace/exist_ok
+        refused = None
+    except Exception as exc:
+        refused = type(exc).__name__
+    found.download(root=str(WORK / "file-object"), replace=True).close()
+    return {
+        "file": [found.name, found.size, found.md5, found.mimetype],
+        "text": text,
+        "path": str(Path(handle.name).relative_to(WORK)),
+        "refused_again": refused,
+        "path_uri": re.sub(r"^https?://[^/]+|\?.*$", "", found.path_uri),  # 0.19.9: only s3:// URIs
+        "url_is_http": found.url.startswith("http"),
     }
 
 
@@ -422,7 +522,8 @@ def lineage() -> Any:
 @step
 def run_logged_artifacts() -> Any:
     run = api().run(f"{PREFIX}/run1")
-    return {"state": run.state, "names": sorted(a.name for a in run.logged_artifacts())}
+    logged = run.logged_artifacts(per_page=2)
+    return {"state": run.state, "names": sorted(a.name for a in logged), "len": len(logged)}
 
 
 @step
@@ -657,6 +758,36 @@ def run_reads() -> Any:
 
 
 @step
+def run_details() -> Any:
+    """A loaded run's derived views (config, summary, URL, storage ID), `load(force=True)`, and `save()`."""
+    run = fresh_api().run(f"{PREFIX}/run2")
+    result: dict[str, Any] = {
+        "url": run.url.split("/", 3)[-1],  # after scheme://host/
+        "username": run.username,
+        "storage_id": isinstance(run.storage_id, str) and bool(run.storage_id),
+        "entity_project": [run.entity, run.project],
+        "json_config": {k: v for k, v in json.loads(run.json_config).items() if not k.startswith("_")},
+        "summary": {k: v for k, v in run.summary.items() if not k.startswith("_")},
+    }
+    for name in ("rawconfig", "summary_metrics"):  # 0.22.3 and newer
+        if hasattr(type(run), name):
+            result[name] = {k: v for k, v in getattr(run, name).items() if not k.startswith("_")}
+    if hasattr(type(run), "sweep_name"):
+        result["sweep_name"] = run.sweep_name
+    run.notes = "saved notes"
+    run.save()  # the older name of update()
+    result["saved_notes"] = fresh_api().run(f"{PREFIX}/run2").load(force=True)["notes"]
+    if hasattr(type(run), "load_full_data"):  # lazily listed runs (0.22.3 and newer)
+        listed = fresh_api().runs(PREFIX, filters={"name": "run2"})
+        (lazy,) = list(listed)
+        lazy.load_full_data()
+        result["full_config"] = {k: v for k, v in lazy.config.items() if not k.startswith("_")}
+        listed.upgrade_to_full()
+        result["upgraded"] = [[r.id, r.summary_metrics.get("acc")] for r in listed]
+    return result
+
+
+@step
 def projects_listing() -> Any:
     """`Api.projects()` one project per page."""
     return {"names": sorted(p.name for p in fresh_api().projects(ENTITY, per_page=1))}
@@ -751,6 +882,51 @@ def run_update_state() -> Any:
     states = [run.state, run.update_state("failed"), fresh_api().run(f"{PREFIX}/requeued").state]
     states += [run.update_state("pending"), fresh_api().run(f"{PREFIX}/requeued").state]
     return {"states": states}
+
+
+@step
+def new_draft_saved() -> Any:
+    """`new_draft()` of a logged version, edited (add_file, new_file, add_dir, remove) and `save()`d in a run."""
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
+    base = fresh_api().artifact(f"{PREFIX}/my-dataset:v1")
+    draft = base.new_draft()
+    extra = write_files(WORK / "draft", {"d.txt": "added to a draft\n", "more/e.txt": "a directory\n"})
+    draft.add_file(str(extra / "d.txt"), name="d.txt")
+    draft.add_dir(str(extra / "more"), name="more")
+    with draft.new_file("notes.txt") as handle:
+        handle.write("written in place\n")
+    draft.remove("c.txt")
+    before = [draft.is_draft(), draft.state]
+    with wandb.init(entity=ENTITY, project=PROJECT, id="drafter", job_type="draft", settings=settings):
+        draft.save()
+        draft.wait()
+    saved = fresh_api().artifact(f"{PREFIX}/my-dataset:latest")
+    return {
+        "before": before,
+        "after": [draft.is_draft(), draft.state, draft.version],
+        "saved": [saved.version, saved.state, saved.metadata, saved.logged_by().id],
+        "files": sorted(f.name for f in saved.files()),
+        "base_unchanged": sorted(f.name for f in fresh_api().artifact(f"{PREFIX}/my-dataset:v1").files()),
+    }
+
+
+@step
+def artifact_get_media() -> Any:
+    """`Artifact.get()` of a `wandb.Table` the client logged, read back from the server."""
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
+    with wandb.init(entity=ENTITY, project=PROJECT, id="media-run", job_type="media", settings=settings) as run:
+        media = wandb.Artifact("media", type="dataset")
+        media.add(wandb.Table(columns=["n", "word"], data=[[1, "one"], [2, "two"]]), "table")
+        run.log_artifact(media)
+        media.wait()
+    clear_client_cache()
+    fetched = fresh_api().artifact(f"{PREFIX}/media:v0")
+    table = fetched.get("table")
+    return {
+        "files": sorted(f.name for f in fetched.files()),
+        "table": [type(table).__name__, table.columns, table.data],
+        "missing": fetched.get("no-such-entry"),
+    }
 
 
 def main() -> int:

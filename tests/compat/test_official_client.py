@@ -8,6 +8,7 @@ it must fail exactly that way, and the test turns red if the client starts to pa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ _COLLECTION_STEPS = (
     "artifact_collections",
     "artifact_collection",
     "collection_details",
+    "artifact_collection_properties",
     "collection_artifacts",
     "collection_edit",
     "collection_rename",
@@ -241,6 +243,18 @@ def test_internal_api_run_creation(scenario: ScenarioRun, request: pytest.Fixtur
     assert scenario.stats["operations"]["ProbeServerSettings"] == 1
 
 
+def test_paths_and_project_details(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    expected: dict[str, Any] = {
+        "project": ["Project", PROJECT, ENTITY, [ENTITY, PROJECT]],
+        "runs": [["Run", "run1", "Seeding run"], ["Run", "run1", "Seeding run"]],  # ENTITY/PROJECT/[runs/]ID
+        "url": f"{ENTITY}/{PROJECT}/workspace",
+        "again": [ENTITY, PROJECT],
+    }
+    if scenario.combination.version == "0.31.0":
+        expected["owner"] = ENTITY  # Project.owner loads the project's user
+    assert result_of(scenario, "paths_and_project_details", request) == expected
+
+
 def test_artifact_types(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "artifact_types", request) == {"names": ["dataset", "model"]}
 
@@ -279,12 +293,16 @@ def test_artifact_collection(scenario: ScenarioRun, request: pytest.FixtureReque
 
 
 def test_collection_details(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
-    assert result_of(scenario, "collection_details", request) == {
+    expected: dict[str, Any] = {
         "aliases": ["best", "latest"],
         "created_at": True,
         "project": [ENTITY, PROJECT],
         "id": True,
+        "reloaded": ["my-dataset", "dataset"],  # ArtifactCollection.load()
     }
+    if scenario.combination.version == "0.31.0":
+        expected |= {"updated_at": True, "project_ids": ["Project", "ProjectInternalId"]}  # base64 of Kind:N
+    assert result_of(scenario, "collection_details", request) == expected
 
 
 def test_project_collections(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
@@ -338,6 +356,40 @@ def test_artifact_lookups(scenario: ScenarioRun, request: pytest.FixtureRequest)
     }
 
 
+def test_artifact_properties(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    expected: dict[str, Any] = {
+        "where": [ENTITY, PROJECT],
+        "source": [ENTITY, PROJECT, "v1", f"{PREFIX}/my-dataset:v1"],
+        "commit_hash": 12,
+        "times": [True, True],
+        "draft_state": [False, False, None, None],  # is_draft(), incremental, use_as, distributed_id
+        "wait": True,  # a committed version has nothing to wait for
+        # how a version is referenced from a logged media object or config
+        "json_encode": {
+            "_type": "artifactVersion",
+            "_version": "v0",
+            "version": "v1",
+            "sequenceName": "my-dataset",
+            "usedAs": None,
+        },
+        "json_encode_id": True,
+    }
+    if scenario.combination.version != "0.19.9":
+        expected["history_step"] = "None"  # logged outside any history step
+    if scenario.combination.version == "0.31.0":
+        expected["linked_at"] = "None"  # not a link
+        expected["digest_algorithm"] = "ArtifactDigestAlgorithm.MANIFEST_MD5"
+    assert result_of(scenario, "artifact_properties", request) == expected
+
+
+def test_artifact_collection_properties(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_collection_properties", request) == {
+        "collection": ["my-dataset", "dataset"],
+        "source": ["my-dataset", "dataset"],
+        "url": f"{PREFIX}/artifacts/dataset/my-dataset/v1",
+    }
+
+
 def test_artifact_exists(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "artifact_exists", request) == {"v1": True, "best": True, "v9": False, "nope": False}
 
@@ -362,6 +414,20 @@ def test_file_listings_and_manifest(scenario: ScenarioRun, request: pytest.Fixtu
         "named": [["a.txt"], named_len],
         "paged": sorted(DATASET_V0),
         "manifest": [[path, md5_b64(text), len(text.encode())] for path, text in sorted(DATASET_V0.items())],
+    }
+
+
+def test_file_objects_and_their_download(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "file_objects", request)
+    blob = f"/storage/blobs/{hashlib.md5(DATASET_V0['dir/b.txt'].encode(), usedforsecurity=False).hexdigest()}/b.txt"
+    assert result == {
+        "file": ["dir/b.txt", len(DATASET_V0["dir/b.txt"]), md5_b64(DATASET_V0["dir/b.txt"]), None],
+        "text": DATASET_V0["dir/b.txt"],
+        "path": "file-object/dir/b.txt",  # under the root, at the file's path
+        "refused_again": "CommError",  # the client will not overwrite without replace=True
+        # 0.22.3 and newer show the direct URL of a file outside S3; 0.19.9 only parses s3:// URLs
+        "path_uri": "" if scenario.combination.version == "0.19.9" else blob,
+        "url_is_http": True,
     }
 
 
@@ -392,6 +458,7 @@ def test_run_logged_artifacts(scenario: ScenarioRun, request: pytest.FixtureRequ
     assert result_of(scenario, "run_logged_artifacts", request) == {
         "state": "finished",  # the run's last file_stream request carried exit code 0
         "names": ["my-dataset:v0", "my-dataset:v1", "my-model:v0", "scratch:v0"],
+        "len": 4,  # two per page
     }
 
 
@@ -550,6 +617,27 @@ def test_run_reads(scenario: ScenarioRun, request: pytest.FixtureRequest) -> Non
     }
 
 
+def test_run_details(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    expected: dict[str, Any] = {
+        "url": f"{PREFIX}/runs/run2",
+        "username": ENTITY,
+        "storage_id": True,
+        "entity_project": [ENTITY, PROJECT],
+        "json_config": {"lr": {"value": 0.01, "desc": None}},  # the config as stored: values wrapped
+        "summary": {"acc": 0.9},
+        "saved_notes": "saved notes",  # Run.save() wrote them; load(force=True) read them back
+    }
+    if scenario.combination.version != "0.19.9":
+        expected |= {
+            "rawconfig": {"lr": 0.01},
+            "summary_metrics": {"acc": 0.9},
+            "sweep_name": None,
+            "full_config": {"lr": 0.01},  # a lazily listed run's load_full_data()
+            "upgraded": [["run2", 0.9]],  # Runs.upgrade_to_full(): the full fragment for every listed run
+        }
+    assert result_of(scenario, "run_details", request) == expected
+
+
 def test_projects_listing(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "projects_listing", request) == {"names": [PROJECT, "made-here"]}
 
@@ -605,6 +693,24 @@ def test_run_update_state(scenario: ScenarioRun, request: pytest.FixtureRequest)
         assert result == "not in this client"
     else:
         assert result == {"states": ["running", True, "failed", True, "pending"]}
+
+
+def test_new_draft_saved_in_a_run(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "new_draft_saved", request) == {
+        "before": [True, "PENDING"],
+        "after": [False, "COMMITTED", "v2"],
+        "saved": ["v2", "COMMITTED", {"rows": 3}, "drafter"],  # the base's metadata, logged by the run
+        "files": ["a.txt", "d.txt", "more/e.txt", "notes.txt"],  # c.txt removed, the others added
+        "base_unchanged": sorted(DATASET_V1),
+    }
+
+
+def test_artifact_get_of_a_logged_table(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_get_media", request) == {
+        "files": ["table.table.json"],
+        "table": ["Table", ["n", "word"], [[1, "one"], [2, "two"]]],
+        "missing": None,  # get() of a name the version does not hold
+    }
 
 
 @pytest.mark.parametrize("client", ["0.19.9", "0.22.3"])
