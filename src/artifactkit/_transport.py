@@ -148,6 +148,9 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self.stats = TransportStats()
         self._lock = threading.Lock()
+        # Whether requests go through a caller's own kind of httpx transport (a mock, a proxy
+        # wrapper), which another process could not rebuild from the configuration.
+        self.custom_sender = transport is not None and type(transport) is not httpx.HTTPTransport
         base = httpx.URL(self.base_url)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self.client = httpx.Client(

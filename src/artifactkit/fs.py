@@ -644,8 +644,7 @@ def _check_destination(lpath: str, root: str | None) -> None:
 def _api_settings(api: Api, cache_root: Path) -> dict[str, Any]:
     """Storage options that rebuild `api` in another process: its resolved configuration."""
     transport = api.client.transport
-    sender = getattr(transport.client, "_transport", None)
-    if sender is not None and type(sender) is not httpx.HTTPTransport:
+    if transport.custom_sender:
         raise TypeError(
             "this filesystem cannot be pickled: its Api sends requests through a custom http_transport, "
             "which another process could not rebuild; pickle one built from storage options instead"
