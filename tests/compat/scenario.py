@@ -788,6 +788,37 @@ def run_details() -> Any:
 
 
 @step
+def run_files() -> Any:
+    """A run's files: what wandb.init() uploaded, `upload_file()`, `files()`, `file()`, `File.download()`,
+    `File.delete()`, and `Run.metadata` (read from wandb-metadata.json)."""
+    source = write_files(WORK / "run-files", {"notes/readme.txt": "# about run1\n"})
+    uploaded = fresh_api().run(f"{PREFIX}/run1").upload_file(str(source / "notes/readme.txt"), root=str(source))
+    run = fresh_api().run(f"{PREFIX}/run1")
+    listed = run.files()
+    names = [f.name for f in listed]
+    found = run.file("notes/readme.txt")
+    handle = found.download(root=str(WORK / "run-file-download"))
+    with handle:
+        text = handle.read()
+    metadata = run.metadata or {}
+    result: dict[str, Any] = {
+        "uploaded": [uploaded.name, uploaded.size],
+        "names": names,
+        "len": len(listed),
+        "paged": [f.name for f in run.files(per_page=2)],
+        "named": [f.name for f in run.files(names=["config.yaml", "nope"])],
+        "file": [found.name, found.size, found.md5, found.mimetype],
+        "text": text,
+        "metadata": sorted(key for key in ("python", "startedAt") if key in metadata),
+    }
+    if "pattern" in inspect.signature(run.files).parameters:  # 0.22.3 and newer
+        result["pattern"] = [f.name for f in run.files(pattern="%.json")]
+    found.delete()
+    result["after_delete"] = [f.name for f in fresh_api().run(f"{PREFIX}/run1").files()]
+    return result
+
+
+@step
 def projects_listing() -> Any:
     """`Api.projects()` one project per page."""
     return {"names": sorted(p.name for p in fresh_api().projects(ENTITY, per_page=1))}

@@ -82,12 +82,13 @@ _RENAMED_ALIASES = (
 _RENAMED_FRAME = r'wandb/apis/public/artifacts\.py", line \d+, in _update_response\n\s+result = ProjectArtifacts'
 
 
-# wandb 0.19.9's `Runs` document selects `Project.internalId` unconditionally (0.22.3 probes the Project type for it
-# first; 0.31.0 needs a modern server anyway). `internalId` is dated D24/G26 and absent from the 2022 SDL
-# (wandb-schema-notes.md §2.5), so a server older than 0.12.11 refuses the document: `Api.runs()` cannot list.
+# wandb 0.19.9's `Runs` and `RunFiles` documents select `Project.internalId` unconditionally (0.22.3 probes the
+# Project type for it first; 0.31.0 needs a modern server anyway). `internalId` is dated D24/G26 and absent from the
+# 2022 SDL (wandb-schema-notes.md §2.5), so a server older than 0.12.11 refuses the document: `Api.runs()` cannot
+# list, and `Run.files()`/`file()` cannot list a run's files (the upload before it goes through).
 _NO_INTERNAL_ID = (
-    "wandb 0.19.9's Runs document selects Project.internalId, which servers older than 0.12.11 lack; the server "
-    'refuses it (Cannot query field "internalId")'
+    "wandb 0.19.9's Runs and RunFiles documents select Project.internalId, which servers older than 0.12.11 lack; "
+    'the server refuses them (Cannot query field "internalId")'
 )
 _INTERNAL_ID_ERROR = r'Cannot query field "internalId" on type "Project"'
 
@@ -99,7 +100,7 @@ def _legacy_failures(version: str) -> dict[tuple[str, str, str], ClientFailure]:
         for step in steps
     }
     if version == "0.19.9":
-        for step in ("runs_listing", "runs_refused_filter"):
+        for step in ("runs_listing", "runs_refused_filter", "run_files"):
             failures[(version, "legacy", step)] = ClientFailure(
                 error=_INTERNAL_ID_ERROR, raised_in=_GQL_FRAME, evidence=_NO_INTERNAL_ID
             )
@@ -636,6 +637,28 @@ def test_run_details(scenario: ScenarioRun, request: pytest.FixtureRequest) -> N
             "upgraded": [["run2", 0.9]],  # Runs.upgrade_to_full(): the full fragment for every listed run
         }
     assert result_of(scenario, "run_details", request) == expected
+
+
+def test_run_files(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "run_files", request)
+    # what wandb.init() uploaded when run1 finished (createRunFiles + PUT), plus the file upload_file() sent
+    kept = ["config.yaml", "requirements.txt", "wandb-metadata.json", "wandb-summary.json"]
+    every = sorted([*kept, "notes/readme.txt"])
+    expected: dict[str, Any] = {
+        "uploaded": ["notes/readme.txt", 13],  # named by its path below root=
+        "names": every,  # by name
+        "len": 5,  # Run.fileCount
+        "paged": every,  # two per page
+        "named": ["config.yaml"],  # a name the run does not hold is left out
+        "file": ["notes/readme.txt", 13, md5_b64("# about run1\n"), "text/plain"],
+        "text": "# about run1\n",
+        "metadata": ["python", "startedAt"],  # Run.metadata: the uploaded wandb-metadata.json, parsed
+        "after_delete": kept,  # File.delete()
+    }
+    if scenario.combination.version != "0.19.9":
+        expected["pattern"] = ["wandb-metadata.json", "wandb-summary.json"]  # files(pattern="%.json")
+    assert result == expected
+    assert scenario.stats["operations"].get("deleteFiles") == 1
 
 
 def test_projects_listing(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import mimetypes
 import os
 import re
 from email.utils import formatdate
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from .app import Emulator
 
 _MD5_HEX = re.compile(r"[0-9a-f]{32}")
+# Python's own table only, never the host's mime.types: a run file's mimetype is the same everywhere.
+_MIME_TYPES = mimetypes.MimeTypes()
 _SIGNATURE_REFUSED = "the URL signature is missing, wrong or expired"
 # A blob this small is read and answered on the event loop in one piece: FileResponse's three
 # thread hand-offs (open, read, close) cost more than the read itself (py-spy, 2,000 x 4 KiB).
@@ -176,7 +179,12 @@ class FileRoutes:
         run_id, name = request.path_params["run_id"], request.path_params["name"]
         if not self._signed(request, "put-run-file", f"{run_id}/{name}"):
             return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
-        await self._receive_blob(request, None)
+        md5_hex, size = await self._receive_blob(request, None)
+        store = self.emulator.store
+        with store.write():
+            if store.run_by_id(run_id) is None:  # deleted since the URL was signed
+                return error_response(f"run {run_id} not found", "NOT_FOUND", 404)
+            store.put_run_file(run_id, name, md5_hex, size, _MIME_TYPES.guess_type(name)[0])
         return Response(status_code=200)
 
     async def file_stream(self, request: Request) -> Response:

@@ -156,6 +156,20 @@ def files(artifact_id: int, names: list[str] | None) -> Query:
     return Query(columns="f.*", source="artifact_files f", where=where, params=params, order=(SortKey("f.path"),))
 
 
+def run_files(run_id: int, names: list[str] | None, pattern: str | None) -> Query:
+    """A run's files by name: all of them (no names, as the clients send `[]`), those named, or those
+    whose name matches `pattern`, a SQL LIKE pattern (`%` any run, `_` one character, `\\` escapes)."""
+    where = "f.run_id = ?"
+    params: tuple[Any, ...] = (run_id,)
+    if names:
+        where += f" AND f.name IN ({', '.join('?' for _ in names)})"
+        params += tuple(names)
+    if pattern is not None:
+        where += " AND f.name LIKE ? ESCAPE '\\'"
+        params += (pattern,)
+    return Query(columns="f.*", source="run_files f", where=where, params=params, order=(SortKey("f.name"),))
+
+
 # Versions are listed from `memberships m JOIN artifacts a`: `m` is the membership in the listed
 # collection, or (for a run's versions) the version's membership in its own sequence.
 _OWN_SEQUENCE = "JOIN memberships m ON m.artifact_id = a.id AND m.collection_id = a.sequence_id"

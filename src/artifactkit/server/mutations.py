@@ -211,6 +211,19 @@ def delete_run(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return {"clientMutationId": input.get("clientMutationId")}
 
 
+@mutation("deleteFiles")
+def delete_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    """Delete run files by their IDs; all of them or, when one is missing or outside `projectId`, none."""
+    for global_id in input["files"]:
+        row = ctx.store.run_file_by_id(ids.decode(global_id, "RunFile"))
+        if row is None:
+            raise NotFound(f"file {global_id} not found")
+        if input.get("projectId") is not None and row["project_id"] != input["projectId"]:
+            raise NotFound(f"file {global_id} is not in project {input['projectId']}")
+        ctx.store.delete_run_file(row["id"])
+    return {"success": True, "clientMutationId": input.get("clientMutationId")}
+
+
 # The transitions `updateRunState` allows (target: allowed sources), as wandb 0.31.0 documents them.
 _RUN_STATE_TRANSITIONS = {
     "pending": {"running", "failed", "crashed", "preempted"},

@@ -7,6 +7,7 @@ Every node holds the request `Context` and the database row it stands for.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from typing import Any
 
 from . import ids, listings
 from .context import Context
+from .errors import BadInput
 from .pagination import Connection, count_rows
 from .records import (
     artifact_by_id,
@@ -796,6 +798,21 @@ class RunNode(Node):
         row = self.ctx.store.user_by_id(self.row["user_id"])
         return None if row is None else UserNode(self.ctx, row)
 
+    @property
+    def file_count(self) -> int:
+        return self.ctx.store.run_file_count(self.pk)
+
+    def files(
+        self, names: list[str | None] | None = None, pattern: str | None = None, **page: Any
+    ) -> Connection[RunFileNode]:
+        wanted = [name for name in names or () if name is not None]
+        if len(wanted) > MAX_FILE_NAMES:
+            raise BadInput(f"at most {MAX_FILE_NAMES} file names per request")
+        if pattern is not None and len(pattern) > MAX_FILE_PATTERN:
+            raise BadInput(f"a file name pattern has at most {MAX_FILE_PATTERN} characters")
+        query = listings.run_files(self.pk, wanted, pattern)
+        return Connection(self.ctx.store, query, lambda r: RunFileNode(self.ctx, r), **page)
+
     def output_artifacts(
         self, order: str | None = None, filters: str | None = None, **page: Any
     ) -> Connection[ArtifactNode]:
@@ -815,6 +832,60 @@ class RunNode(Node):
             edge_fields=lambda r: {"usedAs": [r["u_used_as"]] if r["u_used_as"] else []},
             **page,
         )
+
+
+MAX_FILE_NAMES = 1000
+MAX_FILE_PATTERN = 256
+
+
+class RunFileNode(Node):
+    """A file of a run (GraphQL `File`, like a version's files); its bytes are a blob."""
+
+    typename = "File"
+    upload_multipart_urls = None
+    upload_headers: tuple[str, ...] = ()
+    is_reference = False
+    artifact = None
+
+    @property
+    def id(self) -> str:
+        return ids.encode("RunFile", self.pk)
+
+    @property
+    def display_name(self) -> str:
+        return str(self.row["name"])
+
+    @property
+    def size_bytes(self) -> int:
+        return int(self.row["size"])
+
+    @property
+    def md5(self) -> str:
+        return base64.b64encode(bytes.fromhex(self.row["md5_hex"])).decode("ascii")
+
+    digest = md5
+
+    @property
+    def storage_path(self) -> str:
+        md5 = self.row["md5_hex"]
+        return f"blobs/{md5[:2]}/{md5}"
+
+    @property
+    def exists(self) -> bool:
+        return self.ctx.blobs.exists(self.row["md5_hex"])
+
+    @property
+    def direct_url(self) -> str:
+        return self.ctx.urls.blob_url(self.row["md5_hex"], self.row["name"])
+
+    @property
+    def upload_url(self) -> str | None:
+        if self.ctx.read_only:
+            return None
+        return self.ctx.urls.run_file_upload_url(self.row["run_id"], self.row["name"])
+
+    def url(self, upload: bool | None = None) -> str | None:
+        return self.upload_url if upload else self.direct_url
 
 
 # ------------------------------------------------------------------------- server

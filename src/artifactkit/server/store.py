@@ -86,6 +86,19 @@ CREATE TABLE IF NOT EXISTS deleted_runs (
   PRIMARY KEY (project_id, name)
 );
 
+-- A run's files (wandb-metadata.json, config.yaml, Run.upload_file): a name per run, the bytes a blob.
+CREATE TABLE IF NOT EXISTS run_files (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  name TEXT NOT NULL,
+  md5_hex TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mimetype TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (run_id, name)
+);
+
 CREATE TABLE IF NOT EXISTS artifact_types (
   id INTEGER PRIMARY KEY,
   project_id INTEGER NOT NULL REFERENCES projects(id),
@@ -338,6 +351,15 @@ class Store:
     def blob_size(self, md5_hex: str) -> int:
         return self.integer("SELECT size FROM blobs WHERE md5_hex = ?", (md5_hex,))
 
+    def run_file_by_id(self, file_id: int) -> sqlite3.Row | None:
+        """A run's file with its run's project (`project_id`)."""
+        return self.one(
+            "SELECT f.*, r.project_id FROM run_files f JOIN runs r ON r.id = f.run_id WHERE f.id = ?", (file_id,)
+        )
+
+    def run_file_count(self, run_id: int) -> int:
+        return self.counted("SELECT COUNT(*) FROM run_files WHERE run_id = ?", (run_id,))
+
     def usage_count(self, artifact_id: int) -> int:
         """How many runs used a version."""
         return self.counted("SELECT COUNT(*) FROM artifact_usage WHERE artifact_id = ?", (artifact_id,))
@@ -377,8 +399,23 @@ class Store:
             (utcnow(), run_id),
         )
         conn.execute("DELETE FROM artifact_usage WHERE run_id = ?", (run_id,))
+        conn.execute("DELETE FROM run_files WHERE run_id = ?", (run_id,))
         conn.execute("UPDATE artifacts SET created_by_run_id = NULL WHERE created_by_run_id = ?", (run_id,))
         conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    def put_run_file(self, run_id: int, name: str, md5_hex: str, size: int, mimetype: str | None) -> None:
+        """Record (or replace) a run's file once its bytes are in the blob store."""
+        now = utcnow()
+        self.conn.execute(
+            "INSERT INTO run_files (run_id, name, md5_hex, size, mimetype, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, name) DO UPDATE SET "
+            "md5_hex = excluded.md5_hex, size = excluded.size, mimetype = excluded.mimetype, "
+            "updated_at = excluded.updated_at",
+            (run_id, name, md5_hex, size, mimetype, now, now),
+        )
+
+    def delete_run_file(self, file_id: int) -> None:
+        self.conn.execute("DELETE FROM run_files WHERE id = ?", (file_id,))
 
     def update_collection(self, collection_id: int, updates: dict[str, object]) -> None:
         self._update("collections", collection_id, updates, "updated_at")
