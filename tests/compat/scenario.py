@@ -915,6 +915,33 @@ def run_update_state() -> Any:
     return {"states": states}
 
 
+# What a live run's process polls to learn that someone asked it to stop (the internal API's document).
+RUN_STOPPED_STATUS = """
+query RunStoppedStatus($projectName: String, $entityName: String, $runId: String!) {
+    project(name:$projectName, entityName:$entityName) { run(name:$runId) { stopped } }
+}
+"""
+
+
+@step
+def run_stop() -> Any:
+    """0.31.0's `Run.stop()`: the run's `stopped` flag, which its own process polls, turns true."""
+    if not hasattr(wandb.apis.public.Run, "stop"):
+        return "not in this client"
+    api().create_run(run_id="stop-me", project=PROJECT, entity=ENTITY)
+    service = fresh_api()._service_api  # the client's own transport sends the poll's document
+
+    def stopped() -> Any:
+        variables = {"projectName": PROJECT, "entityName": ENTITY, "runId": "stop-me"}
+        return service.execute_graphql(RUN_STOPPED_STATUS, variables)["project"]["run"]["stopped"]
+
+    before = stopped()
+    run = fresh_api().run(f"{PREFIX}/stop-me")
+    run.stop()
+    run.stop()  # again: no effect
+    return {"stopped": [before, stopped()], "state": fresh_api().run(f"{PREFIX}/stop-me").state}
+
+
 @step
 def new_draft_saved() -> Any:
     """`new_draft()` of a logged version, edited (add_file, new_file, add_dir, remove) and `save()`d in a run."""

@@ -718,6 +718,16 @@ def test_run_update_state(scenario: ScenarioRun, request: pytest.FixtureRequest)
         assert result == {"states": ["running", True, "failed", True, "pending"]}
 
 
+def test_run_stop(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    result = result_of(scenario, "run_stop", request)
+    if scenario.combination.version != "0.31.0":
+        assert result == "not in this client"
+        return
+    # the flag a live run polls turns true; the state is the run's own to change when it stops
+    assert result == {"stopped": [False, True], "state": "running"}
+    assert scenario.stats["operations"].get("StopRun") == 2
+
+
 def test_new_draft_saved_in_a_run(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "new_draft_saved", request) == {
         "before": [True, "PENDING"],

@@ -271,3 +271,30 @@ def test_a_legacy_server_lists_and_deletes_runs_but_has_no_state_updates(legacy_
         assert status == 200 and 'Cannot query field "updateRunState" on type "Mutation"' in errors[0]["message"]
         client.data(DELETE, id=run["id"])
         assert run_names(client, project) == []
+
+
+STOP = "mutation StopRun($id: ID!) { stopRun(input: {id: $id}) { success } }"
+STOPPED = """
+query RunStoppedStatus($projectName: String, $entityName: String, $runId: String!) {
+  project(name: $projectName, entityName: $entityName) { run(name: $runId) { stopped state } }
+}
+"""
+
+
+def test_stopping_a_run_sets_the_flag_its_process_polls(client: Client, project: str) -> None:
+    run = upsert_run(client, project, name="long-job")["bucket"]
+    upsert_run(client, project, name="bystander")
+    entity, name = project.split("/")
+
+    def status(run_name: str) -> dict[str, Any]:
+        found: dict[str, Any] = client.data(STOPPED, projectName=name, entityName=entity, runId=run_name)
+        return found["project"]["run"]
+
+    assert status("long-job") == {"stopped": False, "state": "running"}
+    assert client.data(STOP, id=run["id"]) == {"stopRun": {"success": True}}
+    assert client.data(STOP, id=run["id"]) == {"stopRun": {"success": True}}  # again: nothing changes
+    assert status("long-job") == {"stopped": True, "state": "running"}  # the run's process ends it
+    assert status("bystander")["stopped"] is False
+    client.data(DELETE, id=run["id"])
+    status_code, errors = client.error(STOP, id=run["id"])
+    assert (status_code, errors[0]["extensions"]["code"]) == (404, "NOT_FOUND")

@@ -211,6 +211,14 @@ def delete_run(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return {"clientMutationId": input.get("clientMutationId")}
 
 
+@mutation("stopRun")
+def stop_run(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    """Ask a run to stop: `Run.stopped` turns true, which the run's own process polls. Idempotent."""
+    run = _run(ctx, input["id"])
+    ctx.store.request_run_stop(run["id"])
+    return {"success": True, "clientMutationId": input.get("clientMutationId")}
+
+
 @mutation("deleteFiles")
 def delete_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     """Delete run files by their IDs; all of them or, when one is missing or outside `projectId`, none."""

@@ -777,7 +777,10 @@ class RunNode(Node):
     history_keys: dict[str, Any] = {}  # noqa: RUF012 - a constant, never mutated
     history_line_count = 0
     read_only = False
-    stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        return self.ctx.store.run_stop_requested(self.pk)
 
     @property
     def tags(self) -> list[str]:

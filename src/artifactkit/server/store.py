@@ -99,6 +99,12 @@ CREATE TABLE IF NOT EXISTS run_files (
   UNIQUE (run_id, name)
 );
 
+-- Runs someone asked to stop (`stopRun`, the UI's stop button); a live run's heartbeat polls `Run.stopped`.
+CREATE TABLE IF NOT EXISTS run_stop_requests (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+  requested_at TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS artifact_types (
   id INTEGER PRIMARY KEY,
   project_id INTEGER NOT NULL REFERENCES projects(id),
@@ -357,6 +363,9 @@ class Store:
             "SELECT f.*, r.project_id FROM run_files f JOIN runs r ON r.id = f.run_id WHERE f.id = ?", (file_id,)
         )
 
+    def run_stop_requested(self, run_id: int) -> bool:
+        return self.one("SELECT 1 FROM run_stop_requests WHERE run_id = ?", (run_id,)) is not None
+
     def run_file_count(self, run_id: int) -> int:
         return self.counted("SELECT COUNT(*) FROM run_files WHERE run_id = ?", (run_id,))
 
@@ -400,6 +409,7 @@ class Store:
         )
         conn.execute("DELETE FROM artifact_usage WHERE run_id = ?", (run_id,))
         conn.execute("DELETE FROM run_files WHERE run_id = ?", (run_id,))
+        conn.execute("DELETE FROM run_stop_requests WHERE run_id = ?", (run_id,))
         conn.execute("UPDATE artifacts SET created_by_run_id = NULL WHERE created_by_run_id = ?", (run_id,))
         conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
@@ -412,6 +422,11 @@ class Store:
             "md5_hex = excluded.md5_hex, size = excluded.size, mimetype = excluded.mimetype, "
             "updated_at = excluded.updated_at",
             (run_id, name, md5_hex, size, mimetype, now, now),
+        )
+
+    def request_run_stop(self, run_id: int) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO run_stop_requests (run_id, requested_at) VALUES (?, ?)", (run_id, utcnow())
         )
 
     def delete_run_file(self, file_id: int) -> None:
