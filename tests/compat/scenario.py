@@ -969,6 +969,44 @@ def new_draft_saved() -> Any:
 
 
 @step
+def artifact_references() -> Any:
+    """`add_reference()` of a `wandb-artifact://` URL (`ArtifactManifestEntry.ref_url()`), logged, then downloaded:
+    the client resolves the reference through the version it points at."""
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
+    entry = fresh_api().artifact(f"{PREFIX}/my-dataset:v1").get_entry("a.txt")
+    url = entry.ref_url()
+    with wandb.init(entity=ENTITY, project=PROJECT, id="ref-run", job_type="references", settings=settings) as run:
+        refs = wandb.Artifact("refs", type="dataset")
+        refs.add_reference(url, name="borrowed/a.txt")
+        run.log_artifact(refs)
+        refs.wait()
+    clear_client_cache()
+    fetched = fresh_api().artifact(f"{PREFIX}/refs:v0")
+    (reference,) = fetched.manifest.entries.values()
+    root = Path(fetched.download(str(WORK / "refs")))
+    return {
+        "url": [url.split("://")[0], url.rsplit("/", 1)[-1]],
+        "entry": [reference.path, reference.ref == url, reference.digest == entry.digest],
+        "files": {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()},
+    }
+
+
+@step
+def artifact_saved_without_run() -> Any:
+    """`Artifact.save()` outside any run: the client starts a run of its own (job type "auto") to log it."""
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)
+    standalone = make_artifact("standalone", "dataset", {"s.txt": "saved without a run\n"})
+    standalone.save(project=PROJECT, settings=settings)
+    standalone.wait()
+    saved = fresh_api().artifact(f"{PREFIX}/standalone:v0")
+    creator = saved.logged_by()
+    return {
+        "saved": [saved.version, saved.state, sorted(saved.aliases)],
+        "logged_by_job_type": None if creator is None else creator.job_type,
+    }
+
+
+@step
 def artifact_get_media() -> Any:
     """`Artifact.get()` of a `wandb.Table` the client logged, read back from the server."""
     settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, save_code=False)

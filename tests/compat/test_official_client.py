@@ -738,6 +738,21 @@ def test_new_draft_saved_in_a_run(scenario: ScenarioRun, request: pytest.Fixture
     }
 
 
+def test_artifact_references(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_references", request) == {
+        "url": ["wandb-artifact", "a.txt"],  # wandb-artifact://<the version's ID in hex>/a.txt
+        "entry": ["borrowed/a.txt", True, True],  # the reference keeps the target's digest
+        "files": {"borrowed/a.txt": DATASET_V1["a.txt"]},  # downloaded through the version it names
+    }
+
+
+def test_artifact_saved_without_a_run(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
+    assert result_of(scenario, "artifact_saved_without_run", request) == {
+        "saved": ["v0", "COMMITTED", ["latest"]],
+        "logged_by_job_type": "auto",  # the run the client started for it
+    }
+
+
 def test_artifact_get_of_a_logged_table(scenario: ScenarioRun, request: pytest.FixtureRequest) -> None:
     assert result_of(scenario, "artifact_get_media", request) == {
         "files": ["table.table.json"],
