@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,18 +50,53 @@ def _no_settings_from_this_machine(tmp_path_factory: pytest.TempPathFactory) -> 
         yield
 
 
+def _in_flight(emu: EmbeddedEmulator) -> list[str]:
+    """The paths of requests the emulator is still answering (uvicorn's connection state)."""
+    server = getattr(emu._server, "server", None)
+    connections = getattr(getattr(server, "server_state", None), "connections", ())
+    paths = []
+    for connection in list(connections):
+        cycle = getattr(connection, "cycle", None)
+        if cycle is not None and not getattr(cycle, "response_complete", True):
+            paths.append(str(cycle.scope.get("path", "?")))
+    return paths
+
+
+def stop_shared(emu: EmbeddedEmulator) -> None:
+    """Stop a session-wide emulator; a response some client left unread is reported, not raised.
+
+    A client that keeps a connection open without reading a large file's response stalls that
+    response until shutdown, which then cancels it: Starlette's file response cannot close its
+    file once cancelled, and the ResourceWarning would surface as an error in whichever test
+    happens to run last. The request is named in a warning instead, and the stop is quiet.
+    """
+    stalled = _in_flight(emu)
+    if stalled:
+        warnings.warn(f"the shared emulator was still answering {stalled} at the end of the session", stacklevel=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        emu.stop()
+        gc.collect()
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEmulator]:
     """A modern-personality emulator shared by the session."""
-    with EmbeddedEmulator(tmp_path_factory.mktemp("emulator")) as emu:
+    emu = EmbeddedEmulator(tmp_path_factory.mktemp("emulator")).start()
+    try:
         yield emu
+    finally:
+        stop_shared(emu)
 
 
 @pytest.fixture(scope="session")
 def legacy_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEmulator]:
     """An emulator that behaves like a server older than 0.12.11 (artifactSequence(s) edges only)."""
-    with EmbeddedEmulator(tmp_path_factory.mktemp("legacy-emulator"), legacy=True) as emu:
+    emu = EmbeddedEmulator(tmp_path_factory.mktemp("legacy-emulator"), legacy=True).start()
+    try:
         yield emu
+    finally:
+        stop_shared(emu)
 
 
 @pytest.fixture(params=["modern", "legacy"])
