@@ -53,6 +53,7 @@ class _FieldPlan(NamedTuple):
     leaf: GraphQLScalarType | GraphQLEnumType | None  # a scalar or enum field (maybe non-null) ...
     non_null: bool  # ... and whether it may be null
     direct: Callable[[Any], Any] | None  # the resolver bound to this field, when it offers `for_field`
+    serialize: Callable[[Any], Any] | None  # a leaf with a bound resolver: its type's serializer
 
 
 class PlannedExecutionContext(ExecutionContext):
@@ -61,6 +62,8 @@ class PlannedExecutionContext(ExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[str, int], _FieldPlan | None] = {}
+        # Per collected selection set: its fields with the keys of their plans, made once.
+        self._selections: dict[tuple[str, int], list[tuple[str, list[FieldNode], tuple[str, int]]]] = {}
         self._completed: dict[tuple[int, Any], Any] = {}
 
     def _plan(self, parent_type: GraphQLObjectType, field_nodes: list[FieldNode], path: Path) -> _FieldPlan | None:
@@ -87,7 +90,8 @@ class PlannedExecutionContext(ExecutionContext):
         # arguments prepared once, called with just the source object (see schema.FieldResolver).
         for_field = getattr(resolve, "for_field", None)
         direct = for_field(info.field_name, args) if callable(for_field) else None
-        plan = _FieldPlan(field_def, resolve, field_def.type, info, args, leaf, non_null, direct)
+        serialize = leaf.serialize if leaf is not None and direct is not None else None
+        plan = _FieldPlan(field_def, resolve, field_def.type, info, args, leaf, non_null, direct, serialize)
         self._plans[key] = plan
         return plan
 
@@ -101,23 +105,30 @@ class PlannedExecutionContext(ExecutionContext):
         results: dict[str, Any] = {}
         plans = self._plans
         parent_name = parent_type.name
-        for response_name, field_nodes in fields.items():
-            plan = plans.get((parent_name, id(field_nodes)))
-            if plan is not None and plan.leaf is not None and plan.direct is not None:
+        selection = self._selections.get((parent_name, id(fields)))
+        if selection is None:
+            selection = [(name, nodes, (parent_name, id(nodes))) for name, nodes in fields.items()]
+            self._selections[(parent_name, id(fields))] = selection
+        for response_name, field_nodes, key in selection:
+            plan = plans.get(key)
+            if plan is not None and plan.serialize is not None:
                 # A planned scalar or enum field: resolved and serialized here, and its path is
                 # built only if it fails (what execute_field does, minus its per-field overheads).
                 try:
-                    value = plan.direct(source_value)
-                    if isinstance(value, Exception):
-                        raise value
+                    value = plan.direct(source_value)  # type: ignore[misc]  # set whenever serialize is
                     if value is None or value is Undefined:
                         if plan.non_null:
                             raise TypeError(
                                 f"Cannot return null for non-nullable field {parent_name}.{plan.info.field_name}."
                             )
                         results[response_name] = None
-                    else:
-                        results[response_name] = self.complete_leaf_value(plan.leaf, value)
+                        continue
+                    if isinstance(value, Exception):
+                        raise value
+                    serialized = plan.serialize(value)
+                    if serialized is None or serialized is Undefined:  # graphql-core's own error for it
+                        serialized = self.complete_leaf_value(plan.leaf, value)  # type: ignore[arg-type]
+                    results[response_name] = serialized
                 except Exception as raw_error:
                     field_path = Path(path, response_name, parent_name)
                     error = located_error(raw_error, field_nodes, field_path.as_list())

@@ -34,9 +34,8 @@ Row = sqlite3.Row
 
 class Node:
     typename = ""
-    # True for nodes whose every field answer depends only on their row: the executor may then
-    # complete one of them once per field of a document and reuse the answer (execution.py).
-    shared = False
+    # See SharedNode; None: complete this node wherever it appears.
+    completion_key: Any = None
 
     def __init__(self, ctx: Context, row: Row) -> None:
         self.ctx = ctx
@@ -45,10 +44,6 @@ class Node:
     @property
     def pk(self) -> int:
         return int(self.row["id"])
-
-    @property
-    def completion_key(self) -> tuple[type[Node], int] | None:
-        return (type(self), self.pk) if self.shared else None
 
     def __getattr__(self, name: str) -> Any:
         # Plain columns (created_at, description, ...) resolve straight from the row.
@@ -59,6 +54,16 @@ class Node:
             except (IndexError, KeyError):  # sqlite3.Row says IndexError for an unknown column
                 pass
         raise AttributeError(name)
+
+
+class SharedNode(Node):
+    """A node whose every field answer depends only on its row (a user, entity, project, type or
+    collection): the executor completes it once per field of a document and reuses the answer for
+    every result that names it (execution.py)."""
+
+    @property
+    def completion_key(self) -> tuple[type[Node], Any]:
+        return (type(self), self.row["id"])
 
 
 def _json_or_none(text: str | None) -> str | None:
@@ -72,8 +77,7 @@ def _text_or_none(value: object) -> str | None:
 # ------------------------------------------------------------------------- accounts
 
 
-class UserNode(Node):
-    shared = True
+class UserNode(SharedNode):
     typename = "User"
 
     @property
@@ -114,8 +118,7 @@ class UserNode(Node):
         return []
 
 
-class EntityNode(Node):
-    shared = True
+class EntityNode(SharedNode):
     typename = "Entity"
 
     @property
@@ -147,8 +150,7 @@ def project_node(ctx: Context, project_id: int) -> ProjectNode | None:
     return node
 
 
-class ProjectNode(Node):
-    shared = True
+class ProjectNode(SharedNode):
     typename = "Project"
 
     @property
@@ -235,8 +237,7 @@ def collections_connection(
     return Connection(ctx.store, query, lambda r: CollectionNode(ctx, r), **page)
 
 
-class ArtifactTypeNode(Node):
-    shared = True
+class ArtifactTypeNode(SharedNode):
     typename = "ArtifactType"
 
     @property
@@ -268,9 +269,7 @@ class ArtifactTypeNode(Node):
 # ------------------------------------------------------------------------- collections
 
 
-class CollectionNode(Node):
-    shared = True
-
+class CollectionNode(SharedNode):
     @property
     def typename(self) -> str:  # type: ignore[override]
         return "ArtifactSequence" if self.row["kind"] == "SEQUENCE" else "ArtifactPortfolio"
