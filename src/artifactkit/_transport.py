@@ -3,7 +3,9 @@
 GraphQL requests and file transfers share its connection pool. Retries live here and nowhere
 else: connection failures, timeouts while reading, 429 and 502/503/504 are retried with jittered
 exponential backoff (honouring `Retry-After`) inside a bounded time budget. A request that may
-have changed state on the server (a mutation that reached it) is never repeated blindly.
+have changed state on the server (a mutation that reached it) is never repeated blindly. A caller
+that holds a share of something scarce while it sends (the transfer engine's request slots) passes
+a `wait` function, which sleeps between attempts in its place and can give that share back meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from ._version import __version__
 from .errors import APITimeoutError, ClientClosedError, TransportError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+Wait = Callable[[float], None]
+"""Waits out the delay before a retry (`time.sleep` unless a caller has a better way)."""
 
 log = logging.getLogger("artifactkit")
 
@@ -174,13 +179,23 @@ class Transport:
                 self.stats.retries += 1
 
     def send(
-        self, request_factory: Callable[[], httpx.Request], *, idempotent: bool, stream: bool = False
+        self,
+        request_factory: Callable[[], httpx.Request],
+        *,
+        idempotent: bool,
+        stream: bool = False,
+        wait: Wait | None = None,
     ) -> httpx.Response:
         """Send a request, retrying what is safe to retry; the final response is returned as is.
 
         Connection failures (the request never reached the server) are retried for every
         request. Read errors and 502/503/504 are retried only when `idempotent`. 429 means the
         server did not act on the request, so it is retried too.
+
+        `wait(seconds)` is called instead of sleeping before each retry; the policy (how long,
+        how often) stays this method's. It may return later than asked, e.g. after getting back
+        a slot it gave up while waiting: that extra time is the caller's own queueing, not the
+        server's, and is not charged to the retry budget. It may raise to abandon the request.
         """
         if self.client.is_closed:
             raise ClientClosedError("this Api has been closed; create a new Api to send requests")
@@ -230,7 +245,12 @@ class Transport:
             )
             if response is not None:
                 response.close()
-            time.sleep(delay)
+            if wait is None:
+                time.sleep(delay)
+            else:
+                started = time.monotonic()
+                wait(delay)
+                deadline += max(0.0, time.monotonic() - started - delay)
 
     # -- the protocol the generated GraphQL client expects ---------------------------------
 
@@ -257,17 +277,19 @@ class Transport:
         *,
         headers: dict[str, str] | None = None,
         content: Callable[[], Any] | bytes | None = None,
+        wait: Wait | None = None,
     ) -> Iterator[httpx.Response]:
         """An idempotent streamed request (file GET, or PUT of known bytes), retried like a query.
 
-        `content` may be a function returning a fresh body for each attempt (e.g. a file reader).
+        `content` may be a function returning a fresh body for each attempt (e.g. a file reader);
+        `wait` waits before a retry, as in `send`.
         """
 
         def build() -> httpx.Request:
             body = content() if callable(content) else content
             return self.client.build_request(method, url, headers=headers, content=body)
 
-        response = self.send(build, idempotent=True, stream=True)
+        response = self.send(build, idempotent=True, stream=True, wait=wait)
         try:
             yield response
         finally:

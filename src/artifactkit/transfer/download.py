@@ -19,6 +19,7 @@ The engine knows no entity and sends no GraphQL: the facade hands it a manifest,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -34,7 +35,7 @@ from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, Trans
 from ..manifest import Manifest, ManifestEntry
 from .cache import Cache
 from .fetch import Cancelled, Fetcher, Source, UrlSource
-from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers
+from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers, transfer_threads
 from .place import LINK, Placer
 from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, md5_of, plan
 from .progress import Progress
@@ -245,10 +246,17 @@ def _fetch_all(
 ) -> dict[str, BaseException]:
     """Fetch and place `groups` on `workers` threads, each taking the next group when it is done.
 
+    A file waiting to retry a request gives its slot back and starts a spare thread for the next
+    file (while files are left, up to `transfer_threads(workers)` threads in all), so the waits
+    of some files do not idle the slots. Without waits, exactly `workers` threads run.
+
     Returns the failures by path. Ctrl-C stops the streams; partial bytes stay for a resume.
     """
     pending = deque(groups)
     failures: dict[str, BaseException] = {}
+    threads: list[threading.Thread] = []
+    threads_lock = threading.Lock()
+    max_threads = min(transfer_threads(workers), len(groups))
 
     def run(items: list[PlannedFile]) -> None:
         first = items[0]
@@ -279,22 +287,41 @@ def _fetch_all(
             except BaseException as exc:  # reported with the others once every worker stopped
                 failures[items[0].path] = exc
 
+    def start_worker() -> None:  # with threads_lock held
+        thread = threading.Thread(target=worker, name=f"artifactkit-download-{len(threads)}", daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    def spare() -> None:  # a thread is about to wait out a retry: another takes the next file
+        with threads_lock:
+            if pending and len(threads) < max_threads and not fetcher.cancel.is_set():
+                with contextlib.suppress(RuntimeError):  # no thread to spare: the slot still is
+                    start_worker()
+
+    def join_all() -> None:  # threads may start more threads until the last one has stopped
+        index = 0
+        while True:
+            with threads_lock:
+                if index == len(threads):
+                    return
+                thread = threads[index]
+            thread.join()
+            index += 1
+
     if not groups:
         return failures
-    threads = [
-        threading.Thread(target=worker, name=f"artifactkit-download-{n}", daemon=True)
-        for n in range(min(workers, len(groups)))
-    ]
-    for thread in threads:
-        thread.start()
+    fetcher.slots.on_wait = spare
     try:
-        for thread in threads:
-            thread.join()
+        with threads_lock:
+            for _ in range(min(workers, len(groups))):
+                start_worker()
+        join_all()
     except BaseException:  # Ctrl-C: stop streaming, keep partial bytes for a resume
         fetcher.cancel.set()
-        for thread in threads:
-            thread.join()
+        join_all()
         raise
+    finally:
+        fetcher.slots.on_wait = None
     return failures
 
 

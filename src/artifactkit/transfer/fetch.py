@@ -13,7 +13,8 @@ parts listed in a `.parts` sidecar so a resume fetches only the missing ones. A 
 signed URL is exchanged for a fresh one.
 
 All requests share a bounded number of slots (`max_workers`, at most the client's connection
-pool), so parallel files and parallel parts never oversubscribe the pool or deadlock.
+pool), so parallel files and parallel parts never oversubscribe the pool or deadlock. A request
+the server asks to retry later gives its slot back while it waits (`slots.Slots`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from .limits import (
 )
 from .plan import expected_size
 from .progress import Progress
+from .slots import Slots
 from .wandb_cache import WandbCache
 
 log = logging.getLogger("artifactkit")
@@ -156,7 +158,7 @@ class Fetcher:
         self.bytes_fetched = 0
         self.from_wandb_cache: set[str] = set()  # MD5s taken from wandb's cache instead of fetched
         self._count_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max(1, min(workers, transport.max_connections)))
+        self.slots = Slots(min(workers, transport.max_connections), self.cancel, Cancelled)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -171,10 +173,13 @@ class Fetcher:
 
     @contextlib.contextmanager
     def _get(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
-        """One GET holding one of the shared request slots for as long as its body streams."""
-        with self._slots:
+        """One GET holding one of the shared request slots for as long as its body streams.
+
+        Waits before retries (429, 503, a dropped connection) are spent without the slot.
+        """
+        with self.slots.hold():
             self._check_cancel()
-            with self.transport.stream("GET", url, headers=headers) as response:
+            with self.transport.stream("GET", url, headers=headers, wait=self.slots.wait) as response:
                 yield response
 
     # -- stored objects (by MD5) ------------------------------------------------------------------

@@ -25,6 +25,21 @@ MAX_URL_BATCH = 10_000
 MIN_URL_BATCH = 10
 
 
+MAX_TRANSFER_THREADS = 64  # threads of one download or upload, counting those waiting to retry
+
+
 def default_workers() -> int:
     """Parallel transfers when `max_workers` is not given: 4 per CPU, between 8 and 32."""
     return max(8, min(32, (os.cpu_count() or 2) * 4))
+
+
+def transfer_threads(workers: int) -> int:
+    """Threads one download or upload may use in all, for `workers` request slots.
+
+    `workers` requests are in flight at most. A file waiting out a retry (a 429's `Retry-After`,
+    a 503's backoff) gives its slot back and its thread sleeps; the spare threads, up to three per
+    slot and `MAX_TRANSFER_THREADS` in all (never fewer than `workers`), take the next files
+    meanwhile. A download starts them only when a file starts waiting, so without faults it runs
+    on `workers` threads; an upload's spare threads wait for a slot before they read a file.
+    """
+    return max(workers, min(MAX_TRANSFER_THREADS, workers * 4))

@@ -4,8 +4,10 @@ The engine knows no entity and sends no GraphQL. `collect_files` expands paths i
 (hashed in parallel); `put_files` asks the facade's `UploadUrls` which of them the server lacks
 (it hands out no upload URL for content it already holds, from any artifact) and uploads those in
 parallel over the one HTTP client, each distinct content once; an expired upload URL is exchanged
-for a fresh one. The server checks every upload against its digest (`Content-MD5`). The W&B
-protocol around it (create the version, register the manifest, commit) is `artifactkit.uploads`.
+for a fresh one. At most `workers` PUTs are in flight; a PUT waiting to be retried (429, 503)
+gives its slot back meanwhile, and spare threads (`limits.transfer_threads`) send other files.
+The server checks every upload against its digest (`Content-MD5`). The W&B protocol around it
+(create the version, register the manifest, commit) is `artifactkit.uploads`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from .._transport import Transport
 from ..errors import UploadError
 from ..manifest import ManifestError, check_entry_path, md5_b64_to_hex, md5_hex_to_b64
 from .cache import Cache
-from .limits import CHUNK, default_workers
+from .limits import CHUNK, default_workers, transfer_threads
 from .progress import Progress
+from .slots import Slots
 
 log = logging.getLogger("artifactkit")
 
@@ -233,11 +236,12 @@ def put_files(
         bar = Progress(total, len(uploads), progress, verb="uploaded")
     counter = threading.Lock()
     cancel = threading.Event()
+    slots = Slots(workers or default_workers(), cancel, lambda: Interrupted("cancelled while waiting to retry"))
 
     def put(upload: UploadUrl) -> None:
         for attempt in range(2):
             local = upload.file
-            status, text = _put_file(transport, local, upload.url, upload.headers, bar, cancel)
+            status, text = _put_file(transport, local, upload.url, upload.headers, bar, slots, cancel)
             if status < 300:
                 bar.file_done()
                 with counter:
@@ -259,10 +263,11 @@ def put_files(
             copies.append(upload.file)
         else:
             first_of[upload.file.md5_b64] = upload
+    threads = transfer_threads(slots.count)  # the threads beyond the slots only send while others wait
     try:
-        _run_all(workers, put, list(first_of.values()), cancel)
+        _run_all(threads, put, list(first_of.values()), cancel)
         if copies:
-            _run_all(workers, put, urls(copies), cancel)
+            _run_all(threads, put, urls(copies), cancel)
     finally:
         if not isinstance(progress, Progress):
             bar.close()
@@ -291,9 +296,13 @@ def _put_file(
     url: str,
     header_lines: Sequence[str],
     bar: Progress,
+    slots: Slots,
     cancel: threading.Event | None = None,
 ) -> tuple[int, str]:
-    """PUT one file's bytes (read afresh for each retry); returns the status and the error text."""
+    """PUT one file's bytes (read afresh for each retry); returns the status and the error text.
+
+    The request holds one of `slots` while it is sent, not while it waits to be retried.
+    """
     try:
         stat = local.source.stat()
     except FileNotFoundError:
@@ -313,7 +322,7 @@ def _put_file(
             bar.bytes(len(chunk))
             yield chunk
 
-    with transport.stream("PUT", url, headers=headers, content=body) as response:
+    with slots.hold(), transport.stream("PUT", url, headers=headers, content=body, wait=slots.wait) as response:
         if response.status_code >= 300:
             response.read()
             text = response.text
