@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._transport import Transport
+from .._transport import Transport, Wait
 from ..errors import UploadError
 from ..manifest import ManifestError, check_entry_path, md5_b64_to_hex, md5_hex_to_b64
 from .cache import Cache
@@ -239,22 +239,25 @@ def put_files(
     slots = Slots(workers or default_workers(), cancel, lambda: Interrupted("cancelled while waiting to retry"))
 
     def put(upload: UploadUrl) -> None:
-        for attempt in range(2):
-            local = upload.file
-            status, text = _put_file(transport, local, upload.url, upload.headers, bar, slots, cancel)
-            if status < 300:
-                bar.file_done()
-                with counter:
-                    stats.uploaded_files += 1
-                    stats.uploaded_bytes += local.size
-                return
-            if status in (401, 403) and attempt == 0:  # an expired upload URL: ask for a fresh one
-                fresh = urls([local])
-                if not fresh:
-                    return  # meanwhile the server got these bytes from someone else
-                upload = fresh[0]
-                continue
-            raise UploadError(f"uploading {local.path} ({local.source}) failed: HTTP {status} {text[:200]}")
+        # The slot is kept from the first PUT to the last, so a fresh URL is used at once, not after
+        # queueing for a slot; it is given back only while a PUT waits to be retried.
+        with slots.hold():
+            for attempt in range(2):
+                local = upload.file
+                status, text = _put_file(transport, local, upload.url, upload.headers, bar, cancel, slots.wait)
+                if status < 300:
+                    bar.file_done()
+                    with counter:
+                        stats.uploaded_files += 1
+                        stats.uploaded_bytes += local.size
+                    return
+                if status in (401, 403) and attempt == 0:  # an expired upload URL: ask for a fresh one
+                    fresh = urls([local])
+                    if not fresh:
+                        return  # meanwhile the server got these bytes from someone else
+                    upload = fresh[0]
+                    continue
+                raise UploadError(f"uploading {local.path} ({local.source}) failed: HTTP {status} {text[:200]}")
 
     first_of: dict[str, UploadUrl] = {}
     copies: list[LocalFile] = []
@@ -296,12 +299,12 @@ def _put_file(
     url: str,
     header_lines: Sequence[str],
     bar: Progress,
-    slots: Slots,
     cancel: threading.Event | None = None,
+    wait: Wait | None = None,
 ) -> tuple[int, str]:
     """PUT one file's bytes (read afresh for each retry); returns the status and the error text.
 
-    The request holds one of `slots` while it is sent, not while it waits to be retried.
+    `wait` waits before a retry (`Slots.wait` gives the caller's slot back meanwhile).
     """
     try:
         stat = local.source.stat()
@@ -322,7 +325,7 @@ def _put_file(
             bar.bytes(len(chunk))
             yield chunk
 
-    with slots.hold(), transport.stream("PUT", url, headers=headers, content=body, wait=slots.wait) as response:
+    with transport.stream("PUT", url, headers=headers, content=body, wait=wait) as response:
         if response.status_code >= 300:
             response.read()
             text = response.text
