@@ -111,3 +111,25 @@ def _file(tmp: Path, content: str) -> Path:
     path = tmp / f"{content}.txt"
     path.write_text(content)
     return path
+
+
+def test_a_body_that_keeps_breaking_off_is_asked_for_as_often_as_the_retry_policy_allows(
+    calm: EmbeddedEmulator, tmp_path: Path
+) -> None:
+    """A dropped connection is retried with backoff up to `max_attempts`, then a DownloadError names the file."""
+    with Api(api_key=calm.api_key, base_url=calm.url, cache_dir=tmp_path / "seed") as seeder:
+        seeder.upload({"b.bin": _file(tmp_path, "b")}, "local/faults/breaking", "dataset")
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, budget=30)
+    gets: list[str] = []
+    try:
+        with Api(api_key=calm.api_key, base_url=calm.url, cache_dir=tmp_path / "cache", retry=policy) as api:
+            artifact = api.artifact("local/faults/breaking:v0")
+            assert len(artifact.manifest) == 1  # fetched before the faults start: only the file's body breaks
+            set_faults(calm, rate=1.0, kinds=["reset"], routes=["blob"])
+            hooks = api.client.transport.client.event_hooks
+            hooks["request"] = [lambda r: gets.append(r.url.path) if r.method == "GET" else None]
+            with pytest.raises(errors.DownloadError, match=r"b\.bin: the connection broke .*\(3 attempts\)"):
+                artifact.download(tmp_path / "out", progress=False)
+    finally:
+        set_faults(calm, rate=0)
+    assert len(gets) == 3 and not (tmp_path / "out" / "b.bin").exists()

@@ -6,7 +6,9 @@ to the destination with `skip_cache`), by one process at a time under the object
 interrupted body (connection dropped, process killed) leaves its prefix there; the next attempt,
 in this process or a later one, hashes that prefix and asks for the rest with `Range`. A body that
 turns out short, long or corrupt is retried from scratch, and after `ATTEMPTS` such failures
-raises `DigestMismatchError` naming the file; wrong bytes are always deleted. Files of
+raises `DigestMismatchError` naming the file; wrong bytes are always deleted. A body that breaks
+off with nothing new received is asked for again with the transport's backoff, as often as the
+transport retries a request (`RetryPolicy.max_attempts`). Files of
 `MULTIPART_THRESHOLD` bytes or more come in `PART_SIZE` ranged parts, fetched in parallel, where
 that can add bandwidth (`ranged_parts_help`: not from a server on this machine), with finished
 parts listed in a `.parts` sidecar so a resume fetches only the missing ones. A refused (expired)
@@ -262,7 +264,7 @@ class Fetcher:
         if size == 0 and md5_hex == EMPTY_MD5:
             return b""  # nothing to ask the server for
         url = url_for(None)
-        failures = refreshes = 0
+        failures = refreshes = breaks = 0
         just_refreshed = False
         problem = ""
         for _ in range(MAX_TRIES):
@@ -276,8 +278,13 @@ class Fetcher:
                     ) from None
                 url, refreshes, just_refreshed = url_for(url), refreshes + 1, True
                 continue
-            except (_Broken, _StartOver) as exc:
-                problem = exc.reason if isinstance(exc, _Broken) else str(exc)
+            except _Broken as broken:
+                breaks += 1
+                self._after_break(name, broken.reason, breaks)
+                just_refreshed = False
+                continue
+            except _StartOver as start_over:
+                problem = str(start_over)
                 data = None
             just_refreshed = False
             if data is not None:
@@ -294,6 +301,23 @@ class Fetcher:
         if problem.startswith(("the bytes", "the server sent")):
             raise DigestMismatchError(f"{name}: {problem} (after {failures} attempts)", path=name)
         raise DownloadError(f"{name}: {problem} ({failures} attempts)", path=name)
+
+    def _after_break(self, name: str, reason: str, breaks: int) -> None:
+        """Wait before asking again for a body that broke off with nothing new received.
+
+        A dropped connection is the network's failure, not wrong bytes: it is retried as often and
+        with the same backoff as the transport retries any request (`RetryPolicy`), not within the
+        `ATTEMPTS` that bytes which come back wrong get. Giving up raises `DownloadError`.
+        """
+        retry = self.transport.retry
+        if breaks >= retry.max_attempts:
+            raise DownloadError(f"{name}: {reason} ({breaks} attempts)", path=name)
+        delay = retry.delay(breaks, None)
+        log.info(
+            "%s: %s; asking again in %.2f s (attempt %d of %d)", name, reason, delay, breaks + 1, retry.max_attempts
+        )
+        if self.cancel.wait(delay):
+            raise Cancelled()
 
     def _get_whole(self, name: str, url: str, size: int) -> bytes:
         """One GET of a whole small file into memory, reading no more than `size` bytes."""
@@ -386,7 +410,7 @@ class Fetcher:
         """Fill `part` with one body (continuing what is on disk), verify it, retry what failed."""
         offset, hasher = self._resume_state(part, size, report=report_resumed)
         initial = offset
-        failures = 0
+        failures = breaks = 0
         problem = ""
         for _ in range(MAX_TRIES):
             complete_on_disk = size is not None and offset == size
@@ -397,13 +421,11 @@ class Fetcher:
                     raise _Expired(expired.status, progressed=offset > initial) from None
                 except _Broken as broken:
                     offset, hasher = broken.offset, broken.hasher
-                    problem = broken.reason
                     if not broken.progressed:
-                        failures += 1
-                    if failures >= ATTEMPTS:
-                        # Keep the bytes: they are a correct prefix as far as we know, and a
-                        # later run continues from them.
-                        raise DownloadError(f"{name}: {problem} ({failures} attempts)", path=name) from None
+                        # Keeps the bytes if it gives up: they are a correct prefix as far as we
+                        # know, and a later run continues from them.
+                        breaks += 1
+                        self._after_break(name, broken.reason, breaks)
                     continue
                 except _StartOver as start_over:
                     _remove_part(part)
@@ -527,7 +549,7 @@ class Fetcher:
     def _fetch_part(self, part: Path, name: str, url: str, state: _RangedState, index: int) -> None:
         start = index * state.part_size
         end = start + state.part_length(index) - 1
-        failures = 0
+        breaks = 0
         position = start
         for _ in range(MAX_TRIES):
             headers = {"Range": f"bytes={position}-{end}"}
@@ -560,9 +582,8 @@ class Fetcher:
             if position == end + 1:
                 return
             if position == before:
-                failures += 1
-                if failures >= ATTEMPTS:
-                    break
+                breaks += 1
+                self._after_break(name, f"bytes {start}-{end} kept breaking off (at {position})", breaks)
         raise DownloadError(f"{name}: bytes {start}-{end} kept breaking off (at {position})", path=name)
 
     # -- references (http/https) ----------------------------------------------------------------

@@ -8,7 +8,7 @@ CHUNK = 1 << 20  # read and hash in pieces of this size
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
 # Fetching (fetch.py)
-ATTEMPTS = 4  # tries per object whose bytes come back wrong, or that break off without progress
+ATTEMPTS = 4  # tries per object whose bytes come back wrong (short, long or corrupt)
 MAX_TRIES = 64  # hard limit, counting tries that did make progress
 SMALL_FILE = 2 << 20  # below this, a file is fetched whole into memory: no .part, no lock
 MAX_REFRESHES = 8  # fresh URLs asked for one file before giving up
