@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -361,26 +362,13 @@ class ModernOperations:
     def run_artifacts(
         self, entity: str, project: str, run: str, mode: str, *, cursor: str | None, per_page: int, what: str
     ) -> Page[ArtifactFields] | None:
-        connection: Any
-        if mode == "logged":
-            logged = self.session.call(
-                lambda c: c.run_output_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
-            )
-            found = None if logged.project is None else logged.project.run
-            if found is None:
-                return None
-            connection = found.output_artifacts
-        else:
-            used = self.session.call(
-                lambda c: c.run_input_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
-            )
-            using = None if used.project is None else used.project.run
-            if using is None:
-                return None
-            connection = using.input_artifacts
-        if connection is None:
-            return Page([], None, False, 0)
-        return Page.of(connection, [e.node for e in connection.edges if e.node is not None], connection.total_count)
+        answer = self.session.call(
+            lambda c: (c.run_output_artifacts if mode == "logged" else c.run_input_artifacts)(
+                entity, project, run, cursor=cursor, per_page=per_page
+            ),
+            what,
+        )
+        return _run_artifacts_page(answer, mode, lambda node: node)
 
 
 class LegacyOperations:
@@ -536,27 +524,13 @@ class LegacyOperations:
     def run_artifacts(
         self, entity: str, project: str, run: str, mode: str, *, cursor: str | None, per_page: int, what: str
     ) -> Page[ArtifactFields] | None:
-        connection: Any
-        if mode == "logged":
-            logged = self.session.call(
-                lambda c: c.legacy_run_output_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
-            )
-            found = None if logged.project is None else logged.project.run
-            if found is None:
-                return None
-            connection = found.output_artifacts
-        else:
-            used = self.session.call(
-                lambda c: c.legacy_run_input_artifacts(entity, project, run, cursor=cursor, per_page=per_page), what
-            )
-            using = None if used.project is None else used.project.run
-            if using is None:
-                return None
-            connection = using.input_artifacts
-        if connection is None:
-            return Page([], None, False, 0)
-        nodes = [_as_artifact_fields(e.node) for e in connection.edges if e.node is not None]
-        return Page.of(connection, nodes, connection.total_count)
+        answer = self.session.call(
+            lambda c: (c.legacy_run_output_artifacts if mode == "logged" else c.legacy_run_input_artifacts)(
+                entity, project, run, cursor=cursor, per_page=per_page
+            ),
+            what,
+        )
+        return _run_artifacts_page(answer, mode, _as_artifact_fields)
 
 
 # Old servers have no tags and no TTL: the models the facade uses get none, and the TTL of a
@@ -569,6 +543,24 @@ def _as_collection_fields(legacy: LegacySequenceFields) -> ArtifactCollectionFie
     from ._generated.fragments import ArtifactCollectionFields  # generated models load on first use
 
     return ArtifactCollectionFields.model_validate({**legacy.model_dump(by_alias=True), "tags": {"edges": []}})
+
+
+def _run_artifacts_page(
+    answer: Any, mode: str, convert: Callable[[Any], ArtifactFields]
+) -> Page[ArtifactFields] | None:
+    """The page of a run's logged (`outputArtifacts`) or used (`inputArtifacts`) versions; None: no such run.
+
+    `answer` is either edge family's generated model: both are `project.run.<connection>`.
+    """
+    found = None if answer.project is None else answer.project.run
+    if found is None:
+        return None
+    connection = found.output_artifacts if mode == "logged" else found.input_artifacts
+    if connection is None:
+        return Page([], None, False, 0)
+    return Page.of(
+        connection, [convert(e.node) for e in connection.edges if e.node is not None], connection.total_count
+    )
 
 
 def _as_artifact_fields(legacy: LegacyArtifactFields) -> ArtifactFields:

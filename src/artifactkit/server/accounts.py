@@ -49,7 +49,7 @@ def hash_key(key: str) -> str:
 def ensure_key_schema(store: Store) -> None:
     """Add the `role` and `prefix` columns to an older database and replace stored keys by hashes."""
     columns = store.api_key_columns()
-    plain = store.has_plain_api_keys()
+    plain = store.plain_api_keys()
     if plain:  # overwrite the old pages, not just unlink them, so no copy of a key stays in the file
         store.secure_delete_on()
     with store.write():
@@ -57,7 +57,7 @@ def ensure_key_schema(store: Store) -> None:
             store.add_api_key_role_column()
         if "prefix" not in columns:
             store.add_api_key_prefix_column()
-        for row in store.plain_api_keys():
+        for row in plain:
             plain_key = str(row["key"])
             store.replace_api_key(int(row["rowid"]), hash_key(plain_key), plain_key[:_PREFIX_CHARS])
     if plain:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..manifest import Manifest, ManifestError
 from .blobs import BlobStore
+from .records import membership_of
 from .store import Store
 
 
@@ -36,7 +37,7 @@ def check(store: Store, blobs: BlobStore | None = None) -> list[str]:
             problems.append(f"collection {row['id']} has duplicate version numbers")
     for artifact in store.committed_artifacts():
         aid = artifact["id"]
-        if not store.is_member(artifact["sequence_id"], aid):
+        if membership_of(store, artifact["sequence_id"], aid) is None:
             problems.append(f"committed version {aid} has no number in its sequence")
         manifest_row = store.latest_manifest(aid)
         if manifest_row is None or manifest_row["blob_md5"] is None:

@@ -27,7 +27,6 @@ from typing import Any, NamedTuple
 from graphql import (
     FieldNode,
     GraphQLEnumType,
-    GraphQLField,
     GraphQLFieldResolver,
     GraphQLInterfaceType,
     GraphQLList,
@@ -45,7 +44,6 @@ from graphql.pyutils import Path, Undefined
 
 
 class _FieldPlan(NamedTuple):
-    field_def: GraphQLField
     resolve: GraphQLFieldResolver
     return_type: GraphQLOutputType
     info: GraphQLResolveInfo
@@ -53,7 +51,6 @@ class _FieldPlan(NamedTuple):
     leaf: GraphQLScalarType | GraphQLEnumType | None  # a scalar or enum field (maybe non-null) ...
     non_null: bool  # ... and whether it may be null
     direct: Callable[[Any], Any] | None  # the resolver bound to this field, when it offers `for_field`
-    serialize: Callable[[Any], Any] | None  # a leaf with a bound resolver: its type's serializer
 
 
 class PlannedExecutionContext(ExecutionContext):
@@ -90,8 +87,7 @@ class PlannedExecutionContext(ExecutionContext):
         # arguments prepared once, called with just the source object (see schema.FieldResolver).
         for_field = getattr(resolve, "for_field", None)
         direct = for_field(info.field_name, args) if callable(for_field) else None
-        serialize = leaf.serialize if leaf is not None and direct is not None else None
-        plan = _FieldPlan(field_def, resolve, field_def.type, info, args, leaf, non_null, direct, serialize)
+        plan = _FieldPlan(resolve, field_def.type, info, args, leaf, non_null, direct)
         self._plans[key] = plan
         return plan
 
@@ -111,24 +107,11 @@ class PlannedExecutionContext(ExecutionContext):
             self._selections[(parent_name, id(fields))] = selection
         for response_name, field_nodes, key in selection:
             plan = plans.get(key)
-            if plan is not None and plan.serialize is not None:
+            if plan is not None and plan.leaf is not None and plan.direct is not None:
                 # A planned scalar or enum field: resolved and serialized here, and its path is
                 # built only if it fails (what execute_field does, minus its per-field overheads).
                 try:
-                    value = plan.direct(source_value)  # type: ignore[misc]  # set whenever serialize is
-                    if value is None or value is Undefined:
-                        if plan.non_null:
-                            raise TypeError(
-                                f"Cannot return null for non-nullable field {parent_name}.{plan.info.field_name}."
-                            )
-                        results[response_name] = None
-                        continue
-                    if isinstance(value, Exception):
-                        raise value
-                    serialized = plan.serialize(value)
-                    if serialized is None or serialized is Undefined:  # graphql-core's own error for it
-                        serialized = self.complete_leaf_value(plan.leaf, value)  # type: ignore[arg-type]
-                    results[response_name] = serialized
+                    results[response_name] = self._complete_leaf(plan, plan.leaf, plan.direct(source_value))
                 except Exception as raw_error:
                     field_path = Path(path, response_name, parent_name)
                     error = located_error(raw_error, field_nodes, field_path.as_list())
@@ -139,6 +122,19 @@ class PlannedExecutionContext(ExecutionContext):
             if result is not Undefined:
                 results[response_name] = result
         return results
+
+    def _complete_leaf(self, plan: _FieldPlan, leaf: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:
+        """A scalar or enum field's answer: what complete_value makes of it, without its type dispatch."""
+        if value is None or value is Undefined:
+            if plan.non_null:
+                raise TypeError(_null_message(plan.info))
+            return None
+        if isinstance(value, Exception):
+            raise value
+        serialized = leaf.serialize(value)
+        if serialized is None or serialized is Undefined:  # graphql-core's own error for it
+            return self.complete_leaf_value(leaf, value)
+        return serialized
 
     def execute_field(
         self,
@@ -154,15 +150,8 @@ class PlannedExecutionContext(ExecutionContext):
                 return Undefined
             return_type = plan.return_type
             result = plan.direct(source) if plan.direct is not None else plan.resolve(source, plan.info, **plan.args)
-            if plan.leaf is not None and not isinstance(result, Exception):
-                # A scalar or enum: what complete_value would do, without its type dispatch.
-                if result is None or result is Undefined:
-                    if plan.non_null:
-                        raise TypeError(
-                            f"Cannot return null for non-nullable field {parent_type.name}.{plan.info.field_name}."
-                        )
-                    return None
-                return self.complete_leaf_value(plan.leaf, result)
+            if plan.leaf is not None:
+                return self._complete_leaf(plan, plan.leaf, result)
             return self.complete_value(return_type, field_nodes, plan.info, path, result)
         except Exception as raw_error:
             if return_type is None:  # failed while planning: learn the type the slow way
@@ -186,7 +175,7 @@ class PlannedExecutionContext(ExecutionContext):
                 raise result
             completed = self.complete_value(return_type.of_type, field_nodes, info, path, result)
             if completed is None:
-                raise TypeError(f"Cannot return null for non-nullable field {info.parent_type.name}.{info.field_name}.")
+                raise TypeError(_null_message(info))
             return completed
         if result is None or result is Undefined:
             return None
@@ -225,3 +214,7 @@ class PlannedExecutionContext(ExecutionContext):
                 self.handle_field_error(error, item_type, item_path)
                 completed.append(None)
         return completed
+
+
+def _null_message(info: GraphQLResolveInfo) -> str:
+    return f"Cannot return null for non-nullable field {info.parent_type.name}.{info.field_name}."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import mimetypes
@@ -32,8 +33,15 @@ if TYPE_CHECKING:
     from .app import Emulator
 
 _MD5_HEX = re.compile(r"[0-9a-f]{32}")
-# Python's own table only, never the host's mime.types: a run file's mimetype is the same everywhere.
-_MIME_TYPES = mimetypes.MimeTypes()
+
+
+@functools.cache
+def _mime_types() -> mimetypes.MimeTypes:
+    """Python's own table only, never the host's mime.types: a run file's mimetype is the same
+    everywhere. Made when the first run file arrives, not when the emulator starts."""
+    return mimetypes.MimeTypes()
+
+
 _SIGNATURE_REFUSED = "the URL signature is missing, wrong or expired"
 # A blob this small is read and answered on the event loop in one piece: FileResponse's three
 # thread hand-offs (open, read, close) cost more than the read itself (py-spy, 2,000 x 4 KiB).
@@ -184,7 +192,7 @@ class FileRoutes:
         with store.write():
             if store.run_by_id(run_id) is None:  # deleted since the URL was signed
                 return error_response(f"run {run_id} not found", "NOT_FOUND", 404)
-            store.put_run_file(run_id, name, md5_hex, size, _MIME_TYPES.guess_type(name)[0])
+            store.put_run_file(run_id, name, md5_hex, size, _mime_types().guess_type(name)[0])
         return Response(status_code=200)
 
     async def file_stream(self, request: Request) -> Response:

@@ -20,13 +20,14 @@ from .filters import (
     run_filters,
 )
 from .pagination import Query, SortKey
+from .records import PROJECT_COLUMNS, PROJECT_SOURCE
 
 
 def entity_projects(entity: str) -> Query:
     """The projects of an entity, newest first (what `models(entityName:)` lists)."""
     return Query(
-        columns="p.*, e.name AS entity_name",
-        source="projects p JOIN entities e ON e.id = p.entity_id",
+        columns=PROJECT_COLUMNS,
+        source=PROJECT_SOURCE,
         where="e.name = ?",
         params=(entity,),
         order=(SortKey("p.id", descending=True),),

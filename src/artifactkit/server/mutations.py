@@ -41,6 +41,7 @@ from .records import (
     find_run,
     membership_for,
     membership_of,
+    project_by_id,
     require_project,
 )
 from .store import utcnow
@@ -326,7 +327,7 @@ def _delete_collection(ctx: Context, row: Row) -> dict[str, Any]:
             ctx.store.mark_version_deleted(artifact_id, now)
     else:
         ctx.store.drop_memberships_of(row["id"])
-    deleted = ctx.store.collection_row(row["id"])
+    deleted = collection_by_id(ctx.store, row["id"], include_deleted=True)
     return {"artifactCollection": CollectionNode(ctx, deleted)}  # type: ignore[arg-type]
 
 
@@ -437,7 +438,7 @@ def _replace_aliases(ctx: Context, artifact: Row, aliases: list[dict[str, Any]])
     by_collection: dict[str, list[str]] = {}
     for spec in aliases:
         by_collection.setdefault(spec["artifactCollectionName"], []).append(check_alias(spec["alias"]))
-    sequence = ctx.store.collection_row(artifact["sequence_id"])
+    sequence = collection_by_id(ctx.store, artifact["sequence_id"], include_deleted=True)
     assert sequence is not None
     by_collection.setdefault(sequence["name"], [])
     for collection_name, wanted in by_collection.items():
@@ -497,6 +498,8 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         if spec["artifactCollectionName"] not in (portfolio["name"], None):
             continue
         _set_alias(ctx, portfolio, artifact["id"], check_alias(spec["alias"]))
+    owner = project_by_id(ctx.store, portfolio["project_id"])
+    assert owner is not None
     return {
         "artifactCollectionID": ids.encode("ArtifactCollection", portfolio["id"]),
         "artifactID": ids.encode("Artifact", artifact["id"]),
@@ -506,17 +509,13 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             {
                 "alias": a.row["alias"],
                 "artifactCollectionName": portfolio["name"],
-                "entityName": _project_entity(ctx, portfolio["project_id"])[0],
-                "projectName": _project_entity(ctx, portfolio["project_id"])[1],
+                "entityName": owner["entity_name"],
+                "projectName": owner["name"],
             }
             for a in collection_aliases(ctx, membership)
         ],
         "artifactMembership": MembershipNode(ctx, membership),
     }
-
-
-def _project_entity(ctx: Context, project_id: int) -> tuple[str, str]:
-    return ctx.store.project_path(project_id)
 
 
 @mutation("unlinkArtifact")
@@ -710,7 +709,7 @@ def commit_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             for entry in manifest
         ],
     )
-    sequence = ctx.store.collection_row(artifact["sequence_id"])
+    sequence = collection_by_id(ctx.store, artifact["sequence_id"], include_deleted=True)
     assert sequence is not None
     now = utcnow()
     ctx.store.add_membership(sequence["id"], artifact["id"], now)

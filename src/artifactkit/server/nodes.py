@@ -7,12 +7,12 @@ Every node holds the request `Context` and the database row it stands for.
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..manifest import md5_hex_to_b64
 from . import ids, listings
 from .context import Context
 from .errors import BadInput
@@ -64,6 +64,11 @@ class SharedNode(Node):
     @property
     def completion_key(self) -> tuple[type[Node], Any]:
         return (type(self), self.row["id"])
+
+
+def _blob_path(md5_hex: str) -> str:
+    """Where storage keeps a blob, as `File.storagePath` names it."""
+    return f"blobs/{md5_hex[:2]}/{md5_hex}"
 
 
 def _json_or_none(text: str | None) -> str | None:
@@ -712,7 +717,7 @@ class FileNode(Node):
     @property
     def storage_path(self) -> str | None:
         md5 = self.row["md5_hex"]
-        return None if md5 is None else f"blobs/{md5[:2]}/{md5}"
+        return None if md5 is None else _blob_path(md5)
 
     @property
     def exists(self) -> bool:
@@ -863,14 +868,13 @@ class RunFileNode(Node):
 
     @property
     def md5(self) -> str:
-        return base64.b64encode(bytes.fromhex(self.row["md5_hex"])).decode("ascii")
+        return md5_hex_to_b64(self.row["md5_hex"])
 
     digest = md5
 
     @property
     def storage_path(self) -> str:
-        md5 = self.row["md5_hex"]
-        return f"blobs/{md5[:2]}/{md5}"
+        return _blob_path(self.row["md5_hex"])
 
     @property
     def exists(self) -> bool:

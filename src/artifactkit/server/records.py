@@ -127,8 +127,11 @@ def find_collection(
     return store.one(sql, tuple(params))
 
 
-def collection_by_id(store: Store, collection_id: int) -> Row | None:
-    return store.one("SELECT * FROM collections WHERE id = ? AND state = 'READY'", (collection_id,))
+def collection_by_id(store: Store, collection_id: int, *, include_deleted: bool = False) -> Row | None:
+    sql = "SELECT * FROM collections WHERE id = ?"
+    if not include_deleted:
+        sql += " AND state = 'READY'"
+    return store.one(sql, (collection_id,))
 
 
 def create_collection(

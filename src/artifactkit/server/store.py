@@ -314,8 +314,7 @@ class Store:
         hit = cache.get(key)
         if hit is not None and hit[0] == generation:
             return hit[1]
-        row = conn.execute(sql, params).fetchone()
-        value = 0 if row is None else int(row[0] or 0)
+        value = self.integer(sql, params)
         cache[key] = (generation, value)
         return value
 
@@ -441,10 +440,6 @@ class Store:
     def artifact_type_in_project(self, type_id: int, project_id: int) -> sqlite3.Row | None:
         return self.one("SELECT * FROM artifact_types WHERE id = ? AND project_id = ?", (type_id, project_id))
 
-    def collection_row(self, collection_id: int) -> sqlite3.Row | None:
-        """A collection whatever its state."""
-        return self.one("SELECT * FROM collections WHERE id = ?", (collection_id,))
-
     def retype_sequence(self, collection_id: int, type_id: int) -> None:
         """Move a sequence, and every version born in it, to another type."""
         self.update_collection(collection_id, {"type_id": type_id})
@@ -530,19 +525,18 @@ class Store:
 
     def add_membership(self, collection_id: int, artifact_id: int, now: str) -> sqlite3.Row:
         """Number a version in a collection (the collection's next number) and return the membership."""
-        collection = self.collection_row(collection_id)
-        assert collection is not None
-        version = int(collection["next_version"])
-        cur = self.conn.execute(
-            "INSERT INTO memberships (collection_id, artifact_id, version_index, created_at) VALUES (?, ?, ?, ?)",
+        version = self.integer(
+            "UPDATE collections SET next_version = next_version + 1, updated_at = ? WHERE id = ? "
+            "RETURNING next_version - 1",
+            (now, collection_id),
+        )
+        row = self.conn.execute(
+            "INSERT INTO memberships (collection_id, artifact_id, version_index, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING *",
             (collection_id, artifact_id, version, now),
-        )
-        self.conn.execute(
-            "UPDATE collections SET next_version = ?, updated_at = ? WHERE id = ?", (version + 1, now, collection_id)
-        )
-        row = self.one("SELECT * FROM memberships WHERE id = ?", (cur.lastrowid,))
+        ).fetchone()
         assert row is not None
-        return row
+        return row  # type: ignore[no-any-return]
 
     def remove_membership(self, collection_id: int, artifact_id: int) -> None:
         """Unlink a version from a collection, with the aliases it had there."""
@@ -550,16 +544,6 @@ class Store:
             "DELETE FROM memberships WHERE collection_id = ? AND artifact_id = ?", (collection_id, artifact_id)
         )
         self.clear_aliases(collection_id, artifact_id)
-
-    def project_path(self, project_id: int) -> tuple[str, str]:
-        """(entity name, project name) of a project."""
-        row = self.one(
-            "SELECT e.name AS entity, p.name AS project FROM projects p "
-            "JOIN entities e ON e.id = p.entity_id WHERE p.id = ?",
-            (project_id,),
-        )
-        assert row is not None
-        return str(row["entity"]), str(row["project"])
 
     def pending_artifact(self, sequence_id: int, digest: str, client_id: str | None) -> sqlite3.Row | None:
         """The pending version a retried `createArtifact` resumes (same sequence, digest and client id)."""
@@ -664,9 +648,6 @@ class Store:
 
     def api_key_columns(self) -> set[str]:
         return {str(row["name"]) for row in self.all("PRAGMA table_info(api_keys)")}
-
-    def has_plain_api_keys(self) -> bool:
-        return self.one("SELECT rowid FROM api_keys WHERE key NOT LIKE 'sha256:%' LIMIT 1") is not None
 
     def secure_delete_on(self) -> None:
         """Overwrite freed pages from now on (so no copy of a replaced secret stays in the file)."""
@@ -801,12 +782,6 @@ class Store:
 
     def committed_artifacts(self) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM artifacts WHERE state = 'COMMITTED'")
-
-    def is_member(self, collection_id: int, artifact_id: int) -> bool:
-        row = self.one(
-            "SELECT 1 FROM memberships WHERE collection_id = ? AND artifact_id = ?", (collection_id, artifact_id)
-        )
-        return row is not None
 
     def files_of(self, artifact_id: int) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM artifact_files WHERE artifact_id = ?", (artifact_id,))
