@@ -7,7 +7,6 @@ given, a copy under `servers/<pid>.json` of the default data directory, so an em
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -62,9 +61,14 @@ def _alive(pid: int) -> bool:
 def _read(path: Path) -> LocalServer | None:
     try:
         state = json.loads(path.read_text())
-        server = LocalServer(str(state["url"]), str(state["api_key"]), int(state["pid"]), path)
-        if isinstance(state.get("data_dir"), str) and os.path.isabs(state["data_dir"]):
-            server = dataclasses.replace(server, data_dir=Path(state["data_dir"]))
+        data_dir = state.get("data_dir")
+        server = LocalServer(
+            str(state["url"]),
+            str(state["api_key"]),
+            int(state["pid"]),
+            path,
+            data_dir=Path(data_dir) if isinstance(data_dir, str) and os.path.isabs(data_dir) else None,
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return server if _alive(server.pid) else None

@@ -245,12 +245,9 @@ class Transport:
             )
             if response is not None:
                 response.close()
-            if wait is None:
-                time.sleep(delay)
-            else:
-                started = time.monotonic()
-                wait(delay)
-                deadline += max(0.0, time.monotonic() - started - delay)
+            started = time.monotonic()
+            (wait or time.sleep)(delay)
+            deadline += max(0.0, time.monotonic() - started - delay)  # a caller's own queueing is not the server's
 
     # -- the protocol the generated GraphQL client expects ---------------------------------
 

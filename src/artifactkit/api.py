@@ -34,6 +34,7 @@ from .manifest import ManifestEntry, ManifestError, check_entry_path
 from .projects import Projects
 from .runs import Run
 from .transfer.cache import Cache
+from .transfer.fetch import normalise_etag
 from .transfer.progress import Progress
 from .transfer.upload import UploadStats, collect_files
 from .uploads import upload_version
@@ -395,7 +396,7 @@ class Api:
         response.close()
         if response.status_code >= 400:
             raise DownloadError(f"HEAD {url} answered HTTP {response.status_code}", path=path)
-        etag = response.headers.get("etag", "").strip().removeprefix("W/").strip('"')
+        etag = normalise_etag(response.headers.get("etag"))
         length = response.headers.get("content-length", "")
         return ManifestEntry(path, digest=etag or url, size=int(length) if length.isdigit() else 0, ref=url)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import glob
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -78,7 +79,7 @@ class ArtifactEntry(ManifestEntry):
         """
         artifact = self._owner()
         target = Path(root) if root is not None else default_root(artifact)
-        result = artifact.download_files(target, include=[_glob_escape(self.path)], skip_cache=skip_cache)
+        result = artifact.download_files(target, include=[glob.escape(self.path)], skip_cache=skip_cache)
         [planned] = [f for f in result.files if f.path == self.path]
         return str(planned.destination)
 
@@ -87,11 +88,6 @@ class ArtifactEntry(ManifestEntry):
         if self.ref is None:
             raise UnsupportedError(f"{self.path} is stored in W&B, not a reference")
         return self.ref
-
-
-def _glob_escape(path: str) -> str:
-    """A glob matching exactly `path` (fnmatch has no escape character, brackets do the job)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
 class CollectionView(NamedTuple):
@@ -173,7 +169,7 @@ class Artifact:
         self._aliases: list[str] | None = None
         self._tags: list[str] | None = None
         self._metadata: dict[str, Any] | None = None
-        self._description: str | None = attrs.description
+        self.description: str | None = attrs.description
 
     @property
     def _saved_state(self) -> _SavedState:
@@ -206,15 +202,6 @@ class Artifact:
     @tags.setter
     def tags(self, value: list[str]) -> None:
         self._tags = value
-
-    @property
-    def description(self) -> str | None:
-        """The version's description, yours to edit before `save()`."""
-        return self._description
-
-    @description.setter
-    def description(self, value: str | None) -> None:
-        self._description = value
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -113,7 +113,6 @@ class RunArtifacts(Paginator[Artifact]):
 
     def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
         run = self.run
-        verb = "logged" if self.mode == "logged" else "used"
         found = self.client.operations.run_artifacts(
             run.entity,
             run.project,
@@ -121,7 +120,7 @@ class RunArtifacts(Paginator[Artifact]):
             self.mode,
             cursor=cursor,
             per_page=self.per_page,
-            what=f"listing the artifacts {verb} by run {run.path_str}",
+            what=f"listing the artifacts {self.mode} by run {run.path_str}",
         )
         if found is None:
             raise self._run_not_found()

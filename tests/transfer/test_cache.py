@@ -136,9 +136,9 @@ def test_files_already_in_place_are_hashed_once_then_found_in_the_checksum_memo(
     api.upload(write_tree(tmp_path / "src", files), f"{project}/memo", "dataset")
     root = Path(api.artifact(f"{project}/memo:v0").download(tmp_path / "out", progress=False))
     hashed: list[Path] = []
-    real_md5_of, real_md5_file = plan_module.md5_of, cache_module._md5_file
-    monkeypatch.setattr(plan_module, "md5_of", lambda path: hashed.append(path) or real_md5_of(path))
-    monkeypatch.setattr(cache_module, "_md5_file", lambda path: hashed.append(path) or real_md5_file(path))
+    real_md5_of = cache_module.md5_of
+    monkeypatch.setattr(plan_module, "md5_of", lambda path, *rest: hashed.append(path) or real_md5_of(path, *rest))
+    monkeypatch.setattr(cache_module, "md5_of", lambda path, *rest: hashed.append(path) or real_md5_of(path, *rest))
 
     api.artifact(f"{project}/memo:v0").download(root, progress=False)
     assert hashed == []  # the download itself remembered every file it wrote

@@ -8,9 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_debug_option, files_text, human_size, size_argument, table
-
-JSON_SCHEMA_VERSION = 1
+from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_debug_option, files_text, human_size, size_argument, table
 
 
 def register(commands: Any) -> None:

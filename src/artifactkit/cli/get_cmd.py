@@ -7,7 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_NOT_FOUND, EXIT_OK, add_connection_options, files_text, human_size, make_api, table
+from .output import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    JSON_SCHEMA_VERSION,
+    add_connection_options,
+    files_text,
+    human_size,
+    make_api,
+    table,
+)
 
 _LABELS = {"fetch": "download", "cache": "from cache", "keep": "up to date"}
 
@@ -64,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "schema_version": 1,
+                    "schema_version": JSON_SCHEMA_VERSION,
                     "artifact": artifact.qualified_name,
                     "root": str(result.root),
                     "dry_run": args.dry_run,

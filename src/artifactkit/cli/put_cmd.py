@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_connection_options, files_text, human_size, make_api
+from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, files_text, human_size, make_api
 
 
 def register(commands: Any) -> None:
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "schema_version": 1,
+                    "schema_version": JSON_SCHEMA_VERSION,
                     "artifact": artifact.qualified_name,
                     "version": artifact.version,
                     "aliases": artifact.aliases,

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, add_connection_options, files_text, make_api
+from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, files_text, make_api
 
 
 def register(commands: Any) -> None:
@@ -32,10 +32,15 @@ def run(args: argparse.Namespace) -> int:
 
     with make_api(args) as api:
         artifact = api.artifact(args.name)
-        artifact.verify(args.root, progress=False if (args.no_progress or args.json) else None)
         root = args.root if args.root is not None else default_root(artifact)
+        artifact.verify(root, progress=False if (args.no_progress or args.json) else None)
     if args.json:
-        document = {"schema_version": 1, "artifact": artifact.qualified_name, "root": str(root), "verified": True}
+        document = {
+            "schema_version": JSON_SCHEMA_VERSION,
+            "artifact": artifact.qualified_name,
+            "root": str(root),
+            "verified": True,
+        }
         print(json.dumps(document, indent=2))
     else:
         print(f"{root} holds exactly {artifact.qualified_name} ({files_text(artifact.file_count)}, verified)")

@@ -37,6 +37,9 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
 
+from .limits import CHUNK
+from .progress import Progress
+
 CACHE_SUBDIR = "artifactkit"
 _READ_ONLY = 0o444
 TOUCH_EVERY = 3600.0  # seconds: a hit refreshes an object's mtime (its LRU time) at most this often
@@ -84,11 +87,16 @@ def _sign(path: Path, key: str) -> os.stat_result:
     return os.stat(path)
 
 
-def _md5_file(path: Path) -> str:
+def md5_of(path: Path, progress: Progress | None = None) -> str:
+    """The hex MD5 of a file, reporting bytes and the finished file to `progress`."""
     hasher = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
+        while chunk := f.read(CHUNK):
             hasher.update(chunk)
+            if progress is not None:
+                progress.bytes(len(chunk))
+    if progress is not None:
+        progress.file_done()
     return hasher.hexdigest()
 
 
@@ -215,7 +223,7 @@ class Cache:
         if size is not None and stat.st_size != size:
             return None
         if not signed(stat, key) and (self._signatures_hold or stat.st_nlink > 1):
-            if kind != "md5" or _md5_file(path) != key:
+            if kind != "md5" or md5_of(path) != key:
                 with contextlib.suppress(OSError):
                     path.unlink()
                 return None
@@ -282,9 +290,12 @@ class Cache:
 
     # -- checksums of files in download roots ---------------------------------------------
 
-    def known_md5(self, path: Path) -> str | None:
-        """The MD5 (hex) of `path` if it was computed before and the file did not change since."""
-        return self._checksums.get(path)
+    def known_md5(self, path: Path, stat: os.stat_result | None = None) -> str | None:
+        """The MD5 (hex) of `path` if it was computed before and the file did not change since.
+
+        `stat`: the file's stat, when the caller has just taken it (saves taking another).
+        """
+        return self._checksums.get(path, stat)
 
     def remember_md5(self, path: Path, md5_hex: str) -> None:
         """Note the MD5 of a file just written or hashed; kept in memory until `flush()`."""
@@ -632,11 +643,12 @@ class _ChecksumMemo:
             self._conn.close()
             self._conn = None
 
-    def get(self, path: Path) -> str | None:
-        try:
-            stat = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+    def get(self, path: Path, stat: os.stat_result | None = None) -> str | None:
+        if stat is None:
+            try:
+                stat = path.stat()
+            except (FileNotFoundError, NotADirectoryError):
+                return None
         key = str(path)
         with self._lock:
             pending = self._pending.get(key)

@@ -33,11 +33,11 @@ import httpx
 from .._transport import Transport
 from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, TransportError
 from ..manifest import Manifest, ManifestEntry
-from .cache import Cache
+from .cache import Cache, md5_of
 from .fetch import Cancelled, Fetcher, Source, UrlSource
 from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers, transfer_threads
 from .place import LINK, Placer
-from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, md5_of, plan
+from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, plan
 from .progress import Progress
 from .urls import FileUrls, UrlQuery
 from .wandb_cache import WandbCache

@@ -139,6 +139,20 @@ def normalise_etag(value: str | None) -> str:
     return (value or "").strip().removeprefix("W/").strip('"')
 
 
+def check_reference_etag(entry: ManifestEntry, response: httpx.Response) -> None:
+    """Raise `DigestMismatchError` when a reference's origin now has another ETag than the manifest's."""
+    if entry.digest == entry.ref:  # W&B records the URL itself when the origin had no ETag
+        return
+    etag = normalise_etag(response.headers.get("etag"))
+    if etag not in {entry.digest, normalise_etag(str(entry.extra.get("etag", "")))} - {""}:
+        shown = repr(etag) if etag else "no ETag"
+        raise DigestMismatchError(
+            f"{entry.path}: reference {entry.ref} now has {shown}, the manifest recorded "
+            f"{entry.digest!r}; its content changed since the version was logged",
+            path=entry.path,
+        )
+
+
 class Fetcher:
     """Fetches objects into the cache (or a private temp file) with verification and resume."""
 
@@ -618,8 +632,6 @@ class Fetcher:
 
     def _reference_into(self, part: Path, entry: ManifestEntry, size: int | None) -> None:
         assert entry.ref is not None
-        accepted = {entry.digest, normalise_etag(str(entry.extra.get("etag", "")))} - {""}
-        check_etag = entry.digest != entry.ref  # W&B records the URL itself when the origin had no ETag
         problem = ""
         for _attempt in range(ATTEMPTS):
             written = 0
@@ -628,14 +640,7 @@ class Fetcher:
                     raise DownloadError(
                         f"{entry.path}: HTTP {response.status_code} from reference {entry.ref}", path=entry.path
                     )
-                etag = normalise_etag(response.headers.get("etag"))
-                if check_etag and etag not in accepted:
-                    shown = repr(etag) if etag else "no ETag"
-                    raise DigestMismatchError(
-                        f"{entry.path}: reference {entry.ref} now has {shown}, the manifest recorded "
-                        f"{entry.digest!r}; its content changed since the version was logged",
-                        path=entry.path,
-                    )
+                check_reference_etag(entry, response)
                 try:
                     with part.open("wb") as out:
                         for chunk in response.iter_bytes(CHUNK):

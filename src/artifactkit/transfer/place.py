@@ -56,10 +56,9 @@ def _clone(src: Path, tmp: Path) -> bool:
 class Placer:
     """Places the files of one download, counting how (`counts[LINK]`, `counts[COPY]`, ...)."""
 
-    def __init__(self, target: DownloadRoot, *, cache: Cache | None = None, link: bool = True) -> None:
+    def __init__(self, target: DownloadRoot, *, cache: Cache | None = None) -> None:
         self.target = target
         self.cache = cache
-        self.link = link
         self.counts: Counter[str] = Counter()
         self.copied_bytes = 0
         self._lock = threading.Lock()
@@ -87,13 +86,10 @@ class Placer:
         if move and source.owned:
             os.replace(source.path, dest)
             return self._count(MOVE)
-        if self.link and not source.owned:
-            if self._try_clone(source.path, dest):
-                return self._count(REFLINK)
-            if self._linkable(source) and self._try_link(source.path, dest):
-                return self._count(LINK)
-        elif self._try_clone(source.path, dest):
+        if self._try_clone(source.path, dest):
             return self._count(REFLINK)
+        if not source.owned and self._linkable(source) and self._try_link(source.path, dest):
+            return self._count(LINK)
         path = source.path
         size = self._replace_with(dest, lambda tmp: shutil.copyfile(path, tmp))
         return self._count(COPY, size)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import fnmatch
-import hashlib
 import os
 import re
 import threading
@@ -23,8 +22,8 @@ from typing import Literal
 
 from ..errors import DownloadError, UnsafePathError, UnsupportedReferenceError
 from ..manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
-from .cache import Cache, etag_key
-from .limits import CHUNK, EMPTY_MD5
+from .cache import Cache, etag_key, md5_of
+from .limits import EMPTY_MD5
 from .progress import Progress
 
 FETCHABLE_SCHEMES = ("http://", "https://")
@@ -61,19 +60,6 @@ def expected_size(entry: ManifestEntry) -> int | None:
     if not entry.is_reference and entry.md5_hex == EMPTY_MD5:
         return 0
     return None
-
-
-def md5_of(path: Path, progress: Progress | None = None) -> str:
-    """The hex MD5 of a file, reporting bytes and the finished file to `progress`."""
-    hasher = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            hasher.update(chunk)
-            if progress is not None:
-                progress.bytes(len(chunk))
-    if progress is not None:
-        progress.file_done()
-    return hasher.hexdigest()
 
 
 def select_entries(
@@ -266,7 +252,7 @@ def plan(
         if obj is not None and (obj.st_ino, obj.st_dev) == (stat.st_ino, stat.st_dev):
             on_disk[id(item)] = item.entry.md5_hex  # a hardlink to the intact cache object: these bytes
         else:
-            on_disk[id(item)] = cache.known_md5(item.destination)
+            on_disk[id(item)] = cache.known_md5(item.destination, stat)  # a regular file: lstat is its stat
     unknown = [item for item in planned if on_disk.get(id(item), "") is None]
     if unknown:  # hash what is on disk, in parallel; later downloads find these in the memo
         if progress is not None:

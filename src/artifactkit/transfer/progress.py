@@ -25,7 +25,6 @@ class Progress:
         self._files_done = 0
         self._total_files = total_files
         self._verb = verb
-        self.owner = True  # closed by whoever made it; a phase of a longer operation is closed by that one
         if show and (total_bytes or total_files or phases):
             from tqdm import tqdm
 

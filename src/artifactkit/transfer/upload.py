@@ -162,13 +162,16 @@ def collect_files(
         source, logical = pair
         where = Path(os.path.abspath(source))
         if checksums is not None:
-            size = _size(source)
-            known = checksums.known_md5(where)
-            if known is not None:
+            try:
+                stat = os.stat(source)  # one stat: the size reported is the one the memo matched
+            except OSError:
+                stat = None  # hashing below reports why the file cannot be read
+            known = None if stat is None else checksums.known_md5(where, stat)
+            if known is not None and stat is not None:
                 if progress is not None:
-                    progress.bytes(size)
+                    progress.bytes(stat.st_size)
                     progress.file_done()
-                return LocalFile(source, logical, size, md5_hex_to_b64(known), checksum_reused=True)
+                return LocalFile(source, logical, stat.st_size, md5_hex_to_b64(known), checksum_reused=True)
         size, md5 = _hash_file(source, progress, cancel)
         if checksums is not None:
             checksums.remember_md5(where, md5_b64_to_hex(md5))
