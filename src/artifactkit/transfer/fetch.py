@@ -267,8 +267,9 @@ class Fetcher:
             hit = self.cache.lookup("md5", md5_hex, size)
             if hit is not None:
                 return Source(hit, key=md5_hex)
+            # Named like the cache's other temps (`partial/*.tmp`): cleanup removes it if a crash abandons it.
             part = self.cache.partial_path("md5", md5_hex)
-            copy = part.with_name(f"{part.name}.wandb-{secrets.token_hex(4)}")
+            copy = part.with_name(f"md5-{md5_hex}.wandb-{secrets.token_hex(4)}.tmp")
             if not self.wandb_cache.copy_verified(candidate, copy, md5_hex, name):
                 return None
             return Source(self.cache.publish(copy, "md5", md5_hex), key=md5_hex)
