@@ -60,8 +60,13 @@ def charge_rows(count: int) -> None:
     slice_left: int | None = getattr(_request, "slice_rows_left", None)
     if slice_left is not None:
         _request.slice_rows_left = slice_left - count
-        if slice_left - count < 0 or time.thread_time() > _request.slice_deadline:
+        if slice_left - count < 0 or _past_slice():
             raise OutOfSlice
+
+
+def _past_slice() -> bool:
+    """Whether this thread's request has used up the CPU time of its slice (none: never)."""
+    return time.thread_time() > getattr(_request, "slice_deadline", float("inf"))
 
 
 @dataclass(frozen=True)
@@ -269,23 +274,22 @@ class BudgetExceeded(Exception):
 class TimeBudget:
     """A deadline per request thread, enforced inside SQLite statements by the progress handler.
 
+    Its state is the thread's request state (`_request`), which `charge_rows` shares.
+
     The handler runs every few thousand SQLite instructions; past the deadline it makes the
     running statement fail with "interrupted", which rolls back any write in progress.
     """
 
-    def __init__(self) -> None:
-        self._local = threading.local()
-
     def _check(self) -> int:
-        deadline: float | None = getattr(self._local, "deadline", None)
+        deadline: float | None = getattr(_request, "deadline", None)
         if deadline is None:
             return 0
         now = time.monotonic()
         if now > deadline:
-            self._local.exceeded = True
+            _request.exceeded = True
             return 1
-        if time.thread_time() > self._local.slice_deadline:
-            self._local.sliced = True
+        if _past_slice():
+            _request.sliced = True
             return 1
         return 0
 
@@ -300,27 +304,26 @@ class TimeBudget:
     ) -> None:
         """Start a request's budget; with a slice, also stop it (`sliced`) past that many seconds of
         this thread's CPU time (not wall time: a process waiting for a core uses none) or rows."""
-        self._local.deadline = time.monotonic() + seconds
-        self._local.exceeded = False
-        self._local.sliced = False
-        self._local.slice_deadline = time.thread_time() + slice_seconds if slice_seconds is not None else float("inf")
+        _request.deadline = time.monotonic() + seconds
+        _request.exceeded = False
+        _request.sliced = False
+        _request.slice_deadline = time.thread_time() + slice_seconds if slice_seconds is not None else float("inf")
         conn.set_progress_handler(self._check, 10_000)
         _request.rows_left = rows
         _request.rows_limit = rows
         _request.slice_rows_left = slice_rows
-        _request.slice_deadline = self._local.slice_deadline
 
     def stop(self) -> None:
-        self._local.deadline = None
+        _request.deadline = None
         _request.rows_left = None
         _request.slice_rows_left = None
 
     @property
     def sliced(self) -> bool:
         """Whether the run outgrew its slice (a statement was stopped for it)."""
-        return bool(getattr(self._local, "sliced", False))
+        return bool(getattr(_request, "sliced", False))
 
     @property
     def exceeded(self) -> bool:
-        deadline: float | None = getattr(self._local, "deadline", None)
-        return bool(getattr(self._local, "exceeded", False)) or (deadline is not None and time.monotonic() > deadline)
+        deadline: float | None = getattr(_request, "deadline", None)
+        return bool(getattr(_request, "exceeded", False)) or (deadline is not None and time.monotonic() > deadline)
