@@ -34,10 +34,9 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if "/" not in args.path.strip("/"):
-        with make_api(args) as api:
-            return _entity_or_project(args, api, args.path.strip("/"))
     with make_api(args) as api:
+        if "/" not in args.path.strip("/"):
+            return _entity_or_project(args, api, args.path.strip("/"))
         depth = args.path.count("/")
         if depth <= 1:
             if args.types:

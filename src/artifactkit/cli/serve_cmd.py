@@ -73,10 +73,15 @@ def _server_main() -> ModuleType:
     return main
 
 
+def _has_data(data_dir: Path) -> bool:
+    """Whether an emulator has kept its database in `data_dir` (the server's `Settings.database_path`)."""
+    return (data_dir / "emulator.sqlite3").exists()
+
+
 def _check_data_dir(data_dir: Path, *, must_exist: bool) -> Path:
     if data_dir.exists() and not data_dir.is_dir():
         raise ConfigurationError(f"--data-dir {data_dir} is a file, not a directory")
-    if must_exist and not (data_dir / "emulator.sqlite3").exists():
+    if must_exist and not _has_data(data_dir):
         raise ConfigurationError(
             f"--data-dir {data_dir} holds no emulator data; pass the directory `artifactkit serve --data-dir` used"
         )
@@ -116,7 +121,7 @@ def _running_data_dir(default: Path) -> Path:
     from .._local import running_local_server
 
     running = running_local_server()
-    if running is None or running.data_dir is None or not (running.data_dir / "emulator.sqlite3").exists():
+    if running is None or running.data_dir is None or not _has_data(running.data_dir):
         raise ConfigurationError(
             f"the default data directory {default} holds no emulator data and no running emulator announced "
             "another; pass --data-dir, the directory `artifactkit serve --data-dir` used"
@@ -132,7 +137,7 @@ def run_keys(args: argparse.Namespace) -> int:
     data_dir = args.data_dir
     if data_dir is None:
         data_dir = default_data_dir()
-        if args.action == "list" and not (data_dir / "emulator.sqlite3").exists():
+        if args.action == "list" and not _has_data(data_dir):
             data_dir = _running_data_dir(data_dir)
     data_dir = _check_data_dir(data_dir, must_exist=args.action == "list")
     return keys_command(data_dir, args.action, args.user, args.read_only, as_json=args.json, role=args.role)
