@@ -12,12 +12,11 @@ import binascii
 import functools
 import hashlib
 import json
-import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .names import InvalidName, check_path_lengths
+from .names import InvalidName, check_path
 
 STORAGE_POLICY = "wandb-storage-policy-v1"
 MANIFEST_VERSION = 1
@@ -47,25 +46,15 @@ def md5_hex_to_b64(hex_digest: str) -> str:
 def check_entry_path(path: str) -> str:
     """Return `path` if it is a safe relative POSIX path inside an artifact, else raise.
 
-    Refused: empty paths, absolute paths (including drive letters), backslashes, NUL bytes,
-    any `.` or `..` component, and components or whole paths over the limits of `names`. A safe
-    path can be joined to a download root without leaving it (symlinks on disk are checked
-    separately, at write time).
+    The shared rule of `names.check_path`: no empty path, control or bidirectional formatting
+    characters, absolute path (drive letters included), backslash, or `.`/`..` component, and
+    components and whole paths within the limits of `names`. A safe path can be joined to a
+    download root without leaving it (symlinks on disk are checked separately, at write time).
     """
-    if not path or "\x00" in path:
-        raise ManifestError(f"entry path {path!r} is empty or contains NUL")
-    if path.startswith("/") or "\\" in path or (len(path) > 1 and path[1] == ":"):
-        raise ManifestError(f"entry path {path!r} is absolute or not a POSIX path")
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise ManifestError(f"entry path {path!r} has an empty, '.' or '..' component")
-    if posixpath.normpath(path) != path:
-        raise ManifestError(f"entry path {path!r} is not normalised")
     try:
-        check_path_lengths(path)
+        return check_path("entry path", path)
     except InvalidName as exc:
         raise ManifestError(exc.message) from None
-    return path
 
 
 ARTIFACT_REFERENCE_SCHEME = "wandb-artifact://"

@@ -1,6 +1,7 @@
 """The one set of name rules, shared by the SDK and the emulator.
 
-Entities, projects, artifact types, collections and runs; aliases; tags; manifest entry paths.
+Entities, projects, artifact types, collections and runs; aliases; tags; file paths (the
+entries of a manifest and the files of a run).
 Both sides import this module (stdlib only) so a name the SDK accepts is a name the emulator
 accepts, and the reverse. Every pattern is matched with `fullmatch`: `$` in Python also matches
 before a trailing newline, so `"ok\\n"` passed the old `^...$` patterns.
@@ -29,6 +30,10 @@ _ALIAS = re.compile(r"[^/:\s\x00-\x1f\x7f](?:[^/:\x00-\x1f\x7f]*[^/:\s\x00-\x1f\
 _VERSION = re.compile(r"v([0-9]{1,18})")  # 18 digits: always a 64-bit integer
 # W&B's TagInput constraint: words of letters, digits, '_' or '-', separated by spaces.
 _TAG = re.compile(r"[-\w]+(?:[ ]+[-\w]+)*")
+# Characters no file path may hold: control characters (C0, DEL, C1: a newline splits a listing
+# line in two, an escape sequence rewrites the terminal), the line and paragraph separators, and
+# Unicode's bidirectional formatting characters (`evil\u202etxt.exe` is shown as `evilexe.txt`).
+_PATH_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 class InvalidName(ValueError):
@@ -78,22 +83,44 @@ def check_tag(kind: str, tag: object) -> str:
     return tag
 
 
-def check_path_lengths(path: str) -> str:
-    """A manifest path's length limits: each component and the whole, counted in UTF-8 bytes.
+def check_path(kind: str, path: object) -> str:
+    """A file path inside an artifact version or a run (`kind` names which, e.g. "entry path").
 
-    The structural rules (relative, normalised, no '..') live in `manifest.check_entry_path`,
-    which calls this.
+    Refused: anything but a non-empty string; control, line-separator and bidirectional
+    formatting characters; absolute paths (a leading '/' or a drive letter) and backslashes (a
+    separator on Windows, so `a\\..\\b` would climb there); empty, '.' and '..' components
+    (so the path is normalised and stays inside any root it is joined to); and paths over the
+    length limits of `check_path_lengths`.
     """
+    if not isinstance(path, str) or not path:
+        raise InvalidName(kind, f"invalid {kind} {path!r}: a file path is a non-empty string")
+    bad = _PATH_FORBIDDEN.search(path)
+    if bad is not None:
+        raise InvalidName(
+            kind,
+            f"invalid {kind} {path[:80]!r}: control, line-separator and bidirectional formatting characters "
+            f"(here U+{ord(bad.group()):04X}) are not allowed",
+        )
+    if path.startswith("/") or "\\" in path or (len(path) > 1 and path[1] == ":"):
+        raise InvalidName(
+            kind, f"invalid {kind} {path[:80]!r}: use a relative POSIX path ('/' separators, no drive, no '\\')"
+        )
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        raise InvalidName(kind, f"invalid {kind} {path[:80]!r}: an empty, '.' or '..' component")
+    return check_path_lengths(path, kind)
+
+
+def check_path_lengths(path: str, kind: str = "entry path") -> str:
+    """A file path's length limits: each component and the whole, counted in UTF-8 bytes."""
     try:
         encoded = path.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidName("path", f"entry path {path!r} is not valid UTF-8 (lone surrogate)") from None
+        raise InvalidName(kind, f"invalid {kind} {path[:80]!r}: not valid UTF-8 (lone surrogate)") from None
     if len(encoded) > MAX_PATH_BYTES:
-        raise InvalidName("path", f"entry path of {len(encoded)} bytes is longer than {MAX_PATH_BYTES} bytes")
+        raise InvalidName(kind, f"invalid {kind}: {len(encoded)} bytes, longer than {MAX_PATH_BYTES} bytes")
     for component in path.split("/"):
         if len(component.encode("utf-8")) > MAX_COMPONENT_BYTES:
             raise InvalidName(
-                "path",
-                f"entry path {path[:80]!r}... has a component longer than {MAX_COMPONENT_BYTES} bytes",
+                kind, f"invalid {kind} {path[:80]!r}...: a component is longer than {MAX_COMPONENT_BYTES} bytes"
             )
     return path

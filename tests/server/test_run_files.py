@@ -150,9 +150,10 @@ def test_a_deleted_runs_files_go_with_it(client: Client, project: str, emulator:
     answer = client.data(CREATE_RUN_FILES, entity=entity, project=name, run="short-lived", files=["late.txt"])
     put_files(client, project, "short-lived", {"early.txt": b"early"})
     client.data(DELETE, id=run["id"])
-    # An upload URL handed out before the run was deleted no longer records a file.
+    # An upload URL handed out before the run was deleted no longer records a file: what it was
+    # signed for is gone, so the signature no longer checks out.
     late = httpx.put(answer["createRunFiles"]["files"][0]["uploadUrl"], content=b"late", timeout=30)
-    assert late.status_code == 404
+    assert (late.status_code, late.json()["errors"][0]["extensions"]["code"]) == (403, "FORBIDDEN")
     assert client.data(PROJECT_ID, e=entity, p=name, n="short-lived")["project"]["run"] is None
     run_pk = int(base64.b64decode(run["id"]).decode().split(":")[1])
     assert emulator.store.run_file_count(run_pk) == 0  # early.txt went with the run

@@ -85,14 +85,20 @@ def test_upload_urls_only_work_as_signed(client: Client, project: str, spoil: st
 
 
 def test_a_correctly_signed_url_stops_working_when_it_expires() -> None:
+    version = {"id": 7, "created_at": "2025-01-01T00:00:00.000001Z"}
+    subject = f"{'0' * 32}/7@2025-01-01T00:00:00.000001Z"
     signer = UrlSigner(base_url="http://x", secret=b"k" * 32, ttl_seconds=-1)  # expired on creation
-    url = httpx.URL(signer.blob_upload_url("0" * 32))
-    assert url.params["sig"] and not signer.verify("put", "0" * 32, url.params["exp"], url.params["sig"])
+    url = httpx.URL(signer.blob_upload_url("0" * 32, version))  # type: ignore[arg-type]
+    assert url.params["sig"] and not signer.verify("put", subject, url.params["exp"], url.params["sig"])
     fresh = UrlSigner(base_url="http://x", secret=b"k" * 32, ttl_seconds=60)
-    url = httpx.URL(fresh.blob_upload_url("0" * 32))
-    assert fresh.verify("put", "0" * 32, url.params["exp"], url.params["sig"])
-    assert not fresh.verify("get", "0" * 32, url.params["exp"], url.params["sig"])  # signed for PUT only
-    assert not fresh.verify("put", "1" * 32, url.params["exp"], url.params["sig"])  # and for this blob only
+    url = httpx.URL(fresh.blob_upload_url("0" * 32, version))  # type: ignore[arg-type]
+    assert url.params["version"] == "7"
+    assert fresh.verify("put", subject, url.params["exp"], url.params["sig"])
+    assert not fresh.verify("get", subject, url.params["exp"], url.params["sig"])  # signed for PUT only
+    assert not fresh.verify("put", subject.replace("0", "1", 1), url.params["exp"], url.params["sig"])  # this blob
+    # and this version only: another object given the same id (a database from before ids were
+    # never reused) has another creation stamp
+    assert not fresh.verify("put", subject.replace("000001Z", "000002Z"), url.params["exp"], url.params["sig"])
 
 
 def test_commit_needs_the_manifest_and_every_file(client: Client, project: str) -> None:

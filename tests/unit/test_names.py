@@ -119,3 +119,46 @@ def test_path_lengths_refused(path: str, why: str) -> None:
     with pytest.raises(names.InvalidName) as caught:
         names.check_path_lengths(path)
     assert why in caught.value.message
+
+
+OK_PATHS = ["a", "dir/file.txt", "plot 1.png", "ünïcode/名前.txt", "...", ".hidden/x", "a" * 255]
+BAD_PATHS = {
+    "": "non-empty",
+    "../x": "'..' component",
+    "a/../b": "'..' component",
+    "./a": "'..' component",
+    "a//b": "'..' component",
+    "a/": "'..' component",
+    "/etc/passwd": "relative POSIX path",
+    "a\\..\\b": "relative POSIX path",
+    "C:x": "relative POSIX path",
+    "new\nline": "U+000A",
+    "tab\tinside": "U+0009",
+    "\x1b[2J": "U+001B",
+    "del\x7f": "U+007F",
+    "c1\x85": "U+0085",
+    "evil\u202etxt.exe": "U+202E",
+    "iso\u2066late": "U+2066",
+    "mark\u200f": "U+200F",
+    "line\u2028sep": "U+2028",
+    "x" * 256: "255 bytes",
+    "bad\ud800": "UTF-8",
+}
+
+
+@pytest.mark.parametrize("path", OK_PATHS)
+def test_paths_allowed(path: str) -> None:
+    assert names.check_path("run file name", path) == path
+
+
+@pytest.mark.parametrize(("path", "why"), BAD_PATHS.items(), ids=[repr(p)[:40] for p in BAD_PATHS])
+def test_paths_refused(path: str, why: str) -> None:
+    with pytest.raises(names.InvalidName) as caught:
+        names.check_path("run file name", path)
+    assert caught.value.kind == "run file name"
+    assert caught.value.message.startswith("invalid run file name") and why in caught.value.message
+
+
+def test_a_path_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(names.InvalidName):
+        names.check_path("entry path", None)

@@ -16,6 +16,7 @@ from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from starlette.requests import Request
 
 from .accounts import find_key
+from .policy import Caller
 from .store import Store
 
 ANONYMOUS_FIELDS = frozenset({"serverInfo", "__typename"})
@@ -43,6 +44,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def caller(self) -> Caller:
+        """This caller as the permission rules (`policy`) see them."""
+        return Caller(self.user_id, self.role)
 
 
 def credentials(request: Request) -> str | None:

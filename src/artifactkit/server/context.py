@@ -8,15 +8,25 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
+from . import policy
 from .blobs import BlobStore
 from .errors import PermissionDenied
+from .policy import ANONYMOUS, Caller
 from .settings import Settings
 from .store import Store
 
 _EXPIRES = re.compile(r"[0-9]{1,12}")
+
+
+def identity(row: sqlite3.Row) -> str:
+    """What a signed URL names: the object's id and its creation stamp. Ids are never reused
+    (AUTOINCREMENT), and the stamp also tells apart two objects that a database from before
+    that change gave the same id: a URL signed for one never works for another."""
+    return f"{row['id']}@{row['created_at']}"
 
 
 @dataclass(frozen=True)
@@ -24,7 +34,9 @@ class UrlSigner:
     """Builds and checks the pre-signed URLs for blob downloads and uploads.
 
     Direct URLs work without an API key, like W&B's signed storage URLs, but only until they
-    expire and only for the blob they were signed for.
+    expire and only for what they were signed for: a download URL for one blob (content, which
+    every version holding it shares); an upload URL for one object, by `identity`: a version's
+    file, a version's manifest, a run's file. When that object is gone, so is the URL.
     """
 
     base_url: str
@@ -35,9 +47,9 @@ class UrlSigner:
         message = f"{purpose}:{subject}:{expires}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
 
-    def _signed(self, path: str, purpose: str, subject: str) -> str:
+    def _signed(self, path: str, purpose: str, subject: str, query: str = "") -> str:
         expires = int(time.time()) + self.ttl_seconds
-        return f"{self.base_url}{path}?exp={expires}&sig={self._sign(purpose, subject, expires)}"
+        return f"{self.base_url}{path}?{query}exp={expires}&sig={self._sign(purpose, subject, expires)}"
 
     def verify(self, purpose: str, subject: str, expires: str | None, signature: str | None) -> bool:
         # ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits.
@@ -54,15 +66,17 @@ class UrlSigner:
             path += "/" + quote(filename.rsplit("/", 1)[-1])
         return self._signed(path, "get", md5_hex)
 
-    def blob_upload_url(self, md5_hex: str) -> str:
-        return self._signed(f"/storage/upload/{md5_hex}", "put", md5_hex)
+    def blob_upload_url(self, md5_hex: str, version: sqlite3.Row) -> str:
+        """Upload the bytes of one file of a pending version (`version`: its `id` and `created_at`)."""
+        return self._signed(
+            f"/storage/upload/{md5_hex}", "put", f"{md5_hex}/{identity(version)}", f"version={version['id']}&"
+        )
 
-    def manifest_upload_url(self, manifest_id: int) -> str:
-        return self._signed(f"/storage/manifests/{manifest_id}", "put-manifest", str(manifest_id))
+    def manifest_upload_url(self, manifest: sqlite3.Row) -> str:
+        return self._signed(f"/storage/manifests/{manifest['id']}", "put-manifest", identity(manifest))
 
-    def run_file_upload_url(self, run_id: int, name: str) -> str:
-        subject = f"{run_id}/{name}"
-        return self._signed(f"/storage/runfiles/{run_id}/{quote(name)}", "put-run-file", subject)
+    def run_file_upload_url(self, run: sqlite3.Row, name: str) -> str:
+        return self._signed(f"/storage/runfiles/{run['id']}/{quote(name)}", "put-run-file", f"{identity(run)}/{name}")
 
 
 @dataclass
@@ -75,23 +89,51 @@ class Context:
     read_only: bool = False
     cache: dict[Any, Any] = field(default_factory=dict)
 
+    @cached_property
+    def caller(self) -> Caller:
+        """The caller as `policy` sees them: user and role (a key's role rides on its user row)."""
+        if self.user is None:
+            return ANONYMOUS
+        role = "write"
+        if self.read_only:
+            role = "read"
+        elif "key_role" in self.user.keys():  # noqa: SIM118 - `in` on a sqlite3.Row looks at its values
+            role = str(self.user["key_role"])
+        return Caller(int(self.user["id"]), role)
+
     def require_write(self) -> None:
         if self.read_only:
             raise PermissionDenied("this API key is read-only")
 
-    def may_see(self, artifact: sqlite3.Row) -> bool:
-        """Pending versions (and their upload URLs) are visible to their creator only."""
-        if artifact["state"] != "PENDING":
-            return True
-        creator = artifact["created_by_user_id"]
-        return creator is None or creator == self.user_id
+    # ------------------------------------------------------------ versions
+
+    def may_see_version(self, version: sqlite3.Row) -> bool:
+        return policy.may_see_version(self.caller, version)
+
+    def upload_version(self, artifact_id: int) -> sqlite3.Row | None:
+        """The version (`id`, `state`, `created_by_user_id`, `created_at`) when upload URLs for its
+        files and manifest go to this caller; else None."""
+        row = self.store.version_access(artifact_id)
+        return row if row is not None and policy.may_upload_to_version(self.caller, row) else None
 
     def may_upload(self, artifact_id: int) -> bool:
-        """Upload URLs go to a read-write key of the version's creator, while it is pending."""
-        if self.read_only:
-            return False
-        row = self.store.artifact_state_and_creator(artifact_id)
-        return row is not None and row["state"] == "PENDING" and self.may_see(row)
+        return self.upload_version(artifact_id) is not None
+
+    # ------------------------------------------------------------ runs
+
+    def may_change_run(self, owner_id: int | None) -> bool:
+        return policy.may_change_run(self.caller, owner_id)
+
+    def require_run_change(self, run: sqlite3.Row) -> None:
+        """Refuse (403) a change to another user's run; runs are visible to every key, so not 404."""
+        if not self.may_change_run(run["user_id"]):
+            raise PermissionDenied(f"run {run['name']} belongs to another user; only its owner may change it")
+
+    # ------------------------------------------------------------ collections and entities
+
+    def require_entity_write(self, entity: str) -> None:
+        if not policy.may_write_in_entity(self.caller, entity):
+            raise PermissionDenied(f"this API key may not write to entity {entity}")
 
     @property
     def user_id(self) -> int | None:

@@ -23,9 +23,12 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from .. import names
 from ..manifest import Manifest, ManifestError
+from . import policy
 from .auth import authenticate
 from .blobs import DigestMismatch
+from .context import identity
 from .graphql_route import error_response
 from .limits import json_depth
 
@@ -42,7 +45,8 @@ def _mime_types() -> mimetypes.MimeTypes:
     return mimetypes.MimeTypes()
 
 
-_SIGNATURE_REFUSED = "the URL signature is missing, wrong or expired"
+_SIGNATURE_REFUSED = "the URL signature is missing, wrong or expired, or what it was signed for is gone"
+_DIGITS = re.compile(r"[0-9]{1,18}")
 # A blob this small is read and answered on the event loop in one piece: FileResponse's three
 # thread hand-offs (open, read, close) cost more than the read itself (py-spy, 2,000 x 4 KiB).
 _INLINE_BLOB = 64 << 10
@@ -131,10 +135,20 @@ class FileRoutes:
             return error_response("Content-MD5 is not base64", "BAD_DIGEST", 400)
         return None
 
+    def _pending_version(self, request: Request, md5_hex: str) -> Response | None:
+        """Refuse a file upload unless its URL was signed for this blob of this version, and the
+        version is still pending (a committed version's files never change)."""
+        version_id = request.query_params.get("version", "")
+        version = self.emulator.store.version_access(int(version_id)) if _DIGITS.fullmatch(version_id) else None
+        if version is None or not self._signed(request, "put", f"{md5_hex}/{identity(version)}"):
+            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        return _unless_pending(version["state"], "files")
+
     async def put_blob(self, request: Request) -> Response:
         md5_hex = request.path_params["md5"]
-        if not self._signed(request, "put", md5_hex):
-            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        refused = self._pending_version(request, md5_hex)
+        if refused is not None:
+            return refused
         bad = self._check_content_md5(request, md5_hex)
         if bad is not None:
             return bad
@@ -147,8 +161,13 @@ class FileRoutes:
     async def put_manifest(self, request: Request) -> Response:
         """A version's manifest: size-limited, parsed and checked before anything is stored."""
         manifest_id = request.path_params["manifest_id"]
-        if not self._signed(request, "put-manifest", str(manifest_id)):
+        store = self.emulator.store
+        manifest = store.manifest_with_version(manifest_id)
+        if manifest is None or not self._signed(request, "put-manifest", identity(manifest)):
             return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        refused = _unless_pending(manifest["state"], "manifest")
+        if refused is not None:
+            return refused
         limit = self.emulator.settings.max_manifest_bytes
         body = bytearray()
         async for chunk in request.stream():
@@ -163,12 +182,6 @@ class FileRoutes:
         problem = await anyio.to_thread.run_sync(_manifest_problem, data)
         if problem is not None:
             return error_response(f"invalid manifest: {problem}", "BAD_MANIFEST", 400)
-        store = self.emulator.store
-        state = store.manifest_version_state(manifest_id)
-        if state is None:
-            return error_response("no such manifest", "NOT_FOUND", 404)
-        if state != "PENDING":
-            return error_response("the version is committed; its manifest cannot change", "CONFLICT", 409)
         writer = self.emulator.blobs.writer()
         try:
             await anyio.to_thread.run_sync(writer.write, data)
@@ -177,21 +190,33 @@ class FileRoutes:
             writer.abort()
             raise
         self._register_blob(md5_hex, len(data))
-        with store.write():
-            if store.manifest_version_state(manifest_id) != "PENDING":
-                return error_response("the version is committed; its manifest cannot change", "CONFLICT", 409)
+        with store.write():  # checked again: the version may have changed while the body arrived
+            current = store.manifest_with_version(manifest_id)
+            if current is None or identity(current) != identity(manifest):
+                return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+            refused = _unless_pending(current["state"], "manifest")
+            if refused is not None:
+                return refused
             store.set_manifest_blob(manifest_id, md5_hex)
         return Response(status_code=200)
 
     async def put_run_file(self, request: Request) -> Response:
+        """A run's file, through the URL `createRunFiles` signed for that run (by `identity`) and name."""
         run_id, name = request.path_params["run_id"], request.path_params["name"]
-        if not self._signed(request, "put-run-file", f"{run_id}/{name}"):
-            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
-        md5_hex, size = await self._receive_blob(request, None)
         store = self.emulator.store
+        run = store.run_by_id(run_id)
+        if run is None or not self._signed(request, "put-run-file", f"{identity(run)}/{name}"):
+            return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
+        stamp = identity(run)
+        try:  # signed names passed this rule already; checked again before anything is stored
+            names.check_path("run file name", name)
+        except names.InvalidName as exc:
+            return error_response(exc.message, "BAD_USER_INPUT", 400)
+        md5_hex, size = await self._receive_blob(request, None)
         with store.write():
-            if store.run_by_id(run_id) is None:  # deleted since the URL was signed
-                return error_response(f"run {run_id} not found", "NOT_FOUND", 404)
+            current = store.run_by_id(run_id)
+            if current is None or identity(current) != stamp:  # deleted since the URL was signed
+                return error_response(_SIGNATURE_REFUSED, "FORBIDDEN", 403)
             store.put_run_file(run_id, name, md5_hex, size, _mime_types().guess_type(name)[0])
         return Response(status_code=200)
 
@@ -199,8 +224,8 @@ class FileRoutes:
         """A run's heartbeat and history stream; the emulator keeps only the run's state.
 
         History, logs and summaries are accepted and dropped. The final request of a run carries
-        `complete: true` and the exit code, which make the run `finished` (0) or `failed`. Only a
-        read-write key of the run's owner may stream to it.
+        `complete: true` and the exit code, which make the run `finished` (0) or `failed`. Only
+        those who may change the run stream to it (`policy.may_change_run`: its owner, an admin).
         """
         emulator = self.emulator
         principal = authenticate(emulator.store, request)
@@ -226,8 +251,7 @@ class FileRoutes:
             run = store.run_by_path(params["entity"], params["project"], params["run"])
             if run is None:
                 return error_response("no such run", "NOT_FOUND", 404)
-            owner = run["user_id"] if run["user_id"] is not None else run["entity_user_id"]
-            if owner is not None and owner != principal.user_id:
+            if not policy.may_change_run(principal.caller, run["user_id"]):
                 return error_response("this run belongs to another user", "PERMISSION_DENIED", 403)
             store.heartbeat_run(int(run["id"]), state)
         return JSONResponse({"exitcode": None, "limits": {}})
@@ -236,6 +260,15 @@ class FileRoutes:
         async for _ in request.stream():
             pass
         return Response(status_code=204)
+
+
+def _unless_pending(state: str, what: str) -> Response | None:
+    """The answer to an upload into a version that is no longer pending, or None while it is."""
+    if state == "DELETED":
+        return error_response("the version this URL was signed for was deleted", "NOT_FOUND", 404)
+    if state != "PENDING":
+        return error_response(f"the version is committed; its {what} cannot change", "CONFLICT", 409)
+    return None
 
 
 def _manifest_problem(data: bytes) -> str | None:

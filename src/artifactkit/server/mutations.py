@@ -11,9 +11,9 @@ from graphql import GraphQLResolveInfo
 
 from .. import names
 from ..manifest import Manifest, ManifestError, md5_b64_to_hex, md5_hex_to_b64
-from . import ids
+from . import ids, policy
 from .context import Context
-from .errors import BadInput, Conflict, NotFound
+from .errors import BadInput, Conflict, NotFound, PermissionDenied
 from .nodes import (
     ArtifactNode,
     ArtifactTypeNode,
@@ -68,9 +68,13 @@ def mutation(name: str) -> Callable[[Resolver], Resolver]:
 
 
 def _artifact(ctx: Context, global_id: str, *, include_pending: bool = True) -> Row:
+    """A version the caller may change; another user's pending version is not found (404), as
+    it is invisible to them."""
     row = artifact_by_id(ctx.store, ids.decode(global_id, "Artifact"))
-    if row is None or (not include_pending and row["state"] != "COMMITTED") or not ctx.may_see(row):
+    if row is None or (not include_pending and row["state"] != "COMMITTED") or not ctx.may_see_version(row):
         raise NotFound(f"artifact {global_id} not found")
+    if not policy.may_change_version(ctx.caller, row):
+        raise PermissionDenied(f"this API key may not change artifact {global_id}")
     return row
 
 
@@ -79,7 +83,34 @@ def _collection(ctx: Context, global_id: str, kind: str) -> Row:
     if row is None or row["kind"] != kind:
         label = "artifact sequence" if kind == "SEQUENCE" else "artifact portfolio"
         raise NotFound(f"{label} {global_id} not found")
+    if not policy.may_change_collection(ctx.caller, row):
+        raise PermissionDenied(f"this API key may not change collection {row['name']}")
     return row
+
+
+def _project(ctx: Context, entity: str, name: str, *, create: bool = True, description: str | None = None) -> Row:
+    """The project to write into, created (with its entity) on first use unless `create` is false."""
+    ctx.require_entity_write(entity)
+    if create:
+        return ensure_project(ctx.store, entity, name, description)
+    return require_project(ctx.store, entity, name)
+
+
+def _writable_run(ctx: Context, project_id: int, name: str) -> Row:
+    """The run to log into: the caller's own (or, for an admin, anyone's), created on first use."""
+    found = find_run(ctx.store, project_id, name)
+    if found is not None:
+        ctx.require_run_change(found)
+        return found
+    return ensure_run(ctx.store, project_id, name, ctx.user_id)
+
+
+def _file_path(kind: str, path: Any) -> str:
+    """A run file's name or a version's entry path, by the shared rule (`names.check_path`)."""
+    try:
+        return names.check_path(kind, path)
+    except names.InvalidName as exc:
+        raise BadInput(exc.message) from None
 
 
 def _tags(raw: Any) -> list[tuple[str, str | None, str | None]]:
@@ -119,7 +150,7 @@ def upsert_model(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     if not entity or not name:
         raise BadInput("upsertModel needs a project name and an entity")
     inserted = find_project(ctx.store, entity, name) is None
-    project = ensure_project(ctx.store, entity, name, input.get("description"))
+    project = _project(ctx, entity, name, description=input.get("description"))
     if not inserted and input.get("description") is not None:
         ctx.store.update_project(project["id"], {"description": input["description"]})
         project = require_project(ctx.store, entity, name)
@@ -152,14 +183,15 @@ def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         found = ctx.store.run_by_id(run_pk)
         if found is None:
             raise NotFound(f"run {input['id']} not found")
+        ctx.require_run_change(found)
         run = found
         inserted = False
     else:
         if not entity or not name:
             raise BadInput("upsertBucket needs a run name and an entity")
-        project = ensure_project(ctx.store, entity, project_name)
+        project = _project(ctx, entity, project_name)
         inserted = find_run(ctx.store, project["id"], name) is None
-        run = ensure_run(ctx.store, project["id"], name, ctx.user_id)
+        run = _writable_run(ctx, project["id"], name)
     updates = {col: input[key] for key, col in _RUN_COLUMNS.items() if input.get(key) is not None}
     if input.get("tags") is not None:
         updates["tags"] = json.dumps(input["tags"])
@@ -179,34 +211,37 @@ def upsert_bucket(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation("createRunFiles")
 def create_run_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    project = require_project(ctx.store, input["entityName"], input["projectName"])
+    project = _project(ctx, input["entityName"], input["projectName"], create=False)
     run = find_run(ctx.store, project["id"], input["runName"])
     if run is None:
         raise NotFound(f"run {input['runName']} not found")
+    ctx.require_run_change(run)
+    files = [_file_path("run file name", name) for name in input["files"]]
     return {
         "runID": ids.encode("Run", run["id"]),
         "uploadHeaders": [],
-        "files": [
-            {"name": name, "uploadUrl": ctx.urls.run_file_upload_url(run["id"], name)} for name in input["files"]
-        ],
+        "files": [{"name": name, "uploadUrl": ctx.urls.run_file_upload_url(run, name)} for name in files],
     }
 
 
 def _run(ctx: Context, global_id: str) -> Row:
+    """A run the caller may change (see `policy.may_change_run`)."""
     row = ctx.store.run_by_id(ids.decode(global_id, "Run"))
     if row is None:
         raise NotFound(f"run {global_id} not found")
+    ctx.require_run_change(row)
     return row
 
 
 @mutation("deleteRun")
 def delete_run(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    """The run goes and its name stays taken; the versions it logged go too with `deleteArtifacts`,
-    else they stay, with no creator. Versions it used stay, without it among their users."""
+    """The run goes and its name stays taken; the versions it logged go too with `deleteArtifacts`
+    (those its owner created: never another user's), else they stay, with no creator. Versions it
+    used stay, without it among their users."""
     run = _run(ctx, input["id"])
     if input.get("deleteArtifacts"):
         now = utcnow()
-        for artifact_id in ctx.store.live_versions_logged_by(run["id"]):
+        for artifact_id in ctx.store.live_versions_logged_by(run["id"], run["user_id"]):
             ctx.store.mark_version_deleted(artifact_id, now)
     ctx.store.delete_run(run["id"])
     return {"clientMutationId": input.get("clientMutationId")}
@@ -229,6 +264,8 @@ def delete_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             raise NotFound(f"file {global_id} not found")
         if input.get("projectId") is not None and row["project_id"] != input["projectId"]:
             raise NotFound(f"file {global_id} is not in project {input['projectId']}")
+        if not ctx.may_change_run(row["run_user_id"]):
+            raise PermissionDenied(f"file {global_id} belongs to another user's run; only its owner may delete it")
         ctx.store.delete_run_file(row["id"])
     return {"success": True, "clientMutationId": input.get("clientMutationId")}
 
@@ -261,13 +298,13 @@ def update_run_state(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation("createArtifactType")
 def create_artifact_type(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    project = ensure_project(ctx.store, input["entityName"], input["projectName"])
+    project = _project(ctx, input["entityName"], input["projectName"])
     row = ensure_type(ctx.store, project["id"], input["name"], input.get("description"))
     return {"artifactType": ArtifactTypeNode(ctx, row)}
 
 
 def _create_collection(ctx: Context, input: dict[str, Any], kind: str) -> dict[str, Any]:
-    project = require_project(ctx.store, input["entityName"], input["projectName"])
+    project = _project(ctx, input["entityName"], input["projectName"], create=False)
     type_row = ctx.store.artifact_type_in_project(ids.decode(input["artifactTypeID"], "ArtifactType"), project["id"])
     if type_row is None:
         raise NotFound(f"artifact type {input['artifactTypeID']} not found in this project")
@@ -342,10 +379,12 @@ def delete_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, 
 
 
 def _tag_target(ctx: Context, input: dict[str, Any]) -> Row:
-    project = require_project(ctx.store, input["entityName"], input["projectName"])
+    project = _project(ctx, input["entityName"], input["projectName"], create=False)
     row = find_collection(ctx.store, project["id"], input["artifactCollectionName"])
     if row is None:
         raise NotFound(f"collection {input['artifactCollectionName']!r} not found")
+    if not policy.may_change_collection(ctx.caller, row):
+        raise PermissionDenied(f"this API key may not change collection {row['name']}")
     if len(input["tags"]) > 20:
         raise BadInput("at most 20 tags per request")
     return row
@@ -383,10 +422,12 @@ def _set_alias(ctx: Context, collection: Row, artifact_id: int, alias: str) -> N
 
 
 def _alias_collection(ctx: Context, spec: dict[str, Any]) -> Row:
-    project = require_project(ctx.store, spec["entityName"], spec["projectName"])
+    project = _project(ctx, spec["entityName"], spec["projectName"], create=False)
     row = find_collection(ctx.store, project["id"], spec["artifactCollectionName"])
     if row is None:
         raise NotFound(f"collection {spec['artifactCollectionName']!r} not found")
+    if not policy.may_change_collection(ctx.caller, row):
+        raise PermissionDenied(f"this API key may not change collection {row['name']}")
     return row
 
 
@@ -479,8 +520,10 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
         entity, project_name = input.get("entityName"), input.get("projectName")
         if not name or not entity or not project_name:
             raise BadInput("linkArtifact needs artifactPortfolioID or artifactPortfolioName, entityName, projectName")
-        project = ensure_project(ctx.store, entity, project_name)
+        project = _project(ctx, entity, project_name)
         found = find_collection(ctx.store, project["id"], name)
+        if found is not None and not policy.may_change_collection(ctx.caller, found):
+            raise PermissionDenied(f"this API key may not change collection {name}")
         if found is not None and found["kind"] != "PORTFOLIO":
             raise Conflict(f"{name!r} is a sequence; versions can only be linked into portfolios")
         if found is None:
@@ -544,7 +587,7 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     if not name:
         raise BadInput("createArtifact needs artifactCollectionName")
     check_name("artifact", name)
-    project = ensure_project(ctx.store, input["entityName"], input["projectName"])
+    project = _project(ctx, input["entityName"], input["projectName"])
     type_row = ensure_type(ctx.store, project["id"], input["artifactTypeName"])
     sequence = find_collection(ctx.store, project["id"], name)
     if sequence is not None and sequence["kind"] != "SEQUENCE":
@@ -563,12 +606,12 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             same = artifact_by_id(ctx.store, latest["artifact_id"])
             if same is not None and same["digest"] == input["digest"]:
                 return {"artifact": ArtifactNode(ctx, same)}
-    pending = ctx.store.pending_artifact(sequence["id"], input["digest"], input.get("clientID"))
+    run_id = None
+    if input.get("runName"):  # logging into a run changes it: the caller's own run only
+        run_id = _writable_run(ctx, project["id"], input["runName"])["id"]
+    pending = ctx.store.pending_artifact(sequence["id"], input["digest"], input.get("clientID"), ctx.user_id)
     if pending is not None:  # a retried createArtifact resumes the same pending version
         return {"artifact": ArtifactNode(ctx, pending)}
-    run_id = None
-    if input.get("runName"):
-        run_id = ensure_run(ctx.store, project["id"], input["runName"], ctx.user_id)["id"]
     aliases = [check_alias(a["alias"]) for a in input.get("aliases") or [] if a["alias"] != "latest"]
     ttl = input.get("ttlDurationSeconds")
     artifact_id = ctx.store.create_pending_artifact(
@@ -582,7 +625,8 @@ def create_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
             "ttl_duration_seconds": -2 if ttl is None else int(ttl),
             "ttl_is_inherited": 1 if ttl is None or int(ttl) == -1 else 0,
             "created_by_run_id": run_id,
-            "created_by_user_id": None if run_id else ctx.user_id,
+            "created_by_user_id": ctx.user_id,  # the key's user, also when a run logs it
+            "logged_by_run": int(run_id is not None),
             "client_id": input.get("clientID"),
             "pending_aliases": json.dumps(aliases),
         }
@@ -612,9 +656,18 @@ def create_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, A
 
 @mutation("updateArtifactManifest")
 def update_artifact_manifest(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    """Change the declared digest of a pending version's manifest: the same checks as
+    `createArtifactManifest` (another user's pending version is not found; a committed one's
+    manifest never changes)."""
     row = ctx.store.manifest_by_id(ids.decode(input["artifactManifestID"], "ArtifactManifest"))
     if row is None:
         raise NotFound(f"manifest {input['artifactManifestID']} not found")
+    try:
+        artifact = _artifact(ctx, ids.encode("Artifact", row["artifact_id"]))
+    except NotFound:
+        raise NotFound(f"manifest {input['artifactManifestID']} not found") from None
+    if artifact["state"] != "PENDING":
+        raise Conflict("the manifest of a committed version cannot change")
     if input.get("digest") is not None:
         ctx.store.set_manifest_digest(row["id"], input["digest"])
     row = ctx.store.manifest_by_id(row["id"])
@@ -637,7 +690,8 @@ def create_artifact_files(ctx: Context, input: dict[str, Any]) -> dict[str, Any]
                 raise Conflict("files can only be added to a pending version")
             seen_artifacts[spec["artifactID"]] = artifact
         md5_hex = md5_b64_to_hex_checked(spec["md5"])
-        staged.append(ctx.store.stage_file(artifact["id"], spec["name"], spec["md5"], md5_hex, spec.get("mimetype")))
+        path = _file_path("entry path", spec["name"])
+        staged.append(ctx.store.stage_file(artifact["id"], path, spec["md5"], md5_hex, spec.get("mimetype")))
 
     def files(**page: Any) -> StagedFiles:
         rows = [ctx.store.file_by_id(pk) for pk in staged]
@@ -748,7 +802,7 @@ def _check_digests(artifact: Row, manifest_row: Row, manifest: Manifest) -> None
 @mutation("useArtifact")
 def use_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     artifact = _artifact(ctx, input["artifactID"], include_pending=False)
-    project = ensure_project(ctx.store, input["entityName"], input["projectName"])
-    run = ensure_run(ctx.store, project["id"], input["runName"], ctx.user_id)
+    project = _project(ctx, input["entityName"], input["projectName"])
+    run = _writable_run(ctx, project["id"], input["runName"])
     ctx.store.record_usage(run["id"], artifact["id"], input.get("usedAs"))
     return {"run": RunNode(ctx, run), "artifact": ArtifactNode(ctx, artifact)}

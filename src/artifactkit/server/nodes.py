@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..manifest import md5_hex_to_b64
-from . import ids, listings
+from . import ids, listings, policy
 from .context import Context
 from .errors import BadInput
 from .pagination import Connection, count_rows
@@ -104,7 +104,10 @@ class UserNode(SharedNode):
     flags = "{}"
     deleted_at = None
 
-    def api_keys(self) -> dict[str, Any]:
+    def api_keys(self) -> dict[str, Any] | None:
+        """The user's keys (ids and roles): for the user themselves or an admin, else null."""
+        if not policy.may_see_api_keys(self.ctx.caller, self.pk):
+            return None
         rows = self.ctx.store.api_keys_of(self.pk)
         return {
             "edges": [
@@ -428,7 +431,7 @@ class TagNode(Node):
 
 def artifact_node(ctx: Context, artifact_id: int) -> ArtifactNode | None:
     row = artifact_by_id(ctx.store, artifact_id)
-    return None if row is None or not ctx.may_see(row) else ArtifactNode(ctx, row)
+    return None if row is None or not ctx.may_see_version(row) else ArtifactNode(ctx, row)
 
 
 class Versions:
@@ -574,9 +577,12 @@ class ArtifactNode(Node):
         return CollectionNode(self.ctx, row)
 
     def created_by(self) -> RunNode | UserNode | None:
+        """The run that logged the version (None once it is deleted), else the user who uploaded it."""
         if self.row["created_by_run_id"] is not None:
             row = self.ctx.store.run_by_id(self.row["created_by_run_id"])
             return None if row is None else RunNode(self.ctx, row)
+        if self.row["logged_by_run"]:
+            return None
         if self.row["created_by_user_id"] is not None:
             row = self.ctx.store.user_by_id(self.row["created_by_user_id"])
             return None if row is None else UserNode(self.ctx, row)
@@ -612,7 +618,7 @@ class ManifestNode(Node):
 
     def artifact(self) -> ArtifactNode | None:
         row = artifact_by_id(self.ctx.store, self.row["artifact_id"], include_deleted=True)
-        return None if row is None else ArtifactNode(self.ctx, row)
+        return None if row is None or not self.ctx.may_see_version(row) else ArtifactNode(self.ctx, row)
 
     def file(self) -> ManifestFileNode:
         return ManifestFileNode(self.ctx, self.row)
@@ -667,7 +673,7 @@ class ManifestFileNode(Node):
     def upload_url(self) -> str | None:
         if not self.ctx.may_upload(self.row["artifact_id"]):
             return None
-        return self.ctx.urls.manifest_upload_url(self.pk)
+        return self.ctx.urls.manifest_upload_url(self.row)
 
     upload_headers: tuple[str, ...] = ()
 
@@ -736,9 +742,10 @@ class FileNode(Node):
     @property
     def upload_url(self) -> str | None:
         md5 = self.row["md5_hex"]
-        if md5 is None or self.ctx.blobs.exists(md5) or not self.ctx.may_upload(self.row["artifact_id"]):
+        if md5 is None or self.ctx.blobs.exists(md5):
             return None
-        return self.ctx.urls.blob_upload_url(md5)
+        version = self.ctx.upload_version(self.row["artifact_id"])
+        return None if version is None else self.ctx.urls.blob_upload_url(md5, version)
 
     @property
     def upload_headers(self) -> list[str]:
@@ -845,6 +852,15 @@ MAX_FILE_NAMES = 1000
 MAX_FILE_PATTERN = 256
 
 
+def run_row(ctx: Context, run_id: int) -> Row | None:
+    """A run's row, read once per request (a listing of its files asks for it per file)."""
+    key = ("run", run_id)
+    if key not in ctx.cache:
+        ctx.cache[key] = ctx.store.run_by_id(run_id)
+    row: Row | None = ctx.cache[key]
+    return row
+
+
 class RunFileNode(Node):
     """A file of a run (GraphQL `File`, like a version's files); its bytes are a blob."""
 
@@ -886,9 +902,11 @@ class RunFileNode(Node):
 
     @property
     def upload_url(self) -> str | None:
-        if self.ctx.read_only:
+        """Handed to whoever may change the run (its owner, an admin), as `createRunFiles` does."""
+        run = run_row(self.ctx, self.row["run_id"])
+        if run is None or not self.ctx.may_change_run(run["user_id"]):
             return None
-        return self.ctx.urls.run_file_upload_url(self.row["run_id"], self.row["name"])
+        return self.ctx.urls.run_file_upload_url(run, self.row["name"])
 
     def url(self, upload: bool | None = None) -> str | None:
         return self.upload_url if upload else self.direct_url

@@ -252,7 +252,7 @@ def resolve_artifact(_: Any, info: GraphQLResolveInfo, id: str) -> ArtifactNode 
         row = artifact_by_id(ctx.store, ids.decode(id, "Artifact"))
     except NotFound:
         return None
-    return None if row is None or not ctx.may_see(row) else ArtifactNode(ctx, row)
+    return None if row is None or not ctx.may_see_version(row) else ArtifactNode(ctx, row)
 
 
 @query.field("artifactCollection")
@@ -272,7 +272,7 @@ def resolve_collection(_: Any, info: GraphQLResolveInfo, id: str) -> CollectionN
 def resolve_client_id_mapping(_: Any, info: GraphQLResolveInfo, clientID: str) -> Any:
     ctx: Context = info.context
     row = ctx.store.artifact_by_client_id(clientID)
-    if row is None:
+    if row is None or not ctx.may_see_version(row):  # another user's pending version is not there
         return None
     node = ArtifactNode(ctx, row)
     return {"clientID": clientID, "serverID": node.id, "entry": node}

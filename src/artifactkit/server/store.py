@@ -16,13 +16,17 @@ from pathlib import Path
 
 from .regex import regexp
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: every `id` is AUTOINCREMENT (never reused), versions record their creating user and whether
+a run logged them (`logged_by_run`). `Store.__init__` migrates a version-1 database."""
 
+# Every table with an `id` is AUTOINCREMENT: an id once given out (in a global ID, a signed URL,
+# a client's cache) never names another object, even after its row is deleted.
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 CREATE TABLE IF NOT EXISTS users (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   username TEXT NOT NULL UNIQUE,
   email TEXT,
   admin INTEGER NOT NULL DEFAULT 0,
@@ -38,14 +42,14 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 
 CREATE TABLE IF NOT EXISTS entities (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL UNIQUE,
   is_team INTEGER NOT NULL DEFAULT 0,
   user_id INTEGER REFERENCES users(id)
 );
 
 CREATE TABLE IF NOT EXISTS projects (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   entity_id INTEGER NOT NULL REFERENCES entities(id),
   name TEXT NOT NULL,
   description TEXT,
@@ -55,7 +59,7 @@ CREATE TABLE IF NOT EXISTS projects (
 );
 
 CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   project_id INTEGER NOT NULL REFERENCES projects(id),
   name TEXT NOT NULL,
   display_name TEXT,
@@ -88,7 +92,7 @@ CREATE TABLE IF NOT EXISTS deleted_runs (
 
 -- A run's files (wandb-metadata.json, config.yaml, Run.upload_file): a name per run, the bytes a blob.
 CREATE TABLE IF NOT EXISTS run_files (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id INTEGER NOT NULL REFERENCES runs(id),
   name TEXT NOT NULL,
   md5_hex TEXT NOT NULL,
@@ -106,7 +110,7 @@ CREATE TABLE IF NOT EXISTS run_stop_requests (
 );
 
 CREATE TABLE IF NOT EXISTS artifact_types (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   project_id INTEGER NOT NULL REFERENCES projects(id),
   name TEXT NOT NULL,
   description TEXT,
@@ -115,7 +119,7 @@ CREATE TABLE IF NOT EXISTS artifact_types (
 );
 
 CREATE TABLE IF NOT EXISTS collections (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   project_id INTEGER NOT NULL REFERENCES projects(id),
   type_id INTEGER NOT NULL REFERENCES artifact_types(id),
   kind TEXT NOT NULL CHECK (kind IN ('SEQUENCE', 'PORTFOLIO')),
@@ -131,7 +135,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS collections_live_name
 CREATE INDEX IF NOT EXISTS collections_by_type ON collections (type_id, state);
 
 CREATE TABLE IF NOT EXISTS artifacts (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   sequence_id INTEGER NOT NULL REFERENCES collections(id),
   type_id INTEGER NOT NULL REFERENCES artifact_types(id),
   state TEXT NOT NULL CHECK (state IN ('PENDING', 'COMMITTED', 'DELETED')),
@@ -146,6 +150,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
   storage_layout TEXT NOT NULL DEFAULT 'V2',
   created_by_run_id INTEGER REFERENCES runs(id),
   created_by_user_id INTEGER REFERENCES users(id),
+  logged_by_run INTEGER NOT NULL DEFAULT 0,
   client_id TEXT,
   pending_aliases TEXT NOT NULL DEFAULT '[]',
   created_at TEXT NOT NULL,
@@ -155,7 +160,7 @@ CREATE INDEX IF NOT EXISTS artifacts_by_sequence ON artifacts (sequence_id, stat
 CREATE INDEX IF NOT EXISTS artifacts_by_run ON artifacts (created_by_run_id);
 
 CREATE TABLE IF NOT EXISTS memberships (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   collection_id INTEGER NOT NULL REFERENCES collections(id),
   artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
   version_index INTEGER NOT NULL,
@@ -166,7 +171,7 @@ CREATE TABLE IF NOT EXISTS memberships (
 CREATE INDEX IF NOT EXISTS memberships_by_artifact ON memberships (artifact_id);
 
 CREATE TABLE IF NOT EXISTS aliases (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   collection_id INTEGER NOT NULL REFERENCES collections(id),
   artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
   alias TEXT NOT NULL,
@@ -175,7 +180,7 @@ CREATE TABLE IF NOT EXISTS aliases (
 CREATE INDEX IF NOT EXISTS aliases_by_artifact ON aliases (artifact_id);
 
 CREATE TABLE IF NOT EXISTS tags (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL,
   category TEXT NOT NULL DEFAULT '',
   attributes TEXT NOT NULL DEFAULT '{}',
@@ -193,7 +198,7 @@ CREATE TABLE IF NOT EXISTS artifact_tags (
 );
 
 CREATE TABLE IF NOT EXISTS manifests (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
   type TEXT NOT NULL DEFAULT 'FULL',
   digest TEXT NOT NULL,
@@ -203,7 +208,7 @@ CREATE TABLE IF NOT EXISTS manifests (
 CREATE INDEX IF NOT EXISTS manifests_by_artifact ON manifests (artifact_id);
 
 CREATE TABLE IF NOT EXISTS artifact_files (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
   path TEXT NOT NULL,
   digest TEXT NOT NULL,
@@ -237,6 +242,93 @@ def utcnow() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _reference_schema() -> dict[str, tuple[str, str | None]]:
+    """What `_DDL` makes, read back from SQLite: name -> (type, CREATE statement) of each table and index."""
+    memory = sqlite3.connect(":memory:")
+    try:
+        memory.executescript(_DDL)
+        rows = memory.execute("SELECT name, type, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall()
+    finally:
+        memory.close()
+    return {str(name): (str(kind), sql) for name, kind, sql in rows}
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _rebuild(conn: sqlite3.Connection, table: str, create_sql: str) -> None:
+    """Remake `table` from its current DDL, rows and ids kept (SQLite's "12-step" table change).
+
+    Foreign keys must be off: the old table is dropped while others still reference it by name,
+    and the new one takes that name.
+    """
+    staging = f"{table}__rebuild"
+    prefix = f"CREATE TABLE {table} ("
+    assert create_sql.startswith(prefix), create_sql[:80]
+    conn.execute(f"DROP TABLE IF EXISTS {staging}")
+    conn.execute(f"CREATE TABLE {staging} (" + create_sql.removeprefix(prefix))
+    kept = [c for c in _columns(conn, table) if c in set(_columns(conn, staging))]
+    listed = ", ".join(kept)
+    conn.execute(f"INSERT INTO {staging} ({listed}) SELECT {listed} FROM {table}")
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {staging} RENAME TO {table}")
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an older artifactkit to `SCHEMA_VERSION`, in one transaction.
+
+    Version 1 to 2: tables whose `id` lacks AUTOINCREMENT are rebuilt with it (SQLite had reused
+    the id of a deleted row that had the highest id); `artifacts.logged_by_run` is added; runs
+    without a user get their personal entity's user, and versions a run logged get that run's
+    user as their creator (version 1 recorded none, which left them visible to everyone).
+    Idempotent: every step looks at the database first. On any error nothing changes.
+    """
+    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if version is not None and int(version[0]) >= SCHEMA_VERSION:
+        return
+    reference = _reference_schema()
+    conn.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before BEGIN
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            live = {str(r[0]): r[1] for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
+            had_run_flag = "logged_by_run" in _columns(conn, "artifacts")
+            for table, (kind, sql) in reference.items():
+                if kind == "table" and sql and "AUTOINCREMENT" in sql and "AUTOINCREMENT" not in (live[table] or ""):
+                    _rebuild(conn, table, sql)
+            for statement in _DDL.split(";"):  # the indexes went with their rebuilt tables
+                if "CREATE INDEX" in statement or "CREATE UNIQUE INDEX" in statement:
+                    conn.execute(statement)
+            if not had_run_flag:
+                if "logged_by_run" not in _columns(conn, "artifacts"):  # (a rebuild adds it)
+                    conn.execute("ALTER TABLE artifacts ADD COLUMN logged_by_run INTEGER NOT NULL DEFAULT 0")
+                conn.execute("UPDATE artifacts SET logged_by_run = 1 WHERE created_by_run_id IS NOT NULL")
+            conn.execute(
+                "UPDATE runs SET user_id = (SELECT e.user_id FROM projects p JOIN entities e ON e.id = p.entity_id"
+                " WHERE p.id = runs.project_id) WHERE user_id IS NULL"
+            )
+            conn.execute(
+                "UPDATE artifacts SET created_by_user_id ="
+                " (SELECT user_id FROM runs WHERE id = artifacts.created_by_run_id)"
+                " WHERE created_by_user_id IS NULL AND created_by_run_id IS NOT NULL"
+            )
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise sqlite3.IntegrityError(
+                    f"the database breaks {len(broken)} foreign key(s), e.g. {tuple(broken[0])}"
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
+
+
 class Store:
     """The emulator's database. Thread-safe: every thread uses its own connection."""
 
@@ -246,10 +338,7 @@ class Store:
         self._local = threading.local()
         conn = self._connect()
         conn.executescript(_DDL)
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+        migrate(conn)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -357,9 +446,11 @@ class Store:
         return self.integer("SELECT size FROM blobs WHERE md5_hex = ?", (md5_hex,))
 
     def run_file_by_id(self, file_id: int) -> sqlite3.Row | None:
-        """A run's file with its run's project (`project_id`)."""
+        """A run's file with its run's project (`project_id`) and user (`run_user_id`)."""
         return self.one(
-            "SELECT f.*, r.project_id FROM run_files f JOIN runs r ON r.id = f.run_id WHERE f.id = ?", (file_id,)
+            "SELECT f.*, r.project_id, r.user_id AS run_user_id FROM run_files f JOIN runs r ON r.id = f.run_id"
+            " WHERE f.id = ?",
+            (file_id,),
         )
 
     def run_stop_requested(self, run_id: int) -> bool:
@@ -394,8 +485,12 @@ class Store:
     def run_name_was_deleted(self, project_id: int, name: str) -> bool:
         return self.one("SELECT 1 FROM deleted_runs WHERE project_id = ? AND name = ?", (project_id, name)) is not None
 
-    def live_versions_logged_by(self, run_id: int) -> list[int]:
-        rows = self.all("SELECT id FROM artifacts WHERE created_by_run_id = ? AND state != 'DELETED'", (run_id,))
+    def live_versions_logged_by(self, run_id: int, creator_id: int | None) -> list[int]:
+        """The live versions a run logged that `creator_id` created (its owner's, never another user's)."""
+        rows = self.all(
+            "SELECT id FROM artifacts WHERE created_by_run_id = ? AND created_by_user_id IS ? AND state != 'DELETED'",
+            (run_id, creator_id),
+        )
         return [int(r["id"]) for r in rows]
 
     def delete_run(self, run_id: int) -> None:
@@ -545,12 +640,15 @@ class Store:
         )
         self.clear_aliases(collection_id, artifact_id)
 
-    def pending_artifact(self, sequence_id: int, digest: str, client_id: str | None) -> sqlite3.Row | None:
-        """The pending version a retried `createArtifact` resumes (same sequence, digest and client id)."""
+    def pending_artifact(
+        self, sequence_id: int, digest: str, client_id: str | None, creator_id: int | None
+    ) -> sqlite3.Row | None:
+        """The pending version a retried `createArtifact` of the same user resumes (same sequence,
+        digest and client id)."""
         return self.one(
             "SELECT * FROM artifacts WHERE sequence_id = ? AND digest = ? AND state = 'PENDING' "
-            "AND COALESCE(client_id, '') = COALESCE(?, '') ORDER BY id DESC LIMIT 1",
-            (sequence_id, digest, client_id),
+            "AND COALESCE(client_id, '') = COALESCE(?, '') AND created_by_user_id IS ? ORDER BY id DESC LIMIT 1",
+            (sequence_id, digest, client_id, creator_id),
         )
 
     def create_pending_artifact(self, fields: dict[str, object]) -> int:
@@ -723,20 +821,22 @@ class Store:
             "INSERT OR IGNORE INTO blobs (md5_hex, size, created_at) VALUES (?, ?, ?)", (md5_hex, size, utcnow())
         )
 
-    def manifest_version_state(self, manifest_id: int | str) -> str | None:
-        """The state of the version a manifest belongs to, or None for an unknown manifest."""
-        row = self.one(
-            "SELECT a.state FROM manifests m JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?", (manifest_id,)
+    def manifest_with_version(self, manifest_id: int) -> sqlite3.Row | None:
+        """A manifest (`id`, `created_at`, `artifact_id`) with its version's `state` and
+        `created_by_user_id`, or None."""
+        return self.one(
+            "SELECT m.id, m.created_at, m.artifact_id, a.state, a.created_by_user_id FROM manifests m"
+            " JOIN artifacts a ON a.id = m.artifact_id WHERE m.id = ?",
+            (manifest_id,),
         )
-        return None if row is None else str(row["state"])
 
-    def set_manifest_blob(self, manifest_id: int | str, md5_hex: str) -> None:
+    def set_manifest_blob(self, manifest_id: int, md5_hex: str) -> None:
         self.conn.execute("UPDATE manifests SET blob_md5 = ? WHERE id = ?", (md5_hex, manifest_id))
 
     def run_by_path(self, entity: str, project: str, run: str) -> sqlite3.Row | None:
-        """A run's `id`, `user_id` and its entity's `entity_user_id`, by entity, project and run name."""
+        """A run's `id` and `user_id`, by entity, project and run name."""
         return self.one(
-            "SELECT r.id, r.user_id, e.user_id AS entity_user_id FROM runs r "
+            "SELECT r.id, r.user_id FROM runs r "
             "JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id"
             " WHERE e.name = ? AND p.name = ? AND r.name = ?",
             (entity, project, run),
@@ -748,8 +848,9 @@ class Store:
             "UPDATE runs SET heartbeat_at = ?, state = COALESCE(?, state) WHERE id = ?", (utcnow(), state, run_id)
         )
 
-    def artifact_state_and_creator(self, artifact_id: int) -> sqlite3.Row | None:
-        return self.one("SELECT state, created_by_user_id FROM artifacts WHERE id = ?", (artifact_id,))
+    def version_access(self, artifact_id: int) -> sqlite3.Row | None:
+        """What deciding about a version needs: `id`, `state`, `created_by_user_id`, `created_at`."""
+        return self.one("SELECT id, state, created_by_user_id, created_at FROM artifacts WHERE id = ?", (artifact_id,))
 
     # ------------------------------------------------------------ consistency checks
 
