@@ -236,7 +236,7 @@ def _run(ctx: Context, global_id: str) -> Row:
 @mutation("deleteRun")
 def delete_run(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     """The run goes and its name stays taken; the versions it logged go too with `deleteArtifacts`
-    (those its owner created: never another user's), else they stay, with no creator. Versions it
+    (those its owner created: never another user's), else they stay, `createdBy` null. Versions it
     used stay, without it among their users."""
     run = _run(ctx, input["id"])
     if input.get("deleteArtifacts"):
