@@ -2,7 +2,9 @@
 
 GraphQL requests and file transfers share its connection pool. Retries live here and nowhere
 else: connection failures, timeouts while reading, 429 and 502/503/504 are retried with jittered
-exponential backoff (honouring `Retry-After`) inside a bounded time budget. A request that may
+exponential backoff (honouring `Retry-After`) inside a bounded time budget. A connection refused
+by this machine (a loopback address) means nothing listens there: it is given up after a short
+budget of its own, with a hint that the server may be down. A request that may
 have changed state on the server (a mutation that reached it) is never repeated blindly. A caller
 that holds a share of something scarce while it sends (the transfer engine's request slots) passes
 a `wait` function, which sleeps between attempts in its place and can give that share back meanwhile.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import errno
+import ipaddress
 import logging
 import random
 import re
@@ -38,12 +42,19 @@ log = logging.getLogger("artifactkit")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: attempts, backoff bounds and the total time budget (seconds)."""
+    """How hard to try: attempts, backoff bounds and the total time budget (seconds).
+
+    `local_refused_budget` is how long a connection refused by this machine (127.0.0.1, ::1,
+    localhost) is retried: nothing listens on that port, so the server there is down or still
+    starting, and waiting the whole `budget` for it only delays the error. Raise it to bridge a
+    local server's restart.
+    """
 
     max_attempts: int = 8
     base_delay: float = 0.25
     max_delay: float = 20.0
     budget: float = 120.0
+    local_refused_budget: float = 2.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Full-jitter exponential backoff; a server's `Retry-After` wins when it is longer."""
@@ -200,6 +211,7 @@ class Transport:
         if self.client.is_closed:
             raise ClientClosedError("this Api has been closed; create a new Api to send requests")
         deadline = time.monotonic() + self.retry.budget
+        refused = False
         attempt = 0
         while True:
             self._count(retry=attempt > 0)
@@ -209,6 +221,9 @@ class Transport:
                 response = self.client.send(request_factory(), stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error = exc
+                if not refused and refused_locally(exc):  # nothing listens on this machine's port
+                    refused = True
+                    deadline = min(deadline, time.monotonic() + self.retry.local_refused_budget)
             except (
                 httpx.ReadError,
                 httpx.ReadTimeout,
@@ -307,11 +322,48 @@ def _describe(response: httpx.Response | None, error: httpx.TransportError | Non
     return f"{request.method} {request.url.copy_with(query=None)}"
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether a connection error was a refusal (the host answered: nothing listens on that port)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx.ConnectError <- httpcore.ConnectError <- ConnectionRefusedError
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or getattr(seen, "errno", None) == errno.ECONNREFUSED:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refused_locally(exc: httpx.TransportError) -> bool:
+    """Whether `exc` is a connection refused by a loopback address: a local server that is not running."""
+    try:
+        host = exc.request.url.host
+    except RuntimeError:
+        return False
+    return isinstance(exc, httpx.ConnectError) and _refused(exc) and _is_loopback(host)
+
+
 def _transport_error(exc: httpx.TransportError) -> TransportError:
     try:
-        where = f"{exc.request.method} {exc.request.url.copy_with(query=None)}"
+        url = exc.request.url
+        where = f"{exc.request.method} {url.copy_with(query=None)}"
     except RuntimeError:
-        where = "request"
+        url, where = None, "request"
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"{where} timed out")
+    if isinstance(exc, httpx.ConnectError) and _refused(exc) and url is not None:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return TransportError(
+            f"{where} failed: connection refused: nothing is listening on {url.host}:{port}; "
+            "the server may be down or not started yet"
+        )
     return TransportError(f"{where} failed: {type(exc).__name__}: {exc}")

@@ -19,7 +19,8 @@ from artifactkit.server.settings import Settings
 from artifactkit.server.store import Store
 from tests.faults.conftest import seed_versions
 
-BRIDGING = RetryPolicy(max_attempts=40, base_delay=0.1, max_delay=1.0, budget=60)
+# Refused connections to the restarting local server are waited out too (by default they are given up after 2 s).
+BRIDGING = RetryPolicy(max_attempts=40, base_delay=0.1, max_delay=1.0, budget=60, local_refused_budget=60)
 
 
 def consistency_problems(data_dir: Path) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -252,3 +253,84 @@ def test_a_user_without_a_default_entity_is_asked_about_once() -> None:
         assert api.default_entity is None
         assert api.default_entity is None
     assert len(server.requests) == 1
+
+
+# -- a refused connection ------------------------------------------------------------------------
+
+
+def refused(url: str) -> httpx.ConnectError:
+    """What httpx raises when the host answers that nothing listens on the port."""
+    error = httpx.ConnectError("[Errno 111] Connection refused", request=httpx.Request("POST", url))
+    error.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return error
+
+
+class Clock:
+    """The transport's clock: `sleep` moves `monotonic` on, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr("artifactkit._transport.time", fake)
+    return fake
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on this machine that nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_refused_connection_to_this_machine_is_given_up_within_seconds_with_a_hint(
+    clock: Clock, closed_port: int, host: str
+) -> None:
+    transport = Transport(f"http://{host}:{closed_port}", "k" * 40)  # the default policy: 120 s for others
+    try:
+        with pytest.raises(errors.TransportError) as caught:
+            transport.post(transport.graphql_url, json={"query": "{ viewer { id } }"})
+    finally:
+        transport.close()
+    assert sum(clock.sleeps) <= RetryPolicy().local_refused_budget == 2.0  # not the 20-30 s of the whole budget
+    assert len(clock.sleeps) >= 1  # a server just starting still gets a moment
+    assert f"connection refused: nothing is listening on {host}:{closed_port}" in str(caught.value)
+    assert str(caught.value).endswith("the server may be down or not started yet")
+
+
+def test_a_refused_connection_elsewhere_keeps_the_whole_retry_budget(
+    clock: Clock, make_api: Callable[..., Api]
+) -> None:
+    server = Server(refused(f"{BASE}/graphql"))
+    with pytest.raises(errors.TransportError, match="nothing is listening on wandb.example.test:443"):
+        probe(make_api(server, RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=1.0, budget=60.0)))
+    assert len(server.requests) == 5
+    assert len(clock.sleeps) == 4
+
+
+def test_a_local_server_restart_can_be_waited_for(clock: Clock, closed_port: int) -> None:
+    policy = RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=1.0, budget=60, local_refused_budget=60)
+    transport = Transport(f"http://127.0.0.1:{closed_port}", "k" * 40, retry=policy)
+    try:
+        with pytest.raises(errors.TransportError):
+            transport.post(transport.graphql_url, json={"query": "{ viewer { id } }"})
+    finally:
+        transport.close()
+    assert len(clock.sleeps) == 5  # every attempt made: the policy asked to bridge a restart
