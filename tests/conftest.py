@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import signal
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,23 @@ def _no_settings_from_this_machine(tmp_path_factory: pytest.TempPathFactory) -> 
         patch.setenv("ARTIFACTKIT_DATA_DIR", str(home / "artifactkit-data"))
         patch.setenv("WANDB_CACHE_DIR", str(home / "wandb-cache"))  # wandb's own cache, read by downloads
         yield
+
+
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """SIGINT means Ctrl-C in this process and in the processes it starts meanwhile, as in a terminal.
+
+    A shell that runs a command in the background without job control (`make test &` in a script,
+    some CI runners) starts it with SIGINT ignored, and Python keeps an ignored SIGINT ignored, as
+    do the processes it starts: a SIGINT a test sends would be lost, and the download it should
+    stop would run to its end. Python's own handler here makes KeyboardInterrupt work, and the
+    children start with the default disposition (a handler is not inherited across exec).
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _in_flight(emu: EmbeddedEmulator) -> list[str]:

@@ -114,6 +114,21 @@ class DownloadError(ArtifactkitError):
         self.path = path
 
 
+class DiskFullError(DownloadError):
+    """Not enough free disk space for a download: found before the first byte was written, or when the
+    disk filled up on the way. Files completed before stay in place; none is left half-written.
+
+    `needed` and `free` are byte counts on the filesystem mounted at `where` (0 when the disk
+    filled up unexpectedly and the need is not known).
+    """
+
+    def __init__(self, message: str, *, path: str = "", where: str = "", needed: int = 0, free: int = 0) -> None:
+        super().__init__(message, path=path)
+        self.where = where
+        self.needed = needed
+        self.free = free
+
+
 class DigestMismatchError(DownloadError):
     """Downloaded or local bytes do not match the digest in the manifest."""
 
@@ -140,6 +155,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DigestMismatchError",
+    "DiskFullError",
     "DownloadError",
     "GraphQLError",
     "InvalidNameError",

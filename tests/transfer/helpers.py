@@ -73,14 +73,28 @@ class SlowLink:
 
     Clients that use `url` as the base URL get signed URLs pointing back at the proxy (the
     emulator signs for the Host it was asked on), so every byte crosses the slow link.
+
+    With `hold_after=N`, responses stop once N bytes have crossed (over all connections) until
+    `release()`: `held` is set then, so a test acts at that point however slow the machine is.
     """
 
-    def __init__(self, upstream_url: str, bytes_per_second: int, upload_bytes_per_second: int | None = None) -> None:
+    def __init__(
+        self,
+        upstream_url: str,
+        bytes_per_second: int,
+        upload_bytes_per_second: int | None = None,
+        *,
+        hold_after: int | None = None,
+    ) -> None:
         host_port = upstream_url.split("://", 1)[1].rstrip("/")
         host, port = host_port.rsplit(":", 1)
         self.upstream = (host, int(port))
         self.rate = bytes_per_second
         self.upload_rate = upload_bytes_per_second
+        self.hold_after = hold_after
+        self.sent = 0
+        self.held = threading.Event()
+        self._released = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._sockets: list[socket.socket] = []
@@ -95,7 +109,23 @@ class SlowLink:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def release(self) -> None:
+        """Let held responses go on."""
+        self._released.set()
+
+    def _gate(self, n: int) -> None:
+        """Count `n` response bytes about to cross; wait for `release()` once past `hold_after`."""
+        if self.hold_after is None:
+            return
+        with self._lock:
+            self.sent += n
+            holding = self.sent >= self.hold_after
+        if holding and not self._released.is_set():
+            self.held.set()
+            self._released.wait()
+
     def close(self) -> None:
+        self._released.set()
         with self._lock:
             self._closed = True
         self._listener.close()
@@ -124,15 +154,19 @@ class SlowLink:
                     return
                 self._sockets += [client, server]
             threading.Thread(target=self._pump, args=(client, server, self.upload_rate), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, self.rate), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, self.rate, self._gate), daemon=True).start()
 
     @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket, rate: int | None) -> None:
+    def _pump(
+        source: socket.socket, sink: socket.socket, rate: int | None, gate: Callable[[int], None] | None = None
+    ) -> None:
         try:
             while True:
                 data = source.recv(16384)
                 if not data:
                     break
+                if gate is not None:
+                    gate(len(data))
                 sink.sendall(data)
                 if rate:
                     time.sleep(len(data) / rate)

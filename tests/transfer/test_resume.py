@@ -210,6 +210,7 @@ def test_two_processes_downloading_into_one_cache_both_verify_and_fetch_large_fi
     assert not list((cache_dir / "artifactkit" / "partial").glob("*.part"))
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_stops_a_download_promptly_and_keeps_its_bytes_for_a_resume(
     emulator: EmbeddedEmulator, tmp_path: Path
 ) -> None:
@@ -219,17 +220,22 @@ def test_ctrl_c_stops_a_download_promptly_and_keeps_its_bytes_for_a_resume(
     cache_dir = tmp_path / "wandb-cache"
     part = cache_dir / "artifactkit" / "partial" / f"md5-{md5_hex(data)}.part"
 
-    with SlowLink(emulator.url, bytes_per_second=4 << 20) as link:
+    # The link holds the rest of the file once 4 MiB crossed: the download cannot finish before
+    # Ctrl-C, however slow the machine; exit code 0 could only mean the signal was lost.
+    with SlowLink(emulator.url, bytes_per_second=16 << 20, hold_after=4 << 20) as link:
         child = cli_process(
             ["get", "local/resume/interrupted:v0", "--root", str(tmp_path / "out"), "--base-url", link.url,
              "--api-key", emulator.api_key, "--no-progress"],
             cache_dir,
         )  # fmt: skip
-        wait_for(lambda: file_size(part) >= 2 << 20, 60, "some bytes arrived", child)
+        wait_for(lambda: link.held.is_set() and file_size(part) > 0, 60, "the link held half-way", child)
         child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=20)  # it stops well before the 4 s the rest would take
+        try:
+            _, err = child.communicate(timeout=60)  # the link still holds: only Ctrl-C ends the child
+        finally:
+            link.release()
 
-    assert child.returncode == 130
+    assert child.returncode == 130, err.decode()
     assert err.decode().strip().endswith("a partly downloaded file continues where it stopped")
     assert 0 < file_size(part) < len(data)
     assert not (tmp_path / "out" / "big.bin").exists()

@@ -20,10 +20,17 @@ MIB = 1 << 20
 
 
 class SlowStorage:
-    """Accepts PUTs but reads their bodies slowly (64 KiB every 20 ms), like a thin uplink."""
+    """Accepts PUTs but reads their bodies slowly (64 KiB every 20 ms), like a thin uplink.
+
+    With `interrupt_after` set, it sends this process a SIGINT (Ctrl-C) once it has received that
+    many bytes: the interruption comes mid-upload however slow the machine is. `received_at_signal`
+    is the count then.
+    """
 
     def __init__(self) -> None:
         self.received = 0
+        self.interrupt_after: int | None = None
+        self.received_at_signal: int | None = None
         self.lock = threading.Lock()
         storage = self
 
@@ -36,6 +43,15 @@ class SlowStorage:
                         return  # the client gave up mid-body
                     with storage.lock:
                         storage.received += len(chunk)
+                        interrupt = (
+                            storage.interrupt_after is not None
+                            and storage.received_at_signal is None
+                            and storage.received >= storage.interrupt_after
+                        )
+                        if interrupt:
+                            storage.received_at_signal = storage.received
+                    if interrupt:
+                        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
                     remaining -= len(chunk)
                     time.sleep(0.02)
                 self.send_response(200)
@@ -65,6 +81,7 @@ def storage() -> Iterator[SlowStorage]:
         yield server
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_abandons_in_flight_uploads(storage: SlowStorage, tmp_path: Path) -> None:
     sizes = [64 * MIB, 64 * MIB]  # minutes at this link's speed
     for index, size in enumerate(sizes):
@@ -76,16 +93,16 @@ def test_ctrl_c_abandons_in_flight_uploads(storage: SlowStorage, tmp_path: Path)
     def urls(batch: Any) -> list[UploadUrl]:
         return [UploadUrl(f, f"{storage.url}/{f.path}") for f in batch]
 
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))  # Ctrl-C half a second in
-    timer.start()
+    storage.interrupt_after = MIB  # Ctrl-C once the first MiB arrived
     try:
         with pytest.raises(KeyboardInterrupt):
             put_files(transport, files, urls, workers=2)
     finally:
-        timer.cancel()
         transport.close()
     received_at_return = storage.received
-    assert received_at_return < 16 * MIB  # stopped at the next chunk, not after 128 MiB
+    assert storage.received_at_signal is not None
+    # Stopped at the next chunk: what was in flight, not the 128 MiB (nor minutes more of them).
+    assert received_at_return < storage.received_at_signal + 15 * MIB
     assert not [t for t in threading.enumerate() if t.name.startswith("artifactkit-upload")]  # no worker left
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import traceback
@@ -10,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
+from .._sizes import human_size
 
 if TYPE_CHECKING:
     from ..api import Api
@@ -21,6 +23,7 @@ EXIT_NOT_FOUND = 3
 EXIT_AUTH = 4
 EXIT_NETWORK = 5
 EXIT_INTEGRITY = 6
+EXIT_DISK_FULL = 7
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """exit codes:
@@ -31,10 +34,15 @@ EXIT_CODES_HELP = """exit codes:
   4  authentication or permission denied
   5  network or server error after retries
   6  download refused or not verified (digest mismatch, unsafe manifest path)
+  7  not enough disk space (checked before downloading, or the disk filled up)
   130  interrupted"""
 
 
 def exit_code_for(error: BaseException) -> int:
+    if isinstance(error, errors.DiskFullError) or (
+        isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+    ):
+        return EXIT_DISK_FULL
     if isinstance(error, (errors.InvalidNameError, errors.ConfigurationError)):
         return EXIT_USAGE
     if isinstance(error, errors.NotFoundError):
@@ -127,15 +135,6 @@ def emit(
 def files_text(n: int) -> str:
     """`1 file`, `2 files`: a count as a person writes it."""
     return f"{n} file" if n == 1 else f"{n} files"
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable: the loop returns at TiB")
 
 
 def parse_size(text: str) -> int:

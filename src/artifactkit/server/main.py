@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import gc
 import json
@@ -27,10 +28,34 @@ class ServeError(Exception):
     """The emulator cannot start where it was asked to (a busy port, an unknown host); the message says why."""
 
 
+class _ShutdownNotes(logging.Filter):
+    """uvicorn's report of the requests it cut off at shutdown, counted instead of printed.
+
+    When requests are still running after the grace period, uvicorn cancels them, logs that, and
+    logs each cancelled request as an "Exception in ASGI application" with a traceback. Stopping
+    the emulator with requests in flight is normal (a client still downloading): `serve` says so in
+    its one closing line instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cut_off = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "timeout graceful shutdown exceeded" in str(record.msg):
+            if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], int):
+                self.cut_off += record.args[0]
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, asyncio.CancelledError) and "graceful shutdown" in str(error))
+
+
 class RunningServer:
     """A uvicorn server on its own thread; `url` is known once `start()` returns."""
 
     def __init__(self, emulator: Emulator, host: str, port: int) -> None:
+        self.notes = _ShutdownNotes()
+        logging.getLogger("uvicorn.error").addFilter(self.notes)
         self.grace = emulator.settings.shutdown_grace_seconds
         config = uvicorn.Config(
             emulator.asgi(),
@@ -69,6 +94,7 @@ class RunningServer:
             self.thread.join(0.5)
         if self.thread.is_alive():
             return False
+        logging.getLogger("uvicorn.error").removeFilter(self.notes)
         self.socket.close()
         return True
 
@@ -129,13 +155,16 @@ def serve(
     The admin key is printed only to a terminal; when the output goes to a file (a log), the
     line names the 0600 file the key is kept in instead.
     """
+    stop = threading.Event()  # SIGINT/SIGTERM from here on stop the server, also while it starts
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     settings = Settings(data_dir=data_dir, legacy=legacy, faults=faults, cli_version=max_cli_version)
     emulator = Emulator(settings)
     key = serve_key(emulator.store, user, data_dir)
     running = RunningServer(emulator, host, port)
     url = running.start()
     tune_garbage_collector()
-    if demo and seed is not None:
+    if demo and seed is not None and not stop.is_set():
         seed(url, key.key)
     personality = "legacy (pre-0.12.11, artifactSequences only)" if settings.legacy else "modern"
     personality += f", max_cli_version {settings.max_cli_version}"
@@ -153,15 +182,20 @@ def serve(
     announced = announce(state, data_dir)  # lets `Api()` with no configuration find this server
     if ready_file is not None:
         write_private(ready_file, json.dumps(state))
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     while not stop.is_set() and running.thread.is_alive():
         stop.wait(0.5)
     finished = running.stop()
     for path in announced:
         path.unlink(missing_ok=True)
-    print("artifactkit emulator stopped", file=sys.stderr, flush=True)
+    cut_off = running.notes.cut_off
+    note = (
+        f" ({cut_off} request(s) still running after {running.grace:g} s were cut off)"
+        if cut_off
+        else " (a request would not finish: left without waiting for it)"
+        if not finished
+        else ""
+    )
+    print(f"artifactkit emulator stopped{note}", file=sys.stderr, flush=True)
     if not finished:  # a request thread would not let go: leave without waiting for it
         os._exit(0)
     return 0

@@ -39,6 +39,7 @@ from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers, transfer_thread
 from .place import LINK, Placer
 from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, plan
 from .progress import Progress
+from .space import check_free_space, disk_full_cause, disk_full_error
 from .urls import FileUrls, UrlQuery
 from .wandb_cache import WandbCache
 
@@ -157,8 +158,14 @@ def download(
             " (dry run)" if dry_run else "",
         )
         if not dry_run:
+            check_free_space(root, planned, cache, skip_cache=skip_cache, label=label)  # before the first byte
             file_urls = FileUrls(urls, label)
-            _run_download(manifest, file_urls, label, transport, root, planned, result, cache, workers, skip_cache, bar)
+            try:
+                _run_download(
+                    manifest, file_urls, label, transport, root, planned, result, cache, workers, skip_cache, bar
+                )
+            except OSError as exc:  # e.g. the root's directories could not be made
+                raise disk_full_error(label, [(str(root), exc)]) or exc
         return result
     finally:
         bar.close()
@@ -343,6 +350,9 @@ def _obtain(fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: boo
 
 
 def _raise_failures(label: str, failures: list[tuple[str, BaseException]]) -> None:
+    disk_full = disk_full_error(label, failures)
+    if disk_full is not None:  # one cause for every file it stopped, however it surfaced
+        raise disk_full from next(e for _, e in failures if disk_full_cause(e) is not None)
     path, first = failures[0]
     kinds = {type(error) for _, error in failures}
     if isinstance(first, ArtifactkitError) and (
