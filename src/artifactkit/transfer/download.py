@@ -386,16 +386,26 @@ def download_file(
             f"{item.destination} exists with different content; pass replace=True to overwrite it",
             path=entry.path,
         )
+    check_free_space(root, [item], cache, skip_cache=False, label=entry.path)
     fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1, wandb_cache=WandbCache())
-    item.destination.parent.mkdir(parents=True, exist_ok=True)
     placer = Placer(DownloadRoot(root), cache=cache)
-    if entry.is_reference:
-        source = fetcher.fetch_reference(entry, skip_cache=False, temp_dir=item.destination.parent)
-    else:
-        source = fetcher.fetch_object(
-            entry.path, entry.md5_hex, expected_size(entry), url_for, skip_cache=False, temp_dir=item.destination.parent
-        )
-    if placer.place(source, item.destination) != LINK and not entry.is_reference:
+    try:
+        item.destination.parent.mkdir(parents=True, exist_ok=True)
+        if entry.is_reference:
+            source = fetcher.fetch_reference(entry, skip_cache=False, temp_dir=item.destination.parent)
+        else:
+            source = fetcher.fetch_object(
+                entry.path,
+                entry.md5_hex,
+                expected_size(entry),
+                url_for,
+                skip_cache=False,
+                temp_dir=item.destination.parent,
+            )
+        how = placer.place(source, item.destination)
+    except OSError as exc:
+        raise disk_full_error(entry.path, [(entry.path, exc)]) or exc
+    if how != LINK and not entry.is_reference:
         cache.remember_md5(item.destination, entry.md5_hex)
     cache.flush()
     return item.destination

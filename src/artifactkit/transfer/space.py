@@ -93,7 +93,7 @@ def check_free_space(
         if need[fs.device] > fs.free:
             raise DiskFullError(
                 f"not enough disk space for {label}: needs {human_size(need[fs.device])}, "
-                f"{human_size(fs.free)} free on {fs.mount}; nothing was written",
+                f"{human_size(fs.free)} free on {fs.mount}; nothing was downloaded",
                 path=str(root if fs is target else cache.root),
                 where=str(fs.mount),
                 needed=need[fs.device],
