@@ -291,7 +291,7 @@ class Api:
         run: str | None = None,
         max_workers: int | None = None,
         references: Sequence[ManifestEntry] = (),
-        progress: bool | None = False,
+        progress: bool | None = None,
         follow_symlinks: bool = False,
     ) -> Artifact:
         """Create a new version of `entity/project/name` from files and directories.
@@ -300,7 +300,7 @@ class Api:
         version yields that version. `run` names the run that logged it (created if needed).
         `references` adds http(s) entries whose bytes stay where they are, e.g.
         `ManifestEntry("raw/data.csv", digest=etag, ref="https://...", size=n)`. `progress`
-        draws a bar on a terminal (None: when stderr is one). Symlinks inside a directory that
+        draws a bar (None, the default: when stderr is a terminal, as `download()` does). Symlinks inside a directory that
         lead outside it are skipped (and logged) unless `follow_symlinks`. `upload_files()` is the
         same upload, also returning what was sent and skipped.
         """
@@ -333,7 +333,7 @@ class Api:
         run: str | None = None,
         max_workers: int | None = None,
         references: Sequence[ManifestEntry] = (),
-        progress: bool | None = False,
+        progress: bool | None = None,
         follow_symlinks: bool = False,
     ) -> tuple[Artifact, UploadStats]:
         """`upload()`, returning the version and what was sent (files and bytes uploaded, or that

@@ -552,11 +552,11 @@ class Artifact:
                 progress=progress,
             )
 
-    def verify(self, root: str | os.PathLike[str] | None = None, *, progress: bool | None = False) -> None:
+    def verify(self, root: str | os.PathLike[str] | None = None, *, progress: bool | None = None) -> None:
         """Check that `root` (default: the default download root) holds exactly this version's files.
 
         Every file is hashed again. Raises `DigestMismatchError` naming every difference.
-        `progress` draws a bar while hashing (None: when stderr is a terminal).
+        `progress` draws a bar while hashing (None, the default: when stderr is a terminal).
         """
         target = Path(root) if root is not None else default_root(self)
         verify_directory(self.manifest, target, progress=progress)

@@ -93,6 +93,24 @@ def test_put_reports_what_it_sent(cli: Cli, seeded: str, snapshot: SnapshotAsser
     assert {"first": first[1], "identical": again[1], "one file changed": json.loads(changed[1])} == snapshot
 
 
+def test_the_md5_the_cli_shows_is_the_one_md5sum_and_fs_info_give(cli: Cli, seeded: str) -> None:
+    import hashlib
+
+    from artifactkit import Api
+    from artifactkit.fs import ArtifactFileSystem
+
+    expected = {path: hashlib.md5(data).hexdigest() for path, data in dataset(1, 6).items()}  # digits:v1
+    code, out, _ = cli("ls", f"{PROJECT}/digits:v1")
+    header, *rows = out.splitlines()
+    assert code == 0 and header.split()[2:] == ["MD5", "(HEX)"]
+    assert {row.split()[0]: row.split()[-1] for row in rows} == expected
+    code, out, _ = cli("ls", f"{PROJECT}/digits:v1", "--json")
+    assert {f["path"]: f["md5_hex"] for f in json.loads(out)["files"]} == expected
+    with Api(api_key=cli.emu.api_key, base_url=cli.emu.url, cache_dir=cli.work / "fs-cache") as api:
+        info = ArtifactFileSystem(api).info(f"{PROJECT}/digits:v1/labels.csv")
+    assert info["md5"] == expected["labels.csv"]
+
+
 def test_ls_lists_types_collections_versions_and_files(cli: Cli, seeded: str, snapshot: SnapshotAssertion) -> None:
     outputs = {
         "collections, as wandb artifact ls": cli("ls", PROJECT),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 from typing import TYPE_CHECKING, Any
 
 from .output import EXIT_OK, add_connection_options, emit, human_size, make_api
@@ -177,9 +178,17 @@ def _files(args: argparse.Namespace, api: Api) -> int:
     files = list(artifact.files(per_page=1000))
     emit(
         args,
-        ["PATH", "SIZE", "MD5"],
-        [(f.name, human_size(f.size), f.md5 or "(reference)") for f in files],
-        [{"path": f.name, "size": f.size, "md5": f.md5, "reference": f.is_reference} for f in files],
+        ["PATH", "SIZE", "MD5 (HEX)"],  # as md5sum prints it, and fs.info() gives it
+        [(f.name, human_size(f.size), _hex(f.md5) or "(reference)") for f in files],
+        [
+            {"path": f.name, "size": f.size, "md5": f.md5, "md5_hex": _hex(f.md5), "reference": f.is_reference}
+            for f in files
+        ],
         kind="files",
     )
     return EXIT_OK
+
+
+def _hex(md5_b64: str | None) -> str | None:
+    """W&B's base64 MD5 in the hex form md5sum prints."""
+    return None if not md5_b64 else base64.b64decode(md5_b64).hex()
