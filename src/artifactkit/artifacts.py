@@ -22,7 +22,14 @@ from . import _lookups
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
 from ._paths import ArtifactPath, check_alias, check_tags, parse_artifact_path, version_index
-from .errors import DownloadError, NotFoundError, ResponseValidationError, UnsupportedError
+from .errors import (
+    ConflictError,
+    DownloadError,
+    GraphQLError,
+    NotFoundError,
+    ResponseValidationError,
+    UnsupportedError,
+)
 from .files import ArtifactFiles
 from .manifest import Manifest, ManifestEntry, ManifestError, parse_artifact_reference
 from .transfer.cache import Cache, manifest_key
@@ -677,10 +684,22 @@ class Artifact:
         if self.is_link:
             self.unlink()
             return
-        self.client.call(
-            lambda c: c.delete_artifact(DeleteArtifactInput(artifactID=self.id, delete_aliases=delete_aliases)),
-            f"deleting {self.qualified_name}",
-        )
+        try:
+            self.client.call(
+                lambda c: c.delete_artifact(DeleteArtifactInput(artifactID=self.id, delete_aliases=delete_aliases)),
+                f"deleting {self.qualified_name}",
+            )
+        except (ConflictError, GraphQLError) as exc:
+            if delete_aliases or "alias" not in exc.message.lower():
+                raise
+            # The server words it in its own terms (the GraphQL field `deleteAliases`): say it in ours.
+            message = (
+                f"{self.qualified_name} still has aliases ({', '.join(self.aliases) or 'e.g. latest'}): "
+                "pass delete_aliases=True to delete it with its aliases"
+            )
+            if isinstance(exc, ConflictError):
+                raise ConflictError(message, status_code=exc.status_code, errors=exc.errors) from exc
+            raise GraphQLError(message, errors=exc.errors) from exc
 
     def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact:
         """Link this version into the portfolio `entity/project/name` (created if missing)."""

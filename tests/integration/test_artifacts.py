@@ -307,6 +307,9 @@ def test_delete_refuses_a_version_with_aliases_unless_asked(any_api: Api, seeded
     with pytest.raises(errors.ConflictError, match="still has aliases") as caught:
         v0.delete()
     assert caught.value.status_code == 409
+    # In the words of this method, not of the GraphQL field (`deleteAliases`) behind it.
+    assert str(caught.value).endswith("pass delete_aliases=True to delete it with its aliases")
+    assert "deleteAliases" not in str(caught.value)
     assert any_api.artifact_exists(seeded.path("alpha:v0"))
     v0.delete(delete_aliases=True)
     assert not any_api.artifact_exists(seeded.path("alpha:v0"))
