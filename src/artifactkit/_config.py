@@ -239,6 +239,7 @@ def resolve(
         sources=sources,
         local_server=local,
     )
+    log.info("server %s (from %s); API key from %s", base, sources["base_url"], sources["api_key"])
     log.debug(
         "configuration: %s",
         ", ".join(f"{name} from {source}" for name, source in sources.items()),

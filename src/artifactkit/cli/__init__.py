@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import cache_cmd, get_cmd, ls_cmd, put_cmd, schema_cmd, serve_cmd, verify_cmd
-from .output import EXIT_CODES_HELP, EXIT_USAGE, run_command
+from .output import EXIT_CODES_HELP, EXIT_USAGE, cli_terms, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +63,7 @@ class _CliFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
         hint = " (-v shows every retry)" if getattr(record, "artifactkit_first_retry", False) else ""
-        return f"artifactkit: {level}{record.getMessage()}{hint}"
+        return f"artifactkit: {level}{cli_terms(record.getMessage())}{hint}"
 
 
 class _FirstRetry(logging.Filter):
