@@ -269,7 +269,7 @@ class Api:
             lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}"
         )
         if result.project is None:
-            raise _lookups.project_not_found(entity, project)
+            raise _lookups.project_not_found(self.client, entity, project)
         if result.project.run is None:
             raise NotFoundError(
                 f"run {name!r} not found in {entity}/{project}", kind="run", path=f"{entity}/{project}/{name}"
@@ -300,9 +300,9 @@ class Api:
         version yields that version. `run` names the run that logged it (created if needed).
         `references` adds http(s) entries whose bytes stay where they are, e.g.
         `ManifestEntry("raw/data.csv", digest=etag, ref="https://...", size=n)`. `progress`
-        draws a bar (None, the default: when stderr is a terminal, as `download()` does). Symlinks inside a directory that
-        lead outside it are skipped (and logged) unless `follow_symlinks`. `upload_files()` is the
-        same upload, also returning what was sent and skipped.
+        draws a bar (None, the default: when stderr is a terminal, as `download()` does). Symlinks
+        inside a directory that lead outside it are skipped (and logged) unless `follow_symlinks`.
+        `upload_files()` is the same upload, also returning what was sent and skipped.
         """
         artifact, _stats = self.upload_files(
             paths,

@@ -33,7 +33,7 @@ class ArtifactTypes(Paginator["ArtifactType"]):
             f"listing the artifact types of {self.entity}/{self.project}",
         )
         if result.project is None:
-            raise _lookups.project_not_found(self.entity, self.project)
+            raise _lookups.project_not_found(self.client, self.entity, self.project)
         connection = result.project.artifact_types
         items = [
             ArtifactType._from_attrs(self.client, self.entity, self.project, edge.node)

@@ -79,7 +79,7 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
         )
         if found is None:
             _lookups.artifact_type(self.client, self.entity, self.project, self.type_name)  # the precise error
-            raise _lookups.type_not_found(self.entity, self.project, self.type_name, path="")
+            raise _lookups.type_not_found(self.client, self.entity, self.project, self.type_name, path="")
         items = [ArtifactCollection._from_attrs(self.client, self.entity, self.project, node) for node in found.items]
         return Page(items, found.end_cursor, found.has_next, found.total_count)
 

@@ -86,12 +86,17 @@ class GraphQLError(ArtifactkitError):
 
 
 class NotFoundError(ArtifactkitError, LookupError):
-    """The thing asked for does not exist: `kind` says which (entity, project, collection, ...)."""
+    """The thing asked for does not exist: `kind` says which (entity, project, collection, ...).
 
-    def __init__(self, message: str, *, kind: str = "", path: str = "") -> None:
+    `suggestions` are existing names close to the missing one, best first (the message offers them
+    as "did you mean ...?"); empty when none is close.
+    """
+
+    def __init__(self, message: str, *, kind: str = "", path: str = "", suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.kind = kind
         self.path = path
+        self.suggestions = suggestions
 
 
 class ResponseValidationError(ArtifactkitError):

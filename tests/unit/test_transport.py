@@ -319,7 +319,7 @@ def test_a_refused_connection_elsewhere_keeps_the_whole_retry_budget(
     clock: Clock, make_api: Callable[..., Api]
 ) -> None:
     server = Server(refused(f"{BASE}/graphql"))
-    with pytest.raises(errors.TransportError, match="nothing is listening on wandb.example.test:443"):
+    with pytest.raises(errors.TransportError, match=re.escape("nothing is listening on wandb.example.test:443")):
         probe(make_api(server, RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=1.0, budget=60.0)))
     assert len(server.requests) == 5
     assert len(clock.sleeps) == 4

@@ -875,14 +875,53 @@ class GeneratedClient(BaseClient):
 
         query = gql("""
             query DiagnoseArtifactPath($entity: String!, $project: String!, $collection: String!) {
+              viewer {
+                entity
+                teams(first: 100) {
+                  edges {
+                    node {
+                      name
+                    }
+                  }
+                }
+              }
               entity(name: $entity) {
                 id
               }
+              models(entityName: $entity, first: 100) {
+                edges {
+                  node {
+                    name
+                  }
+                }
+              }
               project(entityName: $entity, name: $project) {
+                artifactTypes(first: 100) {
+                  edges {
+                    node {
+                      name
+                    }
+                  }
+                }
+                artifactCollections(first: 100) {
+                  edges {
+                    node {
+                      __typename
+                      name
+                    }
+                  }
+                }
                 artifactCollection(name: $collection) {
                   __typename
                   defaultArtifactType {
                     name
+                  }
+                  aliases(first: 100) {
+                    edges {
+                      node {
+                        alias
+                      }
+                    }
                   }
                 }
               }

@@ -9,16 +9,76 @@ from .base_model import BaseModel
 
 
 class DiagnoseArtifactPath(BaseModel):
+    viewer: Optional["DiagnoseArtifactPathViewer"]
     entity: Optional["DiagnoseArtifactPathEntity"]
+    models: Optional["DiagnoseArtifactPathModels"]
     project: Optional["DiagnoseArtifactPathProject"]
+
+
+class DiagnoseArtifactPathViewer(BaseModel):
+    entity: Optional[str]
+    teams: Optional["DiagnoseArtifactPathViewerTeams"]
+
+
+class DiagnoseArtifactPathViewerTeams(BaseModel):
+    edges: list["DiagnoseArtifactPathViewerTeamsEdges"]
+
+
+class DiagnoseArtifactPathViewerTeamsEdges(BaseModel):
+    node: Optional["DiagnoseArtifactPathViewerTeamsEdgesNode"]
+
+
+class DiagnoseArtifactPathViewerTeamsEdgesNode(BaseModel):
+    name: str
 
 
 class DiagnoseArtifactPathEntity(BaseModel):
     id: str
 
 
+class DiagnoseArtifactPathModels(BaseModel):
+    edges: list["DiagnoseArtifactPathModelsEdges"]
+
+
+class DiagnoseArtifactPathModelsEdges(BaseModel):
+    node: Optional["DiagnoseArtifactPathModelsEdgesNode"]
+
+
+class DiagnoseArtifactPathModelsEdgesNode(BaseModel):
+    name: str
+
+
 class DiagnoseArtifactPathProject(BaseModel):
+    artifact_types: "DiagnoseArtifactPathProjectArtifactTypes"
+    artifact_collections: Optional["DiagnoseArtifactPathProjectArtifactCollections"]
     artifact_collection: Optional["DiagnoseArtifactPathProjectArtifactCollection"]
+
+
+class DiagnoseArtifactPathProjectArtifactTypes(BaseModel):
+    edges: list["DiagnoseArtifactPathProjectArtifactTypesEdges"]
+
+
+class DiagnoseArtifactPathProjectArtifactTypesEdges(BaseModel):
+    node: Optional["DiagnoseArtifactPathProjectArtifactTypesEdgesNode"]
+
+
+class DiagnoseArtifactPathProjectArtifactTypesEdgesNode(BaseModel):
+    name: str
+
+
+class DiagnoseArtifactPathProjectArtifactCollections(BaseModel):
+    edges: list["DiagnoseArtifactPathProjectArtifactCollectionsEdges"]
+
+
+class DiagnoseArtifactPathProjectArtifactCollectionsEdges(BaseModel):
+    node: Optional["DiagnoseArtifactPathProjectArtifactCollectionsEdgesNode"]
+
+
+class DiagnoseArtifactPathProjectArtifactCollectionsEdgesNode(BaseModel):
+    typename__: Literal[
+        "ArtifactCollection", "ArtifactPortfolio", "ArtifactSequence"
+    ] = Field(alias="__typename")
+    name: str
 
 
 class DiagnoseArtifactPathProjectArtifactCollection(BaseModel):
@@ -28,7 +88,20 @@ class DiagnoseArtifactPathProjectArtifactCollection(BaseModel):
     default_artifact_type: (
         "DiagnoseArtifactPathProjectArtifactCollectionDefaultArtifactType"
     )
+    aliases: "DiagnoseArtifactPathProjectArtifactCollectionAliases"
 
 
 class DiagnoseArtifactPathProjectArtifactCollectionDefaultArtifactType(BaseModel):
     name: str
+
+
+class DiagnoseArtifactPathProjectArtifactCollectionAliases(BaseModel):
+    edges: list["DiagnoseArtifactPathProjectArtifactCollectionAliasesEdges"]
+
+
+class DiagnoseArtifactPathProjectArtifactCollectionAliasesEdges(BaseModel):
+    node: Optional["DiagnoseArtifactPathProjectArtifactCollectionAliasesEdgesNode"]
+
+
+class DiagnoseArtifactPathProjectArtifactCollectionAliasesEdgesNode(BaseModel):
+    alias: str

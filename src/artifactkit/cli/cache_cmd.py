@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_debug_option, files_text, human_size, size_argument, table
+from .._sizes import human_size
+from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_debug_option, files_text, size_argument, table
 
 
 def register(commands: Any) -> None:

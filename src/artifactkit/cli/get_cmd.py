@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .._sizes import human_size
 from .output import (
     EXIT_NOT_FOUND,
     EXIT_OK,
     JSON_SCHEMA_VERSION,
     add_connection_options,
     files_text,
-    human_size,
     make_api,
     table,
 )

@@ -6,7 +6,8 @@ import argparse
 import base64
 from typing import TYPE_CHECKING, Any
 
-from .output import EXIT_OK, add_connection_options, emit, human_size, make_api
+from .._sizes import human_size
+from .output import EXIT_OK, add_connection_options, emit, make_api
 
 if TYPE_CHECKING:
     from ..api import Api
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
 def _entity_or_project(args: argparse.Namespace, api: Api, name: str) -> int:
     """ENTITY lists its projects; a name that is no entity with projects is read as wandb reads it,
     a PROJECT of the default entity (`wandb artifact ls my-project`)."""
+    from .._lookups import did_you_mean, suggestion_text
     from ..errors import NotFoundError
 
     projects = list(api.projects(name))
@@ -65,11 +67,14 @@ def _entity_or_project(args: argparse.Namespace, api: Api, name: str) -> int:
     except NotFoundError as exc:
         if exc.kind not in ("entity", "project"):
             raise
+        # the names it may be a slip of: the default entity, or one of its projects
+        suggestions = did_you_mean(name, [entity]) + tuple(s.split("/", 1)[-1] for s in exc.suggestions)
         raise NotFoundError(
             f"{name!r} is neither an entity with projects nor a project of the default entity {entity!r}: "
-            "pass ENTITY or ENTITY/PROJECT",
+            f"pass ENTITY or ENTITY/PROJECT{suggestion_text(suggestions)}",
             kind="project",
             path=name,
+            suggestions=suggestions,
         ) from None
 
 

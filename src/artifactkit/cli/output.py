@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from .._sizes import human_size
 
 if TYPE_CHECKING:
     from ..api import Api

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, files_text, human_size, make_api
+from .._sizes import human_size
+from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, files_text, make_api
 
 
 def register(commands: Any) -> None:

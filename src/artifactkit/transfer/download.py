@@ -165,7 +165,10 @@ def download(
                     manifest, file_urls, label, transport, root, planned, result, cache, workers, skip_cache, bar
                 )
             except OSError as exc:  # e.g. the root's directories could not be made
-                raise disk_full_error(label, [(str(root), exc)]) or exc
+                full = disk_full_error(label, [(str(root), exc)])
+                if full is None:
+                    raise
+                raise full from exc
         return result
     finally:
         bar.close()
@@ -404,7 +407,10 @@ def download_file(
             )
         how = placer.place(source, item.destination)
     except OSError as exc:
-        raise disk_full_error(entry.path, [(entry.path, exc)]) or exc
+        full = disk_full_error(entry.path, [(entry.path, exc)])
+        if full is None:
+            raise
+        raise full from exc
     if how != LINK and not entry.is_reference:
         cache.remember_md5(item.destination, entry.md5_hex)
     cache.flush()

@@ -67,9 +67,7 @@ def mount_point(path: Path) -> Path:
     return path
 
 
-def check_free_space(
-    root: Path, planned: Sequence[PlannedFile], cache: Cache, *, skip_cache: bool, label: str
-) -> None:
+def check_free_space(root: Path, planned: Sequence[PlannedFile], cache: Cache, *, skip_cache: bool, label: str) -> None:
     """Raise `DiskFullError` unless the root's and the cache's filesystems can hold what the download writes.
 
     `planned` is the plan of the download (files to `keep` need nothing); see the module docstring.
