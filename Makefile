@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 GEN    := src/artifactkit/_generated
 
-.PHONY: setup generate check-generated lint format typecheck smoke docs test test-fast demo serve bench soak clean
+.PHONY: setup generate check-generated lint format typecheck smoke docs test test-fast demo serve bench soak clean wheel install
 
 setup: $(STAMP)
 
@@ -44,6 +44,18 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict tests/typing/user_pipeline.py
 
+# A wheel to install anywhere (pip install 'dist/artifactkit-<version>-py3-none-any.whl[fsspec]').
+wheel:
+	@rm -rf dist
+	$(PYTHON) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist .
+	@ls dist/artifactkit-*.whl
+
+# Into the Python environment in use (an activated virtualenv, or PYTHON=/path/to/python): the SDK, the
+# `artifactkit` command, the emulator ([server]) and wandb:// for fsspec ([fsspec]). Not editable: for
+# working on artifactkit itself, `make setup` and .venv.
+install:
+	$(PYTHON) -m pip install --disable-pip-version-check '.[server,fsspec]'
+
 # The built wheel in a fresh venv without dev tools: import, --help, an emulator from the wheel, one listing.
 smoke: $(STAMP)
 	PYTHON=$(CURDIR)/$(PY) bash tests/packaging/smoke.sh
@@ -72,4 +84,4 @@ soak: $(STAMP)
 	ARTIFACTKIT_SOAK=1 $(VENV)/bin/pytest -q -s --timeout 0 tests/faults tests/server/test_concurrency.py tests/security/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) .artifactkit-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .artifactkit-demo .pytest_cache .mypy_cache .ruff_cache dist

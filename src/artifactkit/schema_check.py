@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._install import extra_hint
 from .errors import ConfigurationError, ResponseValidationError
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _graphql() -> Any:
     try:
         import graphql
     except ModuleNotFoundError:
-        raise ConfigurationError("checking a schema needs graphql-core: pip install 'artifactkit[server]'") from None
+        raise ConfigurationError(f"checking a schema needs graphql-core: {extra_hint('server')}") from None
     return graphql
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The built wheel, installed as a user installs it (no dev tools), in a fresh virtual environment:
-# import, `--help`, the hint for the missing [server] extra, then with the extra an emulator started
-# from the installed package and one listing against it. Run by `make smoke` (part of `make test`).
+# import, `--help`, the hint for the missing [server] extra, then with the extras an emulator started
+# from the installed package, one listing against it, and wandb:// registered with fsspec.
+# Run by `make smoke` (part of `make test`).
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,9 +33,12 @@ cd "$WORK"
 set +e
 hint=$("$WORK/venv/bin/artifactkit" serve 2>&1); code=$?
 set -e
-[ "$code" = 2 ] && grep -q "pip install 'artifactkit\[server\]'" <<<"$hint" || fail "serve without the extra: $hint"
+# The hint names what this installation came from (the package is not published yet): the wheel.
+[ "$code" = 2 ] && grep -qF "pip install '${WHEEL}[server]'" <<<"$hint" || fail "serve without the extra: $hint"
 
-pip_install "${WHEEL}[server]"
+pip_install "${WHEEL}[server,fsspec]"  # as the README says: the wheel, with its extras
+"$PY" -c "import fsspec, sys; sys.exit(fsspec.get_filesystem_class('wandb').__name__ != 'ArtifactFileSystem')" \
+  || fail "the [fsspec] extra does not register wandb://"
 "$WORK/venv/bin/artifactkit" serve --demo --port 0 --data-dir "$WORK/emu" --ready-file "$WORK/ready.json" \
   >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
@@ -43,4 +47,4 @@ for _ in $(seq 1 300); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 listing=$("$WORK/venv/bin/artifactkit" ls local/demo --local 2>"$WORK/ls.err") || fail "ls: $(cat "$WORK/ls.err")"
 grep -qE "^digits +dataset +v1 " <<<"$listing" || fail "ls local/demo listed: $listing"
 grep -q "using the local emulator" "$WORK/ls.err" || fail "ls did not say which server it used"
-echo "smoke: the wheel installs, imports, runs --help, hints at [server], serves and lists ($(basename "$WHEEL"))"
+echo "smoke: the wheel installs, imports, runs --help, hints at [server], serves, lists, registers wandb:// ($(basename "$WHEEL"))"

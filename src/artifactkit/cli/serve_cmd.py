@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .._install import extra_hint
 from ..errors import ConfigurationError
 from .output import add_debug_option
 
@@ -68,7 +69,7 @@ def _server_main() -> ModuleType:
         if (exc.name or "").split(".")[0] not in SERVER_MODULES:
             raise
         raise ConfigurationError(
-            f"the emulator needs the [server] extra (module {exc.name!r} is missing): pip install 'artifactkit[server]'"
+            f"the emulator needs the [server] extra (module {exc.name!r} is missing): {extra_hint('server')}"
         ) from None
     return main
 
