@@ -10,34 +10,16 @@ entity's projects, the project's types and collections, the collection's aliases
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ._client import Client
 from ._paths import ArtifactPath, version_index
 from .errors import NotFoundError
+from .names import did_you_mean, suggestion_text
 
 if TYPE_CHECKING:
     from ._generated.diagnose_artifact_path import DiagnoseArtifactPath
     from ._generated.fragments import ArtifactCollectionFields, ArtifactTypeFields
-
-SIMILARITY = 0.7
-"""How alike two names must be to suggest one for the other (difflib's ratio: `lcoal`/`local` 0.8)."""
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> tuple[str, ...]:
-    """The existing names closest to `name`, best first (at most 3); none when nothing is close."""
-    names = sorted({c for c in candidates if c and c != name})
-    return tuple(difflib.get_close_matches(name, names, n=3, cutoff=SIMILARITY))
-
-
-def suggestion_text(suggestions: tuple[str, ...]) -> str:
-    """`; did you mean 'local'?` (or `'a' or 'b'`), empty without suggestions."""
-    if not suggestions:
-        return ""
-    quoted = [repr(s) for s in suggestions]
-    return f"; did you mean {quoted[0] if len(quoted) == 1 else ', '.join(quoted[:-1]) + ' or ' + quoted[-1]}?"
 
 
 def _missing(message: str, kind: str, path: str, suggestions: tuple[str, ...] = ()) -> NotFoundError:

@@ -1,7 +1,8 @@
 """The one set of name rules, shared by the SDK and the emulator.
 
 Entities, projects, artifact types, collections and runs; aliases; tags; file paths (the
-entries of a manifest and the files of a run).
+entries of a manifest and the files of a run); and, for a name that does not exist, the existing
+names it is probably a slip of (`did_you_mean`).
 Both sides import this module (stdlib only) so a name the SDK accepts is a name the emulator
 accepts, and the reverse. Every pattern is matched with `fullmatch`: `$` in Python also matches
 before a trailing newline, so `"ok\\n"` passed the old `^...$` patterns.
@@ -12,7 +13,9 @@ says what is allowed. Callers turn it into their own error type.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 
 MAX_NAME_CHARS = 128
 """Entity, project, type, collection and run names."""
@@ -124,3 +127,23 @@ def check_path_lengths(path: str, kind: str = "entry path") -> str:
                 kind, f"invalid {kind} {path[:80]!r}...: a component is longer than {MAX_COMPONENT_BYTES} bytes"
             )
     return path
+
+
+# -- a slip of the keyboard -----------------------------------------------------------------------
+
+SIMILARITY = 0.7
+"""How alike two names must be to suggest one for the other (difflib's ratio: `lcoal`/`local` 0.8)."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> tuple[str, ...]:
+    """The existing names closest to `name`, best first (at most 3); none when nothing is close."""
+    names = sorted({c for c in candidates if c and c != name})
+    return tuple(difflib.get_close_matches(name, names, n=3, cutoff=SIMILARITY))
+
+
+def suggestion_text(suggestions: tuple[str, ...]) -> str:
+    """`; did you mean 'local'?` (or `'a' or 'b'`), empty without suggestions."""
+    if not suggestions:
+        return ""
+    quoted = [repr(s) for s in suggestions]
+    return f"; did you mean {quoted[0] if len(quoted) == 1 else ', '.join(quoted[:-1]) + ' or ' + quoted[-1]}?"

@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
 def _entity_or_project(args: argparse.Namespace, api: Api, name: str) -> int:
     """ENTITY lists its projects; a name that is no entity with projects is read as wandb reads it,
     a PROJECT of the default entity (`wandb artifact ls my-project`)."""
-    from .._lookups import did_you_mean, suggestion_text
     from ..errors import NotFoundError
+    from ..names import did_you_mean, suggestion_text
 
     projects = list(api.projects(name))
     if projects:
