@@ -231,7 +231,7 @@ class Harness:
         scenario = Scenario(key, title)
         with Api(api_key=self.emulator.api_key, base_url=self.emulator.url) as api:
             version = api.artifact(artifact)
-            url = next(iter(version.files())).url
+            url = next(iter(version.files())).direct_url
         for _ in range(self.repeat):
             before = self.stats()
             start = time.perf_counter()

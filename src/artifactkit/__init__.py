@@ -21,6 +21,7 @@ _EXPORTS = {
     "ArtifactCollections": ".collections",
     "ArtifactEntry": ".artifacts",
     "ArtifactFiles": ".files",
+    "ArtifactTTL": ".artifacts",
     "ArtifactType": ".artifact_types",
     "ArtifactTypes": ".artifact_types",
     "Artifacts": ".artifacts",
@@ -30,11 +31,14 @@ _EXPORTS = {
     "ManifestEntry": ".manifest",
     "Paginator": "._pagination",
     "Project": ".projects",
+    "ProjectArtifactCollections": ".collections",
     "Projects": ".projects",
     "RetryPolicy": "._transport",
     "Run": ".runs",
     "RunArtifacts": ".runs",
+    "Runs": ".runs",
     "UploadStats": ".transfer.upload",
+    "User": ".users",
     "artifact_collection_edge_name": "._capabilities",
     "artifact_collection_plural_edge_name": "._capabilities",
     "errors": ".errors",
@@ -52,14 +56,15 @@ if TYPE_CHECKING:
     from ._transport import RetryPolicy
     from .api import Api
     from .artifact_types import ArtifactType, ArtifactTypes
-    from .artifacts import Artifact, ArtifactEntry, Artifacts
-    from .collections import ArtifactCollection, ArtifactCollections
+    from .artifacts import Artifact, ArtifactEntry, Artifacts, ArtifactTTL
+    from .collections import ArtifactCollection, ArtifactCollections, ProjectArtifactCollections
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
     from .projects import Project, Projects
-    from .runs import Run, RunArtifacts
+    from .runs import Run, RunArtifacts, Runs
     from .transfer.download import DownloadResult
     from .transfer.upload import UploadStats
+    from .users import User
 
 
 def __getattr__(name: str) -> Any:
@@ -85,6 +90,7 @@ __all__ = [
     "ArtifactCollections",
     "ArtifactEntry",
     "ArtifactFiles",
+    "ArtifactTTL",
     "ArtifactType",
     "ArtifactTypes",
     "Artifacts",
@@ -94,11 +100,14 @@ __all__ = [
     "ManifestEntry",
     "Paginator",
     "Project",
+    "ProjectArtifactCollections",
     "Projects",
     "RetryPolicy",
     "Run",
     "RunArtifacts",
+    "Runs",
     "UploadStats",
+    "User",
     "__version__",
     "artifact_collection_edge_name",
     "artifact_collection_plural_edge_name",

@@ -579,8 +579,9 @@ def _as_membership(legacy: LegacyVersionFields) -> MembershipFields:
     version = dumped.pop("versionIn")
     collection = named if named is not None else {"__typename": "ArtifactSequence", **dumped["artifactSequence"]}
     artifact = {**dumped, **_NO_TAGS_OR_TTL}
+    # Such servers do not say when a version was linked into a portfolio: "" is read as unknown.
     return MembershipFields.model_validate(
-        {"versionIndex": version, "artifactCollection": collection, "artifact": artifact}
+        {"versionIndex": version, "createdAt": "", "artifactCollection": collection, "artifact": artifact}
     )
 
 

@@ -9,8 +9,10 @@ points upward, and there the entity asks its client, which `api.Api` builds with
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from ._capabilities import Capabilities, CollectionOperations
 from ._graphql import Session
@@ -22,6 +24,33 @@ if TYPE_CHECKING:
     from .runs import Run
 
 
+# W&B deployments served through CoreWeave Forge: the Forge host, and the API hosts behind it.
+_FORGE_HOSTS = {"forge.coreweave.com": "api.wandb.ai", "qa.forge.coreweave.com": "api.qa.wandb.ai"}
+
+
+def app_url_for(base_url: str) -> str:
+    """The W&B web app's address for an API address, as wandb 0.31.0 derives it (no trailing slash).
+
+    `WANDB_APP_URL` wins; W&B cloud's API host maps to its app (through Forge where W&B serves it so),
+    `api.<host>` of other deployments to `app.<host>`, and anything else (W&B Local, the emulator)
+    serves the app at the API's own address.
+    """
+    configured = os.environ.get("WANDB_APP_URL", "").strip().rstrip("/")
+    if configured:
+        return configured
+    host = urlsplit(base_url).hostname or ""
+    for forge, api in _FORGE_HOSTS.items():
+        if host in (forge, f"api.{forge}", api):
+            return f"https://{forge}/wandb"
+    if "://api.wandb.test" in base_url:
+        return base_url.replace("://api.", "://app.").rstrip("/")
+    if "://api.wandb." in base_url:
+        return base_url.replace("://api.", "://").rstrip("/")
+    if "://api." in base_url:
+        return base_url.replace("://api.", "://app.").rstrip("/")
+    return base_url.rstrip("/")
+
+
 class Client(Session):
     """The session of one `Api`, with its capabilities and its download cache location."""
 
@@ -29,6 +58,15 @@ class Client(Session):
         super().__init__(transport)
         self.cache_root = cache_root
         self.capabilities = Capabilities(self)
+
+    def forget_capabilities(self) -> None:
+        """Probe the server again on the next call that needs to know what it supports."""
+        self.capabilities = Capabilities(self)
+
+    @property
+    def app_url(self) -> str:
+        """The W&B web app of this server, where `Artifact.url`, `Run.url` and `Project.url` point."""
+        return app_url_for(self.transport.base_url)
 
     @property
     def operations(self) -> CollectionOperations:

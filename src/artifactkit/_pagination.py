@@ -83,6 +83,7 @@ class Paginator(ABC, Generic[T]):
         self._indexed: list[T] = []
         self._index_walk: Iterator[Page[T]] | None = None
         self._index_done = False
+        self._next_index = 0  # where `next(listing)` is
 
     @abstractmethod
     def _fetch_page(self, cursor: str | None) -> Page[T]:
@@ -192,6 +193,22 @@ class Paginator(ABC, Generic[T]):
         if index >= len(self._indexed):
             raise IndexError(f"{type(self).__name__} index {index} out of range")
         return self._indexed[index]
+
+    def __next__(self) -> T:
+        """The listing's next item, as wandb's paginators give it (`next(listing)`, `listing.next()`).
+
+        This walk is the listing's own and keeps its place between calls; `for` loops and `list()`
+        always start from the beginning and do not move it. Items come through the same kept pages
+        as indexing, so no page is fetched twice.
+        """
+        self._fill(self._next_index + 1)
+        if self._next_index >= len(self._indexed):
+            raise StopIteration
+        item = self._indexed[self._next_index]
+        self._next_index += 1
+        return item
+
+    next = __next__
 
     # -- the members the W&B public API documents -----------------------------------------
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
+import string
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +19,7 @@ from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE
 from ._paths import (
     PROJECT_FORM,
+    RUN_FORM,
     ArtifactPath,
     ProjectPath,
     check_alias,
@@ -29,15 +33,16 @@ from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes
 from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
-from .errors import DownloadError, InvalidNameError, NotFoundError
+from .errors import DownloadError, InvalidNameError, NotFoundError, UnsupportedError
 from .manifest import ManifestEntry, ManifestError, check_entry_path
-from .projects import Projects
-from .runs import Run
+from .projects import PROJECTS_PER_PAGE, Project, Projects
+from .runs import Run, Runs
 from .transfer.cache import Cache
 from .transfer.fetch import normalise_etag
 from .transfer.progress import Progress
 from .transfer.upload import UploadStats, collect_files
 from .uploads import upload_version
+from .users import User
 
 if TYPE_CHECKING:
     import httpx
@@ -45,6 +50,7 @@ if TYPE_CHECKING:
     from ._generated.fragments import RunFields
 
 DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
+_RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class _Connection(Client):
@@ -68,13 +74,16 @@ class Api:
     anywhere. docs/configuration.md has the full table. Nothing is sent until the first call;
     close the client with `close()` or by using the Api as a context manager.
 
+    The first three arguments are `wandb.Api`'s, in its order: `Api({"entity": "my-team"})` works
+    as it does there.
+
     Args:
+        overrides: `base_url`, `api_key`, `entity`, `project` as a mapping (the other arguments win).
+        timeout: seconds to wait for each HTTP response; None: `WANDB_HTTP_TIMEOUT`, else 30.
         api_key: the W&B API key; None: found as described above.
         base_url: the server, e.g. `https://api.wandb.ai` or `"local"`; None: found as above.
-        timeout: seconds to wait for each HTTP response; None: `WANDB_HTTP_TIMEOUT`, else 30.
         entity: the default entity for paths that name none; None: configured, else the key's user.
         project: the default project for paths that name none; None: configured, else none.
-        overrides: `base_url`, `api_key`, `entity`, `project` as a mapping (arguments win).
         retry: how hard to retry failed requests; None: `RetryPolicy()`.
         cache_dir: the download cache; None: `$WANDB_CACHE_DIR/artifactkit` or the user cache dir.
         http_transport: an httpx transport to send requests through (tests, proxies).
@@ -82,13 +91,13 @@ class Api:
 
     def __init__(
         self,
-        api_key: str | None = None,
-        base_url: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
         entity: str | None = None,
         project: str | None = None,
-        *,
-        overrides: Mapping[str, Any] | None = None,
         retry: RetryPolicy | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         http_transport: httpx.BaseTransport | None = None,
@@ -103,9 +112,18 @@ class Api:
         )
         self.base_url = self.config.base_url
         self.timeout = self.config.timeout
+        self.api_key = self.config.api_key
+        """The API key this Api sends (as `wandb.Api().api_key`)."""
+        self.settings: dict[str, str | None] = {
+            "base_url": self.config.base_url,
+            "entity": self.config.entity,
+            "organization": None,  # organizations come with registry support (issue 19)
+            "project": self.config.project,
+        }
+        """What was configured, under wandb's names (`entity` and `project` None where nothing was)."""
         self._asked_for_entity = False
         self._entity = self.config.entity
-        self.project = self.config.project
+        self._project = self.config.project
         base, key = self.config.base_url, self.config.api_key
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
         transport.key_source = self.config.sources.get("api_key", transport.key_source)
@@ -145,37 +163,94 @@ class Api:
         return self._entity
 
     @property
-    def viewer(self) -> dict[str, Any]:
-        """The signed-in user: id, username and default entity."""
+    def default_project(self) -> str | None:
+        """The configured project for paths that name none (`project=`, `WANDB_PROJECT`, the settings files)."""
+        return self._project
+
+    @property
+    def viewer(self) -> User:
+        """The user the API key belongs to."""
         viewer = self.client.call(lambda c: c.viewer(), "asking who the API key belongs to")
         if viewer.viewer is None:
             raise NotFoundError("the server knows no user for this API key", kind="user")
-        return viewer.viewer.model_dump()
+        return User._from_fields(viewer.viewer)
+
+    @property
+    def user_agent(self) -> str:
+        """The `User-Agent` this Api sends."""
+        return str(self.client.transport.client.headers.get("User-Agent", ""))
+
+    def flush(self) -> None:
+        """Forget what this Api learned from the server (the key's default entity, what the server
+        supports): the next call that needs it asks again."""
+        if self.config.entity is None:
+            self._entity, self._asked_for_entity = None, False
+        self.client.forget_capabilities()
 
     def _default_entity(self) -> str | None:
         return self.default_entity
 
     def _project_path(self, path: str | None) -> ProjectPath:
-        return parse_project_path(path, self._default_entity, self.project)
+        return parse_project_path(path, self._default_entity, self._project)
 
     def _artifact_path(self, path: str, *, allow_alias: bool = True) -> ArtifactPath:
-        return parse_artifact_path(path, self._default_entity, self.project, allow_alias=allow_alias)
+        return parse_artifact_path(path, self._default_entity, self._project, allow_alias=allow_alias)
 
     # -- projects ------------------------------------------------------------------------------
 
-    def projects(self, entity: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> Projects:
+    def projects(self, entity: str | None = None, per_page: int = PROJECTS_PER_PAGE) -> Projects:
         """The projects of `entity` (default: the default entity), newest first, as `wandb.Api().projects()`."""
+        return Projects(self.client, self._entity_or_default(entity), per_page)
+
+    def project(self, name: str, entity: str | None = None) -> Project:
+        """The project `name` of `entity` (default: the default entity).
+
+        Nothing is sent until a field the server holds is read (`id`, `created_at`, `owner`, ...);
+        `NotFoundError` then if there is no such project.
+        """
+        owner = self._entity_or_default(entity)
+        return Project._wrap(self.client, owner, check_part("project", name, PROJECT_FORM))
+
+    def create_project(self, name: str, entity: str) -> None:
+        """Create the project `entity/name` (nothing happens if it exists)."""
+        owner = check_part("entity", entity, PROJECT_FORM)
+        project = check_part("project", name, PROJECT_FORM)
+        self.client.call(lambda c: c.upsert_project(owner, project), f"creating project {owner}/{project}")
+
+    def _entity_or_default(self, entity: str | None) -> str:
         name = entity or self._default_entity()
         if not name:
             raise InvalidNameError("no entity given and no default entity configured", expected="an entity name")
-        return Projects(self.client, check_part("entity", name, PROJECT_FORM), per_page)
+        return check_part("entity", name, PROJECT_FORM)
+
+    def from_path(self, path: str) -> Project | Run:
+        """The project or run a path names, as `wandb.Api().from_path()` reads it.
+
+        `project` and `entity/project` name a project, `entity/project/run_id` and
+        `entity/project/runs/run_id` a run. Sweeps and reports (`.../sweeps/...`, `.../reports/...`)
+        raise `UnsupportedError`: artifactkit has neither.
+        """
+        parts = path.strip("/ ").split("/")
+        if len(parts) == 1:
+            return self.project(parts[0])
+        if len(parts) == 2:
+            return self.project(parts[1], parts[0])
+        if len(parts) == 3 or (len(parts) == 4 and parts[2].startswith("run")):
+            return self.run("/".join(parts))
+        if len(parts) == 4 and parts[2].startswith(("sweep", "report")):
+            raise UnsupportedError(f"{path!r} names a {parts[2].rstrip('s')}: artifactkit reads projects and runs only")
+        raise InvalidNameError(
+            f"{path!r} names no project or run", expected="entity/project, entity/project/run_id or .../runs/run_id"
+        )
 
     # -- artifact types ----------------------------------------------------------------------
 
-    def artifact_types(self, project: str | None = None, per_page: int = DEFAULT_PER_PAGE) -> ArtifactTypes:
-        """The artifact types of a project (`entity/project`)."""
+    def artifact_types(
+        self, project: str | None = None, start: str | None = None, *, per_page: int = DEFAULT_PER_PAGE
+    ) -> ArtifactTypes:
+        """The artifact types of a project (`entity/project`), from cursor `start` on."""
         path = self._project_path(project)
-        return ArtifactTypes(self.client, path.entity, path.project, per_page)
+        return ArtifactTypes(self.client, path.entity, path.project, per_page, start)
 
     def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
         """One artifact type of a project; `NotFoundError` if it does not exist."""
@@ -188,15 +263,23 @@ class Api:
         self,
         project_name: str,
         type_name: str,
+        order: str | None = None,
         per_page: int = DEFAULT_PER_PAGE,
+        start: str | None = None,
         *,
         filters: dict[str, Any] | None = None,
-        order: str | None = None,
     ) -> ArtifactCollections:
-        """The collections of one type in a project."""
+        """The collections of one type in a project, ordered (`-createdAt`, ...) and filtered on the server."""
         path = self._project_path(project_name)
         return ArtifactCollections(
-            self.client, path.entity, path.project, type_name, per_page, filters=filters, order=order
+            self.client,
+            path.entity,
+            path.project,
+            type_name,
+            filters=filters,
+            order=order,
+            per_page=per_page,
+            start=start,
         )
 
     def artifact_collection(self, type_name: str | None, name: str) -> ArtifactCollection:
@@ -220,13 +303,14 @@ class Api:
         self,
         type_name: str,
         name: str,
+        order: str | None = None,
         per_page: int = DEFAULT_PER_PAGE,
         tags: str | list[str] | None = None,
+        start: str | None = None,
         *,
         filters: dict[str, Any] | None = None,
-        order: str | None = None,
     ) -> Artifacts:
-        """The versions of the collection `entity/project/name`."""
+        """The versions of the collection `entity/project/name`, ordered and filtered on the server."""
         path = self._artifact_path(name, allow_alias=False)
         return Artifacts(
             self.client,
@@ -238,7 +322,13 @@ class Api:
             order=order,
             per_page=per_page,
             tags=tags,
+            start=start,
         )
+
+    def artifact_versions(self, type_name: str, name: str, per_page: int = DEFAULT_PER_PAGE) -> Artifacts:
+        """Deprecated (as in wandb): `artifacts(type_name, name, per_page=per_page)`."""
+        warnings.warn("Api.artifact_versions() is deprecated; use Api.artifacts()", DeprecationWarning, stacklevel=2)
+        return self.artifacts(type_name, name, per_page=per_page)
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """The version `entity/project/name:alias` (`:v3`, `:latest`, no alias = latest)."""
@@ -262,9 +352,9 @@ class Api:
 
     # -- runs --------------------------------------------------------------------------------------
 
-    def run(self, path: str) -> Run:
-        """The run `entity/project/run_id`."""
-        entity, project, name = parse_run_path(path, self._default_entity, self.project)
+    def run(self, path: str = "") -> Run:
+        """The run `entity/project/run_id` (also `entity/project/runs/run_id`, or shorter with the defaults)."""
+        entity, project, name = parse_run_path(path, self._default_entity, self._project)
         result = self.client.call(
             lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}"
         )
@@ -275,6 +365,46 @@ class Api:
                 f"run {name!r} not found in {entity}/{project}", kind="run", path=f"{entity}/{project}/{name}"
             )
         return Run._wrap(self.client, result.project.run, entity, project)
+
+    def runs(
+        self,
+        path: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str = "+created_at",
+        per_page: int = DEFAULT_PER_PAGE,
+        include_sweeps: bool = False,
+        lazy: bool = True,
+    ) -> Runs:
+        """The runs of the project `entity/project` (default: the default project), filtered and
+        ordered on the server (see `Runs`).
+
+        `lazy=False` fetches each run's config and summary with the listing. `include_sweeps` is
+        accepted for wandb's sake and changes nothing: artifactkit's runs name their sweep
+        (`sweep_name`) but load no sweep objects.
+        """
+        del include_sweeps  # no sweep objects to include
+        where = self._project_path(path)
+        return Runs(
+            self.client, where.entity, where.project, filters=filters, order=order, per_page=per_page, lazy=lazy
+        )
+
+    def create_run(self, *, run_id: str | None = None, project: str | None = None, entity: str | None = None) -> Run:
+        """Create a run (ID `run_id`, else a new random one) in `entity/project` (default: the defaults)."""
+        project_name = project or self._project
+        if not project_name:
+            raise InvalidNameError("no project given and no default project configured", expected=RUN_FORM)
+        run_entity = self._entity_or_default(entity)
+        run_project = check_part("project", project_name, PROJECT_FORM)
+        run_name = check_part("run id", run_id or "".join(secrets.choice(_RUN_ID_ALPHABET) for _ in range(8)), RUN_FORM)
+        where = f"{run_entity}/{run_project}/{run_name}"
+        self.client.call(
+            lambda c: c.upsert_project(run_entity, run_project), f"creating project {run_entity}/{run_project}"
+        )
+        created = self.client.call(lambda c: c.upsert_run(run_entity, run_project, run_name), f"creating run {where}")
+        bucket = None if created.upsert_bucket is None else created.upsert_bucket.bucket
+        if bucket is None:
+            raise NotFoundError(f"the server made no run {where}", kind="run", path=where)
+        return Run._wrap(self.client, bucket, run_entity, run_project)
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -405,7 +535,7 @@ class Api:
         from ._generated.input_types import UseArtifactInput
 
         version = self.artifact(artifact) if isinstance(artifact, str) else artifact
-        entity, project, name = parse_run_path(run, self._default_entity, self.project)
+        entity, project, name = parse_run_path(run, self._default_entity, self._project)
         self.client.call(lambda c: c.upsert_run(entity, project, name), f"creating run {entity}/{project}/{name}")
         self.client.call(
             lambda c: c.use_artifact(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import _lookups
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from ._times import parse_server_time
 from .collections import ArtifactCollection, ArtifactCollections
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ class ArtifactTypes(Paginator["ArtifactType"]):
     counted = False
 
     def __init__(
-        self, client: Client, entity: str, project: str, per_page: int = DEFAULT_PER_PAGE, *, start: str | None = None
+        self, client: Client, entity: str, project: str, per_page: int = DEFAULT_PER_PAGE, start: str | None = None
     ) -> None:
         super().__init__(per_page, start=start)
         self.client = client
@@ -63,11 +64,14 @@ class ArtifactType:
         self.client = client
         self.entity = entity
         self.project = project
+        self.type = attrs.name
+        """The type's name, as wandb also keeps it (the same as `name`)."""
         self._attrs = attrs
 
     def load(self) -> ArtifactType:
         """Fetch the type again from the server; returns this object, refreshed."""
         self._attrs = _lookups.artifact_type(self.client, self.entity, self.project, self._attrs.name)
+        self.type = self._attrs.name
         return self
 
     @property
@@ -86,21 +90,32 @@ class ArtifactType:
         return self._attrs.description
 
     @property
-    def created_at(self) -> datetime:
-        """When the type was first used in the project (timezone-aware UTC)."""
+    def created_at(self) -> str:
+        """When the type was first used in the project, as the server wrote it; see `created_at_datetime`."""
         return self._attrs.created_at
+
+    @property
+    def created_at_datetime(self) -> datetime:
+        """`created_at` as a timezone-aware UTC `datetime`."""
+        return parse_server_time(self._attrs.created_at)
 
     def collections(
         self,
-        per_page: int = DEFAULT_PER_PAGE,
-        *,
         filters: dict[str, Any] | None = None,
         order: str | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
         start: str | None = None,
     ) -> ArtifactCollections:
-        """The collections of this type (sequences and portfolios)."""
+        """The collections of this type (sequences and portfolios), filtered and ordered on the server."""
         return ArtifactCollections(
-            self.client, self.entity, self.project, self.name, per_page, filters=filters, order=order, start=start
+            self.client,
+            self.entity,
+            self.project,
+            self.name,
+            filters=filters,
+            order=order,
+            per_page=per_page,
+            start=start,
         )
 
     def collection(self, name: str) -> ArtifactCollection:

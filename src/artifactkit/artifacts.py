@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import enum
 import glob
 import os
+import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
+from urllib.parse import quote
 
 from . import _lookups
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
 from ._paths import ArtifactPath, check_alias, check_tags, parse_artifact_path, version_index
+from ._times import parse_optional_server_time, parse_server_time
 from .errors import (
     ConflictError,
     DownloadError,
@@ -110,15 +115,35 @@ class CollectionView(NamedTuple):
     collection_id: str
     is_portfolio: bool
     version_index: int | None
+    linked_at: str | None = None  # when the version was linked into this portfolio, where the lookup says
 
     @classmethod
     def of(
-        cls, ref: CollectionRefFields | SequenceRefFields, version: int | None, *, fallback: tuple[str, str]
+        cls,
+        ref: CollectionRefFields | SequenceRefFields,
+        version: int | None,
+        *,
+        fallback: tuple[str, str],
+        linked_at: str | None = None,
     ) -> CollectionView:
         project = ref.project
         entity, project_name = (project.entity_name, project.name) if project is not None else fallback
         is_portfolio = getattr(ref, "typename__", "ArtifactSequence") == "ArtifactPortfolio"
-        return cls(entity, project_name, ref.name, ref.id, is_portfolio, version)
+        return cls(
+            entity, project_name, ref.name, ref.id, is_portfolio, version, (linked_at or None) if is_portfolio else None
+        )
+
+
+class ArtifactTTL(enum.Enum):
+    """A time-to-live that is not a duration: `INHERIT` the team's default (`artifact.ttl = ArtifactTTL.INHERIT`)."""
+
+    INHERIT = 0
+
+
+# How `updateArtifact` encodes a TTL that is not a duration.
+_TTL_INHERIT = -1
+_TTL_DISABLED = -2
+_WAIT_POLL_SECONDS = (0.25, 5.0)  # the first and the longest pause while `wait()` polls a pending version
 
 
 class _SavedState(NamedTuple):
@@ -159,7 +184,12 @@ class Artifact:
     @classmethod
     def _from_membership(cls, client: Client, membership: MembershipFields, fallback: tuple[str, str]) -> Artifact:
         assert membership.artifact is not None and membership.artifact_collection is not None
-        view = CollectionView.of(membership.artifact_collection, membership.version_index, fallback=fallback)
+        view = CollectionView.of(
+            membership.artifact_collection,
+            membership.version_index,
+            fallback=fallback,
+            linked_at=membership.created_at,
+        )
         return cls._wrap(client, membership.artifact, view)
 
     @classmethod
@@ -176,7 +206,8 @@ class Artifact:
         self._aliases: list[str] | None = None
         self._tags: list[str] | None = None
         self._metadata: dict[str, Any] | None = None
-        self.description: str | None = attrs.description
+        self._description = attrs.description
+        self._ttl_change: timedelta | ArtifactTTL | None | Literal[False] = False  # False: unchanged
 
     @property
     def _saved_state(self) -> _SavedState:
@@ -187,6 +218,15 @@ class Artifact:
                 self._aliases_in_view(), [t.name for t in attrs.tags], attrs.description, dict(attrs.metadata or {})
             )
         return self._saved
+
+    @property
+    def description(self) -> str | None:
+        """The version's description, yours to edit before `save()`."""
+        return self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = value
 
     @property
     def aliases(self) -> list[str]:
@@ -332,14 +372,149 @@ class Artifact:
         return self._attrs.file_count
 
     @property
-    def created_at(self) -> datetime:
-        """When the version was created (timezone-aware UTC)."""
+    def created_at(self) -> str:
+        """When the version was created, as the server wrote it (`2024-05-01T12:00:00Z`); see `created_at_datetime`."""
         return self._attrs.created_at
 
     @property
-    def updated_at(self) -> datetime | None:
-        """When the version was last changed (aliases, tags, metadata); None if never since its creation."""
-        return self._attrs.updated_at
+    def created_at_datetime(self) -> datetime:
+        """`created_at` as a timezone-aware UTC `datetime`."""
+        return parse_server_time(self._attrs.created_at)
+
+    @property
+    def updated_at(self) -> str:
+        """When the version was last changed (description, metadata, tags, TTL), else when it was created."""
+        return self._attrs.updated_at or self._attrs.created_at
+
+    @property
+    def updated_at_datetime(self) -> datetime:
+        """`updated_at` as a timezone-aware UTC `datetime`."""
+        return parse_server_time(self.updated_at)
+
+    @property
+    def linked_at(self) -> str | None:
+        """When this link was made, for a version looked up through a portfolio (`api.artifact()`); else None.
+
+        Versions listed through a portfolio (`collection.artifacts()`) do not say, as in wandb.
+        """
+        return self._view.linked_at
+
+    @property
+    def linked_at_datetime(self) -> datetime | None:
+        """`linked_at` as a timezone-aware UTC `datetime`."""
+        return parse_optional_server_time(self._view.linked_at)
+
+    @property
+    def commit_hash(self) -> str:
+        """The short hash the server gave the version when it was committed."""
+        return self._attrs.commit_hash or ""
+
+    @property
+    def ttl(self) -> timedelta | None:
+        """How long after its creation the server keeps the version; None: no time limit.
+
+        Set a `timedelta`, None (keep it), or `ArtifactTTL.INHERIT` (the team's default), then `save()`.
+        A TTL inherited from the team is known only after `save()`: reading it before raises
+        `UnsupportedError`.
+        """
+        change = self._ttl_change
+        if change is ArtifactTTL.INHERIT:
+            raise UnsupportedError(f"the TTL {self.qualified_name} inherits is known after save()")
+        if change is not False:
+            return change
+        seconds = self._attrs.ttl_duration_seconds
+        return timedelta(seconds=seconds) if seconds > 0 else None
+
+    @ttl.setter
+    def ttl(self, value: timedelta | ArtifactTTL | None) -> None:
+        if self.is_link:
+            source = self.source_qualified_name
+            raise UnsupportedError(
+                f"{self.qualified_name} is a link; set the TTL of the version it links to ({source})"
+            )
+        if isinstance(value, timedelta) and value.total_seconds() <= 0:
+            raise ValueError(f"a TTL must be positive, not {value}")
+        if not isinstance(value, (timedelta, ArtifactTTL)) and value is not None:
+            raise TypeError(f"a TTL is a timedelta, None or ArtifactTTL.INHERIT, not {type(value).__name__}")
+        self._ttl_change = value
+
+    def _ttl_seconds_to_send(self) -> int | None:
+        """What `updateArtifact` gets for the TTL: seconds, -1 (inherit), -2 (none); None if unchanged."""
+        change = self._ttl_change
+        if change is False:
+            return None
+        if change is ArtifactTTL.INHERIT:
+            return _TTL_INHERIT
+        return _TTL_DISABLED if change is None else int(change.total_seconds())
+
+    @property
+    def url(self) -> str:
+        """The version's page in the W&B app.
+
+        A link into a model registry (a `model` or a link in the `model-registry` project) points at
+        the registry's view of it; links into W&B Registry projects (`wandb-registry-*`) get theirs
+        with registry support (issue 19) and are `""` until then, as wandb's is when it cannot find
+        the organization.
+        """
+        app = self.client.app_url
+        collection = self._view.collection
+        if self.is_link and self.project.startswith("wandb-registry-"):
+            return ""
+        if self.is_link and (self.type == "model" or self.project == "model-registry"):
+            selection = quote(f"{self.entity}/{self.project}/{collection}", safe="")
+            return (
+                f"{app}/{self.entity}/registry/model?selectionPath={selection}&view=membership&version={self.version}"
+            )
+        return f"{app}/{self.entity}/{self.project}/artifacts/{quote(self.type)}/{quote(collection)}/{self.version}"
+
+    @property
+    def use_as(self) -> str | None:
+        """Deprecated in wandb, where it is only set on drafts: None for a version read from the server."""
+        warnings.warn("Artifact.use_as is deprecated (as in wandb); it is None", DeprecationWarning, stacklevel=2)
+        return None
+
+    @property
+    def incremental(self) -> bool:
+        """Whether this is a draft built on another version: never, for a version read from the server."""
+        return False
+
+    @property
+    def distributed_id(self) -> str | None:
+        """The ID distributed runs share while writing one draft together: None for a version read from the server."""
+        return None
+
+    def is_draft(self) -> bool:
+        """Whether this is a draft not yet saved: never, for a version read from the server."""
+        return False
+
+    def wait(self, timeout: int | None = None) -> Artifact:
+        """Until the version is committed: poll the server while it is `PENDING` (an upload still going on).
+
+        Returns this version, refreshed. `timeout` (seconds, None: no limit) raises `TimeoutError`.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause, longest = _WAIT_POLL_SECONDS
+        while self.state == "PENDING":
+            if deadline is not None and time.monotonic() + pause > deadline:
+                raise TimeoutError(f"{self.qualified_name} was still PENDING after {timeout} s")
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
+            found = self.client.operations.artifact_by_id(self.id, f"waiting for {self.qualified_name}")
+            if found is None:
+                raise NotFoundError(f"{self.qualified_name} no longer exists", kind="version", path=self.qualified_name)
+            self._set_attrs(found)
+        return self
+
+    def json_encode(self) -> dict[str, Any]:
+        """The reference to this version that wandb writes into run configs and tables."""
+        return {
+            "_type": "artifactVersion",
+            "_version": "v0",
+            "id": self.id,
+            "version": self.source_version,
+            "sequenceName": self._attrs.artifact_sequence.name,
+            "usedAs": None,
+        }
 
     @property
     def history_step(self) -> int | None:
@@ -353,11 +528,21 @@ class Artifact:
             self._collection = self.client.collection(self.entity, self.project, self._view.collection, self.type)
         return self._collection
 
+    @property
+    def source_collection(self) -> ArtifactCollection:
+        """The sequence the version was logged to (for a version that is no link, its `collection`)."""
+        if not self.is_link:
+            return self.collection
+        name = self._attrs.artifact_sequence.name
+        return self.client.collection(self.source_entity, self.source_project, name, self.type)
+
     # -- files and bytes ----------------------------------------------------------------------------
 
-    def files(self, names: Sequence[str] | None = None, per_page: int = DEFAULT_PER_PAGE) -> ArtifactFiles:
-        """The files of this version, optionally only those named (exact manifest paths)."""
-        return ArtifactFiles(self.client, self, names=names, per_page=per_page)
+    def files(
+        self, names: Sequence[str] | None = None, per_page: int = DEFAULT_PER_PAGE, start: str | None = None
+    ) -> ArtifactFiles:
+        """The files of this version, optionally only those named (exact manifest paths), from cursor `start` on."""
+        return ArtifactFiles(self.client, self, names=names, per_page=per_page, start=start)
 
     @property
     def manifest(self) -> Manifest:
@@ -615,7 +800,7 @@ class Artifact:
     # -- edits --------------------------------------------------------------------------------------
 
     def save(self) -> None:
-        """Send the edits to `aliases`, `tags`, `description` and `metadata` made since loading."""
+        """Send the edits to `aliases`, `tags`, `description`, `metadata` and `ttl` made since loading."""
         from ._generated.input_types import (
             AddAliasesInput,
             ArtifactCollectionAliasInput,
@@ -633,6 +818,9 @@ class Artifact:
         tags_removed = [t for t in saved.tags if t not in tags]
         if (tags_added or tags_removed) and not self.client.operations.tags:
             raise UnsupportedError(f"this W&B server predates artifact tags; {self.qualified_name} cannot be tagged")
+        ttl_seconds = self._ttl_seconds_to_send()
+        if ttl_seconds is not None and not self.client.operations.tags:
+            raise UnsupportedError(f"this W&B server predates artifact TTLs; {self.qualified_name} cannot have one")
         view = self._view
 
         def alias_inputs(names: list[str]) -> list[ArtifactCollectionAliasInput]:
@@ -664,15 +852,18 @@ class Artifact:
             changes["tags_to_add"] = [TagInput(tag_name=t) for t in tags_added]
         if tags_removed:
             changes["tags_to_delete"] = [TagInput(tag_name=t) for t in tags_removed]
+        if ttl_seconds is not None:
+            changes["ttl_duration_seconds"] = ttl_seconds
         if changes:
             updated = self.client.operations.update_artifact(UpdateArtifactInput(artifactID=self.id, **changes), what)
             if updated is not None:
-                self._set_attrs(updated)  # the server's view, aliases included
+                self._set_attrs(updated)  # the server's view, aliases and TTL included
                 return
         # Nothing (or nothing usable) came back: what was sent is now what is saved.
         metadata = saved.metadata if self._metadata is None else copy.deepcopy(self._metadata)
         self._saved = _SavedState(list(aliases), list(tags), self.description, metadata)
         self._aliases, self._tags = list(aliases), list(tags)
+        self._ttl_change = False
 
     def delete(self, delete_aliases: bool = False) -> None:
         """Delete this version; a link (fetched through a portfolio) is unlinked instead.
@@ -819,7 +1010,6 @@ class Artifacts(Paginator[Artifact]):
         order: str | None = None,
         per_page: int = DEFAULT_PER_PAGE,
         tags: str | list[str] | None = None,
-        *,
         start: str | None = None,
     ) -> None:
         super().__init__(per_page, start=start)
@@ -829,7 +1019,7 @@ class Artifacts(Paginator[Artifact]):
         self.collection_name = collection_name
         self.type = type
         self.order = order
-        self.tags = tags
+        self.tags: list[str] = [] if tags is None else [tags] if isinstance(tags, str) else list(tags)
         clauses = [dict(filters) if filters else {}]
         if not _mentions_state(clauses[0]):
             clauses.append({"state": "COMMITTED"})

@@ -20,6 +20,7 @@ from ._capabilities import (
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
 from ._paths import COLLECTION_NAME_FORM, RESERVED_TYPE_PREFIX, TYPE_NAME_FORM, check_part, check_tags
+from ._times import parse_optional_server_time, parse_server_time
 from .artifacts import Artifacts
 from .errors import NotFoundError, UnsupportedError
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArtifactCollection",
     "ArtifactCollections",
+    "ProjectArtifactCollections",
     "artifact_collection_edge_name",
     "artifact_collection_plural_edge_name",
     "server_supports_artifact_collections_gql_edges",
@@ -53,10 +55,9 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
         entity: str,
         project: str,
         type_name: str,
-        per_page: int = DEFAULT_PER_PAGE,
-        *,
         filters: dict[str, Any] | None = None,
         order: str | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
         start: str | None = None,
     ) -> None:
         super().__init__(per_page, start=start)
@@ -85,6 +86,58 @@ class ArtifactCollections(Paginator["ArtifactCollection"]):
 
     def __repr__(self) -> str:
         return f"<ArtifactCollections {self.entity}/{self.project} type={self.type_name}>"
+
+
+class ProjectArtifactCollections(Paginator["ArtifactCollection"]):
+    """Every collection of a project, of any type (`Project.collections()`), counted by the server.
+
+    Servers older than 0.12.11 cannot list a project's collections: list them per type there
+    (`api.artifact_collections(project, type)`).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        entity: str,
+        project: str,
+        filters: dict[str, Any] | None = None,
+        order: str | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
+        start: str | None = None,
+    ) -> None:
+        super().__init__(per_page, start=start)
+        self.client = client
+        self.entity = entity
+        self.project = project
+        self.filters = filters
+        self.order = order
+
+    def _fetch_page(self, cursor: str | None) -> Page[ArtifactCollection]:
+        where = f"{self.entity}/{self.project}"
+        if not self.client.supports_collection_edges:
+            raise UnsupportedError(
+                f"this W&B server predates listing every collection of a project; list {where}'s per type"
+            )
+        result = self.client.call(
+            lambda c: c.project_collections(
+                self.entity, self.project, cursor=cursor, per_page=self.per_page, filters=self.filters, order=self.order
+            ),
+            f"listing the collections of {where}",
+        )
+        if result.project is None:
+            raise _lookups.project_not_found(self.entity, self.project)
+        connection = result.project.artifact_collections
+        if connection is None:
+            return Page([], None, False, 0)
+        items = [
+            ArtifactCollection._from_attrs(self.client, self.entity, self.project, edge.node)
+            for edge in connection.edges
+            if edge.node is not None
+        ]
+        return Page.of(connection, items, connection.total_count)
+
+    def __repr__(self) -> str:
+        return f"<ProjectArtifactCollections {self.entity}/{self.project}>"
 
 
 class ArtifactCollection:
@@ -123,10 +176,11 @@ class ArtifactCollection:
         self, client: Client, entity: str, project: str, organization: str | None, attrs: ArtifactCollectionFields
     ) -> None:
         self.client = client
-        self.entity = entity
-        self.project = project
+        self._entity = entity
+        self._project = project
         self.organization = organization
         self._aliases: list[str] | None = None
+        self._internal_id: str | None = None
         self._set_attrs(attrs)
 
     def _set_attrs(self, attrs: ArtifactCollectionFields) -> None:
@@ -135,10 +189,48 @@ class ArtifactCollection:
         self._saved_description = attrs.description
         self._saved_type = attrs.default_artifact_type.name
         self._saved_tags = [edge.node.name for edge in attrs.tags.edges]
-        self.name: str = self._saved_name
-        self.description: str | None = self._saved_description
-        self.type: str = self._saved_type
-        self.tags: list[str] = list(self._saved_tags)
+        self._name: str = self._saved_name
+        self._description: str | None = self._saved_description
+        self._type: str = self._saved_type
+        self._tags: list[str] = list(self._saved_tags)
+
+    # -- what `save()` sends ----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The collection's name; set it and `save()` to rename the collection."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def description(self) -> str | None:
+        """The collection's description, yours to edit before `save()`."""
+        return self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = value
+
+    @property
+    def type(self) -> str:
+        """The artifact type's name; set it and `save()` to move a sequence to another type."""
+        return self._type
+
+    @type.setter
+    def type(self, value: str) -> None:
+        self._type = value
+
+    @property
+    def tags(self) -> list[str]:
+        """The collection's tags, yours to edit before `save()`."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: list[str]) -> None:
+        self._tags = value
 
     def load(self) -> ArtifactCollection:
         """Fetch the collection again, dropping unsaved edits; returns this object, refreshed."""
@@ -154,14 +246,56 @@ class ArtifactCollection:
         return self._attrs.id
 
     @property
-    def created_at(self) -> datetime:
-        """When the collection was created (timezone-aware UTC)."""
+    def entity(self) -> str:
+        """The entity (user or team) of the collection's project."""
+        return self._entity
+
+    @property
+    def project(self) -> str:
+        """The name of the collection's project."""
+        return self._project
+
+    @property
+    def project_id(self) -> str:
+        """The GraphQL ID of the collection's project."""
+        project = self._attrs.project
+        if project is None:
+            raise NotFoundError(f"the server did not say which project {self._saved_name!r} belongs to", kind="project")
+        return project.id
+
+    @property
+    def project_internal_id(self) -> str | None:
+        """The project's `internalId` (base64 of `ProjectInternalId:<n>`), asked once on first use; None if
+        the server has none for it. Servers before 2024 have no such field and answer with an error."""
+        if self._internal_id is None:
+            result = self.client.call(
+                lambda c: c.project_internal_id(self._entity, self._project),
+                f"asking for the internal ID of project {self._entity}/{self._project}",
+            )
+            if result.project is None:
+                return None
+            self._internal_id = result.project.internal_id
+        return self._internal_id
+
+    @property
+    def created_at(self) -> str:
+        """When the collection was created, as the server wrote it; see `created_at_datetime`."""
         return self._attrs.created_at
 
     @property
-    def updated_at(self) -> datetime | None:
-        """When the collection was last changed; None if the server does not say."""
+    def created_at_datetime(self) -> datetime:
+        """`created_at` as a timezone-aware UTC `datetime`."""
+        return parse_server_time(self._attrs.created_at)
+
+    @property
+    def updated_at(self) -> str | None:
+        """When the collection was last changed, as the server wrote it; None if the server does not say."""
         return self._attrs.updated_at
+
+    @property
+    def updated_at_datetime(self) -> datetime | None:
+        """`updated_at` as a timezone-aware UTC `datetime`."""
+        return parse_optional_server_time(self._attrs.updated_at)
 
     def is_sequence(self) -> bool:
         """True for a sequence (versions are logged here), False for a portfolio (links)."""
@@ -189,13 +323,13 @@ class ArtifactCollection:
     def artifacts(
         self,
         per_page: int = DEFAULT_PER_PAGE,
+        start: str | None = None,
         *,
         filters: dict[str, Any] | None = None,
         order: str | None = None,
         tags: str | list[str] | None = None,
-        start: str | None = None,
     ) -> Artifacts:
-        """The versions in this collection, newest first unless `order` says otherwise."""
+        """The versions in this collection, newest first unless `order` says otherwise, from cursor `start` on."""
         return Artifacts(
             self.client,
             self.entity,

@@ -234,8 +234,8 @@ def _file_info(ref: WandbPath, version: Artifact, entry: ManifestEntry) -> dict[
         "version": version.version,
         "version_path": f"{ref.collection_path}:{version.version}/{entry.path}",
         "artifact_id": version.id,
-        "created": version.created_at,  # a version's files never change after it was created
-        "mtime": version.created_at,
+        "created": version.created_at_datetime,  # a version's files never change after it was created
+        "mtime": version.created_at_datetime,
     }
     if entry.ref is None:
         info["md5"] = entry.md5_hex
@@ -247,8 +247,8 @@ def _file_info(ref: WandbPath, version: Artifact, entry: ManifestEntry) -> dict[
 def _dir_info(name: str, version: Artifact | None = None, size: int = 0) -> dict[str, Any]:
     info: dict[str, Any] = {"name": name, "size": size, "type": "directory"}
     if version is not None:
-        info.update(version=version.version, artifact_id=version.id, created=version.created_at)
-        info["mtime"] = version.created_at
+        info.update(version=version.version, artifact_id=version.id, created=version.created_at_datetime)
+        info["mtime"] = version.created_at_datetime
     return info
 
 
@@ -339,7 +339,7 @@ class _SignedUrlBytes:
                 raise DownloadError(
                     f"the server lists no file {self.path!r} in {artifact.qualified_name}", path=self.path
                 )
-            url = found[0].url
+            url = found[0].direct_url
             self.version.file_urls[self.path] = url
         return url
 
@@ -643,7 +643,7 @@ def _api_settings(api: Api, cache_root: Path) -> dict[str, Any]:
         "base_url": transport.base_url,
         "api_key": config.api_key,
         "entity": api._entity,
-        "project": api.project,
+        "project": api.default_project,
         "timeout": config.timeout,
         "retry": transport.retry,
         "cache_dir": str(cache_root),
@@ -913,7 +913,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         with _translated(path):
             if ref.project is None:
                 infos = [
-                    {**_dir_info(project.path), "description": project.description}
+                    {**_dir_info(project.path_str), "description": project.description}
                     for project in self.api.projects(ref.entity)
                 ]
                 infos.sort(key=lambda i: i["name"])
@@ -1250,7 +1250,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             for first in range(0, len(names), _URL_BATCH):
                 chunk = names[first : first + _URL_BATCH]
                 for file in version.artifact.files(names=chunk, per_page=_URL_BATCH):
-                    version.file_urls[file.name] = file.url
+                    version.file_urls[file.name] = file.direct_url
 
     # -- downloading -----------------------------------------------------------------------------------
 

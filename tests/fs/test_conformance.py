@@ -56,7 +56,7 @@ def test_the_protocol_works_through_fsspec_entry_points_and_storage_options(
 
 
 def test_times_come_from_the_version(fs: ArtifactFileSystem, api: Api, shards: str) -> None:
-    created = api.artifact(f"{shards}:v0").created_at
+    created = api.artifact(f"{shards}:v0").created_at_datetime
     assert created.tzinfo is not None and created.utcoffset() == UTC.utcoffset(None)
     for path in (f"{shards}:v0", f"{shards}:v0/shards", f"{shards}:v0/README.md"):
         assert fs.created(path) == fs.modified(path) == created

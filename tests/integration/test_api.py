@@ -53,7 +53,8 @@ def test_environment_configures_everything(
     clean_env.setenv("WANDB_PROJECT", name)
     clean_env.setenv("WANDB_HTTP_TIMEOUT", "12.5")
     with Api() as api:
-        assert (api.base_url, api.timeout, api.project) == (emulator.url, 12.5, name)
+        assert (api.base_url, api.timeout, api.default_project) == (emulator.url, 12.5, name)
+        assert api.settings == {"base_url": emulator.url, "entity": entity, "organization": None, "project": name}
         assert [t.name for t in api.artifact_types()] == ["model"]
         assert api.artifact_type("model").project == name
 
@@ -78,7 +79,7 @@ def test_arguments_beat_overrides_beat_the_environment(
     clean_env.setenv("WANDB_PROJECT", "env-project")
     with Api(overrides={"base_url": emulator.url, "project": "override-project"}, api_key=emulator.api_key) as api:
         assert api.base_url == emulator.url
-        assert api.project == "override-project"
+        assert api.default_project == "override-project"
     with Api(project=name, entity=entity, overrides={"base_url": emulator.url, "api_key": emulator.api_key}) as api:
         assert [t.name for t in api.artifact_types()] == ["dataset"]
 
@@ -150,7 +151,8 @@ def test_default_entity_is_asked_once_and_only_when_a_path_lacks_it(
     list(api.artifact_types(name))
     assert api.default_entity == "local"
     assert emulator.stats.operations["Viewer"] == 1
-    assert api.viewer["username"] == "local"
+    viewer = api.viewer
+    assert (viewer.username, viewer.entity) == ("local", "local")
 
 
 def test_the_context_manager_closes_the_http_client(emulator: EmbeddedEmulator, tmp_path: Path, project: str) -> None:

@@ -201,7 +201,8 @@ def test_artifact_properties(any_api: Api, seeded: Seeded) -> None:
     assert (v0.file_count, v0.size) == (3, sum(len(t) for t in FILES_V0.values()))
     assert len(v0.digest) == 32 and v0.digest == seeded.v0.digest
     assert v0.id == seeded.v0.id
-    assert v0.created_at.tzinfo is not None and v0.updated_at is not None
+    assert v0.created_at_datetime.tzinfo is not None and v0.created_at_datetime.isoformat()[:2] == "20"
+    assert isinstance(v0.created_at, str) and v0.updated_at_datetime >= v0.created_at_datetime
     assert v0.history_step is None
     collection = v0.collection
     assert (collection.name, collection.type, collection.is_sequence()) == ("alpha", "dataset", True)
@@ -388,11 +389,13 @@ def test_file_members_and_download(any_api: Api, seeded: Seeded, tmp_path: Path)
     content = FILES_V0["dir/b.txt"].encode()
     assert (file.name, file.size, file.is_reference) == ("dir/b.txt", len(content), False)
     assert file.md5 == base64.b64encode(hashlib.md5(content).digest()).decode()
-    assert file.id and file.url.startswith(("http://", "https://"))
+    assert file.id and file.direct_url.startswith(("http://", "https://"))
     assert file.artifact is v0
-    target = file.download(tmp_path / "one")
+    target = file.download_path(tmp_path / "one")
     assert target == tmp_path / "one" / "dir" / "b.txt"
     assert target.read_bytes() == content
+    with file.download(tmp_path / "two") as handle:  # wandb's form: the file, open for reading
+        assert (handle.name, handle.read()) == (str(tmp_path / "two" / "dir" / "b.txt"), content.decode())
 
 
 def test_download_and_verify_a_version(any_api: Api, seeded: Seeded, tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def test_projects_of_an_entity_as_wandb_lists_them(any_api: Api, project: str, w
     entity, name = project.split("/")
     any_api.upload(write_tree(workdir / "src", FILES), f"{project}/listed", "dataset")
     projects = list(any_api.projects(entity, per_page=2))  # several pages on the shared emulator
-    assert project in [p.path for p in projects]
+    assert project in [p.path_str for p in projects]
     mine = next(p for p in projects if p.name == name)
     assert (mine.entity, mine.description) == (entity, None)
     assert [p.path for p in any_api.projects()] == [p.path for p in projects]  # the default entity

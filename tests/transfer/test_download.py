@@ -210,16 +210,16 @@ def test_a_single_file_downloads_verified_and_never_overwrites_a_different_file_
     upload(api, tmp_path, f"{project}/single", files)
     [a_file] = [f for f in api.artifact(f"{project}/single:v0").files() if f.name == "dir/a.bin"]
 
-    path = a_file.download(tmp_path / "out")
+    path = a_file.download_path(tmp_path / "out")
     assert path == (tmp_path / "out" / "dir" / "a.bin").resolve() and path.read_bytes() == files["dir/a.bin"]
     stamp = path.stat().st_mtime_ns
-    assert a_file.download(tmp_path / "out").stat().st_mtime_ns == stamp  # identical: left alone
+    assert a_file.download_path(tmp_path / "out").stat().st_mtime_ns == stamp  # identical: left alone
 
     path.write_bytes(b"my own edits")
     with pytest.raises(errors.DownloadError, match="replace=True"):
-        a_file.download(tmp_path / "out")
+        a_file.download_path(tmp_path / "out")
     assert path.read_bytes() == b"my own edits"
-    assert a_file.download(tmp_path / "out", replace=True).read_bytes() == files["dir/a.bin"]
+    assert a_file.download_path(tmp_path / "out", replace=True).read_bytes() == files["dir/a.bin"]
 
 
 def test_verify_reports_missing_changed_and_extra_files(api: Api, project: str, tmp_path: Path) -> None:

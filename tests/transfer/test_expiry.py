@@ -32,7 +32,7 @@ def test_an_expired_file_url_is_refreshed(short_lived: EmbeddedEmulator, tmp_pat
         time.sleep(2.5)  # the URL in `file` is now stale
         reset_stats(short_lived)
 
-        path = file.download(tmp_path / "out")
+        path = file.download_path(tmp_path / "out")
 
     assert path.read_bytes() == data
     stats = settled_stats(short_lived)

@@ -6,7 +6,8 @@ fails here: this is what IDE autocomplete and mypy-checked pipelines rely on.
 
 from __future__ import annotations
 
-from datetime import datetime
+import io
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, assert_type
 
@@ -22,8 +23,13 @@ from artifactkit import (
     DownloadResult,
     File,
     Manifest,
+    Project,
+    ProjectArtifactCollections,
+    Projects,
     Run,
     RunArtifacts,
+    Runs,
+    User,
     artifact_collection_edge_name,
     server_supports_artifact_collections_gql_edges,
 )
@@ -51,7 +57,13 @@ def pipeline(api: Api) -> None:
         assert_type(version.version, str)
         assert_type(version.aliases, list[str])
         assert_type(version.metadata, dict[str, Any])
-        assert_type(version.created_at, datetime)
+        assert_type(version.created_at, str)  # wandb's: the server's text
+        assert_type(version.created_at_datetime, datetime)
+        assert_type(version.updated_at_datetime, datetime)
+        assert_type(version.ttl, timedelta | None)
+        assert_type(version.url, str)
+        assert_type(version.commit_hash, str)
+        assert_type(version.linked_at, str | None)
         assert_type(version.size, int)
 
     best = api.artifact("team/project/training-data:best")
@@ -105,6 +117,15 @@ def runs(api: Api) -> None:
     run = api.run("team/project/abc123")
     assert_type(run, Run)
     assert_type(run.path, list[str])
+    assert_type(run.name, str | None)  # the display name, as wandb
+    assert_type(run.config, dict[str, Any])
+    assert_type(run.user, User | None)
+    assert_type(run.created_at_datetime, datetime)
+    listed = api.runs("team/project", filters={"jobType": "train"}, order="-created_at")
+    assert_type(listed, Runs)
+    assert_type(next(listed), Run)
+    for each in listed:
+        assert_type(each.tags, list[str])
     logged = run.logged_artifacts()
     assert_type(logged, RunArtifacts)
     assert_type(run.used_artifacts(per_page=10), RunArtifacts)
@@ -112,6 +133,21 @@ def runs(api: Api) -> None:
         assert_type(artifact, Artifact)
         assert_type(artifact.is_link, bool)
         assert_type(artifact.used_by(), list[Run])
+
+
+def projects(api: Api) -> None:
+    """Projects as wandb has them: `api.project(name)`, `api.projects()`, `api.from_path()`."""
+    project = api.project("project", entity="team")
+    assert_type(project, Project)
+    assert_type(project.path, list[str])
+    assert_type(project.created_at_datetime, datetime)
+    assert_type(project.owner, User)
+    assert_type(project.collections(order="-createdAt"), ProjectArtifactCollections)
+    assert_type(project.artifacts_types(), ArtifactTypes)
+    assert_type(api.projects("team"), Projects)
+    assert_type(api.from_path("team/project"), Project | Run)
+    assert_type(api.default_project, str | None)
+    assert_type(api.viewer, User)
 
 
 def editing(api: Api) -> None:
@@ -126,7 +162,9 @@ def editing(api: Api) -> None:
     assert_type(collection.load(), ArtifactCollection)
     assert_type(collection.tags, list[str])
     assert_type(collection.description, str | None)
-    assert_type(collection.created_at, datetime)
+    assert_type(collection.created_at, str)
+    assert_type(collection.created_at_datetime, datetime)
+    assert_type(collection.updated_at_datetime, datetime | None)
     collection.tags.append("checked")
     collection.save()
     version = api.artifact("team/project/training-data:v3", type="dataset")
@@ -136,8 +174,10 @@ def editing(api: Api) -> None:
     assert_type(version.files().path, list[str])
     for file in version.files():
         assert_type(file.md5, str | None)
-        assert_type(file.url, str)
-        assert_type(file.download("/tmp/one"), Path)
+        assert_type(file.url, str | None)
+        assert_type(file.direct_url, str)
+        assert_type(file.download("/tmp/one"), io.TextIOWrapper)  # wandb's: the file, open
+        assert_type(file.download_path("/tmp/one", replace=True), Path)
     version.aliases.append("golden")
     version.metadata["reviewed"] = True
     version.save()

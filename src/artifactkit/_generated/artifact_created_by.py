@@ -6,10 +6,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import Field
 
 from .base_model import BaseModel
-from .fragments import (
-    RunFields,
-    RunFieldsProject,  # noqa: F401
-)
+from .fragments import RunFields, RunFieldsProject, RunFieldsUser  # noqa: F401
 
 
 class ArtifactCreatedBy(BaseModel):

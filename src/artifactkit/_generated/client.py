@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .delete_artifact_portfolio import DeleteArtifactPortfolio
     from .delete_artifact_sequence import DeleteArtifactSequence
     from .delete_collection_tags import DeleteCollectionTags
+    from .delete_run import DeleteRun
     from .diagnose_artifact_path import DiagnoseArtifactPath
     from .entity_projects import EntityProjects
     from .input_types import (
@@ -74,7 +75,13 @@ if TYPE_CHECKING:
     from .project_artifact_collection import ProjectArtifactCollection
     from .project_artifact_type import ProjectArtifactType
     from .project_artifact_types import ProjectArtifactTypes
+    from .project_by_name import ProjectByName
+    from .project_collections import ProjectCollections
+    from .project_internal_id import ProjectInternalId
     from .project_run import ProjectRun
+    from .project_run_data import ProjectRunData
+    from .project_runs import ProjectRuns
+    from .project_runs_with_data import ProjectRunsWithData
     from .run_input_artifacts import RunInputArtifacts
     from .run_output_artifacts import RunOutputArtifacts
     from .server_cli_version import ServerCliVersion
@@ -253,6 +260,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -354,6 +362,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -382,6 +391,7 @@ class GeneratedClient(BaseClient):
 
             fragment MembershipFields on ArtifactCollectionMembership {
               versionIndex
+              createdAt
               artifactCollection {
                 ...CollectionRefFields
               }
@@ -451,6 +461,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -552,9 +563,30 @@ class GeneratedClient(BaseClient):
               displayName
               state
               createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
               project {
                 ...ProjectRefFields
               }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
             }
             """)
         variables: dict[str, object] = {"id": id}
@@ -610,9 +642,30 @@ class GeneratedClient(BaseClient):
               displayName
               state
               createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
               project {
                 ...ProjectRefFields
               }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
             }
             """)
         variables: dict[str, object] = {"id": id, "cursor": cursor, "perPage": per_page}
@@ -653,6 +706,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -790,6 +844,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -818,6 +873,7 @@ class GeneratedClient(BaseClient):
 
             fragment MembershipFields on ArtifactCollectionMembership {
               versionIndex
+              createdAt
               artifactCollection {
                 ...CollectionRefFields
               }
@@ -988,6 +1044,7 @@ class GeneratedClient(BaseClient):
               createdAt
               updatedAt
               project {
+                id
                 ...ProjectRefFields
               }
               defaultArtifactType {
@@ -1061,6 +1118,7 @@ class GeneratedClient(BaseClient):
               createdAt
               updatedAt
               project {
+                id
                 ...ProjectRefFields
               }
               defaultArtifactType {
@@ -1405,7 +1463,10 @@ class GeneratedClient(BaseClient):
               checksum: md5
               digest
               mimetype
+              url
               directUrl
+              storagePath
+              updatedAt
               isReference
             }
 
@@ -1543,6 +1604,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -1576,6 +1638,7 @@ class GeneratedClient(BaseClient):
 
             fragment MembershipFields on ArtifactCollectionMembership {
               versionIndex
+              createdAt
               artifactCollection {
                 ...CollectionRefFields
               }
@@ -1660,6 +1723,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -1748,6 +1812,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -1818,7 +1883,10 @@ class GeneratedClient(BaseClient):
               checksum: md5
               digest
               mimetype
+              url
               directUrl
+              storagePath
+              updatedAt
               isReference
             }
 
@@ -1960,6 +2028,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -2054,6 +2123,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -2129,6 +2199,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -2245,6 +2316,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -2349,6 +2421,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -2441,6 +2514,7 @@ class GeneratedClient(BaseClient):
               createdAt
               updatedAt
               project {
+                id
                 ...ProjectRefFields
               }
               defaultArtifactType {
@@ -2501,6 +2575,7 @@ class GeneratedClient(BaseClient):
               createdAt
               updatedAt
               project {
+                id
                 ...ProjectRefFields
               }
               defaultArtifactType {
@@ -2593,6 +2668,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               artifactType {
                 name
@@ -2701,11 +2777,7 @@ class GeneratedClient(BaseClient):
                 }
                 edges {
                   node {
-                    id
-                    name
-                    entityName
-                    description
-                    createdAt
+                    ...ProjectFields
                   }
                 }
               }
@@ -2714,6 +2786,26 @@ class GeneratedClient(BaseClient):
             fragment PageInfoFields on PageInfo {
               endCursor
               hasNextPage
+            }
+
+            fragment ProjectFields on Project {
+              id
+              name
+              entityName
+              description
+              createdAt
+              isBenchmark
+              user {
+                ...UserFields
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
             }
             """)
         variables: dict[str, object] = {
@@ -2725,6 +2817,156 @@ class GeneratedClient(BaseClient):
             query=query, operation_name="EntityProjects", variables=variables, **kwargs
         )
         return EntityProjects.model_validate(self._answer(response, EntityProjects))
+
+    def project_by_name(self, entity: str, name: str, **kwargs: Any) -> "ProjectByName":
+        from .project_by_name import ProjectByName
+
+        query = gql("""
+            query ProjectByName($entity: String!, $name: String!) {
+              project(entityName: $entity, name: $name) {
+                ...ProjectFields
+              }
+            }
+
+            fragment ProjectFields on Project {
+              id
+              name
+              entityName
+              description
+              createdAt
+              isBenchmark
+              user {
+                ...UserFields
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
+            }
+            """)
+        variables: dict[str, object] = {"entity": entity, "name": name}
+        response = self.execute(
+            query=query, operation_name="ProjectByName", variables=variables, **kwargs
+        )
+        return ProjectByName.model_validate(self._answer(response, ProjectByName))
+
+    def project_internal_id(
+        self, entity: str, name: str, **kwargs: Any
+    ) -> "ProjectInternalId":
+        from .project_internal_id import ProjectInternalId
+
+        query = gql("""
+            query ProjectInternalId($entity: String!, $name: String!) {
+              project(entityName: $entity, name: $name) {
+                internalId
+              }
+            }
+            """)
+        variables: dict[str, object] = {"entity": entity, "name": name}
+        response = self.execute(
+            query=query,
+            operation_name="ProjectInternalId",
+            variables=variables,
+            **kwargs,
+        )
+        return ProjectInternalId.model_validate(
+            self._answer(response, ProjectInternalId)
+        )
+
+    def project_collections(
+        self,
+        entity: str,
+        project: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "ProjectCollections":
+        from .project_collections import ProjectCollections
+
+        query = gql("""
+            query ProjectCollections($entity: String!, $project: String!, $cursor: String, $perPage: Int, $filters: JSONString, $order: String) {
+              project(entityName: $entity, name: $project) {
+                artifactCollections(
+                  after: $cursor
+                  first: $perPage
+                  filters: $filters
+                  order: $order
+                ) {
+                  totalCount
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      __typename
+                      ...ArtifactCollectionFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                id
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "cursor": cursor,
+            "perPage": per_page,
+            "filters": serialize_json_string(filters),
+            "order": order,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="ProjectCollections",
+            variables=variables,
+            **kwargs,
+        )
+        return ProjectCollections.model_validate(
+            self._answer(response, ProjectCollections)
+        )
 
     def project_run(
         self, entity: str, project: str, name: str, **kwargs: Any
@@ -2751,9 +2993,30 @@ class GeneratedClient(BaseClient):
               displayName
               state
               createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
               project {
                 ...ProjectRefFields
               }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
             }
             """)
         variables: dict[str, object] = {
@@ -2814,6 +3077,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -2928,6 +3192,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited
@@ -2994,6 +3259,234 @@ class GeneratedClient(BaseClient):
             self._answer(response, RunInputArtifacts)
         )
 
+    def project_run_data(
+        self, entity: str, project: str, name: str, **kwargs: Any
+    ) -> "ProjectRunData":
+        from .project_run_data import ProjectRunData
+
+        query = gql("""
+            query ProjectRunData($entity: String!, $project: String!, $name: String!) {
+              project(entityName: $entity, name: $project) {
+                run(name: $name) {
+                  ...RunDataFields
+                }
+              }
+            }
+
+            fragment RunDataFields on Run {
+              config
+              summaryMetrics
+              systemMetrics
+              historyKeys
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "name": name,
+        }
+        response = self.execute(
+            query=query, operation_name="ProjectRunData", variables=variables, **kwargs
+        )
+        return ProjectRunData.model_validate(self._answer(response, ProjectRunData))
+
+    def project_runs(
+        self,
+        entity: str,
+        project: str,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "ProjectRuns":
+        from .project_runs import ProjectRuns
+
+        query = gql("""
+            query ProjectRuns($entity: String!, $project: String!, $filters: JSONString, $order: String, $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                runs(filters: $filters, order: $order, after: $cursor, first: $perPage) {
+                  totalCount
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      ...RunFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "filters": serialize_json_string(filters),
+            "order": order,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query, operation_name="ProjectRuns", variables=variables, **kwargs
+        )
+        return ProjectRuns.model_validate(self._answer(response, ProjectRuns))
+
+    def project_runs_with_data(
+        self,
+        entity: str,
+        project: str,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "ProjectRunsWithData":
+        from .project_runs_with_data import ProjectRunsWithData
+
+        query = gql("""
+            query ProjectRunsWithData($entity: String!, $project: String!, $filters: JSONString, $order: String, $cursor: String, $perPage: Int) {
+              project(entityName: $entity, name: $project) {
+                runs(filters: $filters, order: $order, after: $cursor, first: $perPage) {
+                  totalCount
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      ...RunFields
+                      ...RunDataFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunDataFields on Run {
+              config
+              summaryMetrics
+              systemMetrics
+              historyKeys
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "filters": serialize_json_string(filters),
+            "order": order,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="ProjectRunsWithData",
+            variables=variables,
+            **kwargs,
+        )
+        return ProjectRunsWithData.model_validate(
+            self._answer(response, ProjectRunsWithData)
+        )
+
+    def delete_run(self, id: str, delete_artifacts: bool, **kwargs: Any) -> "DeleteRun":
+        from .delete_run import DeleteRun
+
+        query = gql("""
+            mutation DeleteRun($id: ID!, $deleteArtifacts: Boolean!) {
+              deleteRun(input: {id: $id, deleteArtifacts: $deleteArtifacts}) {
+                clientMutationId
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "deleteArtifacts": delete_artifacts}
+        response = self.execute(
+            query=query, operation_name="DeleteRun", variables=variables, **kwargs
+        )
+        return DeleteRun.model_validate(self._answer(response, DeleteRun))
+
     def server_cli_version(self, **kwargs: Any) -> "ServerCliVersion":
         from .server_cli_version import ServerCliVersion
 
@@ -3038,10 +3531,16 @@ class GeneratedClient(BaseClient):
         query = gql("""
             query Viewer {
               viewer {
-                id
-                username
-                entity
+                ...UserFields
               }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
             }
             """)
         variables: dict[str, object] = {}
@@ -3098,9 +3597,30 @@ class GeneratedClient(BaseClient):
               displayName
               state
               createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
               project {
                 ...ProjectRefFields
               }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
             }
             """)
         variables: dict[str, object] = {
@@ -3256,6 +3776,7 @@ class GeneratedClient(BaseClient):
               versionIndex
               createdAt
               updatedAt
+              commitHash
               historyStep
               ttlDurationSeconds
               ttlIsInherited

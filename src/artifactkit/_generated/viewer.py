@@ -4,13 +4,11 @@
 from typing import Optional
 
 from .base_model import BaseModel
+from .fragments import UserFields
 
 
 class Viewer(BaseModel):
     viewer: Optional["ViewerViewer"]
 
 
-class ViewerViewer(BaseModel):
-    id: str
-    username: Optional[str]
-    entity: Optional[str]
+ViewerViewer = UserFields

@@ -82,9 +82,15 @@ def _projects(args: argparse.Namespace, api: Api, projects: list[Project]) -> in
     emit(
         args,
         ["PROJECT", "CREATED", "DESCRIPTION"],
-        [(p.path, p.created_at.strftime(_TIME), p.description or "") for p in projects],
+        [(p.path_str, p.created_at_datetime.strftime(_TIME), p.description or "") for p in projects],
         [
-            {"name": p.name, "entity": p.entity, "id": p.id, "description": p.description, "created_at": p.created_at}
+            {
+                "name": p.name,
+                "entity": p.entity,
+                "id": p.id,
+                "description": p.description,
+                "created_at": p.created_at_datetime,
+            }
             for p in projects
         ],
         kind="projects",
@@ -97,9 +103,9 @@ def _types(args: argparse.Namespace, api: Api) -> int:
     emit(
         args,
         ["TYPE", "CREATED"],
-        [(t.name, t.created_at.strftime(_TIME)) for t in types],
+        [(t.name, t.created_at_datetime.strftime(_TIME)) for t in types],
         [
-            {"name": t.name, "id": t.id, "description": t.description, "created_at": t.created_at.isoformat()}
+            {"name": t.name, "id": t.id, "description": t.description, "created_at": t.created_at_datetime.isoformat()}
             for t in types
         ],
         kind="types",
@@ -115,7 +121,7 @@ def _collections(args: argparse.Namespace, api: Api) -> int:
     for type_name in type_names:
         for collection in api.artifact_collections(args.path, type_name):
             latest = next(iter(collection.artifacts(per_page=1)), None)
-            updated = None if latest is None else (latest.updated_at or latest.created_at)
+            updated = None if latest is None else latest.updated_at_datetime
             kind = "sequence" if collection.is_sequence() else "portfolio"
             rows.append(
                 (
@@ -134,7 +140,7 @@ def _collections(args: argparse.Namespace, api: Api) -> int:
                     "kind": kind,
                     "tags": collection.tags,
                     "description": collection.description,
-                    "created_at": collection.created_at.isoformat(),
+                    "created_at": collection.created_at_datetime.isoformat(),
                     "latest": None
                     if latest is None
                     else {
@@ -157,7 +163,13 @@ def _versions(args: argparse.Namespace, api: Api) -> int:
         args,
         ["VERSION", "ALIASES", "FILES", "SIZE", "CREATED"],
         [
-            (v.version, ",".join(v.aliases), v.file_count, human_size(v.size), v.created_at.strftime("%Y-%m-%d %H:%M"))
+            (
+                v.version,
+                ",".join(v.aliases),
+                v.file_count,
+                human_size(v.size),
+                v.created_at_datetime.strftime("%Y-%m-%d %H:%M"),
+            )
             for v in versions
         ],
         [
@@ -169,7 +181,7 @@ def _versions(args: argparse.Namespace, api: Api) -> int:
                 "files": v.file_count,
                 "size": v.size,
                 "digest": v.digest,
-                "created_at": v.created_at.isoformat(),
+                "created_at": v.created_at_datetime.isoformat(),
             }
             for v in versions
         ],

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise ValueError(f"PATH {path} does not exist (a URL needs its scheme, e.g. https://)")
     with make_api(args) as api:
-        if args.name is None and api.project is None:
+        if args.name is None and api.default_project is None:
             raise ValueError(
                 f"no project to put {name!r} (the name taken from PATH) in: pass -n ENTITY/PROJECT/{name}, "
                 "or set WANDB_PROJECT (or `project` in the wandb settings file)"
