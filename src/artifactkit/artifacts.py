@@ -156,7 +156,7 @@ class _SavedState(NamedTuple):
 
 
 class Artifact:
-    """One artifact version. Edit `description`, `metadata`, `aliases`, `tags`, then `save()`.
+    """One artifact version. Edit `description`, `metadata`, `aliases`, `tags`, `ttl`, then `save()`.
 
     Versions come from the `Api` (`api.artifact()`, `api.artifacts()`, `api.upload()`, ...).
     """

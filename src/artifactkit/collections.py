@@ -144,7 +144,8 @@ class ArtifactCollection:
     """A collection of artifact versions; edit `name`, `description`, `tags`, `type`, then `save()`.
 
     A sequence is where versions are logged; a portfolio holds links to versions of sequences.
-    Reading properties costs no request, except `aliases` (one listing, on first use).
+    Reading properties costs no request, except `aliases` (one listing) and `project_internal_id`
+    (one lookup), each on first use.
     """
 
     def __init__(

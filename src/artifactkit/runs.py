@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -103,7 +104,8 @@ class Run:
 
     @property
     def username(self) -> str:
-        """The run's entity: wandb's older name for `entity`."""
+        """Deprecated (as in wandb): the run's `entity`."""
+        warnings.warn("Run.username is deprecated; use Run.entity", DeprecationWarning, stacklevel=2)
         return self._entity
 
     @property

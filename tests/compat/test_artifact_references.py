@@ -107,4 +107,4 @@ def test_a_single_file_download_follows_the_reference(
 ) -> None:
     with make_api(emulator, tmp_path / "cache") as api:
         [file] = api.artifact("local/compat-refs/ref-holder:v0").files(names=["linked/target.txt"])
-        assert file.download(tmp_path / "one").read_text() == TARGET_TEXT
+        assert file.download_path(tmp_path / "one").read_text() == TARGET_TEXT

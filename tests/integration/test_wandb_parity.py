@@ -175,7 +175,9 @@ def test_a_run_answers_as_wandbs_does(emulator: EmbeddedEmulator, api: Api, trai
     run = api.run(f"{project}/train-1")
     assert (run.id, run.name, run.display_name) == ("train-1", "Bright sun", "Bright sun")
     assert (run.job_type, run.tags, run.notes, run.group) == ("train", ["baseline"], "first try", "sweepless")
-    assert (run.entity, run.project, run.username) == (*project.split("/"), project.split("/")[0])
+    assert [run.entity, run.project] == project.split("/")
+    with pytest.warns(DeprecationWarning, match="use Run.entity"):
+        assert run.username == run.entity
     assert run.url == f"{emulator.url}/{project}/runs/train-1"
     assert isinstance(run.user, User) and run.user.username == "local"
     assert isinstance(run.created_at, str) and run.created_at_datetime <= datetime.now(UTC)
