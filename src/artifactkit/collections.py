@@ -125,7 +125,7 @@ class ProjectArtifactCollections(Paginator["ArtifactCollection"]):
             f"listing the collections of {where}",
         )
         if result.project is None:
-            raise _lookups.project_not_found(self.entity, self.project)
+            raise _lookups.project_not_found(self.client, self.entity, self.project)
         connection = result.project.artifact_collections
         if connection is None:
             return Page([], None, False, 0)

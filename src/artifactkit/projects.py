@@ -54,7 +54,7 @@ class Project:
                 lambda c: c.project_by_name(self.entity, self.name), f"loading project {self.entity}/{self.name}"
             )
             if result.project is None:
-                raise _lookups.project_not_found(self.entity, self.name)
+                raise _lookups.project_not_found(self.client, self.entity, self.name)
             self._attrs = result.project
         return self._attrs
 

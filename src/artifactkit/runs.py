@@ -13,6 +13,7 @@ import warnings
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import _lookups
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
 from ._times import parse_optional_server_time, parse_server_time
@@ -372,7 +373,7 @@ class Runs(Paginator[Run]):
                 what,
             ).project
             if light is None:
-                raise NotFoundError(f"project {where} not found", kind="project", path=where)
+                raise _lookups.project_not_found(self.client, self.entity, self.project)
             if light.runs is None:
                 return Page([], None, False, 0)
             items = [Run._wrap(self.client, e.node) for e in light.runs.edges]
@@ -384,7 +385,7 @@ class Runs(Paginator[Run]):
             what,
         ).project
         if full is None:
-            raise NotFoundError(f"project {where} not found", kind="project", path=where)
+            raise _lookups.project_not_found(self.client, self.entity, self.project)
         if full.runs is None:
             return Page([], None, False, 0)
         loaded = [Run._wrap(self.client, e.node, data=e.node) for e in full.runs.edges]
