@@ -34,7 +34,7 @@ from .auth import Principal, authenticate, is_anonymous_operation
 from .context import Context, UrlSigner
 from .errors import EmulatorError
 from .execution import PlannedExecutionContext
-from .limits import Cost, CostLimits, DocumentCache, OutOfSlice, document_cost, json_depth
+from .limits import Cost, CostLimits, DocumentCache, Lanes, OutOfSlice, document_cost, json_depth
 from .schema import field_resolver
 from .settings import LEGACY_REMOVED_FIELDS
 
@@ -52,6 +52,13 @@ MAX_TOKENS = 50_000
 # and documents not yet checked always go to a worker thread.
 INLINE_SECONDS = 0.02
 INLINE_ROWS = 1_000
+# ... and SQL functions may do this much work (`$regex`: bytes x RE2 instructions, about 4 ms at
+# worst), which SQLite's progress handler cannot see: one call of a function is one step to it.
+INLINE_WORK = 1_000_000
+
+# A body bigger than this (or of undeclared length) is read, decoded, executed and encoded off
+# the event loop, at most `Settings.max_large_bodies_per_caller` of one caller's at once.
+LARGE_BODY_BYTES = 256 * 1024
 
 
 def error_response(message: str, code: str, status: int) -> JSONResponse:
@@ -86,6 +93,13 @@ def _validation_error(error: GraphQLError) -> dict[str, Any]:
 _INPUT_ERRORS = (OverflowError, RecursionError, UnicodeEncodeError, sqlite3.InterfaceError)
 
 
+def _unauthenticated_message(sent_credentials: bool) -> str:
+    return "invalid API key" if sent_credentials else "authentication required: send HTTP Basic api:<key>"
+
+
+_OVER_BUDGET = "the request ran past its time budget and was stopped"
+
+
 def _format_error(error: GraphQLError, over_budget: bool) -> tuple[dict[str, Any], int]:
     original = error.original_error
     formatted: dict[str, Any] = dict(error.formatted)
@@ -93,7 +107,7 @@ def _format_error(error: GraphQLError, over_budget: bool) -> tuple[dict[str, Any
         formatted["extensions"] = {"code": original.code}
         return formatted, original.status
     if over_budget and isinstance(original, sqlite3.OperationalError):
-        formatted["message"] = "the request ran past its time budget and was stopped"
+        formatted["message"] = _OVER_BUDGET
         formatted["extensions"] = {"code": "TIME_BUDGET_EXCEEDED"}
         return formatted, 503
     if isinstance(original, _INPUT_ERRORS):
@@ -126,10 +140,42 @@ def first_operation_name(query: str) -> str | None:
     return match.group(1) if match else None
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: their key's principal (None: no valid key), whether they sent any
+    credentials, and the signer of the URLs their answer may hold."""
+
+    principal: Principal | None
+    sent_credentials: bool
+    signer: UrlSigner
+
+    @property
+    def lane(self) -> int | None:
+        """Whose share of the worker threads the request uses: its user's, or that of all callers without a key."""
+        return None if self.principal is None else self.principal.user_id
+
+
+@dataclass(frozen=True)
+class Call:
+    """A decoded GraphQL request: its document text, variables, operation and body size."""
+
+    query: str
+    variables: dict[str, Any]
+    operation_name: str | None
+    size: int
+
+
+def _declared_length(request: Request) -> int | None:
+    declared = request.headers.get("content-length", "")
+    return int(declared) if declared.isascii() and declared.isdigit() else None
+
+
 class GraphQLRoute:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         settings = emulator.settings
+        self.large_bodies = Lanes(settings.max_large_bodies_per_caller)
+        self.lanes = Lanes(settings.max_threads_per_caller)
         self.limits = CostLimits(
             depth=settings.max_query_depth,
             breadth=settings.max_query_breadth,
@@ -141,56 +187,122 @@ class GraphQLRoute:
             settings.document_cache_bytes, settings.document_cache_entry_bytes
         )
 
-    async def bounded_body(self, request: Request) -> bytes | None:
-        """The request body, or None once it exceeds the limit (declared or while streaming)."""
-        limit = self.emulator.settings.max_body_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+    async def bounded_body(self, request: Request, limit: int | None = None) -> bytes | None:
+        """The request body, or None once it exceeds `limit` (default `max_body_bytes`), declared or
+        while streaming."""
+        if limit is None:
+            limit = self.emulator.settings.max_body_bytes
+        declared = _declared_length(request)
+        if declared is not None and declared > limit:
             return None
-        body = bytearray()
+        chunks: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
                 return None
-        return bytes(body)
+        return b"".join(chunks)
 
     async def handle(self, request: Request) -> Response:
         if request.method != "POST":
             return error_response("send GraphQL requests with POST", "METHOD_NOT_ALLOWED", 405)
-        body = await self.bounded_body(request)
-        if body is None:
-            return error_response("request body too large", "PAYLOAD_TOO_LARGE", 413)
+        # Who is calling is known from the headers: a caller without a valid key may only ask for
+        # the anonymous fields, in a small body, refused before a byte more is read or parsed.
+        principal = authenticate(self.emulator.store, request)
+        caller = Caller(principal, request.headers.get("authorization") is not None, self.emulator.signer(request))
+        settings = self.emulator.settings
+        limit = settings.max_body_bytes if principal is not None else settings.max_keyless_body_bytes
+        declared = _declared_length(request)
+        if limit <= LARGE_BODY_BYTES or (declared is not None and declared <= LARGE_BODY_BYTES):
+            body = await self.bounded_body(request, limit)
+            if body is None:
+                return self._too_large(caller)
+            call = self._decode(body)
+            if isinstance(call, Response):
+                return call
+            answer = self._answer(call, caller, inline=True)
+            if answer is None:
+                async with self.lanes.lane(caller.lane):
+                    answer = await anyio.to_thread.run_sync(self._answer, call, caller)
+            assert answer is not None
+            return answer
+        # A large body (or one of unknown length) is read, decoded, run and encoded off the event
+        # loop, a few of one caller's at a time: memory and CPU stay bounded however many arrive,
+        # and a caller sending slowly holds up only their own requests.
+        async with self.large_bodies.lane(caller.lane):
+            body = await self.bounded_body(request, limit)
+            if body is None:
+                return self._too_large(caller)
+            async with self.lanes.lane(caller.lane):
+                return await anyio.to_thread.run_sync(self._decode_and_answer, body, caller)
+
+    def _too_large(self, caller: Caller) -> Response:
+        if caller.principal is None:
+            limit = self.emulator.settings.max_keyless_body_bytes
+            message = _unauthenticated_message(caller.sent_credentials)
+            return error_response(
+                f"{message} (without a valid key, a body may hold at most {limit:,} bytes)", "UNAUTHENTICATED", 401
+            )
+        return error_response("request body too large", "PAYLOAD_TOO_LARGE", 413)
+
+    def _decode(self, body: bytes) -> Call | Response:
+        """The request a body holds, or the answer to a malformed one."""
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return error_response("the body must be a JSON object with a `query`", "BAD_REQUEST", 400)
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
             return error_response("the body must be a JSON object with a `query`", "BAD_REQUEST", 400)
-        limit = self.emulator.settings.max_json_depth
-        if not json_depth(payload, limit):
-            return error_response(f"the JSON body nests deeper than {limit} levels", "BAD_REQUEST", 400)
+        settings = self.emulator.settings
+        if not json_depth(payload, settings.max_json_depth):
+            return error_response(
+                f"the JSON body nests deeper than {settings.max_json_depth} levels", "BAD_REQUEST", 400
+            )
         variables = payload.get("variables") or {}
         operation_name = payload.get("operationName") or None  # "" means "no name"
         if not isinstance(variables, dict) or (operation_name is not None and not isinstance(operation_name, str)):
             return error_response("`variables` must be an object and `operationName` a string", "BAD_REQUEST", 400)
-        principal = authenticate(self.emulator.store, request)
-        signer = self.emulator.signer(request)
-        sent_credentials = request.headers.get("authorization") is not None
-        query = payload["query"]
-        outcome = self.execute(query, variables, operation_name, principal, sent_credentials, signer, inline=True)
-        if outcome is None:
-            outcome = await anyio.to_thread.run_sync(
-                self.execute, query, variables, operation_name, principal, sent_credentials, signer
+        query: str = payload["query"]
+        if len(query) > settings.max_document_chars:
+            return error_response(
+                f"the GraphQL document is longer than {settings.max_document_chars:,} characters; "
+                "send values as variables",
+                "PAYLOAD_TOO_LARGE",
+                413,
             )
-        assert outcome is not None
+        return Call(query, variables, operation_name, len(body))
+
+    def _decode_and_answer(self, body: bytes, caller: Caller) -> Response:
+        call = self._decode(body)
+        if isinstance(call, Response):
+            return call
+        answer = self._answer(call, caller)
+        assert answer is not None
+        return answer
+
+    def _answer(self, call: Call, caller: Caller, *, inline: bool = False) -> Response | None:
+        """Run `call` and encode its answer; None when `inline` and it is not one to run on the loop."""
+        principal = caller.principal
+        outcome = self.execute(
+            call.query,
+            call.variables,
+            call.operation_name,
+            principal,
+            caller.sent_credentials,
+            caller.signer,
+            inline=inline,
+        )
+        if outcome is None:
+            return None
         status, result = outcome
         self.emulator.stats.record_graphql(
-            operation_name or first_operation_name(payload["query"]),
-            payload["query"],
-            variables,
+            call.operation_name or first_operation_name(call.query),
+            call.query,
+            call.variables,
             status,
             authenticated=principal is not None,
-            size=len(body),
+            size=call.size,
         )
         return Response(orjson.dumps(result), status_code=status, media_type="application/json")
 
@@ -231,18 +343,17 @@ class GraphQLRoute:
         if isinstance(checked, GraphQLError):
             return 400, {"errors": [checked.formatted | {"extensions": {"code": "GRAPHQL_PARSE_FAILED"}}]}
         if principal is None and not is_anonymous_operation(checked.document, operation_name):
-            message = "invalid API key" if sent_credentials else "authentication required: send HTTP Basic api:<key>"
-            return 401, _errors(message, "UNAUTHENTICATED")
+            return 401, _errors(_unauthenticated_message(sent_credentials), "UNAUTHENTICATED")
         violation = self.limits.violation(checked.cost)
         if violation is not None:
             return 400, _errors(violation, "QUERY_TOO_COMPLEX")
         if checked.errors:
             formatted = [_validation_error(e) for e in checked.errors[:20]]
             return self._validation_status(formatted), {"data": None, "errors": formatted}
-        if inline:
-            operation = get_operation_ast(checked.document, operation_name)
-            if operation is None or operation.operation is not OperationType.QUERY:
-                return None
+        operation = get_operation_ast(checked.document, operation_name)
+        is_query = operation is not None and operation.operation is OperationType.QUERY
+        if inline and not is_query:
+            return None
         emulator = self.emulator
         ctx = Context(
             store=emulator.store,
@@ -260,6 +371,7 @@ class GraphQLRoute:
             settings.max_rows_per_request,
             slice_seconds=INLINE_SECONDS if inline else None,
             slice_rows=INLINE_ROWS if inline else None,
+            slice_work=INLINE_WORK if inline else None,
         )
         try:
             result = execute(
@@ -282,6 +394,8 @@ class GraphQLRoute:
         finally:
             budget.stop()
         assert isinstance(result, ExecutionResult)
+        if over_budget and is_query:  # a query answered late is not answered: the budget is the contract
+            return 503, _errors(_OVER_BUDGET, "TIME_BUDGET_EXCEEDED")
         response: dict[str, Any] = {"data": result.data}
         status = 200
         if result.errors:

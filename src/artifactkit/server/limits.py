@@ -7,9 +7,13 @@
 * `json_depth`: the nesting of a decoded JSON value, without recursion.
 * `DocumentCache`: parsed and checked documents, bounded by the bytes of their source.
 * `RequestLog`: the GraphQL request log of `/_emulator/stats?log=1`, bounded in bytes.
+* `Lanes`: how many worker threads one caller's requests may occupy at once.
 * `TimeBudget`: a per-request deadline that SQLite enforces through its progress handler, and a
   budget of rows the request's pages may load in all (`charge_rows`, called by every page), since
   nested connections multiply (`first: 10000` inside `first: 10000`).
+* `charge_work`: the same deadline and slice for work SQLite cannot see: one call of a SQL function
+  (`regexp`) is a single step to SQLite, and its progress handler does not run inside it. The
+  function states its cost before it starts; `refuse` stops its statement with a client error.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
+import anyio
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -36,6 +42,15 @@ from .errors import BadInput
 
 _INTROSPECTION = {"__schema", "__type"}
 _request = threading.local()  # the budgets of the request this thread is executing
+
+
+class StopStatement(Exception):
+    """Raised inside a SQL function to stop the statement that called it.
+
+    SQLite reports it as `sqlite3.OperationalError` ("user-defined function raised exception");
+    why it was raised is in the request's state: past the deadline (`TimeBudget.exceeded`), past
+    the slice (`TimeBudget.sliced`) or refused (`raise_refusal` re-raises the refusal).
+    """
 
 
 class OutOfSlice(BaseException):
@@ -62,6 +77,39 @@ def charge_rows(count: int) -> None:
         _request.slice_rows_left = slice_left - count
         if slice_left - count < 0 or _past_slice():
             raise OutOfSlice
+
+
+def charge_work(units: int) -> None:
+    """Before a SQL function does `units` of work SQLite cannot interrupt: stop its statement
+    (`StopStatement`) if the request is past its deadline, or if that work would take it past the
+    slice of the event loop (the run is then dropped and starts again in a worker thread)."""
+    if getattr(_request, "deadline", None) is None:  # not inside a GraphQL request
+        return
+    if _request.exceeded or _request.sliced:  # stopped already; a statement of another field calls again
+        raise StopStatement
+    if time.monotonic() > _request.deadline:
+        _request.exceeded = True
+        raise StopStatement
+    slice_left: int | None = _request.slice_work_left
+    if slice_left is not None:
+        _request.slice_work_left = slice_left - units
+        if slice_left - units < 0 or _past_slice():
+            _request.sliced = True
+            raise StopStatement
+
+
+def refuse(error: BadInput) -> NoReturn:
+    """Stop the running statement from inside a SQL function and answer the request with `error`."""
+    _request.refusal = error
+    raise StopStatement
+
+
+def raise_refusal() -> None:
+    """After a statement failed: raise the refusal a SQL function made (`refuse`), if it made one."""
+    refusal: BadInput | None = getattr(_request, "refusal", None)
+    if refusal is not None:
+        _request.refusal = None
+        raise refusal
 
 
 def _past_slice() -> bool:
@@ -188,6 +236,36 @@ def json_depth(value: Any, limit: int) -> bool:
     return True
 
 
+class Lanes:
+    """At most `per_caller` requests of one caller in worker threads at once; more wait their turn.
+
+    A caller is a user (whatever key they use), and every caller without a valid key is one.
+    Worker threads running Python (parsing, validating, resolving) take turns holding the GIL,
+    and the event loop is one of the takers: with n of them busy it waits up to n switch
+    intervals (5 ms each) each time it wants the GIL back. So no caller may keep more than a few
+    busy. Used only from the event loop: no lock.
+    """
+
+    def __init__(self, per_caller: int) -> None:
+        self.per_caller = per_caller
+        self._lanes: dict[int | None, tuple[anyio.Semaphore, list[int]]] = {}
+
+    @asynccontextmanager
+    async def lane(self, caller: int | None) -> AsyncIterator[None]:
+        semaphore, users = self._lanes.setdefault(caller, (anyio.Semaphore(self.per_caller), [0]))
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._lanes[caller]
+
+    def __len__(self) -> int:
+        return len(self._lanes)
+
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -288,7 +366,7 @@ class TimeBudget:
         if now > deadline:
             _request.exceeded = True
             return 1
-        if _past_slice():
+        if _request.sliced or _past_slice():
             _request.sliced = True
             return 1
         return 0
@@ -301,12 +379,16 @@ class TimeBudget:
         *,
         slice_seconds: float | None = None,
         slice_rows: int | None = None,
+        slice_work: int | None = None,
     ) -> None:
         """Start a request's budget; with a slice, also stop it (`sliced`) past that many seconds of
-        this thread's CPU time (not wall time: a process waiting for a core uses none) or rows."""
+        this thread's CPU time (not wall time: a process waiting for a core uses none), rows, or
+        units of work of SQL functions (`charge_work`)."""
         _request.deadline = time.monotonic() + seconds
         _request.exceeded = False
         _request.sliced = False
+        _request.refusal = None
+        _request.slice_work_left = slice_work
         _request.slice_deadline = time.thread_time() + slice_seconds if slice_seconds is not None else float("inf")
         conn.set_progress_handler(self._check, 10_000)
         _request.rows_left = rows
@@ -317,6 +399,8 @@ class TimeBudget:
         _request.deadline = None
         _request.rows_left = None
         _request.slice_rows_left = None
+        _request.slice_work_left = None
+        _request.refusal = None
 
     @property
     def sliced(self) -> bool:

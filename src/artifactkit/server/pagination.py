@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
 
 from .errors import BadInput
-from .limits import charge_rows
+from .limits import charge_rows, raise_refusal
 from .store import Store
 
 T = TypeVar("T")
@@ -111,9 +113,20 @@ def page_statement(query: Query, after: str | None, limit: int) -> tuple[str, tu
     return sql, (*params, limit)
 
 
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A statement a SQL function stopped to refuse the request (`limits.refuse`) raises that refusal."""
+    try:
+        yield
+    except sqlite3.OperationalError:
+        raise_refusal()
+        raise
+
+
 def count_rows(store: Store, query: Query) -> int:
     """How many rows `query` holds, across all its pages."""
-    return store.counted(f"SELECT COUNT(*) FROM {query.source} WHERE {query.where}", tuple(query.params))
+    with _refusals():
+        return store.counted(f"SELECT COUNT(*) FROM {query.source} WHERE {query.where}", tuple(query.params))
 
 
 class Connection(Generic[T]):
@@ -139,7 +152,8 @@ class Connection(Generic[T]):
         self._edge_fields = edge_fields
         limit = page_size(first)
         keys = list(query.order)
-        rows = store.all(*page_statement(query, after, limit + 1))
+        with _refusals():
+            rows = store.all(*page_statement(query, after, limit + 1))
         charge_rows(len(rows))
         self._has_next = len(rows) > limit
         self.rows = rows[:limit]

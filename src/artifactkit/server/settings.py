@@ -95,6 +95,10 @@ class Settings:
     legacy: bool = False
     # -- request size and shape, checked before a document is validated or executed
     max_body_bytes: int = 8 * 1024 * 1024  # GraphQL and file_stream bodies
+    max_keyless_body_bytes: int = 16 * 1024  # a GraphQL body without a valid key (anonymous fields only)
+    max_large_bodies_per_caller: int = 2  # one user's GraphQL requests over 256 KiB in flight; more wait
+    max_threads_per_caller: int = 4  # worker threads one user's (or all key-less) GraphQL requests occupy at once
+    max_document_chars: int = 1024 * 1024  # the `query` text of a GraphQL body
     max_json_depth: int = 64  # nesting of the JSON body (and so of variables)
     max_query_depth: int = 24  # field nesting, through fragments
     max_query_breadth: int = 500  # fields of one selection set
