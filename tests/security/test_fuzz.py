@@ -153,6 +153,14 @@ FILTER_KEYS = [
     "digest",
     "nope",
     "metadata.",
+    "metadata..",
+    "metadata.a..b",
+    "metadata.a.b.",
+    "metadata.a.b.c",
+    "config.a..b",
+    "config..",
+    "summary_metrics.a.",
+    "config.a.value.b",
     "$eq",
 ]
 OPERATORS = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex", "$bad"]
@@ -169,6 +177,32 @@ filter_docs = st.recursive(
     max_leaves=12,
 )
 filters = st.one_of(st.builds(json.dumps, filter_docs), st.text(max_size=30), st.builds(json.dumps, json_values))
+
+
+ORDER_TERMS = ["createdAt", "created_at", "size", "versionIndex", "updatedAt", "heartbeatAt", "name", "nope", ""]
+
+
+def _order(terms: list[str], signs: list[str], repeat: int) -> str:
+    """Signed terms, then the first term `repeat` more times (2,000: more columns than SQLite takes)."""
+    return ",".join([sign + term for sign, term in zip(signs, terms, strict=False)] + [terms[0]] * repeat)
+
+
+orders = st.one_of(
+    st.text(max_size=20),
+    st.builds(
+        _order,
+        st.lists(st.sampled_from(ORDER_TERMS), min_size=1, max_size=5),
+        st.lists(st.sampled_from(["", "+", "-", "--", "+-"]), min_size=5, max_size=5),
+        st.sampled_from([0, 0, 1, 2000]),
+    ),
+)
+RUNS = """
+query($filters: JSONString, $order: String, $after: String, $first: Int) {
+  project(entityName: "local", name: "fuzz") {
+    runs(filters: $filters, order: $order, after: $after, first: $first) { edges { cursor node { name } } }
+  }
+}
+"""
 
 
 @st.composite
@@ -205,18 +239,17 @@ def requests(draw: st.DrawFn, key: str) -> tuple[str, str, bytes, dict[str, str]
             payload["operationName"] = draw(st.one_of(st.none(), st.sampled_from(["Q", "Nope", ""]), json_scalars))
         return "POST", "/graphql", json.dumps(payload).encode(), headers
     if kind == "listing":
-        variables = {"entity": "local", "project": "fuzz", "name": "seq"}
+        query = draw(st.sampled_from([VERSIONS, RUNS]))
+        variables = {"entity": "local", "project": "fuzz", "name": "seq"} if query == VERSIONS else {}
         if draw(st.booleans()):
             variables["after"] = draw(cursors)
         if draw(st.booleans()):
             variables["filters"] = draw(filters)
         if draw(st.booleans()):
-            variables["order"] = draw(
-                st.one_of(st.text(max_size=20), st.sampled_from(["-createdAt", "+versionIndex,size"]))
-            )
+            variables["order"] = draw(orders)
         if draw(st.booleans()):
             variables["first"] = draw(st.integers(min_value=-(2**40), max_value=2**40))
-        return "POST", "/graphql", json.dumps({"query": VERSIONS, "variables": variables}).encode(), headers
+        return "POST", "/graphql", json.dumps({"query": query, "variables": variables}).encode(), headers
     if kind == "raw":
         return "POST", "/graphql", draw(st.binary(max_size=300)), headers
     method = draw(st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD"]))
@@ -242,9 +275,15 @@ def requests(draw: st.DrawFn, key: str) -> tuple[str, str, bytes, dict[str, str]
 
 @pytest.fixture(scope="module")
 def fuzzed(emu: EmbeddedEmulator) -> Iterator[tuple[EmbeddedEmulator, httpx.Client]]:
+    nested = {"a": {"b": {"c": 1}}, "x": [1, {"y": 2}]}  # JSON paths are walked only into values that exist
     with Client(emu) as writer:
-        upload(writer, "local/fuzz", "seq", {"a": b"1"}, aliases=["best"])
-        upload(writer, "local/fuzz", "seq", {"a": b"2"})
+        upload(writer, "local/fuzz", "seq", {"a": b"1"}, aliases=["best"], metadata=nested, run="r1")
+        upload(writer, "local/fuzz", "seq", {"a": b"2"}, metadata=nested)
+        writer.data(
+            'mutation($c: JSONString) { upsertBucket(input: {entityName: "local", modelName: "fuzz", '
+            'name: "r1", config: $c, summaryMetrics: $c}) { bucket { name } } }',
+            c=json.dumps({"a": {"value": {"b": 1}}, "x": {"value": nested}}),
+        )
     with httpx.Client(base_url=emu.url, timeout=30) as http:
         yield emu, http
     # Afterwards the server still answers, and normally.

@@ -35,7 +35,11 @@ MAX_FILTER_BYTES = 64 * 1024
 _INT64 = (-(2**63), 2**63 - 1)
 
 _COMPARATORS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-_JSON_KEY = re.compile(r"[A-Za-z0-9_\-.]{1,128}")
+# A key of `metadata.<key>` (`config.`, `summary_metrics.`): names separated by single dots, 128
+# characters in all. It becomes a SQLite JSON path (`$.a.b`), where an empty name is an error.
+_JSON_KEY_CHARS = 128
+_JSON_KEY = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
+_ORDER_TERM = re.compile(r"([+-]?)([A-Za-z_]+)")
 
 
 def _normalise_time(value: Any) -> Any:
@@ -152,8 +156,11 @@ class FilterCompiler:
         prefix, dot, key = name.partition(".")
         expression = self._json_prefixes.get(prefix) if dot else None
         if expression is not None:
-            if not _JSON_KEY.fullmatch(key):
-                raise BadInput(f"invalid {prefix} key {key!r}")
+            if len(key) > _JSON_KEY_CHARS or not _JSON_KEY.fullmatch(key):
+                raise BadInput(
+                    f"invalid {prefix} key {key[:200]!r}: names of letters, digits, '_' and '-' separated by "
+                    f"single dots, at most {_JSON_KEY_CHARS} characters in all"
+                )
             return Field(expression(key))
         known = [*self._fields, *(f"{p}.<key>" for p in self._json_prefixes)]
         raise BadInput(f"cannot filter on {name!r}; known: {', '.join(known)}")
@@ -264,18 +271,27 @@ def _check_regex(pattern: str) -> None:
 def compile_order(
     order: str | None, columns: Mapping[str, str], default: list[SortKey], tiebreak: str
 ) -> list[SortKey]:
-    """Turn `-createdAt,name` into sort keys; the unique `tiebreak` follows the last direction."""
+    """Turn `-createdAt,name` into sort keys; the unique `tiebreak` follows the last direction.
+
+    Each term is a known field with at most one sign, each field at most once (two names of one
+    column count as one field): so there are never more terms than columns to sort by.
+    """
     if not order:
         keys = list(default)
     else:
         keys = []
-        for term in order.split(","):
-            term = term.strip()
-            descending = term.startswith("-")
-            name = term.lstrip("+-")
-            if name not in columns:
-                raise BadInput(f"cannot order by {name!r}; known: {', '.join(sorted(columns))}")
-            keys.append(SortKey(columns[name], descending))
+        fields = len(set(columns.values()))
+        terms = order.split(",", fields)  # at most one more piece than there may be terms
+        if len(terms) > fields:
+            raise BadInput(f"`order` has more than {fields} terms (each field at most once)")
+        for term in terms:
+            match = _ORDER_TERM.fullmatch(term.strip())
+            name = match.group(2) if match else term.strip()
+            if match is None or name not in columns:
+                raise BadInput(f"cannot order by {name[:100]!r}; known: {', '.join(sorted(columns))}")
+            if any(key.expr == columns[name] for key in keys):
+                raise BadInput(f"`order` names {name!r} twice")
+            keys.append(SortKey(columns[name], match.group(1) == "-"))
     last_desc = keys[-1].descending if keys else False
     return [*keys, SortKey(tiebreak, last_desc)]
 

@@ -8,6 +8,7 @@ wrap its rows, so every line of SQL the emulator runs is in `store.py`, `listing
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .filters import (
@@ -65,8 +66,9 @@ def collections(
     clauses = [_COLLECTION_SCOPES[scope], "c.state = 'READY'", filter_sql]
     params: list[Any] = [owner_id, *filter_params]
     if kinds:
-        clauses.append(f"c.kind IN ({', '.join('?' for _ in kinds)})")
-        params.extend(kinds)
+        distinct = sorted(set(kinds))  # enum values: a list of any length holds at most two
+        clauses.append(f"c.kind IN ({', '.join('?' for _ in distinct)})")
+        params.extend(distinct)
     return Query(
         columns="c.*",
         source="collections c",
@@ -148,12 +150,16 @@ def runs_using(artifact_id: int) -> Query:
 
 
 def files(artifact_id: int, names: list[str] | None) -> Query:
-    """A version's files by path, all of them or only those named."""
+    """A version's files by path, all of them or only those named.
+
+    The names are one JSON parameter, not one parameter each: a request may name more files than
+    SQLite takes parameters (250,000).
+    """
     where = "f.artifact_id = ?"
     params: tuple[Any, ...] = (artifact_id,)
     if names is not None:
-        where += f" AND f.path IN ({', '.join('?' for _ in names)})" if names else " AND 0"
-        params += tuple(names)
+        where += " AND f.path IN (SELECT value FROM json_each(?))"
+        params += (json.dumps(names),)
     return Query(columns="f.*", source="artifact_files f", where=where, params=params, order=(SortKey("f.path"),))
 
 
