@@ -62,6 +62,9 @@ def seeded(emu: EmbeddedEmulator) -> Iterator[tuple[EmbeddedEmulator, str]]:
         at_limit = "b" * (MAX_MATCH_WORK // 1000)
         upload(writer, "local/rw", "at-limit", {"f": b"2"}, metadata={"v": at_limit})
         upload(writer, "local/rw", "past-limit", {"f": b"3"}, metadata={"v": at_limit + "b"})
+        # the value's size is its UTF-8 bytes: "é" is two
+        upload(writer, "local/rw", "utf8-at-limit", {"f": b"4"}, metadata={"v": "é" * (MAX_MATCH_WORK // 2000)})
+        upload(writer, "local/rw", "utf8-past-limit", {"f": b"5"}, metadata={"v": "é" * (MAX_MATCH_WORK // 2000 + 1)})
     yield emu, emu.create_key(read_only=True)
 
 
@@ -98,6 +101,8 @@ def test_match_work_at_the_limit_is_accepted_and_one_byte_past_it_refused(
     refused = listing(emu, reader, "past-limit", {"metadata.v": {"$regex": pattern}})
     assert refused.status_code == 400
     assert "at most 100,000 bytes (bytes x instructions ≤ 100,000,000)" in refused.json()["errors"][0]["message"]
+    assert edges(listing(emu, reader, "utf8-at-limit", {"metadata.v": {"$regex": pattern}})) == []
+    assert listing(emu, reader, "utf8-past-limit", {"metadata.v": {"$regex": pattern}}).status_code == 400
 
 
 def test_programs_at_the_size_limit_are_accepted_and_one_past_it_refused(

@@ -49,8 +49,10 @@ def test_a_keyless_body_at_the_limit_is_answered_and_one_byte_more_refused(emu: 
     at_limit = post(emu, padded_body(KEYLESS))
     assert at_limit.status_code == 200, at_limit.text[:300]
     assert at_limit.json() == {"data": {"serverInfo": {"__typename": "ServerInfo"}}}
+    received = emu.stats.snapshot()["bytes_in"].get("graphql", 0)
     over = post(emu, padded_body(KEYLESS + 1))
     assert over.status_code == 401
+    assert emu.stats.snapshot()["bytes_in"].get("graphql", 0) == received  # refused from Content-Length
     assert over.json()["errors"] == [
         {
             "message": "authentication required: send HTTP Basic api:<key> "

@@ -136,3 +136,20 @@ def test_artifact_types_and_files_page_too(client: Client, project: str) -> None
             break
         after = files["pageInfo"]["endCursor"]
     assert names == [f"f{i}.txt" for i in range(5)]
+
+
+@pytest.mark.parametrize("order", ["size", "-size", "-size,versionIndex", "size,-createdAt"])
+def test_pages_over_a_sort_key_with_ties_hold_every_version_once(client: Client, project: str, order: str) -> None:
+    """Most versions share a size: a page boundary falls inside a run of equal sizes, where only the
+    unique tiebreak (the id) tells the versions after the cursor from those before it."""
+    path = f"{project}/seq"
+    sizes = [3, 3, 1, 3, 5, 3, 5, 1, 3, 3, 5]
+    for i, size in enumerate(sizes):
+        upload(client, project, "seq", {"data.txt": bytes([97 + i]) * size})
+    listed = versions_page(client, path, first=100, order=order)["edges"]
+    everything = [edge["version"] for edge in listed]
+    assert sorted(everything) == sorted(f"v{i}" for i in range(len(sizes)))
+    by_size = [sizes[int(version[1:])] for version in everything]
+    assert by_size == sorted(by_size, reverse=order.startswith("-"))
+    for per_page in (1, 2, 3, 4):
+        assert version_names(client, path, first=per_page, order=order) == everything, per_page
