@@ -11,7 +11,8 @@ W&B takes Mongo-style JSON filters. Supported here (documented in docs/emulator.
   (or `config.<key>.value`) tests the value of a config key and `summary_metrics.<key>` a summary
   value.
 
-Orders are `field`, `+field` or `-field`, several separated by commas.
+Orders are `field`, `+field` or `-field`, several separated by commas, each field at most once.
+The limits (nesting, tests, values, text, keys) are in docs/security.md.
 """
 
 from __future__ import annotations
