@@ -40,7 +40,6 @@ _COMPARATORS = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "
 # characters in all. It becomes a SQLite JSON path (`$.a.b`), where an empty name is an error.
 _JSON_KEY_CHARS = 128
 _JSON_KEY = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
-_ORDER_TERM = re.compile(r"([+-]?)([A-Za-z_]+)")
 
 
 def _normalise_time(value: Any) -> Any:
@@ -286,13 +285,14 @@ def compile_order(
         if len(terms) > fields:
             raise BadInput(f"`order` has more than {fields} terms (each field at most once)")
         for term in terms:
-            match = _ORDER_TERM.fullmatch(term.strip())
-            name = match.group(2) if match else term.strip()
-            if match is None or name not in columns:
+            term = term.strip()
+            sign = term[:1] if term[:1] in ("+", "-") else ""
+            name = term[len(sign) :]
+            if name not in columns:
                 raise BadInput(f"cannot order by {name[:100]!r}; known: {', '.join(sorted(columns))}")
             if any(key.expr == columns[name] for key in keys):
                 raise BadInput(f"`order` names {name!r} twice")
-            keys.append(SortKey(columns[name], match.group(1) == "-"))
+            keys.append(SortKey(columns[name], sign == "-"))
     last_desc = keys[-1].descending if keys else False
     return [*keys, SortKey(tiebreak, last_desc)]
 
