@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from artifactkit import Api, errors
 from artifactkit.cli import main as cli_main
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.transfer.helpers import write_tree
+
+_names = itertools.count()
 
 
 @pytest.fixture
@@ -55,7 +58,10 @@ def test_a_slip_in_the_entity_reads_the_same_in_get_and_ls(run: Callable[..., tu
     assert code == 3 and err.endswith("did you mean 'local'? [NotFoundError]")
 
 
-def test_a_slip_in_the_project_and_the_type(run: Callable[..., tuple[int, str]], seeded: str) -> None:
+def test_a_slip_in_the_project_and_the_type(run: Callable[..., tuple[int, str]], api: Api, tmp_path: Path) -> None:
+    # A name unlike the session's other projects (`local/p<N>`), which would be close to `p<N>x` too.
+    seeded = f"local/vision-benchmarks-{next(_names)}"
+    api.upload(write_tree(tmp_path / "src", {"a.txt": b"a"}), f"{seeded}/training-data", "dataset")
     expected = f"artifactkit: error: project {seeded}x not found; did you mean '{seeded}'? [NotFoundError]"
     assert run("get", f"{seeded}x/training-data", "--dry-run") == (3, expected)
     assert run("ls", f"{seeded}x") == (3, expected)
