@@ -29,18 +29,17 @@ from ._paths import ArtifactPath, check_alias, check_tags, parse_artifact_path, 
 from ._times import parse_optional_server_time, parse_server_time
 from .errors import (
     ConflictError,
-    DownloadError,
     GraphQLError,
     NotFoundError,
     ResponseValidationError,
     UnsupportedError,
 )
 from .files import ArtifactFiles
-from .manifest import Manifest, ManifestEntry, ManifestError, parse_artifact_reference
+from .manifest import Manifest, ManifestEntry, ManifestError
 from .transfer.cache import Cache, manifest_key
 from .transfer.download import DownloadResult, download, fetch_document, verify_directory
 from .transfer.plan import select_entries
-from .transfer.references import MAX_REFERENCE_HOPS, ReferenceTarget, redirect
+from .transfer.references import ReferenceTarget, follow, redirect
 from .transfer.urls import UrlPage
 
 if TYPE_CHECKING:
@@ -595,15 +594,8 @@ class Artifact:
         versions: dict[str, Artifact] = {}
         targets: dict[str, ReferenceTarget] = {}
         for entry in entries:
-            current, version = entry, self
-            for _hop in range(MAX_REFERENCE_HOPS + 1):
-                if not current.is_artifact_reference:
-                    break
-                assert current.ref is not None
-                try:
-                    artifact_id, path = parse_artifact_reference(current.ref)
-                except ManifestError as exc:
-                    raise DownloadError(f"{entry.path}: {exc}", path=entry.path) from None
+
+            def lookup(artifact_id: str, path: str, entry: ManifestEntry = entry) -> tuple[Artifact, ManifestEntry]:
                 if artifact_id not in versions:
                     versions[artifact_id] = self._by_id(artifact_id, entry.path)
                 version = versions[artifact_id]
@@ -615,13 +607,11 @@ class Artifact:
                         kind="file",
                         path=entry.path,
                     )
-                current = found
-            else:
-                raise DownloadError(
-                    f"{entry.path}: more than {MAX_REFERENCE_HOPS} artifact references in a chain", path=entry.path
-                )
-            if current is not entry:
-                targets[entry.path] = ReferenceTarget(current, version._file_urls, version.qualified_name)
+                return version, found
+
+            version, target = follow(entry, self, lookup)
+            if target is not entry:
+                targets[entry.path] = ReferenceTarget(target, version._file_urls, version.qualified_name)
         return targets
 
     def _by_id(self, artifact_id: str, referenced_from: str) -> Artifact:

@@ -72,9 +72,10 @@ from .errors import (
     UnsafePathError,
 )
 from .files import ArtifactFiles
-from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path, parse_artifact_reference
+from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .transfer.cache import Cache, etag_key, manifest_key
 from .transfer.fetch import check_reference_etag
+from .transfer.references import follow
 
 logger = logging.getLogger("artifactkit")
 
@@ -84,7 +85,6 @@ PATH_FORM = "'wandb://ENTITY/PROJECT/COLLECTION:VERSION/path/in/artifact'"
 _ATTEMPTS = 4
 _EXPIRED = frozenset({400, 401, 403})
 _CHUNK = 1 << 20
-_MAX_REFERENCE_HOPS = 8
 _MAGIC = re.compile(r"[*?\[]")  # a glob pattern character
 _URL_BATCH = 100  # download URLs asked for in one request (the `files(names:)` page the server allows)
 
@@ -1071,28 +1071,20 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         return version
 
     def _follow(self, version: _Version, entry: ManifestEntry) -> tuple[_Version, ManifestEntry]:
-        """The version and stored entry a `wandb-artifact://` entry points at (chains followed)."""
-        start = entry
-        for _hop in range(_MAX_REFERENCE_HOPS):
-            if not entry.is_artifact_reference:
-                return version, entry
-            assert entry.ref is not None
-            try:
-                artifact_id, path = parse_artifact_reference(entry.ref)
-            except ManifestError as exc:
-                raise DownloadError(f"{start.path}: {exc}", path=start.path) from None
-            version = self._version_by_id(artifact_id)
-            target = self._tree(version).files.get(path)
-            if target is None:
+        """The version and stored entry a `wandb-artifact://` entry points at (chains followed, as the SDK does)."""
+
+        def lookup(artifact_id: str, path: str) -> tuple[_Version, ManifestEntry]:
+            target = self._version_by_id(artifact_id)
+            found = self._tree(target).files.get(path)
+            if found is None:
                 raise NotFoundError(
-                    f"{start.path} references {path!r} of {version.artifact.qualified_name}, which has no such file",
+                    f"{entry.path} references {path!r} of {target.artifact.qualified_name}, which has no such file",
                     kind="file",
-                    path=start.path,
+                    path=entry.path,
                 )
-            entry = target
-        raise DownloadError(
-            f"{start.path}: more than {_MAX_REFERENCE_HOPS} artifact references in a chain", path=start.path
-        )
+            return target, found
+
+        return follow(entry, version, lookup)
 
     def _byte_source(self, version: _Version, entry: ManifestEntry) -> tuple[_ByteSource, _Spool | None]:
         version, entry = self._follow(version, entry)
