@@ -550,11 +550,18 @@ class Artifact:
             self._manifest = self._fetch_manifest()
         return self._manifest
 
-    def _fetch_manifest(self) -> Manifest:
+    def _manifest_at(self, url: str | None) -> Manifest:
+        """`manifest`, fetched from `url` when the lookup that found this version already gave it."""
+        if self._manifest is None:
+            self._manifest = self._fetch_manifest(url)
+        return self._manifest
+
+    def _fetch_manifest(self, known_url: str | None = None) -> Manifest:
         """From the cache for a committed version seen before, else fetched (one URL lookup, one GET).
 
         A manifest is cached only when its own digest equals the version's digest, i.e. when the
-        server vouches for exactly these entries; anything else is fetched every time.
+        server vouches for exactly these entries; anything else is fetched every time. `known_url`
+        spares the lookup (an expired one is exchanged for a fresh one).
         """
         what = f"fetching the manifest of {self.qualified_name}"
         key = manifest_key(self.client.transport.base_url, self.id, self.digest)
@@ -569,7 +576,11 @@ class Artifact:
                             return manifest
                     except (OSError, ManifestError):
                         pass  # unreadable: fetch it again
-            body = fetch_document(self.client.transport, lambda _refused: self._manifest_url(what), what)
+            body = fetch_document(
+                self.client.transport,
+                lambda refused: known_url if known_url and refused is None else self._manifest_url(what),
+                what,
+            )
             try:
                 manifest = Manifest.from_json(body, check_paths=False)
             except ManifestError as exc:
