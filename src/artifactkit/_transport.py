@@ -17,6 +17,7 @@ import email.utils
 import errno
 import ipaddress
 import logging
+import os
 import random
 import re
 import ssl
@@ -30,9 +31,14 @@ from typing import Any
 import httpx
 
 from ._version import __version__
-from .errors import APITimeoutError, ClientClosedError, TransportError
+from .errors import APITimeoutError, ClientClosedError, ConfigurationError, ResponseTooLargeError, TransportError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+MAX_ANSWER_BYTES = 128 << 20
+"""The longest GraphQL answer read (decoded); `ARTIFACTKIT_MAX_ANSWER_BYTES` overrides it."""
+ERROR_TEXT_BYTES = 64 << 10
+"""How much of an error answer's body is read for its message; the rest is not read at all."""
 
 Wait = Callable[[float], None]
 """Waits out the delay before a retry (`time.sleep` unless a caller has a better way)."""
@@ -85,6 +91,77 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def byte_limit(variable: str, default: int) -> int:
+    """A size limit: `default`, or the positive number of bytes the environment variable `variable` sets."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{variable}={raw!r} must be a positive number of bytes")
+    return value
+
+
+def _too_large(what: str, limit: int, variable: str) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"{what} is longer than {limit:,} bytes; refused without reading the rest "
+        f"(a server may not make the client hold more; {variable} raises the limit)",
+        limit=limit,
+    )
+
+
+def read_body(response: httpx.Response, limit: int, what: str, variable: str) -> bytes:
+    """The whole (decoded) body of a streamed response, or `ResponseTooLargeError` once it passes `limit`.
+
+    `what` names the document in the error, `variable` the environment variable that raises the
+    limit. A declared `Content-Length` over the limit is refused before any byte is read.
+    """
+    declared = response.headers.get("content-length", "")
+    identity = response.headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
+    if identity and declared.isdigit() and int(declared) > limit:
+        raise _too_large(what, limit, variable)
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(what, limit, variable)
+    return bytes(body)
+
+
+def read_error_text(response: httpx.Response) -> str:
+    """The start of an error answer's body (at most `ERROR_TEXT_BYTES`), for a message; never raises."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= ERROR_TEXT_BYTES:
+                break
+    except httpx.HTTPError:
+        pass
+    return bytes(body[:ERROR_TEXT_BYTES]).decode("utf-8", errors="replace")
+
+
+def _buffered(response: httpx.Response, limit: int) -> httpx.Response:
+    """`response` (streamed) read whole under `limit`, as a plain response holding the decoded body."""
+    what = f"the answer to {_describe(response, None)}"
+    try:
+        body = read_body(response, limit, what, "ARTIFACTKIT_MAX_ANSWER_BYTES")
+    finally:
+        response.close()
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    extensions = {k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")}
+    return httpx.Response(
+        response.status_code, headers=headers, content=body, request=response.request, extensions=extensions
+    )
 
 
 class _OriginAuth(httpx.Auth):
@@ -196,8 +273,13 @@ class Transport:
         idempotent: bool,
         stream: bool = False,
         wait: Wait | None = None,
+        limit: int | None = None,
     ) -> httpx.Response:
         """Send a request, retrying what is safe to retry; the final response is returned as is.
+
+        With `limit`, the body is read here (a connection that breaks while it arrives is retried
+        like one that breaks before) and a body longer than `limit` bytes raises
+        `ResponseTooLargeError`; without it, the body is httpx's to read (`stream`).
 
         Connection failures (the request never reached the server) are retried for every
         request. Read errors and 502/503/504 are retried only when `idempotent`. 429 means the
@@ -218,7 +300,9 @@ class Transport:
             response: httpx.Response | None = None
             error: httpx.TransportError | None = None
             try:
-                response = self.client.send(request_factory(), stream=stream)
+                response = self.client.send(request_factory(), stream=stream or limit is not None)
+                if limit is not None:
+                    response = _buffered(response, limit)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error = exc
                 if not refused and refused_locally(exc):  # nothing listens on this machine's port
@@ -275,10 +359,15 @@ class Transport:
         headers: Any | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """POST a GraphQL document; queries are idempotent, mutations are not."""
+        """POST a GraphQL document; queries are idempotent, mutations are not.
+
+        The answer is read whole, at most `MAX_ANSWER_BYTES` (`ARTIFACTKIT_MAX_ANSWER_BYTES`).
+        """
         idempotent = not is_mutation((json or {}).get("query", ""))
         return self.send(
-            lambda: self.client.build_request("POST", url, json=json, headers=headers), idempotent=idempotent
+            lambda: self.client.build_request("POST", url, json=json, headers=headers),
+            idempotent=idempotent,
+            limit=byte_limit("ARTIFACTKIT_MAX_ANSWER_BYTES", MAX_ANSWER_BYTES),
         )
 
     @contextmanager

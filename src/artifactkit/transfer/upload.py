@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._transport import Transport, Wait
+from .._transport import Transport, Wait, read_error_text
 from ..errors import UploadError
 from ..manifest import ManifestError, check_entry_path, md5_b64_to_hex, md5_hex_to_b64
 from .cache import Cache
@@ -289,11 +289,11 @@ def put_document(transport: Transport, url_for: Callable[[str | None], str | Non
         with transport.stream("PUT", url, content=body) as response:
             if response.status_code < 300:
                 return
-            response.read()
             if response.status_code in (401, 403) and attempt == 0:  # expired while the files went up
                 url = url_for(url)
                 continue
-            raise UploadError(f"uploading {name} failed: HTTP {response.status_code} {response.text[:200]}")
+            text = read_error_text(response)
+            raise UploadError(f"uploading {name} failed: HTTP {response.status_code} {text[:200]}")
 
 
 def _put_file(
@@ -330,8 +330,7 @@ def _put_file(
 
     with transport.stream("PUT", url, headers=headers, content=body, wait=wait) as response:
         if response.status_code >= 300:
-            response.read()
-            text = response.text
+            text = read_error_text(response)
             if response.status_code == 400 and "BAD_DIGEST" in text:
                 raise UploadError(f"{local.source} changed while uploading: the server got bytes with another MD5")
             return response.status_code, text
