@@ -3,7 +3,8 @@
 `HostileFront` forwards every request to an emulator and answers with what it answers, keeping
 the `Host` header, so the signed URLs the emulator hands out point back at the front as well.
 Rules turn chosen requests into what no honest server sends: a body that never ends, or one padded
-to an exact length. It is a real part (a socket, HTTP/1.1, the SDK's own client), standing in for
+to an exact length. Hooks (`before`) run when a chosen request arrives, to change the world at
+exactly that step of a client's protocol. It is a real part (a socket, HTTP/1.1, the SDK's own client), standing in for
 a failure the emulator cannot produce.
 """
 
@@ -79,6 +80,10 @@ class HostileFront:
     def __init__(self, emulator: EmbeddedEmulator) -> None:
         self.emulator = emulator
         self.rules: list[Rule] = []
+        self.before: list[Callable[[str, str, bytes], None]] = []
+        """Called with (method, path, body) before a request is answered or forwarded."""
+        self.requests: list[tuple[str, str, bytes]] = []
+        """Every request received: (method, path without the query, body)."""
         self.stats = FrontStats()
         self._upstream = httpx.Client(base_url=emulator.url, timeout=60)
         front = self
@@ -92,6 +97,10 @@ class HostileFront:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                with front.stats.lock:
+                    front.requests.append((self.command, self.path.split("?", 1)[0], body))
+                for hook in front.before:
+                    hook(self.command, self.path, body)
                 rule = next((r for r in front.rules if r.match(self.command, self.path, body)), None)
                 if rule is None or rule.ask_emulator:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("content-length",)}
