@@ -300,9 +300,8 @@ class Transport:
             response: httpx.Response | None = None
             error: httpx.TransportError | None = None
             try:
-                response = self.client.send(request_factory(), stream=stream or limit is not None)
-                if limit is not None:
-                    response = _buffered(response, limit)
+                sent = self.client.send(request_factory(), stream=stream or limit is not None)
+                response = sent if limit is None else _buffered(sent, limit)  # a body that breaks is retried
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error = exc
                 if not refused and refused_locally(exc):  # nothing listens on this machine's port
