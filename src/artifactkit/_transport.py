@@ -164,17 +164,43 @@ def _buffered(response: httpx.Response, limit: int) -> httpx.Response:
     )
 
 
-class _OriginAuth(httpx.Auth):
-    """HTTP Basic `api:<key>`, sent only to the W&B server itself, never to storage URLs."""
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (a name or an address) is this machine: `localhost`, 127.0.0.0/8, ::1."""
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # any other name may resolve anywhere
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
-    def __init__(self, origin: tuple[str, str, int | None], api_key: str) -> None:
+
+class _OriginAuth(httpx.Auth):
+    """HTTP Basic `api:<key>`, sent only to the W&B server itself, never to storage URLs.
+
+    The first time the key is about to go over plain http to a host that is not this machine,
+    `on_plain_http()` is called (the transport logs a warning naming where the key and the server
+    address came from).
+    """
+
+    def __init__(self, origin: tuple[str, str, int | None], api_key: str, on_plain_http: Callable[[], None]) -> None:
         self._origin = origin
         token = base64.b64encode(f"api:{api_key}".encode()).decode("ascii")
         self._header = f"Basic {token}"
+        scheme, host, _ = origin
+        self._exposed = scheme == "http" and not is_loopback_host(host)
+        self._on_plain_http = on_plain_http
+        self._warned = threading.Event()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
         if (url.scheme, url.host, url.port) == self._origin:
+            if self._exposed and not self._warned.is_set():
+                self._warned.set()
+                self._on_plain_http()
             request.headers["Authorization"] = self._header
         yield request
 
@@ -237,6 +263,8 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         # Where the API key came from (a setting, flag or file), named when the server rejects it.
         self.key_source = "WANDB_API_KEY"
+        # Where the server address came from, named when the key would cross the network in clear text.
+        self.base_url_source = "argument base_url="
         self.max_connections = max_connections
         self.retry = retry or RetryPolicy()
         self.stats = TransportStats()
@@ -247,13 +275,29 @@ class Transport:
         base = httpx.URL(self.base_url)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self.client = httpx.Client(
-            auth=_OriginAuth((base.scheme, base.host, base.port), api_key),
+            auth=_OriginAuth((base.scheme, base.host, base.port), api_key, self._warn_plain_http),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": f"artifactkit/{__version__}"},
             limits=limits,
             follow_redirects=True,
             transport=transport if transport is not None else TLSOnDemand(limits),
             trust_env=True,
+        )
+
+    def _warn_plain_http(self) -> None:
+        url = httpx.URL(self.base_url)
+        where = f"{url.host}:{url.port}" if url.port else url.host
+        source = self.base_url_source
+        if source.endswith("settings"):  # a settings file: a cloned repository may carry one
+            source = f"the wandb settings file {source}"
+        log.warning(
+            "sending the API key (from %s) over plain http to %s, which is not this machine: anyone on the "
+            "network between can read it. The server address %s came from %s; use https://, or remove that "
+            "setting if you did not put it there",
+            self.key_source,
+            where,
+            self.base_url,
+            source,
         )
 
     @property
@@ -422,22 +466,13 @@ def _refused(exc: BaseException) -> bool:
     return False
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def refused_locally(exc: httpx.TransportError) -> bool:
     """Whether `exc` is a connection refused by a loopback address: a local server that is not running."""
     try:
         host = exc.request.url.host
     except RuntimeError:
         return False
-    return isinstance(exc, httpx.ConnectError) and _refused(exc) and _is_loopback(host)
+    return isinstance(exc, httpx.ConnectError) and _refused(exc) and is_loopback_host(host)
 
 
 def _transport_error(exc: httpx.TransportError) -> TransportError:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
 import os
@@ -41,7 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .._transport import RetryPolicy, Transport
+from .._transport import RetryPolicy, Transport, is_loopback_host
 from ..errors import DigestMismatchError, DownloadError
 from ..manifest import ManifestEntry
 from .cache import Cache, etag_key
@@ -127,13 +126,7 @@ def ranged_parts_help(url: str) -> bool:
     choice = os.environ.get("ARTIFACTKIT_RANGED_PARTS", "auto").strip().lower()
     if choice in ("always", "never"):
         return choice == "always"
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True  # a name: assume remote
+    return not is_loopback_host(urlsplit(url).hostname or "")
 
 
 def wait_after_break(
