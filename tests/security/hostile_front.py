@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,16 @@ class FrontStats:
     def record(self, n: int) -> None:
         with self.lock:
             self.sent.append(n)
+
+    def settled(self, answers: int, timeout: float = 60) -> list[int]:
+        """`sent` once `answers` rule answers have ended (the client hung up on them, or they were whole)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.sent) >= answers:
+                    return list(self.sent)
+            time.sleep(0.01)
+        raise AssertionError(f"only {len(self.sent)} of {answers} answers ended within {timeout} s")
 
 
 ENDLESS = 256 << 20  # "forever" for a test: far past any limit a test sets, short of hurting the machine
