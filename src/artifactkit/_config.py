@@ -6,7 +6,8 @@ Each setting takes the first value found, in this order (docs/configuration.md h
 2. the `WANDB_*` environment variable;
 3. the wandb settings files, section `[default]`: `./wandb/settings` (the workspace file, under
    `$WANDB_DIR` when set) over `$WANDB_CONFIG_DIR/settings` (default `~/.config/wandb/settings`);
-4. for the API key only: the netrc entry for the server's host (what `wandb login` writes);
+4. for the API key only: the netrc entry for the server's `host:port` (what `wandb login` writes and
+   wandb 0.31 reads), else for its bare `host` (what requests-based clients read);
 5. the default: W&B cloud, `https://api.wandb.ai`.
 
 A local emulator (`artifactkit serve`) is used when it is asked for (`base_url="local"`) or when no

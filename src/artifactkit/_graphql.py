@@ -88,6 +88,8 @@ class Session:
 
         try:
             return operation(self.client)
+        except errors.ResponseTooLargeError as exc:
+            raise errors.ResponseTooLargeError(f"while {what}: {exc}", limit=exc.limit) from exc
         except errors.ArtifactkitError:
             raise
         except GraphQLClientHttpError as exc:

@@ -17,6 +17,7 @@ import email.utils
 import errno
 import ipaddress
 import logging
+import os
 import random
 import re
 import ssl
@@ -30,9 +31,14 @@ from typing import Any
 import httpx
 
 from ._version import __version__
-from .errors import APITimeoutError, ClientClosedError, TransportError
+from .errors import APITimeoutError, ClientClosedError, ConfigurationError, ResponseTooLargeError, TransportError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+MAX_ANSWER_BYTES = 128 << 20
+"""The longest GraphQL answer read (decoded); `ARTIFACTKIT_MAX_ANSWER_BYTES` overrides it."""
+ERROR_TEXT_BYTES = 64 << 10
+"""How much of an error answer's body is read for its message; the rest is not read at all."""
 
 Wait = Callable[[float], None]
 """Waits out the delay before a retry (`time.sleep` unless a caller has a better way)."""
@@ -87,17 +93,114 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-class _OriginAuth(httpx.Auth):
-    """HTTP Basic `api:<key>`, sent only to the W&B server itself, never to storage URLs."""
+def byte_limit(variable: str, default: int) -> int:
+    """A size limit: `default`, or the positive number of bytes the environment variable `variable` sets."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{variable}={raw!r} must be a positive number of bytes")
+    return value
 
-    def __init__(self, origin: tuple[str, str, int | None], api_key: str) -> None:
+
+def _too_large(what: str, limit: int, variable: str) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"{what} is longer than {limit:,} bytes; refused without reading the rest "
+        f"(a server may not make the client hold more; {variable} raises the limit)",
+        limit=limit,
+    )
+
+
+def read_body(response: httpx.Response, limit: int, what: str, variable: str) -> bytes:
+    """The whole (decoded) body of a streamed response, or `ResponseTooLargeError` once it passes `limit`.
+
+    `what` names the document in the error, `variable` the environment variable that raises the
+    limit. A declared `Content-Length` over the limit is refused before any byte is read.
+    """
+    declared = response.headers.get("content-length", "")
+    identity = response.headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
+    if identity and declared.isdigit() and int(declared) > limit:
+        raise _too_large(what, limit, variable)
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(what, limit, variable)
+    return bytes(body)
+
+
+def read_error_text(response: httpx.Response) -> str:
+    """The start of an error answer's body (at most `ERROR_TEXT_BYTES`), for a message; never raises."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= ERROR_TEXT_BYTES:
+                break
+    except httpx.HTTPError:
+        pass
+    return bytes(body[:ERROR_TEXT_BYTES]).decode("utf-8", errors="replace")
+
+
+def _buffered(response: httpx.Response, limit: int) -> httpx.Response:
+    """`response` (streamed) read whole under `limit`, as a plain response holding the decoded body."""
+    what = f"the answer to {_describe(response, None)}"
+    try:
+        body = read_body(response, limit, what, "ARTIFACTKIT_MAX_ANSWER_BYTES")
+    finally:
+        response.close()
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    extensions = {k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")}
+    return httpx.Response(
+        response.status_code, headers=headers, content=body, request=response.request, extensions=extensions
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (a name or an address) is this machine: `localhost`, 127.0.0.0/8, ::1."""
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # any other name may resolve anywhere
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+class _OriginAuth(httpx.Auth):
+    """HTTP Basic `api:<key>`, sent only to the W&B server itself, never to storage URLs.
+
+    The first time the key is about to go over plain http to a host that is not this machine,
+    `on_plain_http()` is called (the transport logs a warning naming where the key and the server
+    address came from).
+    """
+
+    def __init__(self, origin: tuple[str, str, int | None], api_key: str, on_plain_http: Callable[[], None]) -> None:
         self._origin = origin
         token = base64.b64encode(f"api:{api_key}".encode()).decode("ascii")
         self._header = f"Basic {token}"
+        scheme, host, _ = origin
+        self._exposed = scheme == "http" and not is_loopback_host(host)
+        self._on_plain_http = on_plain_http
+        self._warned = threading.Event()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
         if (url.scheme, url.host, url.port) == self._origin:
+            if self._exposed and not self._warned.is_set():
+                self._warned.set()
+                self._on_plain_http()
             request.headers["Authorization"] = self._header
         yield request
 
@@ -160,6 +263,8 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         # Where the API key came from (a setting, flag or file), named when the server rejects it.
         self.key_source = "WANDB_API_KEY"
+        # Where the server address came from, named when the key would cross the network in clear text.
+        self.base_url_source = "argument base_url="
         self.max_connections = max_connections
         self.retry = retry or RetryPolicy()
         self.stats = TransportStats()
@@ -170,13 +275,29 @@ class Transport:
         base = httpx.URL(self.base_url)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self.client = httpx.Client(
-            auth=_OriginAuth((base.scheme, base.host, base.port), api_key),
+            auth=_OriginAuth((base.scheme, base.host, base.port), api_key, self._warn_plain_http),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": f"artifactkit/{__version__}"},
             limits=limits,
             follow_redirects=True,
             transport=transport if transport is not None else TLSOnDemand(limits),
             trust_env=True,
+        )
+
+    def _warn_plain_http(self) -> None:
+        url = httpx.URL(self.base_url)
+        where = f"{url.host}:{url.port}" if url.port else url.host
+        source = self.base_url_source
+        if source.endswith("settings"):  # a settings file: a cloned repository may carry one
+            source = f"the wandb settings file {source}"
+        log.warning(
+            "sending the API key (from %s) over plain http to %s, which is not this machine: anyone on the "
+            "network between can read it. The server address %s came from %s; use https://, or remove that "
+            "setting if you did not put it there",
+            self.key_source,
+            where,
+            self.base_url,
+            source,
         )
 
     @property
@@ -196,8 +317,13 @@ class Transport:
         idempotent: bool,
         stream: bool = False,
         wait: Wait | None = None,
+        limit: int | None = None,
     ) -> httpx.Response:
         """Send a request, retrying what is safe to retry; the final response is returned as is.
+
+        With `limit`, the body is read here (a connection that breaks while it arrives is retried
+        like one that breaks before) and a body longer than `limit` bytes raises
+        `ResponseTooLargeError`; without it, the body is httpx's to read (`stream`).
 
         Connection failures (the request never reached the server) are retried for every
         request. Read errors and 502/503/504 are retried only when `idempotent`. 429 means the
@@ -218,7 +344,8 @@ class Transport:
             response: httpx.Response | None = None
             error: httpx.TransportError | None = None
             try:
-                response = self.client.send(request_factory(), stream=stream)
+                sent = self.client.send(request_factory(), stream=stream or limit is not None)
+                response = sent if limit is None else _buffered(sent, limit)  # a body that breaks is retried
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error = exc
                 if not refused and refused_locally(exc):  # nothing listens on this machine's port
@@ -275,10 +402,15 @@ class Transport:
         headers: Any | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """POST a GraphQL document; queries are idempotent, mutations are not."""
+        """POST a GraphQL document; queries are idempotent, mutations are not.
+
+        The answer is read whole, at most `MAX_ANSWER_BYTES` (`ARTIFACTKIT_MAX_ANSWER_BYTES`).
+        """
         idempotent = not is_mutation((json or {}).get("query", ""))
         return self.send(
-            lambda: self.client.build_request("POST", url, json=json, headers=headers), idempotent=idempotent
+            lambda: self.client.build_request("POST", url, json=json, headers=headers),
+            idempotent=idempotent,
+            limit=byte_limit("ARTIFACTKIT_MAX_ANSWER_BYTES", MAX_ANSWER_BYTES),
         )
 
     @contextmanager
@@ -334,22 +466,13 @@ def _refused(exc: BaseException) -> bool:
     return False
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def refused_locally(exc: httpx.TransportError) -> bool:
     """Whether `exc` is a connection refused by a loopback address: a local server that is not running."""
     try:
         host = exc.request.url.host
     except RuntimeError:
         return False
-    return isinstance(exc, httpx.ConnectError) and _refused(exc) and _is_loopback(host)
+    return isinstance(exc, httpx.ConnectError) and _refused(exc) and is_loopback_host(host)
 
 
 def _transport_error(exc: httpx.TransportError) -> TransportError:

@@ -127,6 +127,7 @@ class Api:
         base, key = self.config.base_url, self.config.api_key
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
         transport.key_source = self.config.sources.get("api_key", transport.key_source)
+        transport.base_url_source = self.config.sources.get("base_url", transport.base_url_source)
         self.client: Client = _Connection(transport, cache_root=Path(cache_dir) if cache_dir is not None else None)
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -29,18 +29,17 @@ from ._paths import ArtifactPath, check_alias, check_tags, parse_artifact_path, 
 from ._times import parse_optional_server_time, parse_server_time
 from .errors import (
     ConflictError,
-    DownloadError,
     GraphQLError,
     NotFoundError,
     ResponseValidationError,
     UnsupportedError,
 )
 from .files import ArtifactFiles
-from .manifest import Manifest, ManifestEntry, ManifestError, parse_artifact_reference
+from .manifest import Manifest, ManifestEntry, ManifestError
 from .transfer.cache import Cache, manifest_key
 from .transfer.download import DownloadResult, download, fetch_document, verify_directory
 from .transfer.plan import select_entries
-from .transfer.references import MAX_REFERENCE_HOPS, ReferenceTarget, redirect
+from .transfer.references import ReferenceTarget, follow, redirect
 from .transfer.urls import UrlPage
 
 if TYPE_CHECKING:
@@ -551,11 +550,18 @@ class Artifact:
             self._manifest = self._fetch_manifest()
         return self._manifest
 
-    def _fetch_manifest(self) -> Manifest:
+    def _manifest_at(self, url: str | None) -> Manifest:
+        """`manifest`, fetched from `url` when the lookup that found this version already gave it."""
+        if self._manifest is None:
+            self._manifest = self._fetch_manifest(url)
+        return self._manifest
+
+    def _fetch_manifest(self, known_url: str | None = None) -> Manifest:
         """From the cache for a committed version seen before, else fetched (one URL lookup, one GET).
 
         A manifest is cached only when its own digest equals the version's digest, i.e. when the
-        server vouches for exactly these entries; anything else is fetched every time.
+        server vouches for exactly these entries; anything else is fetched every time. `known_url`
+        spares the lookup (an expired one is exchanged for a fresh one).
         """
         what = f"fetching the manifest of {self.qualified_name}"
         key = manifest_key(self.client.transport.base_url, self.id, self.digest)
@@ -570,7 +576,11 @@ class Artifact:
                             return manifest
                     except (OSError, ManifestError):
                         pass  # unreadable: fetch it again
-            body = fetch_document(self.client.transport, lambda _refused: self._manifest_url(what), what)
+            body = fetch_document(
+                self.client.transport,
+                lambda refused: known_url if known_url and refused is None else self._manifest_url(what),
+                what,
+            )
             try:
                 manifest = Manifest.from_json(body, check_paths=False)
             except ManifestError as exc:
@@ -595,15 +605,8 @@ class Artifact:
         versions: dict[str, Artifact] = {}
         targets: dict[str, ReferenceTarget] = {}
         for entry in entries:
-            current, version = entry, self
-            for _hop in range(MAX_REFERENCE_HOPS + 1):
-                if not current.is_artifact_reference:
-                    break
-                assert current.ref is not None
-                try:
-                    artifact_id, path = parse_artifact_reference(current.ref)
-                except ManifestError as exc:
-                    raise DownloadError(f"{entry.path}: {exc}", path=entry.path) from None
+
+            def lookup(artifact_id: str, path: str, entry: ManifestEntry = entry) -> tuple[Artifact, ManifestEntry]:
                 if artifact_id not in versions:
                     versions[artifact_id] = self._by_id(artifact_id, entry.path)
                 version = versions[artifact_id]
@@ -615,13 +618,11 @@ class Artifact:
                         kind="file",
                         path=entry.path,
                     )
-                current = found
-            else:
-                raise DownloadError(
-                    f"{entry.path}: more than {MAX_REFERENCE_HOPS} artifact references in a chain", path=entry.path
-                )
-            if current is not entry:
-                targets[entry.path] = ReferenceTarget(current, version._file_urls, version.qualified_name)
+                return version, found
+
+            version, target = follow(entry, self, lookup)
+            if target is not entry:
+                targets[entry.path] = ReferenceTarget(target, version._file_urls, version.qualified_name)
         return targets
 
     def _by_id(self, artifact_id: str, referenced_from: str) -> Artifact:

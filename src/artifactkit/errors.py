@@ -103,6 +103,14 @@ class ResponseValidationError(ArtifactkitError):
     """The server's answer does not have the shape the schema promises."""
 
 
+class ResponseTooLargeError(ResponseValidationError):
+    """A document the SDK reads whole (a GraphQL answer, a manifest) is longer than its limit (`limit` bytes)."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 class PaginationError(ArtifactkitError):
     """A listing stopped advancing (the server returned the same cursor twice)."""
 
@@ -150,6 +158,14 @@ class UploadError(ArtifactkitError):
     """A file could not be uploaded, or the server refused the new version."""
 
 
+class FileChangedError(UploadError):
+    """A local file changed (or was replaced) between being listed, hashed and sent; it was not uploaded."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
 __all__ = [
     "APIStatusError",
     "APITimeoutError",
@@ -162,12 +178,14 @@ __all__ = [
     "DigestMismatchError",
     "DiskFullError",
     "DownloadError",
+    "FileChangedError",
     "GraphQLError",
     "InvalidNameError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
     "TransportError",

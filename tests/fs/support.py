@@ -108,6 +108,7 @@ class ShortAnswerProxy:
 
     `mode="short"`: a well-formed answer, its Content-Length honest about the half it carries.
     `mode="drop"`: the full Content-Length, half the bytes, then the connection closes.
+    `mode="empty"`: the full Content-Length, no bytes, then the connection closes.
     Everything else is passed through. The emulator signs URLs for the Host it is asked on, so
     a client using `url` as its base URL reads every byte through the proxy. `cut` counts the
     answers shortened.
@@ -147,14 +148,14 @@ class ShortAnswerProxy:
         answer = self._client.request(handler.command, handler.path, headers=headers, content=body)
         data = answer.content
         shorten = answer.status_code == 206 and len(data) > 1
-        sent = data[: len(data) // 2] if shorten else data
+        sent = data[: 0 if self.mode == "empty" else len(data) // 2] if shorten else data
         handler.send_response(answer.status_code)
         for name, value in answer.headers.multi_items():
             if name.lower() not in self._HOP_BY_HOP:
                 handler.send_header(name, value)
-        claimed = len(data) if shorten and self.mode == "drop" else len(sent)
-        handler.send_header("Content-Length", str(claimed))
-        if shorten and self.mode == "drop":
+        dropped = shorten and self.mode in ("drop", "empty")
+        handler.send_header("Content-Length", str(len(data) if dropped else len(sent)))
+        if dropped:
             handler.send_header("Connection", "close")
             handler.close_connection = True
         handler.end_headers()

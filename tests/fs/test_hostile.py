@@ -124,23 +124,62 @@ def test_get_never_writes_through_a_symlink_out_of_the_destination(
     assert sorted(p.name for p in outside.rglob("*.csv")) == ["x.csv", "y.csv"]
 
 
-@pytest.mark.parametrize("mode", ["short", "drop"])
-def test_a_short_ranged_answer_is_an_error_not_short_data(
-    emulator: EmbeddedEmulator, root: str, tmp_path: Path, mode: str
+def test_a_short_ranged_answer_is_continued_and_never_returned_short(
+    emulator: EmbeddedEmulator, root: str, tmp_path: Path
 ) -> None:
+    """Each answer holds half the bytes it should (its Content-Length honest about the half)."""
     with (
-        ShortAnswerProxy(emulator.url, mode) as proxy,
+        ShortAnswerProxy(emulator.url, "short") as proxy,
         Api(api_key=emulator.api_key, base_url=proxy.url, cache_dir=tmp_path / "c") as api,
     ):
         fs = ArtifactFileSystem(api)
         with fs.open(f"{root}/a.txt") as f, pytest.raises(OSError) as failed:
-            f.read()
+            f.read()  # 10 bytes: 5, then 2 of the other 5, 1 of 3, 1 of 2: four short answers and it gives up
         assert failed.value.errno == errno.EIO
         assert isinstance(failed.value.__cause__, errors.DownloadError)
-        assert proxy.cut == 4  # asked again before giving up
-        with pytest.raises(OSError):
-            fs.cat_file(f"{root}/train/x.csv", start=1, end=5)
+        assert "the server sent 9 of the 10 bytes asked for (4 attempts)" in str(failed.value)
+        assert proxy.cut == 4
+        # 4 bytes: 2, then 1 of 2, then the last one whole: continued from where each answer ended
+        assert fs.cat_file(f"{root}/train/x.csv", start=1, end=5) == FILES["train/x.csv"].encode()[1:5]
+        assert proxy.cut == 6
         assert list(fs.cache.partial.glob("*")) == []  # nothing half-read is kept
+
+
+def test_a_body_that_breaks_off_is_continued_from_where_it_broke(
+    emulator: EmbeddedEmulator, root: str, tmp_path: Path
+) -> None:
+    """Each answer promises all the bytes, sends half and closes the connection."""
+    with (
+        ShortAnswerProxy(emulator.url, "drop") as proxy,
+        Api(api_key=emulator.api_key, base_url=proxy.url, cache_dir=tmp_path / "c") as api,
+    ):
+        fs = ArtifactFileSystem(api)
+        with fs.open(f"{root}/a.txt") as f:
+            assert f.read() == FILES["a.txt"].encode()  # 5 + 2 + 1 + 1 bytes broken off, then the last
+        assert proxy.cut == 4
+        # read whole and verified: the next read needs no storage request
+        assert fs.cache.lookup("md5", hashlib.md5(FILES["a.txt"].encode()).hexdigest(), 10) is not None
+
+
+def test_a_body_that_breaks_off_with_nothing_is_asked_again_then_an_error(
+    emulator: EmbeddedEmulator, root: str, tmp_path: Path
+) -> None:
+    with (
+        ShortAnswerProxy(emulator.url, "empty") as proxy,
+        Api(
+            api_key=emulator.api_key,
+            base_url=proxy.url,
+            cache_dir=tmp_path / "c",
+            retry=RetryPolicy(max_attempts=3, base_delay=0.01),
+        ) as api,
+    ):
+        fs = ArtifactFileSystem(api)
+        with fs.open(f"{root}/a.txt") as f, pytest.raises(OSError) as failed:
+            f.read()
+        assert isinstance(failed.value.__cause__, errors.DownloadError)
+        assert "broke off at 0 (3 attempts)" in str(failed.value)
+        assert proxy.cut == 3  # the transport's attempts, with its backoff between them
+        assert list(fs.cache.partial.glob("*")) == []
 
 
 def test_an_http_reference_that_changed_or_came_short_is_an_error(

@@ -95,21 +95,3 @@ def test_put_skips_symlinks_that_leave_the_folder(
     with Api(api_key=emu.api_key, base_url=emu.url, cache_dir=tmp_path / "cache") as api:
         paths = sorted(e.path for e in api.artifact("local/sdk12/followed:latest").manifest)
         assert paths == ["a.txt", "inside.txt", "leak.txt", "sub/b.txt"]
-
-
-def test_a_file_that_cannot_be_read_while_hashing_is_a_typed_upload_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A file that vanishes or becomes unreadable between listing and hashing (a race no real part
-    produces on demand, and root reads any file): an `UploadError` naming it, not a bare OSError."""
-    from artifactkit.transfer import upload as upload_module
-
-    folder = write_tree(tmp_path / "folder", {"a.txt": b"a", "b.txt": b"b"})
-
-    def refuse(source: Path) -> Iterator[bytes]:
-        raise PermissionError(13, "Permission denied", str(source))
-        yield b""
-
-    monkeypatch.setattr(upload_module, "_chunks", refuse)
-    with pytest.raises(errors.UploadError, match=r"cannot read .*a\.txt: Permission denied"):
-        upload_module.collect_files([folder], workers=1)

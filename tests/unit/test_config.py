@@ -154,6 +154,22 @@ def test_the_netrc_entry_of_host_and_port_is_found_as_wandb_login_writes_it(mach
     assert (config.base_url, config.api_key) == ("http://127.0.0.1:8765", "p" * 40)
 
 
+@pytest.mark.parametrize("order", ["host first in the file", "host:port first in the file"])
+def test_the_host_and_port_entry_wins_over_the_host_entry(machine: Machine, order: str) -> None:
+    """Both entries, different keys: `host:port` (what `wandb login` writes and wandb 0.31 reads) is used
+    for a URL with that port; the bare `host` (what requests-based clients such as wandb 0.22 read)
+    only for another port. A lookup in the other order passes every single-entry test."""
+    entries = [("127.0.0.1", "h" * 40), ("127.0.0.1:8765", "p" * 40)]
+    if order != "host first in the file":
+        entries.reverse()
+    path = machine.root / "netrc"
+    path.write_text("".join(f"machine {host}\n  login user\n  password {key}\n" for host, key in entries))
+    path.chmod(0o600)
+    assert machine.resolve(base_url="http://127.0.0.1:8765").api_key == "p" * 40
+    assert machine.resolve(base_url="http://127.0.0.1:9999").api_key == "h" * 40
+    assert machine.resolve(base_url="http://127.0.0.1").api_key == "h" * 40
+
+
 def test_a_key_for_another_host_is_not_used(machine: Machine) -> None:
     machine.netrc("api.wandb.ai", "c" * 40)
     with pytest.raises(ConfigurationError, match=re.escape("no API key for https://wandb.example.com: pass api_key=")):

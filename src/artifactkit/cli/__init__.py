@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class _CliFormatter(logging.Formatter):
+    """`artifactkit: warning: ...`, the library's argument names (`base_url=`) said as this CLI's flags."""
+
     def format(self, record: logging.LogRecord) -> str:
         level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
         hint = " (-v shows every retry)" if getattr(record, "artifactkit_first_retry", False) else ""

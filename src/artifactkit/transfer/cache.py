@@ -297,9 +297,12 @@ class Cache:
         """
         return self._checksums.get(path, stat)
 
-    def remember_md5(self, path: Path, md5_hex: str) -> None:
-        """Note the MD5 of a file just written or hashed; kept in memory until `flush()`."""
-        self._checksums.put(path, md5_hex)
+    def remember_md5(self, path: Path, md5_hex: str, stat: os.stat_result | None = None) -> None:
+        """Note the MD5 of a file just written or hashed; kept in memory until `flush()`.
+
+        `stat`: the stat of the bytes that were hashed (`fstat` of the handle read), when the caller has it.
+        """
+        self._checksums.put(path, md5_hex, stat)
 
     def flush(self) -> None:
         """Write the remembered MD5s to the checksum database in one transaction."""
@@ -669,11 +672,12 @@ class _ChecksumMemo:
                 return None
         return None if row is None else str(row[0])
 
-    def put(self, path: Path, md5_hex: str) -> None:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return
+    def put(self, path: Path, md5_hex: str, stat: os.stat_result | None = None) -> None:
+        if stat is None:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                return
         with self._lock:
             self._pending[str(path)] = (stat.st_size, stat.st_mtime_ns, md5_hex)
 

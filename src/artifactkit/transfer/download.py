@@ -30,12 +30,12 @@ from pathlib import Path
 
 import httpx
 
-from .._transport import Transport
+from .._transport import Transport, byte_limit, read_body
 from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, TransportError
 from ..manifest import Manifest, ManifestEntry
 from .cache import Cache, md5_of
 from .fetch import Cancelled, Fetcher, Source, UrlSource
-from .limits import ATTEMPTS, EXPIRED_STATUSES, default_workers, transfer_threads
+from .limits import ATTEMPTS, EXPIRED_STATUSES, MAX_MANIFEST_BYTES, default_workers, transfer_threads
 from .place import LINK, Placer
 from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, plan
 from .progress import Progress
@@ -79,11 +79,13 @@ class DownloadResult:
 
 
 def fetch_document(transport: Transport, url_for: UrlSource, what: str) -> bytes:
-    """A small document (a manifest) in one GET, retried if the body breaks off or storage fails.
+    """A manifest in one GET, retried if the body breaks off or storage fails.
 
     `url_for(None)` gives the URL; `url_for(refused)` a fresh one, asked for once when storage
-    refuses the first as expired.
+    refuses the first as expired. A body longer than `MAX_MANIFEST_BYTES`
+    (`ARTIFACTKIT_MAX_MANIFEST_BYTES`) raises `ResponseTooLargeError` as soon as it passes it.
     """
+    limit = byte_limit("ARTIFACTKIT_MAX_MANIFEST_BYTES", MAX_MANIFEST_BYTES)
     url = url_for(None)
     refreshed = False
     problem = ""
@@ -92,7 +94,9 @@ def fetch_document(transport: Transport, url_for: UrlSource, what: str) -> bytes
             status = response.status_code
             if status == 200:
                 try:
-                    return response.read()
+                    return read_body(
+                        response, limit, f"the document read while {what}", "ARTIFACTKIT_MAX_MANIFEST_BYTES"
+                    )
                 except (httpx.TransportError, httpx.StreamError) as exc:
                     problem = f"the connection broke ({type(exc).__name__})"
                     continue

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ import queue
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .._transport import Transport
+from .._transport import RetryPolicy, Transport, is_loopback_host
 from ..errors import DigestMismatchError, DownloadError
 from ..manifest import ManifestEntry
 from .cache import Cache, etag_key
@@ -126,13 +126,27 @@ def ranged_parts_help(url: str) -> bool:
     choice = os.environ.get("ARTIFACTKIT_RANGED_PARTS", "auto").strip().lower()
     if choice in ("always", "never"):
         return choice == "always"
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True  # a name: assume remote
+    return not is_loopback_host(urlsplit(url).hostname or "")
+
+
+def wait_after_break(
+    retry: RetryPolicy, name: str, reason: str, breaks: int, cancel: threading.Event | None = None
+) -> None:
+    """Wait before asking again for a body that broke off with nothing new received.
+
+    A dropped connection is the network's failure, not wrong bytes: it is retried as often and
+    with the same backoff as the transport retries any request (`retry`), not within the
+    `ATTEMPTS` that bytes which come back wrong get. Giving up raises `DownloadError`; `cancel`
+    (set by Ctrl-C) ends the wait with `Cancelled`.
+    """
+    if breaks >= retry.max_attempts:
+        raise DownloadError(f"{name}: {reason} ({breaks} attempts)", path=name)
+    delay = retry.delay(breaks, None)
+    log.info("%s: %s; asking again in %.2f s (attempt %d of %d)", name, reason, delay, breaks + 1, retry.max_attempts)
+    if cancel is None:
+        time.sleep(delay)
+    elif cancel.wait(delay):
+        raise Cancelled()
 
 
 def normalise_etag(value: str | None) -> str:
@@ -318,21 +332,7 @@ class Fetcher:
         raise DownloadError(f"{name}: {problem} ({failures} attempts)", path=name)
 
     def _after_break(self, name: str, reason: str, breaks: int) -> None:
-        """Wait before asking again for a body that broke off with nothing new received.
-
-        A dropped connection is the network's failure, not wrong bytes: it is retried as often and
-        with the same backoff as the transport retries any request (`RetryPolicy`), not within the
-        `ATTEMPTS` that bytes which come back wrong get. Giving up raises `DownloadError`.
-        """
-        retry = self.transport.retry
-        if breaks >= retry.max_attempts:
-            raise DownloadError(f"{name}: {reason} ({breaks} attempts)", path=name)
-        delay = retry.delay(breaks, None)
-        log.info(
-            "%s: %s; asking again in %.2f s (attempt %d of %d)", name, reason, delay, breaks + 1, retry.max_attempts
-        )
-        if self.cancel.wait(delay):
-            raise Cancelled()
+        wait_after_break(self.transport.retry, name, reason, breaks, self.cancel)
 
     def _get_whole(self, name: str, url: str, size: int) -> bytes:
         """One GET of a whole small file into memory, reading no more than `size` bytes."""
@@ -479,7 +479,7 @@ class Fetcher:
                 raise _Broken(broken.reason, progressed=False, offset=offset, hasher=hasher) from None
             status = response.status_code
             if status == 206:
-                first = _range_start(response.headers.get("content-range"))
+                first = range_start(response.headers.get("content-range"))
                 if first != offset:
                     raise _StartOver(f"asked for bytes from {offset}, the server sent them from {first}")
             elif offset:  # 200: the server ignored Range; start from scratch
@@ -577,7 +577,7 @@ class Fetcher:
                     raise _NoRanges()
                 if status == 404:
                     raise DownloadError(f"{name}: storage has no bytes for it (HTTP 404)", path=name)
-                if status == 206 and _range_start(response.headers.get("content-range")) == position:
+                if status == 206 and range_start(response.headers.get("content-range")) == position:
                     with part.open("r+b") as out:  # a handle per part: no shared file position
                         out.seek(position)
                         try:
@@ -696,7 +696,8 @@ class _Sink:
             raise self._error
 
 
-def _range_start(content_range: str | None) -> int | None:
+def range_start(content_range: str | None) -> int | None:
+    """The first byte a 206 answer holds (`bytes 10-19/100`), None when the header says nothing usable."""
     match = _CONTENT_RANGE.fullmatch((content_range or "").strip())
     return int(match.group(1)) if match else None
 

@@ -19,6 +19,10 @@ EXPIRED_STATUSES = frozenset({400, 401, 403})  # how storage services refuse an 
 PIPELINE_MIN = 8 << 20  # a body at least this long is hashed and written on a second thread
 SINK_DEPTH = 8  # chunks received ahead of the hashing and writing thread (8 MiB)
 
+# Documents read whole (download.fetch_document)
+MAX_MANIFEST_BYTES = 256 << 20
+"""The longest manifest read (about 1.3 million entries); `ARTIFACTKIT_MAX_MANIFEST_BYTES` overrides it."""
+
 # Signed URLs (urls.py)
 DEFAULT_URL_BATCH = 1000
 MAX_URL_BATCH = 10_000

@@ -1,21 +1,58 @@
 """Entries that point into other artifact versions: `wandb-artifact://<hex artifact id>/<path>`.
 
 Such an entry carries the digest of the file it points at, so the engine downloads it as that
-stored file: verified by MD5, cached and deduplicated by content like any other. The facade looks
-each target up (the version, its manifest entry, a `UrlQuery` for its signed URLs); `redirect()`
-then hands the engine a manifest in which the referencing entry has the target's digest and size,
-and a `UrlQuery` that asks the target's version for that file's URL. No GraphQL here.
+stored file: verified by MD5, cached and deduplicated by content like any other. `follow()` walks a
+chain of such entries to the stored file at its end (the caller says how to look a version up:
+the SDK and `wandb://` both go through it, so both follow the same chains); `redirect()` then hands
+the engine a manifest in which the referencing entry has the target's digest and size, and a
+`UrlQuery` that asks the target's version for that file's URL. No GraphQL here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
-from ..manifest import Manifest, ManifestEntry
+from ..errors import DownloadError
+from ..manifest import Manifest, ManifestEntry, ManifestError, parse_artifact_reference
 from .urls import UrlPage, UrlQuery
 
-MAX_REFERENCE_HOPS = 8  # a reference to a reference to ...: followed this far, then refused
+MAX_REFERENCE_HOPS = 8
+"""References followed from one entry (a reference to a reference to ...); the ninth is refused."""
+
+Version = TypeVar("Version")
+
+
+def follow(
+    entry: ManifestEntry, version: Version, lookup: Callable[[str, str], tuple[Version, ManifestEntry]]
+) -> tuple[Version, ManifestEntry]:
+    """The version and stored entry at the end of `entry`'s chain of `wandb-artifact://` references.
+
+    `version` is the one `entry` belongs to (returned as is when `entry` is no such reference);
+    `lookup(artifact_id, path)` gives the version with that ID and its entry at `path`, raising
+    `NotFoundError` when either is missing. At most `MAX_REFERENCE_HOPS` references are followed:
+    a longer chain, a cycle and a malformed reference raise `DownloadError` naming `entry`.
+    """
+    current = entry
+    visited: list[str] = []  # `artifact id/path` of each file reached, in order
+    while current.is_artifact_reference:
+        assert current.ref is not None
+        try:
+            artifact_id, path = parse_artifact_reference(current.ref)
+        except ManifestError as exc:
+            raise DownloadError(f"{entry.path}: {exc}", path=entry.path) from None
+        target = f"{artifact_id}/{path}"
+        if target in visited:
+            loop = " -> ".join([*visited[visited.index(target) :], target])
+            raise DownloadError(f"{entry.path}: the artifact references form a cycle ({loop})", path=entry.path)
+        if len(visited) == MAX_REFERENCE_HOPS:
+            raise DownloadError(
+                f"{entry.path}: more than {MAX_REFERENCE_HOPS} artifact references in a chain", path=entry.path
+            )
+        visited.append(target)
+        version, current = lookup(artifact_id, path)
+    return version, current
 
 
 @dataclass(frozen=True)

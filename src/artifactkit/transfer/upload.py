@@ -8,6 +8,13 @@ for a fresh one. At most `workers` PUTs are in flight; a PUT waiting to be retri
 gives its slot back meanwhile, and spare threads (`limits.transfer_threads`) send other files.
 The server checks every upload against its digest (`Content-MD5`). The W&B protocol around it
 (create the version, register the manifest, commit) is `artifactkit.uploads`.
+
+A file is read only as the file that was listed. The listing records each file's identity
+(device, inode, size, mtime); hashing and every PUT open it without following a symlink (unless it
+was listed through one: a link inside the folder, a file named explicitly, `follow_symlinks`), refuse
+anything but a regular file, and compare the open file's `fstat` with that identity, after reading
+too. A file replaced in between (a symlink swapped in, another file renamed over it) or changed is
+refused with `FileChangedError` and none of its bytes are sent.
 """
 
 from __future__ import annotations
@@ -16,15 +23,16 @@ import base64
 import hashlib
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from .._transport import Transport, Wait
-from ..errors import UploadError
+from .._transport import Transport, Wait, read_error_text
+from ..errors import FileChangedError, UploadError
 from ..manifest import ManifestError, check_entry_path, md5_b64_to_hex, md5_hex_to_b64
 from .cache import Cache
 from .limits import CHUNK, default_workers, transfer_threads
@@ -49,6 +57,30 @@ class UploadStats:
 
 
 @dataclass(frozen=True)
+class FileIdentity:
+    """Which file, and which state of it: what a listed (then hashed) file must still be when it is read."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, status: os.stat_result) -> FileIdentity:
+        return cls(status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+    def change(self, now: FileIdentity) -> str:
+        """How `now` differs from this identity ("" when it does not)."""
+        if (now.device, now.inode) != (self.device, self.inode):
+            return "it was replaced by another file"
+        if now.size != self.size:
+            return f"its size changed from {self.size} to {now.size} bytes"
+        if now.mtime_ns != self.mtime_ns:
+            return "it was modified"
+        return ""
+
+
+@dataclass(frozen=True)
 class LocalFile:
     """A file to upload: where it is on disk and its path inside the artifact."""
 
@@ -57,28 +89,77 @@ class LocalFile:
     size: int
     md5_b64: str
     checksum_reused: bool = False  # the MD5 came from the checksum memo, not from reading the file
+    identity: FileIdentity | None = None
+    """The file that was hashed; a PUT reads only that file, unchanged (None: not checked)."""
+    follow: bool = True
+    """Whether `source` is opened through a symlink (it was listed through one)."""
 
 
 class Interrupted(Exception):
     """Raised inside worker threads once Ctrl-C reached the main thread: stop at the next chunk."""
 
 
-def _hash_file(source: Path, bar: Progress | None = None, cancel: threading.Event | None = None) -> tuple[int, str]:
-    hasher = hashlib.md5(usedforsecurity=False)
-    size = 0
+def _open_listed(source: Path, expected: FileIdentity | None, follow: bool, when: str) -> BinaryIO:
+    """`source` opened for reading, if it is still the regular file `expected` (else `FileChangedError`).
+
+    Without `follow` a symlink at `source` is refused (`O_NOFOLLOW`); a FIFO or device is refused
+    without blocking on it. `when` says at which step, for the message.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        for chunk in _chunks(source):
-            if cancel is not None and cancel.is_set():
-                raise Interrupted(str(source))
-            hasher.update(chunk)
-            size += len(chunk)
-            if bar is not None:
-                bar.bytes(len(chunk))
-    except OSError as exc:  # unreadable, vanished since it was listed, ...: a typed error naming the file
+        fd = os.open(source, flags)
+    except OSError as exc:
+        if not follow and os.path.islink(source):
+            raise FileChangedError(
+                f"refusing {source} {when}: it was listed as a file and is now a symlink (to {os.readlink(source)!r})",
+                path=str(source),
+            ) from None
+        if isinstance(exc, FileNotFoundError):
+            raise FileChangedError(f"{source} disappeared {when}", path=str(source)) from None
         raise UploadError(f"cannot read {source}: {exc.strerror or exc}") from None
+    handle = os.fdopen(fd, "rb")
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise FileChangedError(f"refusing {source} {when}: it is no longer a regular file", path=str(source))
+        if expected is not None and (change := expected.change(FileIdentity.of(status))):
+            raise FileChangedError(f"refusing {source} {when}: {change} since it was listed", path=str(source))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _hash_file(
+    source: Path,
+    listed: FileIdentity | None,
+    follow: bool,
+    bar: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[str, os.stat_result]:
+    """The MD5 (base64) of the file `listed` at `source`, and the stat of the bytes hashed."""
+    hasher = hashlib.md5(usedforsecurity=False)
+    with _open_listed(source, listed, follow, "before hashing it") as handle:
+        try:
+            while chunk := handle.read(CHUNK):
+                if cancel is not None and cancel.is_set():
+                    raise Interrupted(str(source))
+                hasher.update(chunk)
+                if bar is not None:
+                    bar.bytes(len(chunk))
+            after = os.fstat(handle.fileno())
+        except OSError as exc:  # unreadable: a typed error naming the file
+            raise UploadError(f"cannot read {source}: {exc.strerror or exc}") from None
+    hashed = FileIdentity.of(after)
+    if listed is not None and (change := listed.change(hashed)):
+        raise FileChangedError(f"refusing {source}: {change} while it was hashed", path=str(source))
     if bar is not None:
         bar.file_done()
-    return size, base64.b64encode(hasher.digest()).decode("ascii")
+    return base64.b64encode(hasher.digest()).decode("ascii"), after
 
 
 def _run_all(
@@ -94,12 +175,6 @@ def _run_all(
         raise
     finally:
         pool.shutdown(wait=False)
-
-
-def _chunks(source: Path) -> Iterator[bytes]:
-    with source.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            yield chunk
 
 
 def collect_files(
@@ -126,7 +201,7 @@ def collect_files(
     not change since its MD5 was last computed, by an upload or because a download wrote it, is not
     read again; files that are hashed are remembered there for the next upload.
     """
-    pairs: list[tuple[Path, str]] = []
+    listed: list[_Listed] = []
     items = paths.items() if isinstance(paths, Mapping) else [(None, p) for p in paths]
     for logical, raw in items:
         source = Path(raw)
@@ -134,50 +209,54 @@ def collect_files(
             prefix = f"{logical.rstrip('/')}/" if logical else ""
             inside = source.resolve()
             for child in sorted(source.rglob("*")):
-                if child.is_symlink() and not follow_symlinks and not _resolves_inside(child, inside):
+                link = child.is_symlink()
+                if link and not follow_symlinks and not _resolves_inside(child, inside):
                     log.warning("not uploading %s: a symlink to outside %s (pass follow_symlinks=True)", child, source)
                     if skipped is not None:
                         skipped.append(child)
                     continue
-                if child.is_file():
-                    pairs.append((child, prefix + child.relative_to(source).as_posix()))
+                found = _listing_stat(child, follow=link)
+                if found is not None and stat.S_ISREG(found.st_mode):
+                    listed.append(_Listed(child, prefix + child.relative_to(source).as_posix(), found, link))
         elif source.is_file():
-            pairs.append((source, logical or source.name))
+            found = _listing_stat(source, follow=True)  # a file named explicitly is read through its link
+            if found is None:
+                raise UploadError(f"{source} disappeared while it was listed")
+            listed.append(_Listed(source, logical or source.name, found, True))
         else:
             raise UploadError(f"{source} is neither a file nor a directory")
     seen: dict[str, Path] = {}
-    for source, logical in pairs:
+    for item in listed:
         try:
-            check_entry_path(logical)
+            check_entry_path(item.logical)
         except ManifestError as exc:
-            raise UploadError(f"cannot upload {source} as {logical!r}: {exc}") from None
-        if logical in seen:
-            raise UploadError(f"two files would both be stored as {logical!r}: {seen[logical]} and {source}")
-        seen[logical] = source
+            raise UploadError(f"cannot upload {item.source} as {item.logical!r}: {exc}") from None
+        if item.logical in seen:
+            raise UploadError(
+                f"two files would both be stored as {item.logical!r}: {seen[item.logical]} and {item.source}"
+            )
+        seen[item.logical] = item.source
     if progress is not None:
-        progress.phase(sum(_size(source) for source, _ in pairs), len(pairs), "hashed")
+        progress.phase(sum(item.stat.st_size for item in listed), len(listed), "hashed")
     cancel = threading.Event()
 
-    def hash_one(pair: tuple[Path, str]) -> LocalFile:
-        source, logical = pair
+    def hash_one(item: _Listed) -> LocalFile:
+        source, identity = item.source, FileIdentity.of(item.stat)
         where = Path(os.path.abspath(source))
         if checksums is not None:
-            try:
-                stat = os.stat(source)  # one stat: the size reported is the one the memo matched
-            except OSError:
-                stat = None  # hashing below reports why the file cannot be read
-            known = None if stat is None else checksums.known_md5(where, stat)
-            if known is not None and stat is not None:
+            known = checksums.known_md5(where, item.stat)  # as listed: the PUT checks it is still that file
+            if known is not None:
                 if progress is not None:
-                    progress.bytes(stat.st_size)
+                    progress.bytes(identity.size)
                     progress.file_done()
-                return LocalFile(source, logical, stat.st_size, md5_hex_to_b64(known), checksum_reused=True)
-        size, md5 = _hash_file(source, progress, cancel)
+                md5 = md5_hex_to_b64(known)
+                return LocalFile(source, item.logical, identity.size, md5, True, identity, item.follow)
+        md5, hashed = _hash_file(source, identity, item.follow, progress, cancel)
         if checksums is not None:
-            checksums.remember_md5(where, md5_b64_to_hex(md5))
-        return LocalFile(source, logical, size, md5)
+            checksums.remember_md5(where, md5_b64_to_hex(md5), hashed)
+        return LocalFile(source, item.logical, hashed.st_size, md5, False, FileIdentity.of(hashed), item.follow)
 
-    files: list[LocalFile] = _run_all(workers, hash_one, pairs, cancel)
+    files: list[LocalFile] = _run_all(workers, hash_one, listed, cancel)
     if checksums is not None:
         checksums.flush()
         reused = sum(f.checksum_reused for f in files)
@@ -186,11 +265,21 @@ def collect_files(
     return files
 
 
-def _size(path: Path) -> int:
+@dataclass(frozen=True)
+class _Listed:
+    """A file as the listing found it: its stat (through its link only when `follow`)."""
+
+    source: Path
+    logical: str
+    stat: os.stat_result
+    follow: bool
+
+
+def _listing_stat(path: Path, *, follow: bool) -> os.stat_result | None:
     try:
-        return path.stat().st_size
+        return os.stat(path, follow_symlinks=follow)
     except OSError:
-        return 0
+        return None  # gone, or a link that leads nowhere
 
 
 def _resolves_inside(link: Path, root: Path) -> bool:
@@ -289,11 +378,11 @@ def put_document(transport: Transport, url_for: Callable[[str | None], str | Non
         with transport.stream("PUT", url, content=body) as response:
             if response.status_code < 300:
                 return
-            response.read()
             if response.status_code in (401, 403) and attempt == 0:  # expired while the files went up
                 url = url_for(url)
                 continue
-            raise UploadError(f"uploading {name} failed: HTTP {response.status_code} {response.text[:200]}")
+            text = read_error_text(response)
+            raise UploadError(f"uploading {name} failed: HTTP {response.status_code} {text[:200]}")
 
 
 def _put_file(
@@ -309,30 +398,41 @@ def _put_file(
 
     `wait` waits before a retry (`Slots.wait` gives the caller's slot back meanwhile).
     """
-    try:
-        stat = local.source.stat()
-    except FileNotFoundError:
-        raise UploadError(f"{local.source} disappeared before it was uploaded") from None
-    if stat.st_size != local.size:
-        raise UploadError(
-            f"{local.source} changed while uploading ({local.size} bytes when hashed, now {stat.st_size})"
-        )
     headers = dict(line.split(":", 1) for line in header_lines if ":" in line)
     headers = {key.strip(): value.strip() for key, value in headers.items()}
     headers["Content-Length"] = str(local.size)
+    # Checked before the request is sent: a file that changed since it was hashed sends nothing.
+    unused = [_open_listed(local.source, local.identity, local.follow, "before uploading it")]
 
-    def body() -> Iterator[bytes]:
-        for chunk in _chunks(local.source):
-            if cancel is not None and cancel.is_set():
-                raise Interrupted(local.path)  # Ctrl-C: the request is abandoned mid-body
-            bar.bytes(len(chunk))
-            yield chunk
+    def body() -> Iterator[bytes]:  # each attempt reads its own handle, checked when it was opened
+        handle = (
+            unused.pop() if unused else _open_listed(local.source, local.identity, local.follow, "before uploading it")
+        )
+        with handle:
+            remaining = local.size
+            while remaining:
+                chunk = handle.read(min(CHUNK, remaining))
+                if not chunk:
+                    raise FileChangedError(
+                        f"{local.source} became shorter while it was uploaded", path=str(local.source)
+                    )
+                if cancel is not None and cancel.is_set():
+                    raise Interrupted(local.path)  # Ctrl-C: the request is abandoned mid-body
+                remaining -= len(chunk)
+                bar.bytes(len(chunk))
+                yield chunk
 
-    with transport.stream("PUT", url, headers=headers, content=body, wait=wait) as response:
-        if response.status_code >= 300:
-            response.read()
-            text = response.text
-            if response.status_code == 400 and "BAD_DIGEST" in text:
-                raise UploadError(f"{local.source} changed while uploading: the server got bytes with another MD5")
-            return response.status_code, text
-    return response.status_code, ""
+    try:
+        with transport.stream("PUT", url, headers=headers, content=body, wait=wait) as response:
+            if response.status_code >= 300:
+                text = read_error_text(response)
+                if response.status_code == 400 and "BAD_DIGEST" in text:
+                    raise FileChangedError(
+                        f"{local.source} changed while uploading: the server got bytes with another MD5",
+                        path=str(local.source),
+                    )
+                return response.status_code, text
+        return response.status_code, ""
+    finally:
+        for handle in unused:
+            handle.close()
