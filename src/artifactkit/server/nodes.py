@@ -139,6 +139,24 @@ class EntityNode(SharedNode):
 
     organization = None
 
+    @property
+    def entity_type(self) -> str:
+        return "team" if self.row["is_team"] else "user"
+
+    # What W&B answers for an entity with no plan limits or settings of its own.
+    available = True
+    photo_url = None
+    read_only = False
+    read_only_admin = False
+    private_only = False
+    storage_bytes = 0
+    code_saving_enabled = True
+    default_access = "PRIVATE"
+    is_paid = False
+
+    def members(self) -> list[dict[str, Any]]:
+        return []
+
     def user(self) -> UserNode | None:
         if self.row["user_id"] is None:
             return None

@@ -18,6 +18,10 @@ MODERN_FEATURES = (
     "ARTIFACT_COLLECTIONS_FILTERING_SORTING",
     "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",
     "ARTIFACT_DIGEST_ALGORITHM",
+    # W&B Registry: organization-level registries, searched across (`Api.registries()`, `registry()`)
+    # and created with their allowed artifact types (`create_registry()`, `Registry.save()`).
+    "ARTIFACT_REGISTRY_SEARCH",
+    "INCLUDE_ARTIFACT_TYPES_IN_REGISTRY_CREATION",
 )
 
 MODERN_MAX_CLI_VERSION = "0.31.0"
