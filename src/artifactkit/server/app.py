@@ -33,6 +33,7 @@ from .faults import FaultInjector, FaultPlan, FaultState
 from .file_routes import FileRoutes
 from .graphql_route import GraphQLRoute, error_response
 from .limits import RequestLog, TimeBudget
+from .organizations import ensure_home_organization
 from .schema import build_schema
 from .settings import Settings
 from .store import Store
@@ -164,6 +165,7 @@ class Emulator:
         secure_data_dir(settings)
         self.store = Store(settings.database_path)
         ensure_key_schema(self.store)
+        ensure_home_organization(self.store)
         self.blobs = BlobStore(settings.blob_dir)
         self.blobs.discard_partial_uploads()  # left by a crash; nothing is uploading yet
         self.schema: GraphQLSchema = build_schema(legacy=settings.legacy)
