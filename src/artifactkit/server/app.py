@@ -201,7 +201,10 @@ class Emulator:
             Route("/artifacts/{rest:path}", files.get_fallback_blob, methods=["GET", "HEAD"]),
             Route("/artifactsV2/{rest:path}", files.get_fallback_blob, methods=["GET", "HEAD"]),
             Route("/files/{entity}/{project}/{run}/file_stream", files.file_stream, methods=["POST"]),
+            # wandb-core's OpenTelemetry export (0.31.0 sends logs and metrics during a run)
+            Route("/sdk/otel/v1/logs", files.ignore, methods=["POST"]),
             Route("/sdk/otel/v1/metrics", files.ignore, methods=["POST"]),
+            Route("/sdk/otel/v1/traces", files.ignore, methods=["POST"]),
             Route("/_emulator/stats", admin.stats, methods=["GET", "DELETE"]),
             Route("/_emulator/faults", admin.faults, methods=["GET", "PUT"]),
         ]

@@ -156,7 +156,7 @@ class OrganizationNode(SharedNode):
         """Registry version search takes `order` and the advanced filter names (it also takes the basic ones)."""
         return {"advancedSearch": True}
 
-    def feature_flags(self, ramp_id_type: str) -> list[dict[str, Any]]:
+    def feature_flags(self, **_: Any) -> list[dict[str, Any]]:
         """No ramps: every feature a client might probe for is simply on (or absent)."""
         return []
 
