@@ -947,6 +947,11 @@ class Store:
     def set_entity_organization(self, entity_id: int, organization_id: int) -> None:
         self.conn.execute("UPDATE entities SET organization_id = ? WHERE id = ?", (organization_id, entity_id))
 
+    def teams_of_organization(self, organization_id: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT * FROM entities WHERE kind = 'team' AND organization_id = ? ORDER BY id", (organization_id,)
+        )
+
     def teams_without_organization(self) -> list[int]:
         return [
             int(r["id"]) for r in self.all("SELECT id FROM entities WHERE kind = 'team' AND organization_id IS NULL")
