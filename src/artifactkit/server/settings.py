@@ -57,6 +57,12 @@ LEGACY_REMOVED_FIELDS = (
     ("Mutation", "createArtifactCollectionTagAssignments"),
     ("Mutation", "deleteArtifactCollectionTagAssignments"),
     ("Mutation", "updateRunState"),  # wandb 0.31.0's Run.update_state()
+    # W&B Registry fields no source older than wandb 0.31.0's generated models shows (registry-facts.md
+    # §2.1, "G31 only"): registry version search, a registry's team members, advanced search.
+    ("Entity", "artifactMemberships"),
+    ("Project", "teamMembers"),
+    ("Organization", "advancedRegistryFeatures"),
+    ("Mutation", "updateProjectTeamMember"),
 )
 # Arguments of the same vintage (G26/OPS only, absent from the Dec 2022 SDL): a document using them
 # fails validation on the legacy personality.
