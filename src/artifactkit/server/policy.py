@@ -63,7 +63,7 @@ class Grants:
                 registries[key] = higher_role(registries.get(key), role)
         return cls(organizations, teams, registries)
 
-    @property
+    @cached_property
     def admin_organizations(self) -> frozenset[int]:
         return frozenset(org for org, role in self.organizations.items() if role == "admin")
 
@@ -228,12 +228,6 @@ def may_manage_registry(caller: Caller, project: Row) -> bool:
     and their roles, or delete it: the registry's admins (the organization's admins and admin
     keys among them)."""
     return caller.can_write and registry_role(caller, project) == "admin"
-
-
-def may_manage_organization(caller: Caller, organization_id: int) -> bool:
-    """Add users to an organization's teams over GraphQL (not offered yet) or see its members: its
-    admins, admin keys."""
-    return caller.is_admin or caller.grants.organizations.get(organization_id) == "admin"
 
 
 # ---------------------------------------------------------------- runs and their files
