@@ -121,7 +121,15 @@ def _client_env(emu: EmulatorProcess, home: Path) -> dict[str, str]:
     return env
 
 
-def run_scenario(combination: Combination, workdir: Path) -> ScenarioRun:
+def run_scenario(
+    combination: Combination,
+    workdir: Path,
+    *,
+    script: Path = SCENARIO,
+    prepare: Callable[[EmulatorProcess], dict[str, Any]] | None = None,
+) -> ScenarioRun:
+    """Run `script` (a scenario) with the client of `combination` against a fresh emulator;
+    `prepare` may set the emulator up first and add to the scenario's configuration."""
     import time
 
     python = client_python(combination.version)
@@ -139,13 +147,15 @@ def run_scenario(combination: Combination, workdir: Path) -> ScenarioRun:
             "workdir": str(workdir / "client"),
             "only": list(combination.only),
         }
+        if prepare is not None:
+            config.update(prepare(emu))
         (workdir / "client").mkdir()
         config_path = workdir / "config.json"
         config_path.write_text(json.dumps(config))
         started = time.monotonic()
         try:
             done = subprocess.run(
-                [str(python), str(SCENARIO), str(config_path)],
+                [str(python), str(script), str(config_path)],
                 env=_client_env(emu, workdir / "home"),
                 capture_output=True,
                 text=True,

@@ -19,7 +19,7 @@ import pytest
 
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.security.support import TIMEOUT
-from tests.server.support import Client, Upload, md5_b64
+from tests.server.support import Client, Upload, md5_b64, team
 
 UPSERT_RUN = "mutation($input: UpsertBucketInput!) { upsertBucket(input: $input) { bucket { id name } } }"
 ARTIFACT = """query($id: ID!) { artifact(id: $id) {
@@ -78,9 +78,16 @@ def refused(client: Client, document: str, **variables: Any) -> tuple[int, str]:
     return status, str(errors[0]["extensions"]["code"])
 
 
-def test_a_version_a_run_logs_is_its_creators_alone_until_committed(alice: Client, mallory: Client) -> None:
+@pytest.fixture(scope="module")
+def crew(emu: EmbeddedEmulator, alice: Client, mallory: Client) -> str:
+    """A team both users belong to: each may write into it, and each pending version and run in
+    it is still its creator's alone."""
+    return team(emu, "crew", "alice", "mallory")
+
+
+def test_a_version_a_run_logs_is_its_creators_alone_until_committed(alice: Client, mallory: Client, crew: str) -> None:
     files = {"a.txt": b"alice's bytes", "b.txt": b"more of alice's bytes"}
-    pending = in_flight(alice, "alice/f1", "train", files, client_id="client-f1")
+    pending = in_flight(alice, "crew/f1", "train", files, client_id="client-f1")
     own = alice.data(ARTIFACT, id=pending.artifact_id)["artifact"]
     assert own["state"] == "PENDING" and own["currentManifest"]["file"]["uploadUrl"]
 
@@ -98,7 +105,7 @@ def test_a_version_a_run_logs_is_its_creators_alone_until_committed(alice: Clien
                     "artifactID": pending.artifact_id,
                     "name": "wandb_manifest.json",
                     "digest": md5_b64(b"{}"),
-                    "entityName": "alice",
+                    "entityName": "crew",
                     "projectName": "f1",
                     "runName": "train",
                 }
@@ -128,7 +135,7 @@ def test_a_version_a_run_logs_is_its_creators_alone_until_committed(alice: Clien
         ),
         (
             'mutation($id: ID!) { addAliases(input: {artifactID: $id, aliases: [{artifactCollectionName: "data", '
-            'alias: "best", entityName: "alice", projectName: "f1"}]}) { success } }',
+            'alias: "best", entityName: "crew", projectName: "f1"}]}) { success } }',
             {"id": pending.artifact_id},
         ),
         (
@@ -143,7 +150,7 @@ def test_a_version_a_run_logs_is_its_creators_alone_until_committed(alice: Clien
     hijack = create_input(pending, "client-f1") | {"artifactCollectionName": "data"}
     assert refused(mallory, CREATE, input=hijack) == (403, "PERMISSION_DENIED")
     # The same content and client id from mallory's own run make mallory's own version, never alice's.
-    mallory.data(UPSERT_RUN, input={"name": "mine", "modelName": "f1", "entityName": "alice"})
+    mallory.data(UPSERT_RUN, input={"name": "mine", "modelName": "f1", "entityName": "crew"})
     twin = mallory.data(CREATE, input=hijack | {"runName": "mine"})["createArtifact"]["artifact"]
     assert twin["id"] != pending.artifact_id and twin["state"] == "PENDING"
 
@@ -167,9 +174,9 @@ def test_the_owners_read_key_sees_the_version_but_gets_no_upload_url(emu: Embedd
     assert seen["state"] == "PENDING" and seen["currentManifest"]["file"]["uploadUrl"] is None
 
 
-def test_update_artifact_manifest_checks_the_owner_and_the_state(alice: Client, mallory: Client) -> None:
+def test_update_artifact_manifest_checks_the_owner_and_the_state(alice: Client, mallory: Client, crew: str) -> None:
     files = {"secret.txt": b"alice's private pending bytes"}
-    pending = in_flight(alice, "alice/f2", "train", files, client_id="client-f2")
+    pending = in_flight(alice, "crew/f2", "train", files, client_id="client-f2")
     manifest_id = alice.data(ARTIFACT, id=pending.artifact_id)["artifact"]["currentManifest"]["id"]
 
     # Another user reads nothing through it and changes nothing with it: 404, as for the version.

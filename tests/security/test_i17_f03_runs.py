@@ -19,7 +19,7 @@ import pytest
 
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.security.support import TIMEOUT, basic
-from tests.server.support import Client, Upload, upload
+from tests.server.support import Client, Upload, team, upload
 
 UPSERT = """mutation($input: UpsertBucketInput!) { upsertBucket(input: $input) {
   bucket { id name config tags state } inserted } }"""
@@ -53,6 +53,13 @@ def mallory(emu: EmbeddedEmulator) -> Iterator[Client]:
         yield client
 
 
+@pytest.fixture(scope="module")
+def crew(emu: EmbeddedEmulator, alice: Client, mallory: Client) -> str:
+    """The team alice's runs are in; mallory is a member too, so what refuses her is the run's
+    owner, not the entity (writing into another user's personal entity is refused before that)."""
+    return team(emu, "crew", "alice", "mallory")
+
+
 @dataclass
 class AliceRun:
     """Alice's run with a config, tags, a file and a committed version it logged."""
@@ -78,21 +85,21 @@ _counter = iter(range(1_000_000))
 
 
 @pytest.fixture
-def run(alice: Client) -> AliceRun:
-    made = AliceRun(alice, "alice/f3", f"train-{next(_counter)}")
+def run(alice: Client, crew: str) -> AliceRun:
+    made = AliceRun(alice, "crew/f3", f"train-{next(_counter)}")
     created = alice.data(
         UPSERT,
-        input={"entityName": "alice", "modelName": "f3", "name": made.name, "config": '{"lr": 1}', "tags": ["mine"]},
+        input={"entityName": "crew", "modelName": "f3", "name": made.name, "config": '{"lr": 1}', "tags": ["mine"]},
     )
     made.id = created["upsertBucket"]["bucket"]["id"]
     answer = made.create_files(alice, ["config.yaml"]).json()["data"]["createRunFiles"]
     assert httpx.put(answer["files"][0]["uploadUrl"], content=b"lr: 1\n", timeout=TIMEOUT).status_code == 200
-    made.version_id = upload(alice, "alice/f3", "model", {"w.bin": made.name.encode()}, run=made.name)["id"]
+    made.version_id = upload(alice, "crew/f3", "model", {"w.bin": made.name.encode()}, run=made.name)["id"]
     return made
 
 
 def upsert(client: Client, run: AliceRun, **fields: Any) -> httpx.Response:
-    return client.post(UPSERT, {"input": {"entityName": "alice", "modelName": "f3", "name": run.name, **fields}})
+    return client.post(UPSERT, {"input": {"entityName": "crew", "modelName": "f3", "name": run.name, **fields}})
 
 
 def file_ids(run: AliceRun) -> list[str]:
@@ -112,7 +119,7 @@ CHANGES: dict[str, Callable[[Client, AliceRun], httpx.Response]] = {
     "deleteRun(deleteArtifacts)": lambda c, r: c.post(DELETE_RUN, {"id": r.id, "all": True}),
     "createArtifact with its runName": lambda c, r: create_in_run(c, r),
     "useArtifact with its runName": lambda c, r: c.post(
-        USE, {"input": {"entityName": "alice", "projectName": "f3", "runName": r.name, "artifactID": r.version_id}}
+        USE, {"input": {"entityName": "crew", "projectName": "f3", "runName": r.name, "artifactID": r.version_id}}
     ),
 }
 
@@ -121,7 +128,7 @@ def create_in_run(client: Client, run: AliceRun) -> httpx.Response:
     """`createArtifact` as a run logs a version: with the run's name."""
     pending = Upload(client, run.project, "injected", {"x": b"injected"}, run=run.name)
     variables = {
-        "entityName": "alice",
+        "entityName": "crew",
         "projectName": "f3",
         "artifactTypeName": "dataset",
         "artifactCollectionName": "injected",
@@ -173,7 +180,7 @@ def test_no_upload_url_of_another_users_run_file_is_handed_out(alice: Client, ma
 
 
 def test_the_file_stream_of_another_users_run_is_refused(emu: EmbeddedEmulator, mallory: Client, run: AliceRun) -> None:
-    stream = f"{emu.url}/files/alice/f3/{run.name}/file_stream"
+    stream = f"{emu.url}/files/crew/f3/{run.name}/file_stream"
     key = emu.create_key("mallory")
     response = httpx.post(stream, json={"complete": True, "exitcode": 1}, headers=basic(key), timeout=TIMEOUT)
     assert response.status_code == 403
@@ -185,7 +192,7 @@ def test_delete_artifacts_never_deletes_another_users_version(
 ) -> None:
     # A version another user created with this run's name: refused today, but a database of an
     # older emulator can hold one (it recorded no creator for versions logged by a run).
-    theirs = upload(mallory, "alice/f3", "theirs", {"t.txt": b"mallory's own work"})
+    theirs = upload(mallory, "crew/f3", "theirs", {"t.txt": b"mallory's own work"})
     pk = int(base64.b64decode(theirs["id"]).decode().split(":")[1])
     run_pk = int(base64.b64decode(run.id).decode().split(":")[1])
     store = emu.store

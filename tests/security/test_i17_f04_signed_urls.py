@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from artifactkit.server.embedded import EmbeddedEmulator
-from artifactkit.server.store import _DDL, Store
+from artifactkit.server.store import _DDL, SCHEMA_VERSION, Store
 from tests.security.support import TIMEOUT
 from tests.server.support import Client, Upload, md5_hex, upload
 
@@ -174,7 +174,7 @@ def test_an_older_data_directory_is_migrated(tmp_path: Path) -> None:
         assert "AUTOINCREMENT" in schema["runs"] and "AUTOINCREMENT" in schema["artifacts"]
         assert {t: store.integer(f"SELECT COUNT(*) FROM {t}") for t in counts} == counts
         assert store.all("PRAGMA foreign_key_check") == []
-        assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+        assert store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION)
         # Versions a run logged have that run's user as creator again: the pending one is alice's alone.
         rows = store.all("SELECT id, created_by_user_id, logged_by_run FROM artifacts ORDER BY id")
         alice_id = store.user_id_by_name("alice")
@@ -192,7 +192,7 @@ def test_an_older_data_directory_is_migrated(tmp_path: Path) -> None:
         upload(alice, "alice/old", "after", {"z.txt": b"after the migration"})
     # A second start finds nothing to do.
     with EmbeddedEmulator(data) as emu:
-        assert emu.store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == "2"
+        assert emu.store.scalar("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION)
 
 
 def test_a_fresh_schema_and_a_migrated_one_are_the_same(tmp_path: Path) -> None:

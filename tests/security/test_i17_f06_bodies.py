@@ -156,13 +156,15 @@ def test_one_user_occupies_at_most_four_threads_and_others_are_not_held_up(
 ) -> None:
     overlap = Overlap(emu.emulator.graphql, monkeypatch)
     other = emu.create_key("other-user")
+
     # Mutations always run in a worker thread, and so do documents of callers without a key.
-    mutation = json.dumps(
-        {"query": 'mutation { upsertModel(input: {entityName: "local", name: "lanes"}) { model { name } } }'}
-    )
+    def mutation(entity: str) -> bytes:  # each user writes into their own personal entity
+        query = f'mutation {{ upsertModel(input: {{entityName: "{entity}", name: "lanes"}}) {{ model {{ name }} }} }}'
+        return json.dumps({"query": query}).encode()
+
     keyless = json.dumps({"query": ANONYMOUS})
-    senders = [lambda: post(emu, mutation.encode(), basic(emu.api_key)).status_code] * 8
-    senders += [lambda: post(emu, mutation.encode(), basic(other)).status_code] * 2
+    senders = [lambda: post(emu, mutation("local"), basic(emu.api_key)).status_code] * 8
+    senders += [lambda: post(emu, mutation("other-user"), basic(other)).status_code] * 2
     senders += [lambda: post(emu, keyless.encode()).status_code] * 6
     assert _together(senders) == [200] * len(senders)
     assert overlap.most[emu.user] == 4

@@ -18,6 +18,21 @@ import httpx
 from artifactkit.server.embedded import EmbeddedEmulator, EmulatorProcess
 
 
+def team(emu: EmbeddedEmulator, name: str, *usernames: str) -> str:
+    """A team of the emulator's home organization with these users as members (created as
+    needed, with the users); returns its name. What `artifactkit admin` does, in-process."""
+    from artifactkit.server import organizations
+    from artifactkit.server.accounts import ensure_user
+
+    store = emu.store
+    home = organizations.home_organization(store)
+    assert home is not None
+    row = store.entity_by_name(name) or organizations.create_team(store, name, int(home["id"]))
+    for username in usernames:
+        organizations.set_team_member(store, row, ensure_user(store, username), "member")
+    return name
+
+
 def md5_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 

@@ -72,6 +72,11 @@ def test_the_legacy_personality_lacks_what_old_servers_lacked(tmp_path: Path) ->
         project = client.data('{ __type(name: "Project") { fields { name args { name } } } }')["__type"]
         args = {f["name"]: {a["name"] for a in f["args"]} for f in project["fields"]}
         assert (args["artifact"], "includeAll" in args["artifactTypes"]) == ({"name"}, False)
+        # Registry search, team members of registries and advanced search came much later.
+        assert "artifactMemberships" not in (field_names(client, "Entity") or set())
+        assert "teamMembers" not in (field_names(client, "Project") or set())
+        assert "advancedRegistryFeatures" not in (field_names(client, "Organization") or set())
+        assert "updateProjectTeamMember" not in (field_names(client, "Mutation") or set())
         # What it alone has: an alias names its sequence (0.22.3 renames the nested field to it).
         assert "artifactSequence" in (field_names(client, "ArtifactAlias") or set())
 

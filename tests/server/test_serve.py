@@ -109,14 +109,15 @@ def test_keys_create_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert stats.status_code == 200
         assert httpx.get(f"{server.url}/_emulator/stats", auth=("api", writer)).status_code == 403
 
-        def mutate(key: str) -> httpx.Response:
-            query = 'mutation { upsertModel(input: {entityName: "bob", name: "p"}) { inserted } }'
+        def mutate(key: str, entity: str) -> httpx.Response:
+            query = f'mutation {{ upsertModel(input: {{entityName: "{entity}", name: "p"}}) {{ inserted }} }}'
             return httpx.post(f"{server.url}/graphql", json={"query": query}, auth=("api", key))
 
-        assert mutate(reader).status_code == 403
+        assert mutate(reader, "bob").status_code == 403
         viewer = httpx.post(f"{server.url}/graphql", json={"query": "{ viewer { username } }"}, auth=("api", reader))
         assert viewer.json() == {"data": {"viewer": {"username": "bob"}}}
-        assert mutate(writer).status_code == 200
+        assert mutate(writer, "local").status_code == 200
+        assert mutate(writer, "bob").status_code == 403  # bob's personal entity is bob's alone
 
 
 def test_the_default_data_dir_is_the_platform_user_data_dir(

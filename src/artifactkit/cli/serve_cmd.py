@@ -1,4 +1,4 @@
-"""`artifactkit serve`: run the embedded W&B-compatible emulator; `artifactkit keys`."""
+"""`artifactkit serve`: run the embedded W&B-compatible emulator; `artifactkit keys` and `admin`."""
 
 from __future__ import annotations
 
@@ -56,6 +56,46 @@ def register(commands: Any) -> None:
     keys.add_argument("--json", action="store_true", help="machine-readable output (schema_version 1)")
     add_debug_option(keys)
     keys.set_defaults(handler=run_keys)
+    _register_admin(commands)
+
+
+def _register_admin(commands: Any) -> None:
+    admin = commands.add_parser(
+        "admin",
+        help="organizations and teams of the emulator, and their members",
+        description=(
+            "Place the emulator's users in organizations and teams (users come from `keys create --user NAME`). "
+            "Every user is in the home organization local-org; each organization holds the registries "
+            "wandb-registry-model and wandb-registry-dataset."
+        ),
+    )
+    nouns = admin.add_subparsers(dest="noun", metavar="org|team", required=True)
+    verbs_of = {
+        "org": ("create", "list", "add-member", "remove-member"),
+        "team": ("create", "list", "add-member", "remove-member"),
+    }
+    roles_of = {"org": ["admin", "member", "viewer"], "team": ["admin", "member"]}
+    for noun, verbs in verbs_of.items():
+        noun_parser = nouns.add_parser(noun, help=f"{'organizations' if noun == 'org' else 'teams'} and their members")
+        verb_parsers = noun_parser.add_subparsers(dest="verb", metavar="|".join(verbs), required=True)
+        for verb in verbs:
+            parser = verb_parsers.add_parser(verb)
+            if verb != "list":
+                parser.add_argument("name", help=f"the {'organization' if noun == 'org' else 'team'}")
+            if verb in ("add-member", "remove-member"):
+                parser.add_argument("user", help="an existing user (see `keys create --user`)")
+            if verb == "add-member":
+                parser.add_argument("--role", choices=roles_of[noun], default="member")
+            if verb == "create":
+                parser.add_argument("--admin", dest="user", metavar="USER", help="a user who administers it")
+            if verb == "create" and noun == "org":
+                parser.add_argument("--entity", help="the org entity's name (default: NAME-entity)")
+            if verb == "create" and noun == "team":
+                parser.add_argument("--org", dest="organization", help="its organization (default: local-org)")
+            parser.add_argument("--data-dir", type=Path)
+            parser.add_argument("--json", action="store_true", help="print every organization (schema_version 1)")
+            add_debug_option(parser)
+            parser.set_defaults(handler=run_admin)
 
 
 SERVER_MODULES = ("uvicorn", "starlette", "ariadne", "graphql")
@@ -142,3 +182,31 @@ def run_keys(args: argparse.Namespace) -> int:
             data_dir = _running_data_dir(data_dir)
     data_dir = _check_data_dir(data_dir, must_exist=args.action == "list")
     return keys_command(data_dir, args.action, args.user, args.read_only, as_json=args.json, role=args.role)
+
+
+def run_admin(args: argparse.Namespace) -> int:
+    """`artifactkit admin org|team VERB ...` on the data directory (a running emulator sees the change at once)."""
+    from .._local import default_data_dir
+
+    main = _server_main()
+    data_dir = args.data_dir
+    if data_dir is None:
+        data_dir = default_data_dir()
+        if not _has_data(data_dir):
+            data_dir = _running_data_dir(data_dir)
+    data_dir = _check_data_dir(data_dir, must_exist=True)
+    try:
+        code: int = main.admin_command(
+            data_dir,
+            args.noun,
+            args.verb,
+            name=getattr(args, "name", None),
+            user=getattr(args, "user", None),
+            role=getattr(args, "role", None),
+            organization=getattr(args, "organization", None),
+            entity=getattr(args, "entity", None),
+            as_json=args.json,
+        )
+    except main.AdminError as exc:
+        raise ConfigurationError(str(exc)) from None
+    return code

@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from .organizations import join_home_organization
 from .records import ensure_entity
 from .store import Store
 
@@ -65,12 +66,18 @@ def ensure_key_schema(store: Store) -> None:
 
 
 def ensure_user(store: Store, username: str) -> int:
+    """The user named `username`, created on first use with their personal entity; a new user
+    joins the home organization (the first one creates it, see `organizations`)."""
     with store.write():
         existing = store.user_id_by_name(username)
         if existing is not None:
             return existing
+        taken = store.entity_by_name(username)
+        if taken is not None and taken["kind"] == "organization":
+            raise ValueError(f"{username!r} is the entity of an organization; choose another user name")
         user_id = store.create_user(username, f"{username}@localhost")
         store.make_personal_entity(ensure_entity(store, username), user_id)
+        join_home_organization(store, user_id)
         return user_id
 
 

@@ -33,6 +33,7 @@ from .faults import FaultInjector, FaultPlan, FaultState
 from .file_routes import FileRoutes
 from .graphql_route import GraphQLRoute, error_response
 from .limits import RequestLog, TimeBudget
+from .organizations import ensure_home_organization
 from .schema import build_schema
 from .settings import Settings
 from .store import Store
@@ -164,6 +165,7 @@ class Emulator:
         secure_data_dir(settings)
         self.store = Store(settings.database_path)
         ensure_key_schema(self.store)
+        ensure_home_organization(self.store)
         self.blobs = BlobStore(settings.blob_dir)
         self.blobs.discard_partial_uploads()  # left by a crash; nothing is uploading yet
         self.schema: GraphQLSchema = build_schema(legacy=settings.legacy)
@@ -199,7 +201,10 @@ class Emulator:
             Route("/artifacts/{rest:path}", files.get_fallback_blob, methods=["GET", "HEAD"]),
             Route("/artifactsV2/{rest:path}", files.get_fallback_blob, methods=["GET", "HEAD"]),
             Route("/files/{entity}/{project}/{run}/file_stream", files.file_stream, methods=["POST"]),
+            # wandb-core's OpenTelemetry export (0.31.0 sends logs and metrics during a run)
+            Route("/sdk/otel/v1/logs", files.ignore, methods=["POST"]),
             Route("/sdk/otel/v1/metrics", files.ignore, methods=["POST"]),
+            Route("/sdk/otel/v1/traces", files.ignore, methods=["POST"]),
             Route("/_emulator/stats", admin.stats, methods=["GET", "DELETE"]),
             Route("/_emulator/faults", admin.faults, methods=["GET", "PUT"]),
         ]

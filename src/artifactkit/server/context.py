@@ -14,8 +14,9 @@ from urllib.parse import quote
 
 from . import policy
 from .blobs import BlobStore
-from .errors import PermissionDenied
-from .policy import ANONYMOUS, Caller
+from .errors import BadInput, PermissionDenied
+from .policy import ANONYMOUS, Caller, Grants
+from .records import project_by_id
 from .settings import Settings
 from .store import Store
 
@@ -91,7 +92,8 @@ class Context:
 
     @cached_property
     def caller(self) -> Caller:
-        """The caller as `policy` sees them: user and role (a key's role rides on its user row)."""
+        """The caller as `policy` sees them: user and role (a key's role rides on its user row);
+        what the user holds is read the first time a rule asks."""
         if self.user is None:
             return ANONYMOUS
         role = "write"
@@ -99,7 +101,8 @@ class Context:
             role = "read"
         elif "key_role" in self.user.keys():  # noqa: SIM118 - `in` on a sqlite3.Row looks at its values
             role = str(self.user["key_role"])
-        return Caller(int(self.user["id"]), role)
+        user_id = int(self.user["id"])
+        return Caller(user_id, role, lambda: Grants.from_rows(self.store.caller_grants(user_id)))
 
     def require_write(self) -> None:
         if self.read_only:
@@ -109,6 +112,19 @@ class Context:
 
     def may_see_version(self, version: sqlite3.Row) -> bool:
         return policy.may_see_version(self.caller, version)
+
+    def may_read_version(self, version: sqlite3.Row) -> bool:
+        """A version found by its id alone (`artifact(id:)`, a mutation's `artifactID`): visible
+        as `may_see_version` says, and in a project the caller may see (the one it was logged
+        to, or one whose collection it is linked into)."""
+        if not self.may_see_version(version):
+            return False
+        if self.caller.is_admin:
+            return True
+        return any(
+            project is not None and self.may_see_project(project)
+            for project in (self.project(pid) for pid in self.store.projects_of_version(int(version["id"])))
+        )
 
     def upload_version(self, artifact_id: int) -> sqlite3.Row | None:
         """The version (`id`, `state`, `created_by_user_id`, `created_at`) when upload URLs for its
@@ -129,11 +145,53 @@ class Context:
         if not self.may_change_run(run["user_id"]):
             raise PermissionDenied(f"run {run['name']} belongs to another user; only its owner may change it")
 
-    # ------------------------------------------------------------ collections and entities
+    # ------------------------------------------------------------ projects and entities
+
+    def project(self, project_id: int) -> sqlite3.Row | None:
+        """A project's row (with its entity's kind and organization), read once per request."""
+        key = ("project-row", project_id)
+        if key not in self.cache:
+            self.cache[key] = project_by_id(self.store, project_id)
+        row: sqlite3.Row | None = self.cache[key]
+        return row
+
+    def may_see_project(self, project: sqlite3.Row) -> bool:
+        return policy.may_see_project(self.caller, project)
 
     def require_entity_write(self, entity: str) -> None:
-        if not policy.may_write_in_entity(self.caller, entity):
-            raise PermissionDenied(f"this API key may not write to entity {entity}")
+        """Refuse (403) writing into an entity the caller is not a member of (see
+        `policy.may_write_in_entity`); an organization's entity takes registries only."""
+        row = self.store.entity_by_name(entity)
+        if policy.may_write_in_entity(self.caller, row):
+            return
+        if not self.caller.can_write:
+            raise PermissionDenied("this API key is read-only")
+        assert row is not None
+        kind = row["kind"]
+        if kind == "organization":
+            raise BadInput(
+                f"{entity} is an organization's entity: it holds only registries (projects named wandb-registry-*); "
+                "log versions to a team's project and link them into a registry"
+            )
+        if kind == "user":
+            raise PermissionDenied(f"{entity} is another user's personal entity; only that user may write to it")
+        raise PermissionDenied(f"you are not a member of team {entity}; ask one of its admins to add you")
+
+    def require_project_write(self, project: sqlite3.Row) -> None:
+        """Refuse (403) a change inside a project (`policy.may_write_in_project`)."""
+        if policy.may_write_in_project(self.caller, project):
+            return
+        if not self.caller.can_write:
+            raise PermissionDenied("this API key is read-only")
+        where = f"{project['entity_name']}/{project['name']}"
+        if project["entity_kind"] == "organization":
+            role = policy.registry_role(self.caller, project)
+            raise PermissionDenied(
+                f"changing registry {where} needs the member or admin role in it; you have "
+                + ("no role" if role is None else f"the {role} role")
+            )
+        self.require_entity_write(str(project["entity_name"]))
+        raise PermissionDenied(f"this API key may not change {where}")
 
     @property
     def user_id(self) -> int | None:

@@ -4,7 +4,7 @@ W&B takes Mongo-style JSON filters. Supported here (documented in docs/emulator.
 
 * combinators: `$and: [...]`, `$or: [...]`, `$nor: [...]`, `$not: {...}`
 * field tests: a plain value (equality) or an object of operators
-  `$eq $ne $gt $gte $lt $lte $in $nin $exists $regex`
+  `$eq $ne $gt $gte $lt $lte $in $nin $exists $regex $contains` (`$contains`: a substring)
 * fields: see `ARTIFACT_FIELDS` / `COLLECTION_FIELDS` / `RUN_FIELDS`; `metadata.<key>` (dotted
   paths allowed) tests a key of the version's metadata; `alias` / `aliases` tests the aliases of
   the version in the listed collection; `tag` / `tags` tests tag names. For runs, `config.<key>`
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import BadInput
+from . import ids
+from .errors import BadInput, NotFound
 from .pagination import SortKey
 from .regex import RegexError, compile_pattern
 
@@ -209,6 +210,10 @@ class FilterCompiler:
                 raise BadInput("$regex takes a string")
             _check_regex(operand)
             return f"regexp(?, {expr})", [operand]
+        if op == "$contains":
+            if not isinstance(operand, str):
+                raise BadInput("$contains takes a string")
+            return f"instr({expr}, ?) > 0", [_plain(operand)]
         raise BadInput(f"unknown filter operator {op!r}")
 
     def _set_test(self, spec: Setfield, op: str, operand: Any) -> tuple[str, list[Any]]:
@@ -234,6 +239,10 @@ class FilterCompiler:
         if op == "$exists":
             sql = f"EXISTS (SELECT 1 FROM ({spec.names_sql}) AS s)"
             return (sql if operand else f"NOT {sql}"), []
+        if op == "$contains":
+            if not isinstance(operand, str):
+                raise BadInput("$contains takes a string")
+            return f"EXISTS (SELECT 1 FROM ({spec.names_sql}) AS s WHERE instr(s.name, ?) > 0)", [_plain(operand)]
         raise BadInput(f"operator {op!r} does not apply to alias or tag filters")
 
 
@@ -347,6 +356,105 @@ COLLECTION_ORDER = {
 }
 
 
+def _id_of(*kinds: str) -> Callable[[Any], Any]:
+    """An id in a registry filter: the integer, its digits, or a global ID of one of `kinds`
+    (`{"id": 20}`, `{"project_id": "UHJvamVjdDoyMA=="}`)."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            if value.isascii() and value.isdigit():
+                return int(value)
+            try:
+                return ids.decode(value, *kinds)
+            except NotFound:
+                pass
+        raise BadInput(f"{value!r} is not an id: give the number or the ID of a {' or '.join(kinds)}")
+
+    return convert
+
+
+def _version_number(value: Any) -> Any:
+    """`3` or `"v3"`."""
+    if isinstance(value, str) and re.fullmatch(r"v?[0-9]{1,18}", value):
+        return int(value.lstrip("v"))
+    return _int(value)
+
+
+_PROJECT_ID = Field("p.id", _id_of("Project", "ProjectInternalId"))
+# Registries (the projects of an entity) as wandb's registry search names their fields.
+PROJECT_FIELDS: dict[str, Field | Setfield] = {
+    "id": _PROJECT_ID,
+    "project_id": _PROJECT_ID,
+    "name": Field("p.name"),
+    "entity_id": Field("p.entity_id", _id_of("Entity")),
+    "description": Field("p.description"),
+    "created_at": Field("p.created_at", _normalise_time),
+    "updated_at": Field("COALESCE(p.updated_at, p.created_at)", _normalise_time),
+}
+PROJECT_ORDER = {
+    "name": "p.name",
+    "created_at": "p.created_at",
+    "updated_at": "COALESCE(p.updated_at, p.created_at)",
+}
+
+# Collections across registries: the basic and the advanced names wandb 0.31.0 sends.
+_COLLECTION_ID = Field("c.id", _id_of("ArtifactCollection"))
+_COLLECTION_NAME = Field("c.name")
+_COLLECTION_TAGS = COLLECTION_FIELDS["tag"]
+REGISTRY_COLLECTION_FIELDS: dict[str, Field | Setfield] = {
+    "id": _COLLECTION_ID,
+    "collection_id": _COLLECTION_ID,
+    "artifact_collection_id": _COLLECTION_ID,
+    "name": _COLLECTION_NAME,
+    "collection_name": _COLLECTION_NAME,
+    "artifact_collection_name": _COLLECTION_NAME,
+    "tag": _COLLECTION_TAGS,
+    "tags": _COLLECTION_TAGS,
+    "description": Field("c.description"),
+    "type": COLLECTION_FIELDS["type"],
+    "created_at": Field("c.created_at", _normalise_time),
+    "updated_at": Field("COALESCE(c.updated_at, c.created_at)", _normalise_time),
+}
+REGISTRY_COLLECTION_ORDER = {
+    "name": "c.name",
+    "created_at": "c.created_at",
+    "updated_at": "COALESCE(c.updated_at, c.created_at)",
+}
+
+# Versions across registries, listed as `memberships m JOIN artifacts a`; `m` is the membership in
+# the registry's collection (its number, aliases and link time).
+_ARTIFACT_ID = Field("a.id", _id_of("Artifact"))
+_VERSION = Field("m.version_index", _version_number)
+_CREATED = Field("a.created_at", _normalise_time)
+_LINKED = Field("m.created_at", _normalise_time)
+REGISTRY_VERSION_FIELDS: dict[str, Field | Setfield] = {
+    "id": _ARTIFACT_ID,
+    "artifact_id": _ARTIFACT_ID,
+    "version": _VERSION,
+    "version_index": _VERSION,
+    "tag": ARTIFACT_FIELDS["tag"],
+    "tags": ARTIFACT_FIELDS["tag"],
+    "alias": ARTIFACT_FIELDS["alias"],
+    "aliases": ARTIFACT_FIELDS["alias"],
+    "created_at": _CREATED,
+    "artifact_created_at": _CREATED,
+    "updated_at": Field("COALESCE(a.updated_at, a.created_at)", _normalise_time),
+    "artifact_size": Field("a.size", _int),
+    "acm_created_at": _LINKED,
+    "linked_at": _LINKED,
+}
+REGISTRY_VERSION_ORDER = {
+    "created_at": "a.created_at",
+    "artifact_created_at": "a.created_at",
+    "artifact_size": "a.size",
+    "acm_created_at": "m.created_at",
+    "linked_at": "m.created_at",
+    "version": "m.version_index",
+}
+
+
 def _config_value(key: str) -> str:
     """`lr` or `lr.value` -> the value of config key `lr`; `opt.beta` -> key `beta` inside `opt`'s value.
 
@@ -392,6 +500,11 @@ RUN_ORDER = {
 
 artifact_filters = FilterCompiler(ARTIFACT_FIELDS, {"metadata": _json_key("a.metadata")})
 collection_filters = FilterCompiler(COLLECTION_FIELDS)
+registry_project_filters = FilterCompiler(PROJECT_FIELDS)
+registry_collection_filters = FilterCompiler(REGISTRY_COLLECTION_FIELDS)
+registry_version_filters = FilterCompiler(
+    REGISTRY_VERSION_FIELDS, {"metadata": _json_key("a.metadata"), "artifact_metadata": _json_key("a.metadata")}
+)
 run_filters = FilterCompiler(
     RUN_FIELDS,
     {

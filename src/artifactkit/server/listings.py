@@ -14,32 +14,121 @@ from typing import Any
 from .filters import (
     ARTIFACT_ORDER,
     COLLECTION_ORDER,
+    PROJECT_ORDER,
+    REGISTRY_COLLECTION_ORDER,
+    REGISTRY_VERSION_ORDER,
     RUN_ORDER,
     artifact_filters,
     collection_filters,
     compile_order,
+    registry_collection_filters,
+    registry_project_filters,
+    registry_version_filters,
     run_filters,
 )
 from .pagination import Query, SortKey
-from .records import PROJECT_COLUMNS, PROJECT_SOURCE
+from .policy import Caller
+from .records import PROJECT_COLUMNS, PROJECT_SOURCE, visible_projects_sql
 
 
-def entity_projects(entity: str) -> Query:
-    """The projects of an entity, newest first (what `models(entityName:)` lists)."""
+def entity_projects(entity: str, caller: Caller) -> Query:
+    """The projects of an entity the caller may see, newest first (what `models(entityName:)` lists)."""
+    visible, params = visible_projects_sql(caller)
     return Query(
         columns=PROJECT_COLUMNS,
         source=PROJECT_SOURCE,
-        where="e.name = ?",
-        params=(entity,),
+        where=f"e.name = ? AND {visible}",
+        params=(entity, *params),
         order=(SortKey("p.id", descending=True),),
     )
 
 
-def artifact_types(project_id: int) -> Query:
+def entity_project_search(
+    entity_id: int, caller: Caller, *, filters: str | None = None, order: str | None = None
+) -> Query:
+    """`Entity.projects(filters:, order:)`: an entity's projects the caller may see (an org
+    entity's are its registries), filtered and ordered; newest first by default."""
+    visible, params = visible_projects_sql(caller)
+    filter_sql, filter_params = registry_project_filters.compile(filters)
+    return Query(
+        columns=PROJECT_COLUMNS,
+        source=PROJECT_SOURCE,
+        where=f"p.entity_id = ? AND {visible} AND ({filter_sql})",
+        params=(entity_id, *params, *filter_params),
+        order=compile_order(order, PROJECT_ORDER, [SortKey("p.created_at", True)], "p.id"),
+    )
+
+
+def _with_project(on: str) -> str:
+    """`JOIN` the project (`p`) a row belongs to, and its entity (`e`)."""
+    return f"JOIN projects p ON p.id = {on} JOIN entities e ON e.id = p.entity_id"
+
+
+_ENTITY_COLLECTIONS = f"collections c {_with_project('c.project_id')}"
+
+
+def entity_collections(
+    entity_id: int,
+    caller: Caller,
+    *,
+    project_filters: str | None = None,
+    filters: str | None = None,
+    kinds: list[str] | None = None,
+    order: str | None = None,
+) -> Query:
+    """Registry collection search: the live collections of an entity's projects (an org entity's
+    registries) that the caller may see; `project_filters` picks projects, `filters` collections."""
+    visible, params = visible_projects_sql(caller)
+    project_sql, project_params = registry_project_filters.compile(project_filters)
+    collection_sql, collection_params = registry_collection_filters.compile(filters)
+    clauses = ["p.entity_id = ?", "c.state = 'READY'", visible, project_sql, collection_sql]
+    values: list[Any] = [entity_id, *params, *project_params, *collection_params]
+    if kinds:
+        clauses.append(f"c.kind IN ({', '.join('?' for _ in kinds)})")
+        values.extend(kinds)
+    return Query(
+        columns="c.*",
+        source=_ENTITY_COLLECTIONS,
+        where=" AND ".join(f"({c})" for c in clauses),
+        params=tuple(values),
+        order=compile_order(order, REGISTRY_COLLECTION_ORDER, [SortKey("c.created_at", True)], "c.id"),
+    )
+
+
+def entity_memberships(
+    entity_id: int,
+    caller: Caller,
+    *,
+    project_filters: str | None = None,
+    collection_filters: str | None = None,
+    filters: str | None = None,
+    order: str | None = None,
+) -> Query:
+    """Registry version search: the committed versions in the live collections of an entity's
+    projects that the caller may see, as memberships (each numbered in its collection); newest
+    link first by default."""
+    visible, params = visible_projects_sql(caller)
+    project_sql, project_params = registry_project_filters.compile(project_filters)
+    collection_sql, collection_params = registry_collection_filters.compile(collection_filters)
+    version_sql, version_params = registry_version_filters.compile(filters)
+    clauses = ["p.entity_id = ?", "c.state = 'READY'", "a.state = 'COMMITTED'", visible]
+    clauses += [project_sql, collection_sql, version_sql]
+    return Query(
+        columns="m.*",
+        source=f"memberships m JOIN collections c ON c.id = m.collection_id {_with_project('c.project_id')}"
+        " JOIN artifacts a ON a.id = m.artifact_id",
+        where=" AND ".join(f"({c})" for c in clauses),
+        params=(entity_id, *params, *project_params, *collection_params, *version_params),
+        order=compile_order(order, REGISTRY_VERSION_ORDER, [SortKey("m.created_at", True)], "m.id"),
+    )
+
+
+def artifact_types(project_id: int, *, allowed_only: bool = False) -> Query:
+    """A project's types in creation order; `allowed_only`: the types a registry accepts."""
     return Query(
         columns="t.*",
         source="artifact_types t",
-        where="t.project_id = ?",
+        where="t.project_id = ?" + (" AND t.registry_allowed = 1" if allowed_only else ""),
         params=(project_id,),
         order=(SortKey("t.id"),),
     )
@@ -60,18 +149,26 @@ def collections(
     filters: str | None = None,
     order: str | None = None,
     kinds: list[str] | None = None,
+    caller: Caller | None = None,
 ) -> Query:
-    """The live collections of a project, a type or a version (`scope`), filtered and ordered."""
+    """The live collections of a project, a type or a version (`scope`), filtered and ordered;
+    with `caller`, only those in projects the caller may see."""
     filter_sql, filter_params = collection_filters.compile(filters)
     clauses = [_COLLECTION_SCOPES[scope], "c.state = 'READY'", filter_sql]
     params: list[Any] = [owner_id, *filter_params]
+    source = "collections c"
+    if caller is not None:
+        visible, visible_params = visible_projects_sql(caller)
+        source = _ENTITY_COLLECTIONS
+        clauses.append(visible)
+        params.extend(visible_params)
     if kinds:
         distinct = sorted(set(kinds))  # enum values: a list of any length holds at most two
         clauses.append(f"c.kind IN ({', '.join('?' for _ in distinct)})")
         params.extend(distinct)
     return Query(
         columns="c.*",
-        source="collections c",
+        source=source,
         where=" AND ".join(f"({c})" for c in clauses),
         params=tuple(params),
         order=compile_order(order, COLLECTION_ORDER, [SortKey("c.created_at", True)], "c.id"),
@@ -115,13 +212,14 @@ def collection_tags(collection_id: int, category: str | None) -> Query:
     )
 
 
-def artifact_memberships(artifact_id: int) -> Query:
-    """A version's memberships in live collections, oldest first."""
+def artifact_memberships(artifact_id: int, caller: Caller) -> Query:
+    """A version's memberships in live collections of projects the caller may see, oldest first."""
+    visible, params = visible_projects_sql(caller)
     return Query(
         columns="m.*",
-        source="memberships m JOIN collections c ON c.id = m.collection_id",
-        where="m.artifact_id = ? AND c.state = 'READY'",
-        params=(artifact_id,),
+        source=f"memberships m JOIN collections c ON c.id = m.collection_id {_with_project('c.project_id')}",
+        where=f"m.artifact_id = ? AND c.state = 'READY' AND {visible}",
+        params=(artifact_id, *params),
         order=(SortKey("m.id"),),
     )
 
@@ -138,13 +236,14 @@ def project_runs(project_id: int, *, filters: str | None = None, order: str | No
     )
 
 
-def runs_using(artifact_id: int) -> Query:
-    """The runs that used a version, in the order they used it."""
+def runs_using(artifact_id: int, caller: Caller) -> Query:
+    """The runs that used a version, in projects the caller may see, in the order they used it."""
+    visible, params = visible_projects_sql(caller)
     return Query(
         columns="r.*",
-        source="artifact_usage u JOIN runs r ON r.id = u.run_id",
-        where="u.artifact_id = ?",
-        params=(artifact_id,),
+        source=f"artifact_usage u JOIN runs r ON r.id = u.run_id {_with_project('r.project_id')}",
+        where=f"u.artifact_id = ? AND {visible}",
+        params=(artifact_id, *params),
         order=(SortKey("u.created_at"), SortKey("r.id")),
     )
 

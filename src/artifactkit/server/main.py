@@ -1,4 +1,4 @@
-"""Running the emulator: `artifactkit serve` and the key commands behind it."""
+"""Running the emulator: `artifactkit serve`, and the `keys` and `admin` commands behind it."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from .._local import announce
-from .accounts import SERVE_KEYS_FILE, create_key, list_keys, serve_key, write_private
+from .accounts import SERVE_KEYS_FILE, create_key, ensure_key_schema, list_keys, serve_key, write_private
 from .app import Emulator, secure_data_dir
+from .organizations import ensure_home_organization
 from .settings import Settings
 from .store import Store
 
@@ -232,3 +234,115 @@ def keys_command(
 
 
 logging.getLogger("artifactkit.server").addHandler(logging.StreamHandler(sys.stderr))
+
+
+class AdminError(ValueError):
+    """An `artifactkit admin` command the data directory refuses (unknown name, taken name, bad role)."""
+
+
+def admin_command(
+    data_dir: Path,
+    noun: str,
+    verb: str,
+    *,
+    name: str | None = None,
+    user: str | None = None,
+    role: str | None = None,
+    organization: str | None = None,
+    entity: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """`artifactkit admin org|team ...`: organizations, teams and their members, in the data directory.
+
+    Users are made by `keys create --user NAME` (or their first key); these commands only place them.
+    """
+    from .errors import EmulatorError
+
+    settings = Settings(data_dir=data_dir)
+    secure_data_dir(settings)
+    store = Store(settings.database_path)
+    ensure_key_schema(store)
+    ensure_home_organization(store)
+    try:
+        message = _administer(
+            store, noun, verb, name=name, user=user, role=role, organization=organization, entity=entity
+        )
+    except EmulatorError as exc:
+        raise AdminError(exc.message) from None
+    listing = _organizations_listing(store)
+    if as_json:
+        print(json.dumps({"schema_version": 1, "organizations": listing}, indent=2))
+    elif verb == "list":
+        for org in listing:
+            members = ", ".join(f"{m['user']} ({m['role']})" for m in org["members"]) or "-"
+            print(f"{org['name']}\tentity {org['entity']}\tmembers: {members}")
+            for team in org["teams"]:
+                team_members = ", ".join(f"{m['user']} ({m['role']})" for m in team["members"]) or "-"
+                print(f"  team {team['name']}\tmembers: {team_members}")
+    else:
+        print(message)
+    return 0
+
+
+def _user(store: Store, username: str | None) -> int:
+    from .errors import NotFound
+
+    found = store.user_id_by_name(username or "")
+    if found is None:
+        raise NotFound(f"no user {username!r}; create one with `artifactkit keys create --user {username}`")
+    return found
+
+
+def _administer(
+    store: Store,
+    noun: str,
+    verb: str,
+    *,
+    name: str | None,
+    user: str | None,
+    role: str | None,
+    organization: str | None,
+    entity: str | None,
+) -> str:
+    from . import organizations as orgs
+
+    if verb == "list":
+        return ""
+    assert name is not None
+    if noun == "org":
+        if verb == "create":
+            admin = None if user is None else _user(store, user)
+            made = orgs.create_organization(store, name, entity or f"{name}-entity", admin=admin)
+            return f"created organization {name} (entity {made['entity_name']}) with the registries model and dataset"
+        org = orgs.require_organization(store, name)
+        if verb == "add-member":
+            orgs.set_organization_member(store, int(org["id"]), _user(store, user), role or "member")
+            return f"{user} is a {role or 'member'} of organization {name}"
+        orgs.remove_organization_member(store, int(org["id"]), _user(store, user))
+        return f"{user} left organization {name}, its teams and its registries"
+    if verb == "create":
+        org = orgs.require_organization(store, organization or orgs.HOME_ORGANIZATION)
+        admin = None if user is None else _user(store, user)
+        orgs.create_team(store, name, int(org["id"]), admin=admin)
+        return f"created team {name} in organization {org['name']}"
+    team = orgs.require_team(store, name)
+    if verb == "add-member":
+        orgs.set_team_member(store, team, _user(store, user), role or "member")
+        return f"{user} is a {role or 'member'} of team {name}"
+    orgs.remove_team_member(store, team, _user(store, user))
+    return f"{user} left team {name}"
+
+
+def _organizations_listing(store: Store) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = []
+    for org in store.organizations():
+        teams = [
+            {
+                "name": team["name"],
+                "members": [{"user": m["username"], "role": m["role"]} for m in store.team_members(int(team["id"]))],
+            }
+            for team in store.teams_of_organization(int(org["id"]))
+        ]
+        members = [{"user": m["username"], "role": m["role"]} for m in store.organization_members(int(org["id"]))]
+        result.append({"name": org["name"], "entity": org["entity_name"], "members": members, "teams": teams})
+    return result

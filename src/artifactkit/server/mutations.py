@@ -1,17 +1,15 @@
-"""Mutation resolvers. Each runs in one SQLite transaction (`Store.write()`): all or nothing."""
+"""Mutation resolvers of projects, runs, collections, versions and uploads. Each runs in one SQLite
+transaction (`Store.write()`): all or nothing. Registries and their members: `registries.py`."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from typing import Any
-
-from graphql import GraphQLResolveInfo
 
 from .. import names
 from ..manifest import Manifest, ManifestError, md5_b64_to_hex, md5_hex_to_b64
-from . import ids, policy
+from . import ids, policy, registries
 from .context import Context
 from .errors import BadInput, Conflict, NotFound, PermissionDenied
 from .nodes import (
@@ -45,55 +43,77 @@ from .records import (
     require_project,
 )
 from .store import utcnow
+from .transactions import mutation
 
 Row = sqlite3.Row
-Resolver = Callable[..., Any]
-MUTATIONS: dict[str, Resolver] = {}
 
 
-def mutation(name: str) -> Callable[[Resolver], Resolver]:
-    """Register `fn(ctx, input)` as the resolver of `Mutation.<name>`, run in one transaction."""
-
-    def register(fn: Resolver) -> Resolver:
-        def resolve(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
-            ctx: Context = info.context
-            ctx.require_write()
-            with ctx.store.write():
-                return fn(ctx, input)
-
-        MUTATIONS[name] = resolve
-        return fn
-
-    return register
-
-
-def _artifact(ctx: Context, global_id: str, *, include_pending: bool = True) -> Row:
-    """A version the caller may change; another user's pending version is not found (404), as
-    it is invisible to them."""
+def _artifact(ctx: Context, global_id: str, *, include_pending: bool = True, change: bool = True) -> Row:
+    """A version the caller may see (`change`: and change, `policy.may_change_version`); one they
+    may not see (another user's pending version, a version only in projects hidden from them) is
+    not found (404)."""
     row = artifact_by_id(ctx.store, ids.decode(global_id, "Artifact"))
-    if row is None or (not include_pending and row["state"] != "COMMITTED") or not ctx.may_see_version(row):
+    if row is None or (not include_pending and row["state"] != "COMMITTED") or not ctx.may_read_version(row):
         raise NotFound(f"artifact {global_id} not found")
-    if not policy.may_change_version(ctx.caller, row):
+    if change and not policy.may_change_version(ctx.caller, row, _source_project(ctx, row)):
         raise PermissionDenied(f"this API key may not change artifact {global_id}")
     return row
 
 
+def _source_project(ctx: Context, version: Row) -> Row:
+    """The project a version was logged to."""
+    sequence = collection_by_id(ctx.store, version["sequence_id"], include_deleted=True)
+    project = None if sequence is None else ctx.project(sequence["project_id"])
+    assert project is not None
+    return project
+
+
 def _collection(ctx: Context, global_id: str, kind: str) -> Row:
+    """A sequence or portfolio the caller may change; one they may not see is not found."""
     row = collection_by_id(ctx.store, ids.decode(global_id, "ArtifactCollection"))
-    if row is None or row["kind"] != kind:
+    project = None if row is None else ctx.project(row["project_id"])
+    if row is None or row["kind"] != kind or project is None or not ctx.may_see_project(project):
         label = "artifact sequence" if kind == "SEQUENCE" else "artifact portfolio"
         raise NotFound(f"{label} {global_id} not found")
-    if not policy.may_change_collection(ctx.caller, row):
-        raise PermissionDenied(f"this API key may not change collection {row['name']}")
+    if not policy.may_change_collection(ctx.caller, project):
+        ctx.require_project_write(project)
     return row
 
 
-def _project(ctx: Context, entity: str, name: str, *, create: bool = True, description: str | None = None) -> Row:
-    """The project to write into, created (with its entity) on first use unless `create` is false."""
+def _project(
+    ctx: Context,
+    entity: str,
+    name: str,
+    *,
+    create: bool = True,
+    description: str | None = None,
+    registry: bool = False,
+) -> Row:
+    """The project to write into, created (with its entity) on first use unless `create` is false.
+
+    An existing project must be one the caller may see (else 404); with `create`, one they may
+    write in (403). Registries take no runs and no logged versions (only `registry` callers get
+    one), and a `wandb-registry-*` project is never created here.
+    """
+    found = find_project(ctx.store, entity, name)
+    if found is not None and not ctx.may_see_project(found):
+        raise NotFound(f"project {entity}/{name} not found")
+    if found is not None and found["entity_kind"] == "organization" and not registry:
+        raise BadInput(
+            f"{entity}/{name} is a registry: it holds links to versions, not runs or logged versions; "
+            "log to a team's project and link the version into the registry"
+        )
+    if not create:
+        if found is None:
+            raise NotFound(f"project {entity}/{name} not found")
+        return found
+    if found is not None:
+        ctx.require_project_write(found)
+        return found
     ctx.require_entity_write(entity)
-    if create:
-        return ensure_project(ctx.store, entity, name, description)
-    return require_project(ctx.store, entity, name)
+    if policy.is_registry_name(name):
+        raise registries.reserved_name(entity, name)
+    return ensure_project(ctx.store, entity, name, description, creator=ctx.user_id)
 
 
 def _writable_run(ctx: Context, project_id: int, name: str) -> Row:
@@ -145,10 +165,15 @@ def _json_string(value: Any, what: str) -> str | None:
 
 @mutation("upsertModel")
 def upsert_model(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    """Create a project or change its description; on an organization's entity, a registry
+    (`registries.upsert_registry`)."""
     entity = input.get("entityName") or ctx.default_entity
     name = input.get("name")
     if not entity or not name:
         raise BadInput("upsertModel needs a project name and an entity")
+    entity_row = ctx.store.entity_by_name(entity)
+    if entity_row is not None and entity_row["kind"] == "organization":
+        return registries.upsert_registry(ctx, entity_row, input)
     inserted = find_project(ctx.store, entity, name) is None
     project = _project(ctx, entity, name, description=input.get("description"))
     if not inserted and input.get("description") is not None:
@@ -298,13 +323,14 @@ def update_run_state(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation("createArtifactType")
 def create_artifact_type(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    project = _project(ctx, input["entityName"], input["projectName"])
+    project = _project(ctx, input["entityName"], input["projectName"], registry=True)
     row = ensure_type(ctx.store, project["id"], input["name"], input.get("description"))
     return {"artifactType": ArtifactTypeNode(ctx, row)}
 
 
 def _create_collection(ctx: Context, input: dict[str, Any], kind: str) -> dict[str, Any]:
-    project = _project(ctx, input["entityName"], input["projectName"], create=False)
+    project = _project(ctx, input["entityName"], input["projectName"], create=False, registry=kind == "PORTFOLIO")
+    ctx.require_project_write(project)
     type_row = ctx.store.artifact_type_in_project(ids.decode(input["artifactTypeID"], "ArtifactType"), project["id"])
     if type_row is None:
         raise NotFound(f"artifact type {input['artifactTypeID']} not found in this project")
@@ -379,12 +405,12 @@ def delete_artifact_portfolio(ctx: Context, input: dict[str, Any]) -> dict[str, 
 
 
 def _tag_target(ctx: Context, input: dict[str, Any]) -> Row:
-    project = _project(ctx, input["entityName"], input["projectName"], create=False)
+    project = _project(ctx, input["entityName"], input["projectName"], create=False, registry=True)
     row = find_collection(ctx.store, project["id"], input["artifactCollectionName"])
     if row is None:
         raise NotFound(f"collection {input['artifactCollectionName']!r} not found")
-    if not policy.may_change_collection(ctx.caller, row):
-        raise PermissionDenied(f"this API key may not change collection {row['name']}")
+    if not policy.may_change_collection(ctx.caller, project):
+        ctx.require_project_write(project)
     if len(input["tags"]) > 20:
         raise BadInput("at most 20 tags per request")
     return row
@@ -422,18 +448,21 @@ def _set_alias(ctx: Context, collection: Row, artifact_id: int, alias: str) -> N
 
 
 def _alias_collection(ctx: Context, spec: dict[str, Any]) -> Row:
-    project = _project(ctx, spec["entityName"], spec["projectName"], create=False)
+    """The collection an alias is set in, which the caller may change (a registry: its members)."""
+    project = _project(ctx, spec["entityName"], spec["projectName"], create=False, registry=True)
     row = find_collection(ctx.store, project["id"], spec["artifactCollectionName"])
     if row is None:
         raise NotFound(f"collection {spec['artifactCollectionName']!r} not found")
-    if not policy.may_change_collection(ctx.caller, row):
-        raise PermissionDenied(f"this API key may not change collection {row['name']}")
+    if not policy.may_change_collection(ctx.caller, project):
+        ctx.require_project_write(project)
     return row
 
 
 @mutation("addAliases")
 def add_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+    """Aliases are changes of the collection they are set in: a registry member may alias a
+    linked version without any right on the project it was logged to."""
+    artifact = _artifact(ctx, input["artifactID"], include_pending=False, change=False)
     for spec in input["aliases"]:
         _set_alias(ctx, _alias_collection(ctx, spec), artifact["id"], check_alias(spec["alias"]))
     return {"success": True}
@@ -441,7 +470,7 @@ def add_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation("deleteAliases")
 def delete_aliases(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+    artifact = _artifact(ctx, input["artifactID"], include_pending=False, change=False)
     for spec in input["aliases"]:
         collection = _alias_collection(ctx, spec)
         ctx.store.remove_alias(collection["id"], artifact["id"], spec["alias"])
@@ -504,34 +533,70 @@ def delete_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation("linkArtifact")
 def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    """Link a committed version into a portfolio, created on the first link.
+
+    Into a registry (`wandb-registry-*` of an organization's entity): it must exist, and
+    `registries.check_link` decides (role, source team, accepted type). Anywhere else: the
+    portfolio must be in the entity the version was logged in (W&B's rule), and a
+    `wandb-registry-*` target under another entity is refused; no registry project is ever
+    created by a link.
+    """
     if input.get("artifactID"):
-        artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+        artifact = _artifact(ctx, input["artifactID"], include_pending=False, change=False)
     elif input.get("clientID"):
         found = ctx.store.committed_artifact_by_client_id(input["clientID"])
-        if found is None:
+        if found is None or not ctx.may_read_version(found):
             raise NotFound(f"no committed artifact with client ID {input['clientID']}")
         artifact = found
     else:
         raise BadInput("linkArtifact needs artifactID or clientID")
+    source = _source_project(ctx, artifact)
+    type_row = ctx.store.artifact_type_by_id(artifact["type_id"])
+    assert type_row is not None
     if input.get("artifactPortfolioID"):
         portfolio = _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO")
+        project = ctx.project(portfolio["project_id"])
+        assert project is not None
+        if project["entity_kind"] == "organization":
+            registries.check_link(ctx, project, artifact)
+        else:
+            _check_same_entity(source, project)
     else:
         name = input.get("artifactPortfolioName")
         entity, project_name = input.get("entityName"), input.get("projectName")
         if not name or not entity or not project_name:
             raise BadInput("linkArtifact needs artifactPortfolioID or artifactPortfolioName, entityName, projectName")
-        project = _project(ctx, entity, project_name)
+        target_entity = ctx.store.entity_by_name(entity)
+        if policy.is_registry_name(project_name) or (
+            target_entity is not None and target_entity["kind"] == "organization"
+        ):
+            project = registries.link_target(ctx, entity, project_name)
+            registries.check_link(ctx, project, artifact)
+        else:
+            if entity != source["entity_name"]:
+                raise BadInput(
+                    f"{registries.LINK_SCOPE}: the version was logged in entity {source['entity_name']}, "
+                    f"the portfolio {entity}/{project_name}/{name} is in another entity"
+                )
+            project = _project(ctx, entity, project_name)
         found = find_collection(ctx.store, project["id"], name)
-        if found is not None and not policy.may_change_collection(ctx.caller, found):
-            raise PermissionDenied(f"this API key may not change collection {name}")
+        if found is not None:
+            ctx.require_project_write(project)
         if found is not None and found["kind"] != "PORTFOLIO":
             raise Conflict(f"{name!r} is a sequence; versions can only be linked into portfolios")
         if found is None:
-            type_row = ctx.store.artifact_type_by_id(artifact["type_id"])
-            assert type_row is not None
+            ctx.require_project_write(project)
+            check_name("collection", name)
             link_type = ensure_type(ctx.store, project["id"], type_row["name"])
             found = create_collection(ctx.store, project["id"], link_type["id"], "PORTFOLIO", name, None)
         portfolio = found
+    if project["entity_kind"] == "organization":
+        held = ctx.store.artifact_type_by_id(portfolio["type_id"])
+        if held is not None and held["name"] != type_row["name"]:
+            raise BadInput(
+                f"collection {portfolio['name']} of registry {project['name']} holds {held['name']!r} versions; "
+                f"a {type_row['name']!r} version cannot be linked into it"
+            )
     membership = membership_of(ctx.store, portfolio["id"], artifact["id"])
     if membership is None:
         membership = ctx.store.add_membership(portfolio["id"], artifact["id"], utcnow())
@@ -561,9 +626,19 @@ def link_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _check_same_entity(source: Row, target: Row) -> None:
+    if source["entity_id"] != target["entity_id"]:
+        raise BadInput(
+            f"{registries.LINK_SCOPE}: the version was logged in entity {source['entity_name']}, "
+            f"the portfolio is in {target['entity_name']}"
+        )
+
+
 @mutation("unlinkArtifact")
 def unlink_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    artifact = _artifact(ctx, input["artifactID"])
+    """Remove a link (whoever may change the portfolio: in a registry, its members); the version
+    stays where it was logged."""
+    artifact = _artifact(ctx, input["artifactID"], change=False)
     portfolio = _collection(ctx, input["artifactPortfolioID"], "PORTFOLIO")
     if membership_of(ctx.store, portfolio["id"], artifact["id"]) is None:
         raise NotFound("the version is not linked into that portfolio")
@@ -801,7 +876,9 @@ def _check_digests(artifact: Row, manifest_row: Row, manifest: Manifest) -> None
 
 @mutation("useArtifact")
 def use_artifact(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    artifact = _artifact(ctx, input["artifactID"], include_pending=False)
+    """Record that a run used a version the caller may see (a registry reader uses a linked
+    version without any right on the project it was logged to)."""
+    artifact = _artifact(ctx, input["artifactID"], include_pending=False, change=False)
     project = _project(ctx, input["entityName"], input["projectName"])
     run = _writable_run(ctx, project["id"], input["runName"])
     ctx.store.record_usage(run["id"], artifact["id"], input.get("usedAs"))

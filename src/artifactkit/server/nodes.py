@@ -21,11 +21,11 @@ from .records import (
     artifact_by_id,
     collection_by_id,
     find_collection,
+    find_project,
     find_run,
     find_type,
     lookup_membership,
     membership_for,
-    project_by_id,
 )
 from .store import Store
 
@@ -120,13 +120,64 @@ class UserNode(SharedNode):
         }
 
     def teams(self, **_: Any) -> dict[str, Any]:
-        return {"edges": []}
+        """The user's teams (to themselves and admin keys; to others, the teams they share)."""
+        caller = self.ctx.caller
+        shown = [
+            row
+            for row in self.ctx.store.teams_of_user(self.pk)
+            if caller.is_admin or caller.user_id == self.pk or int(row["id"]) in caller.grants.teams
+        ]
+        return {"edges": [{"node": EntityNode(self.ctx, row), "cursor": str(row["id"])} for row in shown]}
 
-    def organizations(self, email_domain: str | None = None) -> list[Any]:
+    def organizations(self, email_domain: str | None = None) -> list[OrganizationNode]:
+        """The organizations the user belongs to, as far as the caller may see them."""
+        rows = self.ctx.store.organizations_of_user(self.pk)
+        return [
+            OrganizationNode(self.ctx, row) for row in rows if policy.may_see_organization(self.ctx.caller, row["id"])
+        ]
+
+
+class OrganizationNode(SharedNode):
+    typename = "Organization"
+
+    @property
+    def id(self) -> str:
+        return ids.encode("Organization", self.pk)
+
+    def org_entity(self) -> EntityNode | None:
+        row = self.ctx.store.entity_by_id(self.row["entity_id"])
+        return None if row is None else EntityNode(self.ctx, row)
+
+    # No CoreWeave account: wandb-core then skips its CoreWeave metadata probe at run start.
+    core_weave_organization_id = None
+
+    @property
+    def advanced_registry_features(self) -> dict[str, bool]:
+        """Registry version search takes `order` and the advanced filter names (it also takes the basic ones)."""
+        return {"advancedSearch": True}
+
+    def feature_flags(self, **_: Any) -> list[dict[str, Any]]:
+        """No ramps: every feature a client might probe for is simply on (or absent)."""
         return []
 
 
+def organization_node(ctx: Context, organization_id: int | None) -> OrganizationNode | None:
+    """The organization, if the caller may see it (its members and admin keys), else None."""
+    if organization_id is None or not policy.may_see_organization(ctx.caller, organization_id):
+        return None
+    row = ctx.store.organization_by_id(organization_id)
+    return None if row is None else OrganizationNode(ctx, row)
+
+
+def visible_organization(ctx: Context, name: str | None, organization_id: int | None = None) -> OrganizationNode | None:
+    """`organization(name:)` / `organization(id:)`: null for an unknown one and one the caller is not in."""
+    row = ctx.store.organization_by_name(name) if name is not None else ctx.store.organization_by_id(organization_id)
+    return None if row is None else organization_node(ctx, int(row["id"]))
+
+
 class EntityNode(SharedNode):
+    """A personal entity (`kind` user), a team, or an organization's entity (which holds its registries)."""
+
     typename = "Entity"
 
     @property
@@ -135,9 +186,58 @@ class EntityNode(SharedNode):
 
     @property
     def is_team(self) -> bool:
-        return bool(self.row["is_team"])
+        return str(self.row["kind"]) != "user"
 
-    organization = None
+    @property
+    def entity_type(self) -> str:
+        return str(self.row["kind"])
+
+    def organization(self) -> OrganizationNode | None:
+        return organization_node(self.ctx, self.row["organization_id"])
+
+    # What W&B answers for an entity with no plan limits or settings of its own.
+    available = True
+    photo_url = None
+    read_only = False
+    read_only_admin = False
+    private_only = False
+    storage_bytes = 0
+    code_saving_enabled = True
+    default_access = "PRIVATE"
+    is_paid = False
+
+    def members(self) -> list[dict[str, Any]]:
+        """A team's members (to its members, its organization and admin keys); a personal
+        entity's user; an org entity's users. Never an API key."""
+        store, kind = self.ctx.store, self.row["kind"]
+        if kind == "user":
+            user = store.user_by_id(self.row["user_id"]) if self.row["user_id"] is not None else None
+            rows: list[Row] = [] if user is None else [user]
+            roles = ["admin"] * len(rows)
+        elif not policy.may_see_team_members(self.ctx.caller, self.row):
+            return []
+        else:
+            rows = (
+                store.team_members(self.pk)
+                if kind == "team"
+                else store.organization_members(self.row["organization_id"])
+            )
+            roles = [str(r["role"]) for r in rows]
+        return [
+            {
+                "id": ids.encode("User", r["id"]),
+                "admin": role == "admin",
+                "role": role,
+                "pending": False,
+                "email": r["email"],
+                "username": r["username"],
+                "name": r["username"],
+                "photoUrl": None,
+                "accountType": "USER",
+                "apiKey": None,
+            }
+            for r, role in zip(rows, roles, strict=True)
+        ]
 
     def user(self) -> UserNode | None:
         if self.row["user_id"] is None:
@@ -145,15 +245,65 @@ class EntityNode(SharedNode):
         row = self.ctx.store.user_by_id(self.row["user_id"])
         return None if row is None else UserNode(self.ctx, row)
 
+    def project(self, name: str | None = None) -> ProjectNode | None:
+        row = find_project(self.ctx.store, self.row["name"], name)
+        return None if row is None or not self.ctx.may_see_project(row) else ProjectNode(self.ctx, row)
+
+    def projects(self, filters: str | None = None, order: str | None = None, **page: Any) -> Connection[ProjectNode]:
+        """The entity's projects the caller may see; an org entity's are its registries."""
+        query = listings.entity_project_search(self.pk, self.ctx.caller, filters=filters, order=order)
+        return Connection(self.ctx.store, query, lambda row: ProjectNode(self.ctx, row), **page)
+
+    def artifact_collections(
+        self,
+        filters: str | None = None,
+        project_filters: str | None = None,
+        collection_types: list[str] | None = None,
+        order: str | None = None,
+        **page: Any,
+    ) -> Connection[CollectionNode]:
+        """Collections across the entity's projects (registry search): `projectFilters` picks the
+        projects, `filters` the collections."""
+        query = listings.entity_collections(
+            self.pk,
+            self.ctx.caller,
+            project_filters=project_filters,
+            filters=filters,
+            kinds=list(collection_types or []),
+            order=order,
+        )
+        return Connection(self.ctx.store, query, lambda row: CollectionNode(self.ctx, row), **page)
+
+    def artifact_memberships(
+        self,
+        filters: str | None = None,
+        collection_filters: str | None = None,
+        project_filters: str | None = None,
+        order: str | None = None,
+        **page: Any,
+    ) -> Connection[MembershipNode]:
+        """Versions in the collections of the entity's projects (registry version search)."""
+        query = listings.entity_memberships(
+            self.pk,
+            self.ctx.caller,
+            project_filters=project_filters,
+            collection_filters=collection_filters,
+            filters=filters,
+            order=order,
+        )
+        return Connection(self.ctx.store, query, lambda row: MembershipNode(self.ctx, row), **page)
+
 
 # ------------------------------------------------------------------------- projects
 
 
 def project_node(ctx: Context, project_id: int) -> ProjectNode | None:
+    """The project, or None when it is gone or hidden from the caller (another team's project seen
+    through a registry link: `artifactSequence.project` is null, as on W&B)."""
     key = ("project", project_id)
     if key not in ctx.cache:
-        row = project_by_id(ctx.store, project_id)
-        ctx.cache[key] = None if row is None else ProjectNode(ctx, row)
+        row = ctx.project(project_id)
+        ctx.cache[key] = None if row is None or not ctx.may_see_project(row) else ProjectNode(ctx, row)
     node: ProjectNode | None = ctx.cache[key]
     return node
 
@@ -178,10 +328,44 @@ class ProjectNode(SharedNode):
         node: EntityNode = self.ctx.cache[key]
         return node
 
-    read_only = False
     is_benchmark = False
-    access = "PRIVATE"  # every emulated project is private to its entity
     views = "{}"  # saved views are not emulated
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the caller may not change what the project holds (W&B: the project is read-only to them)."""
+        return not policy.may_write_in_project(self.ctx.caller, self.row)
+
+    @property
+    def access(self) -> str:
+        """PRIVATE (a registry: the whole organization) or RESTRICTED (a registry's members only)."""
+        return str(self.row["access"] or "PRIVATE")
+
+    @property
+    def allow_all_artifact_types_in_registry(self) -> bool:
+        return bool(self.row["allow_all_types"])
+
+    def members(self) -> list[dict[str, Any]]:
+        """A registry's user members with their roles (other projects: none)."""
+        return [
+            {
+                "id": ids.encode("User", r["id"]),
+                "name": r["username"],
+                "username": r["username"],
+                "email": r["email"],
+                "photoUrl": None,
+                "accountType": "USER",
+                "role": {"name": r["role"]},
+            }
+            for r in self.ctx.store.registry_user_members(self.pk)
+        ]
+
+    def team_members(self) -> list[dict[str, Any]]:
+        """A registry's team members with their roles."""
+        return [
+            {"team": EntityNode(self.ctx, r), "role": {"name": r["role"]}}
+            for r in self.ctx.store.registry_team_members(self.pk)
+        ]
 
     def user(self) -> UserNode | None:
         return self.entity().user()
@@ -204,7 +388,12 @@ class ProjectNode(SharedNode):
     def artifact_types(
         self, after: str | None = None, first: int | None = None, include_all: bool | None = None, **page: Any
     ) -> Connection[ArtifactTypeNode]:
-        query = listings.artifact_types(self.pk)
+        """The project's types. A registry that accepts only some types lists those (with
+        `includeAll`, as wandb asks for a registry's accepted types)."""
+        allowed_only = (
+            bool(include_all) and self.row["entity_kind"] == "organization" and not self.row["allow_all_types"]
+        )
+        query = listings.artifact_types(self.pk, allowed_only=allowed_only)
         return Connection(
             self.ctx.store, query, lambda r: ArtifactTypeNode(self.ctx, r), after=after, first=first, **page
         )
@@ -238,10 +427,11 @@ def collections_connection(
     filters: str | None = None,
     collection_types: list[str] | None = None,
     kind: str | None = None,
+    caller: policy.Caller | None = None,
     **page: Any,
 ) -> Connection[CollectionNode]:
     kinds = [kind] if kind else list(collection_types or [])
-    query = listings.collections(scope, owner_id, filters=filters, order=order, kinds=kinds)
+    query = listings.collections(scope, owner_id, filters=filters, order=order, kinds=kinds, caller=caller)
     return Connection(ctx.store, query, lambda r: CollectionNode(ctx, r), **page)
 
 
@@ -547,12 +737,21 @@ class ArtifactNode(Node):
     def commit_hash(self, artifact_collection_name: str | None = None) -> str | None:
         return None if self.row["state"] != "COMMITTED" else str(self.row["digest"])[:12]
 
+    def _visible_collection(self, collection_id: int) -> bool:
+        """Whether a collection the version is in lies in a project the caller may see (a version
+        reached through a registry does not show the aliases of a team project hidden from them,
+        nor the other way round)."""
+        collection = self.versions.collection(collection_id)
+        return collection is not None and project_node(self.ctx, collection["project_id"]) is not None
+
     def aliases(self, artifact_collection_name: str | None = None) -> list[AliasNode]:
         result: list[AliasNode] = []
         for membership in self.versions.memberships(self.pk):
             if membership["collection_state"] != "READY":
                 continue
             if artifact_collection_name is not None and membership["collection_name"] != artifact_collection_name:
+                continue
+            if not self._visible_collection(membership["collection_id"]):
                 continue
             result.append(AliasNode.for_version(self.ctx, membership, self.versions))
             rows = self.versions.aliases(membership["collection_id"], self.pk)
@@ -565,10 +764,13 @@ class ArtifactNode(Node):
         return ArtifactTypeNode(self.ctx, row)
 
     def artifact_collections(self, **page: Any) -> Connection[CollectionNode]:
-        return collections_connection(self.ctx, "artifact", self.pk, **page)
+        """The collections the version is in, in projects the caller may see."""
+        return collections_connection(self.ctx, "artifact", self.pk, caller=self.ctx.caller, **page)
 
     def artifact_memberships(self, **page: Any) -> Connection[MembershipNode]:
-        query = listings.artifact_memberships(self.pk)
+        """The version's memberships (its sequence, every portfolio it is linked into) in projects
+        the caller may see."""
+        query = listings.artifact_memberships(self.pk, self.ctx.caller)
         return Connection(self.ctx.store, query, lambda r: MembershipNode(self.ctx, r), **page)
 
     def artifact_sequence(self) -> CollectionNode:
@@ -580,7 +782,9 @@ class ArtifactNode(Node):
         """The run that logged the version (None once it is deleted), else the user who uploaded it."""
         if self.row["created_by_run_id"] is not None:
             row = self.ctx.store.run_by_id(self.row["created_by_run_id"])
-            return None if row is None else RunNode(self.ctx, row)
+            if row is None or project_node(self.ctx, row["project_id"]) is None:  # gone, or in a hidden project
+                return None
+            return RunNode(self.ctx, row)
         if self.row["logged_by_run"]:
             return None
         if self.row["created_by_user_id"] is not None:
@@ -593,7 +797,8 @@ class ArtifactNode(Node):
         return self.ctx.store.usage_count(self.pk)
 
     def used_by(self, filters: str | None = None, order: str | None = None, **page: Any) -> Connection[RunNode]:
-        query = listings.runs_using(self.pk)
+        """The runs that used the version, in projects the caller may see."""
+        query = listings.runs_using(self.pk, self.ctx.caller)
         return Connection(self.ctx.store, query, lambda r: RunNode(self.ctx, r), **page)
 
     def current_manifest(self) -> ManifestNode | None:

@@ -8,13 +8,49 @@ from typing import Any
 
 from .. import names
 from .errors import BadInput, Conflict, NotFound
+from .policy import Caller
 from .store import Store, utcnow
 
 Row = sqlite3.Row
 
 
-PROJECT_COLUMNS = "p.*, e.name AS entity_name"
+# A project row carries what the permission rules need of its entity (policy.may_see_project).
+PROJECT_COLUMNS = ", ".join(
+    (
+        "p.*",
+        "e.name AS entity_name",
+        "e.kind AS entity_kind",
+        "e.user_id AS entity_user_id",
+        "e.organization_id AS organization_id",
+    )
+)
 PROJECT_SOURCE = "projects p JOIN entities e ON e.id = p.entity_id"
+
+
+def visible_projects_sql(caller: Caller) -> tuple[str, list[Any]]:
+    """`policy.may_see_project` as a condition on `p` (projects) and `e` (their entities), for
+    listings: personal entities' projects, the caller's teams', their organizations' registries
+    unless RESTRICTED, the registries they hold a role in, everything in an organization they
+    administer. Everything for an admin key."""
+    if caller.is_admin:
+        return "1=1", []
+    grants = caller.grants
+    member_of = _json_ids(grants.organizations)
+    return (
+        "(e.kind = 'user'"
+        f" OR p.entity_id IN {_JSON_LIST}"
+        f" OR e.organization_id IN {_JSON_LIST}"
+        f" OR (e.kind = 'organization' AND (p.id IN {_JSON_LIST}"
+        f" OR (COALESCE(p.access, 'PRIVATE') != 'RESTRICTED' AND e.organization_id IN {_JSON_LIST}))))",
+        [_json_ids(grants.teams), _json_ids(grants.admin_organizations), _json_ids(grants.registries), member_of],
+    )
+
+
+_JSON_LIST = "(SELECT value FROM json_each(?))"
+
+
+def _json_ids(ids: Any) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"
 
 
 def check_name(kind: str, name: Any) -> str:
@@ -55,22 +91,30 @@ def project_by_id(store: Store, project_id: int) -> Row | None:
     return store.one(f"SELECT {PROJECT_COLUMNS} FROM {PROJECT_SOURCE} WHERE p.id = ?", (project_id,))
 
 
-def ensure_entity(store: Store, name: str) -> int:
+def ensure_entity(store: Store, name: str, creator: int | None = None) -> int:
+    """The entity named `name`, created as a team on first write: `creator` becomes its admin and
+    the team joins the creator's organization when they belong to exactly one."""
     check_name("entity", name)
-    row = store.one("SELECT id FROM entities WHERE name = ?", (name,))
+    row = store.entity_by_name(name)
     if row is not None:
         return int(row["id"])
-    cur = store.conn.execute("INSERT INTO entities (name, is_team) VALUES (?, 1)", (name,))
-    return int(cur.lastrowid or 0)
+    organizations = [] if creator is None else store.organizations_of_user(creator)
+    organization = int(organizations[0]["id"]) if len(organizations) == 1 else None
+    entity_id = store.insert_entity(name, "team", None, organization)
+    if creator is not None:
+        store.put_team_member(entity_id, creator, "admin")
+    return entity_id
 
 
-def ensure_project(store: Store, entity: str, name: str, description: str | None = None) -> Row:
+def ensure_project(
+    store: Store, entity: str, name: str, description: str | None = None, *, creator: int | None = None
+) -> Row:
     """Return the project, creating it (and its entity) the way W&B does on first write."""
     found = find_project(store, entity, name)
     if found is not None:
         return found
     check_name("project", name)
-    entity_id = ensure_entity(store, entity)
+    entity_id = ensure_entity(store, entity, creator)
     store.conn.execute(
         "INSERT INTO projects (entity_id, name, description, created_at) VALUES (?, ?, ?, ?)",
         (entity_id, name, description, utcnow()),

@@ -35,20 +35,21 @@ from graphql import (
     print_ast,
 )
 
-from . import ids, listings
+from . import ids, listings, mutations, policy, registries  # noqa: F401 - they register their resolvers
 from .context import Context
 from .errors import NotFound
-from .mutations import MUTATIONS
 from .nodes import (
     ArtifactNode,
     CollectionNode,
     EntityNode,
     Node,
+    OrganizationNode,
     ProjectNode,
     ServerInfoNode,
     UserNode,
+    visible_organization,
 )
-from .pagination import Connection
+from .pagination import Connection, page_size
 from .records import artifact_by_id, collection_by_id, find_project
 from .settings import (
     LEGACY_ADDED_SDL,
@@ -56,6 +57,7 @@ from .settings import (
     LEGACY_REMOVED_FIELDS,
     LEGACY_REMOVED_TYPES,
 )
+from .transactions import MUTATIONS
 
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -216,7 +218,7 @@ def resolve_project(
 ) -> ProjectNode | None:
     ctx: Context = info.context
     row = find_project(ctx.store, entityName or ctx.default_entity, name)
-    return None if row is None else ProjectNode(ctx, row)
+    return None if row is None or not ctx.may_see_project(row) else ProjectNode(ctx, row)
 
 
 @query.field("models")
@@ -230,7 +232,7 @@ def resolve_projects(
 ) -> Connection[ProjectNode]:
     """The projects of an entity (the signed-in user's default entity when none is named)."""
     ctx: Context = info.context
-    query = listings.entity_projects(entityName or ctx.default_entity or "")
+    query = listings.entity_projects(entityName or ctx.default_entity or "", ctx.caller)
     page.pop("order", None)  # newest first, whatever is asked (the official client sends none)
     return Connection(ctx.store, query, lambda row: ProjectNode(ctx, row), after=after, first=first, **page)
 
@@ -241,8 +243,34 @@ def resolve_server_info(_: Any, info: GraphQLResolveInfo) -> ServerInfoNode:
 
 
 @query.field("organization")
-def resolve_organization(_: Any, info: GraphQLResolveInfo, **__: Any) -> None:
-    return None
+def resolve_organization(
+    _: Any, info: GraphQLResolveInfo, id: str | None = None, name: str | None = None
+) -> OrganizationNode | None:
+    """An organization by its display name (or ID), for its members; null otherwise."""
+    ctx: Context = info.context
+    if name is not None:
+        return visible_organization(ctx, name)
+    if id is None:
+        return None
+    try:
+        return visible_organization(ctx, None, ids.decode(id, "Organization"))
+    except NotFound:
+        return None
+
+
+@query.field("users")
+def resolve_users(
+    _: Any, info: GraphQLResolveInfo, query: str | None = None, first: int | None = None, **__: Any
+) -> dict[str, Any]:
+    """Users whose username or email contains `query`: oneself and the users of one's
+    organizations (every user for an admin key); at most `first` (50 by default, 1,000 at most)."""
+    ctx: Context = info.context
+    limit = min(page_size(first), MAX_USERS_PER_SEARCH)
+    rows = ctx.store.users_matching(query or "", limit, policy.user_search_scope(ctx.caller))
+    return {"edges": [{"node": UserNode(ctx, row), "cursor": str(row["id"])} for row in rows]}
+
+
+MAX_USERS_PER_SEARCH = 1000
 
 
 @query.field("artifact")
@@ -252,7 +280,7 @@ def resolve_artifact(_: Any, info: GraphQLResolveInfo, id: str) -> ArtifactNode 
         row = artifact_by_id(ctx.store, ids.decode(id, "Artifact"))
     except NotFound:
         return None
-    return None if row is None or not ctx.may_see_version(row) else ArtifactNode(ctx, row)
+    return None if row is None or not ctx.may_read_version(row) else ArtifactNode(ctx, row)
 
 
 @query.field("artifactCollection")
@@ -265,14 +293,15 @@ def resolve_collection(_: Any, info: GraphQLResolveInfo, id: str) -> CollectionN
         return None
     if row is None or (info.field_name == "artifactSequence" and row["kind"] != "SEQUENCE"):
         return None
-    return CollectionNode(ctx, row)
+    project = ctx.project(row["project_id"])
+    return None if project is None or not ctx.may_see_project(project) else CollectionNode(ctx, row)
 
 
 @query.field("clientIDMapping")
 def resolve_client_id_mapping(_: Any, info: GraphQLResolveInfo, clientID: str) -> Any:
     ctx: Context = info.context
     row = ctx.store.artifact_by_client_id(clientID)
-    if row is None or not ctx.may_see_version(row):  # another user's pending version is not there
+    if row is None or not ctx.may_read_version(row):  # another user's pending version is not there
         return None
     node = ArtifactNode(ctx, row)
     return {"clientID": clientID, "serverID": node.id, "entry": node}

@@ -18,6 +18,10 @@ MODERN_FEATURES = (
     "ARTIFACT_COLLECTIONS_FILTERING_SORTING",
     "ARTIFACT_V2_DOWNLOAD_HANDLER_SUPPORTS_ARTIFACT_ID",
     "ARTIFACT_DIGEST_ALGORITHM",
+    # W&B Registry: organization-level registries, searched across (`Api.registries()`, `registry()`)
+    # and created with their allowed artifact types (`create_registry()`, `Registry.save()`).
+    "ARTIFACT_REGISTRY_SEARCH",
+    "INCLUDE_ARTIFACT_TYPES_IN_REGISTRY_CREATION",
 )
 
 MODERN_MAX_CLI_VERSION = "0.31.0"
@@ -53,6 +57,12 @@ LEGACY_REMOVED_FIELDS = (
     ("Mutation", "createArtifactCollectionTagAssignments"),
     ("Mutation", "deleteArtifactCollectionTagAssignments"),
     ("Mutation", "updateRunState"),  # wandb 0.31.0's Run.update_state()
+    # W&B Registry fields no source older than wandb 0.31.0's generated models shows (registry-facts.md
+    # §2.1, "G31 only"): registry version search, a registry's team members, advanced search.
+    ("Entity", "artifactMemberships"),
+    ("Project", "teamMembers"),
+    ("Organization", "advancedRegistryFeatures"),
+    ("Mutation", "updateProjectTeamMember"),
 )
 # Arguments of the same vintage (G26/OPS only, absent from the Dec 2022 SDL): a document using them
 # fails validation on the legacy personality.

@@ -16,9 +16,16 @@ from pathlib import Path
 
 from .regex import regexp
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """2: every `id` is AUTOINCREMENT (never reused), versions record their creating user and whether
-a run logged them (`logged_by_run`). `Store.__init__` migrates a version-1 database."""
+a run logged them (`logged_by_run`). 3: organizations, team and registry members, an entity's
+`kind` and organization, a registry's access and allowed types. `Store.__init__` migrates an
+older database."""
+
+ENTITY_KINDS = ("user", "team", "organization")
+ORGANIZATION_ROLES = ("admin", "member", "viewer")
+TEAM_ROLES = ("admin", "member")
+REGISTRY_ROLES = ("admin", "member", "viewer", "restricted_viewer")
 
 # Every table with an `id` is AUTOINCREMENT: an id once given out (in a global ID, a signed URL,
 # a client's cache) never names another object, even after its row is deleted.
@@ -41,13 +48,44 @@ CREATE TABLE IF NOT EXISTS api_keys (
   created_at TEXT NOT NULL
 );
 
+-- A user's personal entity (`user_id`), a team, or an organization's own entity (`kind`). Teams
+-- and org entities belong to an organization; a personal entity belongs to none (its user may
+-- belong to several).
 CREATE TABLE IF NOT EXISTS entities (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL UNIQUE,
   is_team INTEGER NOT NULL DEFAULT 0,
-  user_id INTEGER REFERENCES users(id)
+  user_id INTEGER REFERENCES users(id),
+  kind TEXT NOT NULL DEFAULT 'team' CHECK (kind IN ('user', 'team', 'organization')),
+  organization_id INTEGER REFERENCES organizations(id)
 );
 
+-- An organization: its display name and the entity that holds its registries.
+CREATE TABLE IF NOT EXISTS organizations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  entity_id INTEGER NOT NULL UNIQUE REFERENCES entities(id),
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS organization_members (
+  organization_id INTEGER NOT NULL REFERENCES organizations(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer')),
+  PRIMARY KEY (organization_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS organization_members_by_user ON organization_members (user_id);
+
+CREATE TABLE IF NOT EXISTS team_members (
+  entity_id INTEGER NOT NULL REFERENCES entities(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+  PRIMARY KEY (entity_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS team_members_by_user ON team_members (user_id);
+
+-- A registry's `access` is PRIVATE (the organization) or RESTRICTED (its members only); other
+-- projects keep it NULL (read as PRIVATE). `allow_all_types`: whether any type may be linked.
 CREATE TABLE IF NOT EXISTS projects (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   entity_id INTEGER NOT NULL REFERENCES entities(id),
@@ -55,8 +93,29 @@ CREATE TABLE IF NOT EXISTS projects (
   description TEXT,
   created_at TEXT NOT NULL,
   updated_at TEXT,
+  access TEXT,
+  allow_all_types INTEGER NOT NULL DEFAULT 1,
   UNIQUE (entity_id, name)
 );
+
+-- A registry's members: users and teams, each with a role.
+CREATE TABLE IF NOT EXISTS project_members (
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer', 'restricted_viewer')),
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (project_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS project_members_by_user ON project_members (user_id);
+
+CREATE TABLE IF NOT EXISTS project_team_members (
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  entity_id INTEGER NOT NULL REFERENCES entities(id),
+  role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer', 'restricted_viewer')),
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (project_id, entity_id)
+);
+CREATE INDEX IF NOT EXISTS project_team_members_by_team ON project_team_members (entity_id);
 
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -109,12 +168,15 @@ CREATE TABLE IF NOT EXISTS run_stop_requests (
   requested_at TEXT NOT NULL
 );
 
+-- `registry_allowed`: a type saved to a registry's accepted types (only those may be linked
+-- when the registry does not allow all types).
 CREATE TABLE IF NOT EXISTS artifact_types (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   project_id INTEGER NOT NULL REFERENCES projects(id),
   name TEXT NOT NULL,
   description TEXT,
   created_at TEXT NOT NULL,
+  registry_allowed INTEGER NOT NULL DEFAULT 0,
   UNIQUE (project_id, name)
 );
 
@@ -275,6 +337,16 @@ def _rebuild(conn: sqlite3.Connection, table: str, create_sql: str) -> None:
     conn.execute(f"ALTER TABLE {staging} RENAME TO {table}")
 
 
+# Columns version 3 added to tables older databases have: (table, column, definition).
+_V3_COLUMNS = (
+    ("entities", "kind", "TEXT NOT NULL DEFAULT 'team' CHECK (kind IN ('user', 'team', 'organization'))"),
+    ("entities", "organization_id", "INTEGER REFERENCES organizations(id)"),
+    ("projects", "access", "TEXT"),
+    ("projects", "allow_all_types", "INTEGER NOT NULL DEFAULT 1"),
+    ("artifact_types", "registry_allowed", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring a database made by an older artifactkit to `SCHEMA_VERSION`, in one transaction.
 
@@ -282,6 +354,12 @@ def migrate(conn: sqlite3.Connection) -> None:
     the id of a deleted row that had the highest id); `artifacts.logged_by_run` is added; runs
     without a user get their personal entity's user, and versions a run logged get that run's
     user as their creator (version 1 recorded none, which left them visible to everyone).
+
+    Version 2 to 3: the columns of `_V3_COLUMNS` are added (the new tables come from `_DDL`);
+    personal entities get `kind = 'user'`. Every team entity gets every user as a member: before
+    version 3 any write key wrote into any team, and no team loses a writer it had. (Putting the
+    users and teams into an organization is `accounts.ensure_home_organization`, at start.)
+
     Idempotent: every step looks at the database first. On any error nothing changes.
     """
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -294,6 +372,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         try:
             live = {str(r[0]): r[1] for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
             had_run_flag = "logged_by_run" in _columns(conn, "artifacts")
+            had_kinds = "kind" in _columns(conn, "entities")
             for table, (kind, sql) in reference.items():
                 if kind == "table" and sql and "AUTOINCREMENT" in sql and "AUTOINCREMENT" not in (live[table] or ""):
                     _rebuild(conn, table, sql)
@@ -313,6 +392,15 @@ def migrate(conn: sqlite3.Connection) -> None:
                 " (SELECT user_id FROM runs WHERE id = artifacts.created_by_run_id)"
                 " WHERE created_by_user_id IS NULL AND created_by_run_id IS NOT NULL"
             )
+            for table, column, definition in _V3_COLUMNS:
+                if column not in _columns(conn, table):  # (a rebuild adds it)
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            if not had_kinds:
+                conn.execute("UPDATE entities SET kind = 'user' WHERE is_team = 0 AND user_id IS NOT NULL")
+                conn.execute(
+                    "INSERT OR IGNORE INTO team_members (entity_id, user_id, role)"
+                    " SELECT e.id, u.id, 'member' FROM entities e, users u WHERE e.kind = 'team'"
+                )
             broken = conn.execute("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise sqlite3.IntegrityError(
@@ -780,7 +868,14 @@ class Store:
         return int(cur.lastrowid or 0)
 
     def make_personal_entity(self, entity_id: int, user_id: int) -> None:
-        self.conn.execute("UPDATE entities SET is_team = 0, user_id = ? WHERE id = ?", (user_id, entity_id))
+        """Make an entity the personal entity of a user (a team of that name stops being a team)."""
+        conn = self.conn
+        conn.execute(
+            "UPDATE entities SET is_team = 0, kind = 'user', organization_id = NULL, user_id = ? WHERE id = ?",
+            (user_id, entity_id),
+        )
+        conn.execute("DELETE FROM team_members WHERE entity_id = ?", (entity_id,))
+        conn.execute("DELETE FROM project_team_members WHERE entity_id = ?", (entity_id,))
 
     def put_api_key(self, hashed: str, user_id: int, role: str, prefix: str) -> None:
         """Store a key's hash with its role (the key's `name` is its role, as `keys list` shows)."""
@@ -802,6 +897,257 @@ class Store:
             "SELECT u.*, k.role AS key_role FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key = ?",
             (hashed,),
         )
+
+    # ------------------------------------------------------------ organizations, teams, registry members
+
+    def meta_value(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def user_ids(self) -> list[int]:
+        """Every user, oldest first."""
+        return [int(r["id"]) for r in self.all("SELECT id FROM users ORDER BY id")]
+
+    def users_matching(self, text: str, limit: int, scope: tuple[int, list[int]] | None) -> list[sqlite3.Row]:
+        """Users whose username or email contains `text` (ASCII case-insensitively), oldest first;
+        with `scope` (a user id and organization ids), only that user and the organizations' users."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = "(username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')"
+        params: list[object] = [pattern, pattern]
+        if scope is not None:
+            where += (
+                f" AND (id = ? OR id IN (SELECT user_id FROM organization_members WHERE organization_id IN {_ID_LIST}))"
+            )
+            params += [scope[0], _ids(scope[1])]
+        return self.all(f"SELECT * FROM users WHERE {where} ORDER BY id LIMIT ?", (*params, limit))
+
+    def user_by_name(self, username: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM users WHERE username = ?", (username,))
+
+    def insert_entity(self, name: str, kind: str, user_id: int | None, organization_id: int | None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO entities (name, is_team, user_id, kind, organization_id) VALUES (?, ?, ?, ?, ?)",
+            (name, int(kind != "user"), user_id, kind, organization_id),
+        )
+        return int(cur.lastrowid or 0)
+
+    def insert_project(
+        self, entity_id: int, name: str, description: str | None, access: str | None, allow_all_types: bool
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO projects (entity_id, name, description, created_at, updated_at, access, allow_all_types)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (entity_id, name, description, (now := utcnow()), now, access, int(allow_all_types)),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_entity_organization(self, entity_id: int, organization_id: int) -> None:
+        self.conn.execute("UPDATE entities SET organization_id = ? WHERE id = ?", (organization_id, entity_id))
+
+    def teams_of_organization(self, organization_id: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT * FROM entities WHERE kind = 'team' AND organization_id = ? ORDER BY id", (organization_id,)
+        )
+
+    def teams_without_organization(self) -> list[int]:
+        return [
+            int(r["id"]) for r in self.all("SELECT id FROM entities WHERE kind = 'team' AND organization_id IS NULL")
+        ]
+
+    def insert_organization(self, name: str, entity_id: int) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO organizations (name, entity_id, created_at) VALUES (?, ?, ?)", (name, entity_id, utcnow())
+        )
+        return int(cur.lastrowid or 0)
+
+    _ORGANIZATION = "SELECT o.*, e.name AS entity_name FROM organizations o JOIN entities e ON e.id = o.entity_id"
+
+    def organization_by_name(self, name: str | None) -> sqlite3.Row | None:
+        """An organization (`entity_name`: its org entity's name) by its display name."""
+        return self.one(f"{self._ORGANIZATION} WHERE o.name = ?", (name,))
+
+    def organization_by_id(self, organization_id: int | None) -> sqlite3.Row | None:
+        return self.one(f"{self._ORGANIZATION} WHERE o.id = ?", (organization_id,))
+
+    def organizations(self) -> list[sqlite3.Row]:
+        return self.all(f"{self._ORGANIZATION} ORDER BY o.id")
+
+    def organizations_of_user(self, user_id: int) -> list[sqlite3.Row]:
+        """A user's organizations, with their `role` in each, oldest first."""
+        return self.all(
+            f"{self._ORGANIZATION.replace('SELECT o.*', 'SELECT o.*, m.role')}"
+            " JOIN organization_members m ON m.organization_id = o.id WHERE m.user_id = ? ORDER BY o.id",
+            (user_id,),
+        )
+
+    def organization_members(self, organization_id: int) -> list[sqlite3.Row]:
+        """The users of an organization with their `role`, oldest user first."""
+        return self.all(
+            "SELECT u.*, m.role FROM organization_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.organization_id = ? ORDER BY u.id",
+            (organization_id,),
+        )
+
+    def organization_role(self, organization_id: int, user_id: int) -> str | None:
+        row = self.one(
+            "SELECT role FROM organization_members WHERE organization_id = ? AND user_id = ?",
+            (organization_id, user_id),
+        )
+        return None if row is None else str(row["role"])
+
+    def put_organization_member(self, organization_id: int, user_id: int, role: str) -> None:
+        self.conn.execute(
+            "INSERT INTO organization_members (organization_id, user_id, role) VALUES (?, ?, ?)"
+            " ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role",
+            (organization_id, user_id, role),
+        )
+
+    def remove_organization_member(self, organization_id: int, user_id: int) -> None:
+        """A user leaves an organization, and with it its teams and registries."""
+        conn = self.conn
+        conn.execute(
+            "DELETE FROM organization_members WHERE organization_id = ? AND user_id = ?", (organization_id, user_id)
+        )
+        conn.execute(
+            "DELETE FROM team_members WHERE user_id = ? AND entity_id IN"
+            " (SELECT id FROM entities WHERE organization_id = ? AND kind = 'team')",
+            (user_id, organization_id),
+        )
+        conn.execute(
+            "DELETE FROM project_members WHERE user_id = ? AND project_id IN"
+            " (SELECT p.id FROM projects p JOIN entities e ON e.id = p.entity_id WHERE e.organization_id = ?)",
+            (user_id, organization_id),
+        )
+
+    def team_members(self, entity_id: int) -> list[sqlite3.Row]:
+        """The users of a team with their `role`, oldest user first."""
+        return self.all(
+            "SELECT u.*, m.role FROM team_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.entity_id = ? ORDER BY u.id",
+            (entity_id,),
+        )
+
+    def teams_of_user(self, user_id: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT e.* FROM team_members m JOIN entities e ON e.id = m.entity_id WHERE m.user_id = ? ORDER BY e.id",
+            (user_id,),
+        )
+
+    def put_team_member(self, entity_id: int, user_id: int, role: str) -> None:
+        self.conn.execute(
+            "INSERT INTO team_members (entity_id, user_id, role) VALUES (?, ?, ?)"
+            " ON CONFLICT (entity_id, user_id) DO UPDATE SET role = excluded.role",
+            (entity_id, user_id, role),
+        )
+
+    def remove_team_member(self, entity_id: int, user_id: int) -> None:
+        self.conn.execute("DELETE FROM team_members WHERE entity_id = ? AND user_id = ?", (entity_id, user_id))
+
+    def caller_grants(self, user_id: int) -> list[sqlite3.Row]:
+        """What a user holds (`kind`, `id`, `role`): organizations, teams, and registries, directly
+        (`registry`) or through a team that is a member (`registry_team`)."""
+        return self.all(
+            "SELECT 'organization' AS kind, organization_id AS id, role FROM organization_members WHERE user_id = ?"
+            " UNION ALL SELECT 'team', entity_id, role FROM team_members WHERE user_id = ?"
+            " UNION ALL SELECT 'registry', project_id, role FROM project_members WHERE user_id = ?"
+            " UNION ALL SELECT 'registry_team', t.project_id, t.role FROM project_team_members t"
+            " JOIN team_members m ON m.entity_id = t.entity_id WHERE m.user_id = ?",
+            (user_id, user_id, user_id, user_id),
+        )
+
+    def registry_user_members(self, project_id: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT u.*, m.role FROM project_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.project_id = ? ORDER BY m.created_at, u.id",
+            (project_id,),
+        )
+
+    def registry_team_members(self, project_id: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT e.*, m.role FROM project_team_members m JOIN entities e ON e.id = m.entity_id"
+            " WHERE m.project_id = ? ORDER BY m.created_at, e.id",
+            (project_id,),
+        )
+
+    def registry_user_role(self, project_id: int, user_id: int) -> str | None:
+        row = self.one("SELECT role FROM project_members WHERE project_id = ? AND user_id = ?", (project_id, user_id))
+        return None if row is None else str(row["role"])
+
+    def registry_team_role(self, project_id: int, entity_id: int) -> str | None:
+        row = self.one(
+            "SELECT role FROM project_team_members WHERE project_id = ? AND entity_id = ?", (project_id, entity_id)
+        )
+        return None if row is None else str(row["role"])
+
+    def put_registry_user(self, project_id: int, user_id: int, role: str) -> None:
+        self.conn.execute(
+            "INSERT INTO project_members (project_id, user_id, role, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+            (project_id, user_id, role, utcnow()),
+        )
+
+    def put_registry_team(self, project_id: int, entity_id: int, role: str) -> None:
+        self.conn.execute(
+            "INSERT INTO project_team_members (project_id, entity_id, role, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (project_id, entity_id) DO UPDATE SET role = excluded.role",
+            (project_id, entity_id, role, utcnow()),
+        )
+
+    def remove_registry_user(self, project_id: int, user_id: int) -> None:
+        self.conn.execute("DELETE FROM project_members WHERE project_id = ? AND user_id = ?", (project_id, user_id))
+
+    def remove_registry_team(self, project_id: int, entity_id: int) -> None:
+        self.conn.execute(
+            "DELETE FROM project_team_members WHERE project_id = ? AND entity_id = ?", (project_id, entity_id)
+        )
+
+    def registry_types(self, project_id: int) -> list[sqlite3.Row]:
+        """The types a registry accepts, in the order they were added."""
+        return self.all(
+            "SELECT * FROM artifact_types WHERE project_id = ? AND registry_allowed = 1 ORDER BY id", (project_id,)
+        )
+
+    def allow_artifact_type(self, type_id: int) -> None:
+        self.conn.execute("UPDATE artifact_types SET registry_allowed = 1 WHERE id = ?", (type_id,))
+
+    def delete_registry(self, project_id: int) -> None:
+        """Remove a registry and what it holds: its collections (portfolios of links), their
+        aliases, tags and links, its types and members. The linked versions stay in their projects."""
+        conn = self.conn
+        collections = "(SELECT id FROM collections WHERE project_id = ?)"
+        for statement in (
+            f"DELETE FROM aliases WHERE collection_id IN {collections}",
+            f"DELETE FROM memberships WHERE collection_id IN {collections}",
+            f"DELETE FROM collection_tags WHERE collection_id IN {collections}",
+            "DELETE FROM collections WHERE project_id = ?",
+            "DELETE FROM artifact_types WHERE project_id = ?",
+            "DELETE FROM project_members WHERE project_id = ?",
+            "DELETE FROM project_team_members WHERE project_id = ?",
+            "DELETE FROM projects WHERE id = ?",
+        ):
+            conn.execute(statement, (project_id,))
+
+    def versions_logged_in(self, project_id: int) -> int:
+        """How many versions were logged (not linked) into a project's collections."""
+        return self.integer(
+            "SELECT COUNT(*) FROM artifacts a JOIN collections c ON c.id = a.sequence_id WHERE c.project_id = ?",
+            (project_id,),
+        )
+
+    def projects_of_version(self, artifact_id: int) -> list[int]:
+        """The projects a version is in: its sequence's and those of every live collection it is linked into."""
+        return [
+            int(r["project_id"])
+            for r in self.all(
+                "SELECT DISTINCT c.project_id FROM memberships m JOIN collections c ON c.id = m.collection_id"
+                " WHERE m.artifact_id = ? AND c.state = 'READY'"
+                " UNION SELECT c.project_id FROM artifacts a JOIN collections c ON c.id = a.sequence_id WHERE a.id = ?",
+                (artifact_id, artifact_id),
+            )
+        ]
 
     # ------------------------------------------------------------ file routes
 
