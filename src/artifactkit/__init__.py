@@ -15,6 +15,7 @@ from ._version import __version__
 
 # The public names, imported on first use so that `import artifactkit` stays cheap.
 _EXPORTS = {
+    "AddOnlyArtifactTypesList": ".registries",
     "Api": ".api",
     "Artifact": ".artifacts",
     "ArtifactCollection": ".collections",
@@ -25,20 +26,34 @@ _EXPORTS = {
     "ArtifactType": ".artifact_types",
     "ArtifactTypes": ".artifact_types",
     "Artifacts": ".artifacts",
+    "ChainedListing": ".registries",
     "DownloadResult": ".transfer.download",
     "File": ".files",
+    "LinkTarget": ".artifacts",
     "Manifest": ".manifest",
     "ManifestEntry": ".manifest",
+    "MemberKind": ".members",
+    "MemberRole": ".members",
+    "OrderedCollections": ".registries",
+    "OrgEntity": ".organizations",
+    "Organization": ".organizations",
     "Paginator": "._pagination",
     "Project": ".projects",
     "ProjectArtifactCollections": ".collections",
     "Projects": ".projects",
+    "Registries": ".registries",
+    "Registry": ".registries",
+    "RegistryCollections": ".registries",
+    "RegistryVersions": ".registries",
     "RetryPolicy": "._transport",
     "Run": ".runs",
     "RunArtifacts": ".runs",
     "Runs": ".runs",
+    "Team": ".members",
+    "TeamMember": ".members",
     "UploadStats": ".transfer.upload",
     "User": ".users",
+    "UserMember": ".members",
     "artifact_collection_edge_name": "._capabilities",
     "artifact_collection_plural_edge_name": "._capabilities",
     "errors": ".errors",
@@ -56,11 +71,22 @@ if TYPE_CHECKING:
     from ._transport import RetryPolicy
     from .api import Api
     from .artifact_types import ArtifactType, ArtifactTypes
-    from .artifacts import Artifact, ArtifactEntry, Artifacts, ArtifactTTL
+    from .artifacts import Artifact, ArtifactEntry, Artifacts, ArtifactTTL, LinkTarget
     from .collections import ArtifactCollection, ArtifactCollections, ProjectArtifactCollections
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
+    from .members import MemberKind, MemberRole, Team, TeamMember, UserMember
+    from .organizations import Organization, OrgEntity
     from .projects import Project, Projects
+    from .registries import (
+        AddOnlyArtifactTypesList,
+        ChainedListing,
+        OrderedCollections,
+        Registries,
+        Registry,
+        RegistryCollections,
+        RegistryVersions,
+    )
     from .runs import Run, RunArtifacts, Runs
     from .transfer.download import DownloadResult
     from .transfer.upload import UploadStats
@@ -84,6 +110,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AddOnlyArtifactTypesList",
     "Api",
     "Artifact",
     "ArtifactCollection",
@@ -94,20 +121,34 @@ __all__ = [
     "ArtifactType",
     "ArtifactTypes",
     "Artifacts",
+    "ChainedListing",
     "DownloadResult",
     "File",
+    "LinkTarget",
     "Manifest",
     "ManifestEntry",
+    "MemberKind",
+    "MemberRole",
+    "OrderedCollections",
+    "OrgEntity",
+    "Organization",
     "Paginator",
     "Project",
     "ProjectArtifactCollections",
     "Projects",
+    "Registries",
+    "Registry",
+    "RegistryCollections",
+    "RegistryVersions",
     "RetryPolicy",
     "Run",
     "RunArtifacts",
     "Runs",
+    "Team",
+    "TeamMember",
     "UploadStats",
     "User",
+    "UserMember",
     "__version__",
     "artifact_collection_edge_name",
     "artifact_collection_plural_edge_name",

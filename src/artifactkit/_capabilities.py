@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from ._graphql import Session
 from ._pagination import Page
+from .errors import BadRequestError, GraphQLError, UnsupportedError
 
 if TYPE_CHECKING:
     from ._generated.fragments import (
@@ -585,6 +586,15 @@ def _as_membership(legacy: LegacyVersionFields) -> MembershipFields:
     )
 
 
+# Server features (`serverInfo.features`) the facade consults.
+REGISTRY_SEARCH = "ARTIFACT_REGISTRY_SEARCH"
+"""Registries, their search and `Api.registry()` (wandb 0.31.0 refuses every registry call without it)."""
+REGISTRY_ARTIFACT_TYPES = "INCLUDE_ARTIFACT_TYPES_IN_REGISTRY_CREATION"
+"""Creating and saving registries with their allowed artifact types."""
+COLLECTION_FILTERING = "ARTIFACT_COLLECTIONS_FILTERING_SORTING"
+"""Server-side filters and orders; with it, an organization may also offer advanced registry search."""
+
+
 class Capabilities:
     """What one server supports, probed once per client (one `serverInfo` request, on first need)."""
 
@@ -592,6 +602,7 @@ class Capabilities:
         self._session = session
         self._collection_edges: bool | None = None
         self._operations: CollectionOperations | None = None
+        self._features: frozenset[str] | None = None
 
     @property
     def collection_edges(self) -> bool:
@@ -618,3 +629,30 @@ class Capabilities:
             modern = self.collection_edges
             self._operations = ModernOperations(self._session) if modern else LegacyOperations(self._session)
         return self._operations
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The enabled `serverInfo.features`, asked once (servers before 0.12.11 have none: no request).
+
+        A server that does not know `ServerInfo.features` answers the question with a GraphQL
+        error; it then has none of them.
+        """
+        if self._features is None:
+            self._features = self._probe_features() if self.collection_edges else frozenset()
+            log.info("the server enables features: %s", ", ".join(sorted(self._features)) or "none")
+        return self._features
+
+    def _probe_features(self) -> frozenset[str]:
+        try:
+            info = self._session.call(lambda c: c.server_features(), "asking the server for its features")
+        except (GraphQLError, BadRequestError) as exc:
+            log.info("the server lists no features (%s)", exc)
+            return frozenset()
+        if info.server_info is None:
+            return frozenset()
+        return frozenset(f.name for f in info.server_info.features if f is not None and f.is_enabled)
+
+    def require(self, feature: str, what: str) -> None:
+        """Raise `UnsupportedError` unless the server enables `feature`; `what` names the call refused."""
+        if feature not in self.features:
+            raise UnsupportedError(f"this W&B server does not support {what} (it lacks the feature {feature})")

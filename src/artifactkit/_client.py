@@ -21,6 +21,7 @@ from ._transport import Transport
 if TYPE_CHECKING:
     from ._generated.fragments import RunFields
     from .collections import ArtifactCollection
+    from .organizations import EntityOrganizations
     from .runs import Run
 
 
@@ -54,14 +55,25 @@ def app_url_for(base_url: str) -> str:
 class Client(Session):
     """The session of one `Api`, with its capabilities and its download cache location."""
 
-    def __init__(self, transport: Transport, *, cache_root: Path | None = None) -> None:
+    def __init__(
+        self, transport: Transport, *, cache_root: Path | None = None, organization: str | None = None
+    ) -> None:
         super().__init__(transport)
         self.cache_root = cache_root
         self.capabilities = Capabilities(self)
+        self.organization = organization
+        """The configured organization (`organization` setting), for registry paths that name none."""
+        self.entity_organizations: dict[str, EntityOrganizations] = {}
+        """Each entity's organizations, asked once (`organizations.entity_organizations`)."""
+        self.advanced_search: dict[str, bool] = {}
+        """Whether each organization offers advanced registry search, asked once."""
 
     def forget_capabilities(self) -> None:
-        """Probe the server again on the next call that needs to know what it supports."""
+        """Probe the server again on the next call that needs to know what it supports (and ask
+        again which organizations entities belong to)."""
         self.capabilities = Capabilities(self)
+        self.entity_organizations.clear()
+        self.advanced_search.clear()
 
     @property
     def app_url(self) -> str:

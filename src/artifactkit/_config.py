@@ -36,7 +36,7 @@ LOCAL = "local"
 """The `base_url` that asks for the running local emulator."""
 DEFAULT_TIMEOUT = 30.0
 SETTINGS_SECTION = "default"
-SETTINGS_KEYS = ("base_url", "entity", "project")
+SETTINGS_KEYS = ("base_url", "entity", "project", "organization")
 
 _warned_netrc: set[Path] = set()
 
@@ -53,6 +53,8 @@ class Config:
     sources: Mapping[str, str]
     local_server: LocalServer | None = None
     """The emulator `base_url` points at, when it was asked for or found running."""
+    organization: str | None = None
+    """The organization registry paths belong to when they name none (wandb's `organization` setting)."""
 
     @property
     def uses_local_server(self) -> bool:
@@ -156,6 +158,7 @@ def resolve(
     entity: str | None = None,
     project: str | None = None,
     timeout: float | None = None,
+    organization: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Config:
@@ -222,6 +225,11 @@ def resolve(
     project_value, sources["project"] = _first(
         (project, "argument project="), (env.get("WANDB_PROJECT"), "WANDB_PROJECT"), from_settings("project")
     )
+    organization_value, sources["organization"] = _first(
+        (organization, "argument organization="),
+        (env.get("WANDB_ORGANIZATION"), "WANDB_ORGANIZATION"),
+        from_settings("organization"),
+    )
     if timeout is not None:
         seconds, sources["timeout"] = parse_timeout(timeout, "argument timeout="), "argument timeout="
     elif env.get("WANDB_HTTP_TIMEOUT"):
@@ -239,6 +247,7 @@ def resolve(
         timeout=seconds,
         sources=sources,
         local_server=local,
+        organization=organization_value,
     )
     log.info("server %s (from %s); API key from %s", base, sources["base_url"], sources["api_key"])
     log.debug(

@@ -19,6 +19,33 @@ RUN_FORM = "'entity/project/run_id'"
 COLLECTION_NAME_FORM = "letters, digits, '-', '_' and '.', at most 128 characters"
 TYPE_NAME_FORM = "a type name such as 'dataset' or 'model': letters, digits, '-', '_' and '.'"
 RESERVED_TYPE_PREFIX = "wandb-"
+REGISTRY_PREFIX = "wandb-registry-"
+"""A registry is the project `wandb-registry-<name>` of an organization's entity."""
+REGISTRY_NAME_FORM = (
+    f"a registry name such as 'model' (the project '{REGISTRY_PREFIX}model'): letters, digits, '-', '_' and '.', "
+    f"at most {names.MAX_NAME_CHARS - len(REGISTRY_PREFIX)} characters"
+)
+
+
+def is_registry_project(project: str) -> bool:
+    """Whether `project` names a registry (`wandb-registry-model`), whatever entity it is looked up in."""
+    return project.startswith(REGISTRY_PREFIX) and project != REGISTRY_PREFIX
+
+
+def registry_project(name: str) -> str:
+    """`wandb-registry-model` for the registry `model` (a full name is kept), checked."""
+    if not isinstance(name, str) or not name:
+        raise InvalidNameError("the registry name is empty", expected=REGISTRY_NAME_FORM)
+    full = name if is_registry_project(name) else REGISTRY_PREFIX + name
+    try:
+        return names.check_name("registry", full)
+    except names.InvalidName:
+        raise InvalidNameError(f"registry name {name!r} is not valid", expected=REGISTRY_NAME_FORM) from None
+
+
+def registry_name(project: str) -> str:
+    """`model` for the project `wandb-registry-model`."""
+    return project.removeprefix(REGISTRY_PREFIX)
 
 
 def check_part(kind: str, value: str, form: str) -> str:
@@ -91,6 +118,10 @@ class ArtifactPath:
 DefaultEntity = Callable[[], "str | None"]
 """Asked for the default entity only when a path that is otherwise valid lacks one."""
 
+RegistryEntity = Callable[["str | None"], str]
+"""For a registry path (its project `wandb-registry-*`): given the organization the path names before
+the registry (None: none), the name of the organization's entity that holds the registry."""
+
 
 def _split(path: str, form: str) -> list[str]:
     if not isinstance(path, str):
@@ -108,10 +139,23 @@ def _entity(given: str | None, default_entity: DefaultEntity, path: str, form: s
     return check_part("entity", entity, form)
 
 
+def _registry_entity(given: str | None, registry_entity: RegistryEntity, form: str) -> str:
+    organization = None if given is None else check_part("organization", given, form)
+    return check_part("entity", registry_entity(organization), form)
+
+
 def parse_project_path(
-    path: str | None, default_entity: DefaultEntity, default_project: str | None = None
+    path: str | None,
+    default_entity: DefaultEntity,
+    default_project: str | None = None,
+    *,
+    registry_entity: RegistryEntity | None = None,
 ) -> ProjectPath:
-    """`entity/project` or `project`; None means the default project."""
+    """`entity/project` or `project`; None means the default project.
+
+    With `registry_entity`, a registry (`wandb-registry-model`, `ORGANIZATION/wandb-registry-model`)
+    belongs to the entity it returns for the organization named (None: none).
+    """
     if path is None:
         if not default_project:
             raise InvalidNameError(
@@ -122,14 +166,27 @@ def parse_project_path(
     if len(parts) > 2:
         raise InvalidNameError(f"project path {path!r} has {len(parts)} parts", expected=PROJECT_FORM)
     project = check_part("project", parts[-1], PROJECT_FORM)
-    entity = _entity(parts[0] if len(parts) == 2 else None, default_entity, path, PROJECT_FORM)
+    given = parts[0] if len(parts) == 2 else None
+    if registry_entity is not None and is_registry_project(project):
+        return ProjectPath(_registry_entity(given, registry_entity, PROJECT_FORM), project)
+    entity = _entity(given, default_entity, path, PROJECT_FORM)
     return ProjectPath(entity, project)
 
 
 def parse_artifact_path(
-    path: str, default_entity: DefaultEntity, default_project: str | None, *, allow_alias: bool = True
+    path: str,
+    default_entity: DefaultEntity,
+    default_project: str | None,
+    *,
+    allow_alias: bool = True,
+    registry_entity: RegistryEntity | None = None,
 ) -> ArtifactPath:
-    """`entity/project/name[:alias]`, `project/name[:alias]` or `name[:alias]` with the defaults."""
+    """`entity/project/name[:alias]`, `project/name[:alias]` or `name[:alias]` with the defaults.
+
+    With `registry_entity`, a path into a registry (`wandb-registry-model/name:alias`, or
+    `ORGANIZATION/wandb-registry-model/name:alias`) belongs to the entity it returns for the
+    organization named (None: none); everything else is checked first.
+    """
     form = ARTIFACT_FORM if allow_alias else COLLECTION_FORM
     parts = _split(path, form)
     if len(parts) > 3:
@@ -143,7 +200,11 @@ def parse_artifact_path(
     if not project:
         raise InvalidNameError(f"{path!r} names no project and no default project is configured", expected=form)
     project = check_part("project", project, form)
-    entity = _entity(parts[0] if len(parts) == 3 else None, default_entity, path, form)
+    given = parts[0] if len(parts) == 3 else None
+    if registry_entity is not None and is_registry_project(project):
+        entity = _registry_entity(given, registry_entity, form)
+    else:
+        entity = _entity(given, default_entity, path, form)
     return ArtifactPath(entity=entity, project=project, collection=collection, alias=checked_alias)
 
 

@@ -10,10 +10,10 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from . import _config, _lookups
+from . import _config, _lookups, members, organizations
 from ._capabilities import Capabilities
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE
@@ -28,6 +28,7 @@ from ._paths import (
     parse_artifact_path,
     parse_project_path,
     parse_run_path,
+    registry_project,
 )
 from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes
@@ -35,7 +36,21 @@ from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
 from .errors import DownloadError, InvalidNameError, NotFoundError, UnsupportedError
 from .manifest import ManifestEntry, ManifestError, check_entry_path
+from .members import Team
+from .organizations import Organization
 from .projects import PROJECTS_PER_PAGE, Project, Projects
+from .registries import (
+    DEFAULT_REGISTRY_PER_PAGE,
+    Registries,
+    Registry,
+    check_registries_arguments,
+    check_registry_types,
+    check_visibility,
+    create_registry,
+    list_registries,
+    load_registry,
+    require_registry_creation,
+)
 from .runs import Run, Runs
 from .transfer.cache import Cache
 from .transfer.fetch import normalise_etag
@@ -78,12 +93,14 @@ class Api:
     as it does there.
 
     Args:
-        overrides: `base_url`, `api_key`, `entity`, `project` as a mapping (the other arguments win).
+        overrides: `base_url`, `api_key`, `entity`, `project`, `organization` as a mapping (the other arguments win).
         timeout: seconds to wait for each HTTP response; None: `WANDB_HTTP_TIMEOUT`, else 30.
         api_key: the W&B API key; None: found as described above.
         base_url: the server, e.g. `https://api.wandb.ai` or `"local"`; None: found as above.
         entity: the default entity for paths that name none; None: configured, else the key's user.
         project: the default project for paths that name none; None: configured, else none.
+        organization: the organization of registry paths that name none and of `registries()`;
+            None: `WANDB_ORGANIZATION`, the settings files, else the entity's only organization.
         retry: how hard to retry failed requests; None: `RetryPolicy()`.
         cache_dir: the download cache; None: `$WANDB_CACHE_DIR/artifactkit` or the user cache dir.
         http_transport: an httpx transport to send requests through (tests, proxies).
@@ -98,6 +115,7 @@ class Api:
         base_url: str | None = None,
         entity: str | None = None,
         project: str | None = None,
+        organization: str | None = None,
         retry: RetryPolicy | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         http_transport: httpx.BaseTransport | None = None,
@@ -109,6 +127,7 @@ class Api:
             entity=entity or overrides.get("entity"),
             project=project or overrides.get("project"),
             timeout=timeout,
+            organization=organization or overrides.get("organization"),
         )
         self.base_url = self.config.base_url
         self.timeout = self.config.timeout
@@ -117,7 +136,7 @@ class Api:
         self.settings: dict[str, str | None] = {
             "base_url": self.config.base_url,
             "entity": self.config.entity,
-            "organization": None,  # organizations come with registry support (issue 19)
+            "organization": self.config.organization,
             "project": self.config.project,
         }
         """What was configured, under wandb's names (`entity` and `project` None where nothing was)."""
@@ -128,7 +147,11 @@ class Api:
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
         transport.key_source = self.config.sources.get("api_key", transport.key_source)
         transport.base_url_source = self.config.sources.get("base_url", transport.base_url_source)
-        self.client: Client = _Connection(transport, cache_root=Path(cache_dir) if cache_dir is not None else None)
+        self.client: Client = _Connection(
+            transport,
+            cache_root=Path(cache_dir) if cache_dir is not None else None,
+            organization=self.config.organization,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -192,10 +215,82 @@ class Api:
         return self.default_entity
 
     def _project_path(self, path: str | None) -> ProjectPath:
-        return parse_project_path(path, self._default_entity, self._project)
+        return parse_project_path(path, self._default_entity, self._project, registry_entity=self._registry_entity)
 
     def _artifact_path(self, path: str, *, allow_alias: bool = True) -> ArtifactPath:
-        return parse_artifact_path(path, self._default_entity, self._project, allow_alias=allow_alias)
+        return parse_artifact_path(
+            path, self._default_entity, self._project, allow_alias=allow_alias, registry_entity=self._registry_entity
+        )
+
+    def _registry_entity(self, organization: str | None) -> str:
+        """The entity holding the registries of the organization a path names (None: as configured or decided)."""
+        return organizations.registry_entity(self.client, self._default_entity)(organization)
+
+    # -- organizations and registries (docs/registry.md) ---------------------------------------
+
+    def _organization_name(self, organization: str | None) -> str:
+        return organizations.organization_name(
+            self.client, organization or self.config.organization, self._default_entity()
+        )
+
+    def organization(self, name: str | None = None) -> Organization:
+        """The organization `name` (its display name); None: the configured one, else the default entity's."""
+        if name is None:
+            name = self.config.organization
+        if name is None:
+            organizations.require_registries(self.client, "looking up organizations")
+            name = organizations.resolve_org(self.client, self._default_entity(), None).name
+        return organizations.fetch_organization(self.client, name)
+
+    def registries(
+        self,
+        organization: str | None = None,
+        filter: dict[str, Any] | None = None,
+        order: str | None = None,
+        per_page: int = DEFAULT_REGISTRY_PER_PAGE,
+        start: str | None = None,
+    ) -> Registries:
+        """The registries of `organization` you may see, filtered and ordered on the server.
+
+        `organization` None: the configured one, else the default entity's only one. `filter` takes
+        `name` (matched with the `wandb-registry-` prefix; `{"$regex": ...}` as written), `id`,
+        `description`, `created_at`, `updated_at`; `order` `name`, `created_at` or `updated_at`
+        (`-` first: descending). `.collections(filter)` and `.versions(filter)` search inside them.
+        """
+        organizations.require_registry_search(self.client, "registries")
+        check_registries_arguments(filter, order)
+        return list_registries(self.client, self._organization_name(organization), filter, order, per_page, start)
+
+    def registry(self, name: str, organization: str | None = None) -> Registry:
+        """The registry `name` (`model`, or `wandb-registry-model`) of `organization` (as for `registries()`)."""
+        organizations.require_registry_search(self.client, "registries")
+        registry_project(name)
+        return load_registry(self.client, self._organization_name(organization), name)
+
+    def create_registry(
+        self,
+        name: str,
+        visibility: Literal["organization", "restricted"],
+        organization: str | None = None,
+        description: str | None = None,
+        artifact_types: list[str] | None = None,
+    ) -> Registry:
+        """Create the registry `name` (`ConflictError` if it exists); no `artifact_types`: any type may be linked."""
+        require_registry_creation(self.client)
+        registry_project(name)
+        check_visibility(visibility)
+        check_registry_types(artifact_types or [])
+        return create_registry(
+            self.client, self._organization_name(organization), name, visibility, description, artifact_types
+        )
+
+    def user(self, username_or_email: str) -> User | None:
+        """The user with this username or email (None if there is none), e.g. to add to a registry."""
+        return members.find_user(self.client, username_or_email)
+
+    def team(self, team: str) -> Team:
+        """The team entity `team` (`NotFoundError` if there is none), e.g. to add to a registry."""
+        return members.find_team(self.client, check_part("team", team, "a team name"))
 
     # -- projects ------------------------------------------------------------------------------
 

@@ -25,7 +25,15 @@ from urllib.parse import quote
 from . import _lookups
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
-from ._paths import ArtifactPath, check_alias, check_tags, parse_artifact_path, version_index
+from ._paths import (
+    ArtifactPath,
+    check_alias,
+    check_tags,
+    is_registry_project,
+    parse_artifact_path,
+    registry_name,
+    version_index,
+)
 from ._times import parse_optional_server_time, parse_server_time
 from .errors import (
     ConflictError,
@@ -36,6 +44,7 @@ from .errors import (
 )
 from .files import ArtifactFiles
 from .manifest import Manifest, ManifestEntry, ManifestError
+from .organizations import organization_of_entity, registry_entity
 from .transfer.cache import Cache, manifest_key
 from .transfer.download import DownloadResult, download, fetch_document, verify_directory
 from .transfer.plan import select_entries
@@ -131,6 +140,18 @@ class CollectionView(NamedTuple):
         return cls(
             entity, project_name, ref.name, ref.id, is_portfolio, version, (linked_at or None) if is_portfolio else None
         )
+
+
+class LinkTarget(NamedTuple):
+    """Where a version would be linked (`Artifact.link_target()`), and its link there if any."""
+
+    entity: str
+    project: str
+    collection: str
+    path: str
+    """`entity/project/collection`, the organization's entity for a registry."""
+    existing: Artifact | None
+    """The version's link in that collection already, or None."""
 
 
 class ArtifactTTL(enum.Enum):
@@ -404,6 +425,60 @@ class Artifact:
         return parse_optional_server_time(self._view.linked_at)
 
     @property
+    def linked_artifacts(self) -> list[Artifact]:
+        """Every link of this version (in portfolios and registries); `[]` for a link itself.
+
+        One request per 100 collections the version is in (its sequence included).
+        """
+        return [] if self.is_link else self._links()
+
+    def _links(self) -> list[Artifact]:
+        """The links of the version behind this one (itself or, for a link, its source)."""
+        if not self.client.capabilities.collection_edges:
+            raise UnsupportedError("this W&B server predates listing a version's links (server 0.12.11 and later)")
+
+        def fetch(cursor: str | None, per_page: int) -> Page[Artifact]:
+            result = self.client.call(
+                lambda c: c.artifact_memberships(self.id, cursor=cursor, per_page=per_page),
+                f"listing the links of {self.qualified_name}",
+            )
+            if result.artifact is None:
+                raise NotFoundError(f"{self.qualified_name} no longer exists", kind="version", path=self.qualified_name)
+            connection = result.artifact.artifact_memberships
+            fallback = (self.entity, self.project)
+            links = [
+                Artifact._from_membership(self.client, node, fallback)
+                for edge in connection.edges
+                if (node := edge.node) is not None
+                and node.artifact is not None
+                and node.artifact_collection is not None
+                and node.artifact_collection.typename__ == "ArtifactPortfolio"
+            ]
+            return Page.of(connection, links)
+
+        return list(PageFetcher(fetch, per_page=100))
+
+    @property
+    def source_artifact(self) -> Artifact:
+        """The version as seen through the sequence it was logged to: itself unless it is a link (then one request).
+
+        `NotFoundError` where the source project is hidden from the caller (a registry reader
+        without access to the team project).
+        """
+        if not self.is_link:
+            return self
+        if self._attrs.artifact_sequence.project is None:
+            raise NotFoundError(f"the source of {self.qualified_name} is in a project you cannot see", kind="project")
+        sequence = self._attrs.artifact_sequence.name
+        source = ArtifactPath(self.source_entity, self.source_project, sequence, self.source_version)
+        found = lookup_version(self.client, source)
+        if found is None:
+            raise NotFoundError(
+                f"the source {source} of {self.qualified_name} no longer exists", kind="version", path=str(source)
+            )
+        return found
+
+    @property
     def commit_hash(self) -> str:
         """The short hash the server gave the version when it was committed."""
         return self._attrs.commit_hash or ""
@@ -451,14 +526,21 @@ class Artifact:
         """The version's page in the W&B app.
 
         A link into a model registry (a `model` or a link in the `model-registry` project) points at
-        the registry's view of it; links into W&B Registry projects (`wandb-registry-*`) get theirs
-        with registry support (issue 19) and are `""` until then, as wandb's is when it cannot find
-        the organization.
+        the registry's view of it; a link into a W&B Registry (`wandb-registry-*`) at the
+        organization's registry page (one request, once per entity and Api, for the organization's
+        name; `""` where none is found, as in wandb).
         """
         app = self.client.app_url
         collection = self._view.collection
-        if self.is_link and self.project.startswith("wandb-registry-"):
-            return ""
+        if self.is_link and is_registry_project(self.project):
+            organization = organization_of_entity(self.client, self.entity)
+            if organization is None:
+                return ""
+            selection = quote(f"{self.entity}/{self.project}/{collection}", safe="")
+            return (
+                f"{app}/orgs/{quote(organization)}/registry/{quote(registry_name(self.project))}"
+                f"?selectionPath={selection}&view=membership&version={self.version}"
+            )
         if self.is_link and (self.type == "model" or self.project == "model-registry"):
             selection = quote(f"{self.entity}/{self.project}/{collection}", safe="")
             return (
@@ -894,10 +976,17 @@ class Artifact:
             raise GraphQLError(message, errors=exc.errors) from exc
 
     def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact:
-        """Link this version into the portfolio `entity/project/name` (created if missing)."""
+        """Link this version into the portfolio `entity/project/name` (created if missing).
+
+        A registry target (`wandb-registry-model/classifier`, or `ORGANIZATION/wandb-registry-model/...`)
+        goes to the registry of the organization named there, else of the configured organization,
+        else of the source entity's one, as wandb decides it; when none can be decided the error
+        (`OrganizationNotFoundError`, `AmbiguousOrganizationError`) comes before any link request.
+        Linking a link links its source.
+        """
         from ._generated.input_types import ArtifactAliasInput, LinkArtifactInput
 
-        target = parse_artifact_path(target_path, lambda: self.entity, self.project, allow_alias=False)
+        target = self._target(target_path)
         alias_names = _settable_aliases(aliases or [])
         link = LinkArtifactInput(
             artifactID=self.id,
@@ -916,6 +1005,30 @@ class Artifact:
         if linked is None:
             raise ResponseValidationError(f"the server did not say which version it created while {what}")
         return linked
+
+    def link_target(self, target_path: str) -> LinkTarget:
+        """Where `link(target_path)` would link this version, and its link there if it has one already.
+
+        The path is resolved as `link()` resolves it (a registry path's organization included) and
+        checked before any request; finding an existing link costs one request per 100 collections
+        the version is in. Nothing is changed: this is how a job decides whether to link at all.
+        """
+        target = self._target(target_path)
+        collection = f"{target.entity}/{target.project}/{target.collection}"
+        where = (target.entity, target.project, target.collection)
+        existing = next(
+            (link for link in self._links() if (link.entity, link.project, link.collection_name) == where), None
+        )
+        return LinkTarget(target.entity, target.project, target.collection, collection, existing)
+
+    def _target(self, target_path: str) -> ArtifactPath:
+        return parse_artifact_path(
+            target_path,
+            lambda: self.entity,
+            self.project,
+            allow_alias=False,
+            registry_entity=registry_entity(self.client, lambda: self.source_entity),
+        )
 
     def unlink(self) -> None:
         """Remove this link from its portfolio (only for versions fetched through a portfolio)."""

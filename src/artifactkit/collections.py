@@ -19,10 +19,18 @@ from ._capabilities import (
 )
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE, Page, PageFetcher, Paginator
-from ._paths import COLLECTION_NAME_FORM, RESERVED_TYPE_PREFIX, TYPE_NAME_FORM, check_part, check_tags
+from ._paths import (
+    COLLECTION_NAME_FORM,
+    RESERVED_TYPE_PREFIX,
+    TYPE_NAME_FORM,
+    check_part,
+    check_tags,
+    is_registry_project,
+)
 from ._times import parse_optional_server_time, parse_server_time
 from .artifacts import Artifacts
 from .errors import NotFoundError, UnsupportedError
+from .organizations import require_registries, resolve_org
 
 if TYPE_CHECKING:
     from ._generated.fragments import ArtifactCollectionFields
@@ -157,7 +165,17 @@ class ArtifactCollection:
         type: str,
         organization: str | None = None,
     ) -> None:
-        """Load the collection `entity/project/name` of type `type` (one request)."""
+        """Load the collection `entity/project/name` of type `type` (one request).
+
+        For a registry (`project` is `wandb-registry-*`), `organization` names the organization (or
+        its entity) whose registry it is: the collection is then looked up in that organization's
+        entity, decided as for registry paths from `entity` (one more request, once per client),
+        and `organization` holds the organization's name.
+        """
+        if organization is not None and is_registry_project(project):
+            require_registries(client, "a registry collection")
+            org = resolve_org(client, entity, organization)
+            entity, organization = org.entity_name, org.name
         self._init(client, entity, project, organization, _lookups.collection(client, entity, project, type, name))
 
     @classmethod

@@ -99,6 +99,18 @@ class NotFoundError(ArtifactkitError, LookupError):
         self.suggestions = suggestions
 
 
+class OrganizationNotFoundError(NotFoundError):
+    """No organization could be found for a registry path: the entity belongs to none, or not to the one named."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message, kind="organization", path=path)
+
+
+class AmbiguousOrganizationError(ConfigurationError, ValueError):
+    """The entity belongs to several organizations and none was named: pass the organization (in the path,
+    `organization=`, `WANDB_ORGANIZATION` or the settings files)."""
+
+
 class ResponseValidationError(ArtifactkitError):
     """The server's answer does not have the shape the schema promises."""
 
@@ -169,6 +181,7 @@ class FileChangedError(UploadError):
 __all__ = [
     "APIStatusError",
     "APITimeoutError",
+    "AmbiguousOrganizationError",
     "ArtifactkitError",
     "AuthenticationError",
     "BadRequestError",
@@ -182,6 +195,7 @@ __all__ = [
     "GraphQLError",
     "InvalidNameError",
     "NotFoundError",
+    "OrganizationNotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",

@@ -133,3 +133,56 @@ def operation_names(emu: EmbeddedEmulator) -> list[str]:
 
 def names(items: Sequence[Any]) -> list[str]:
     return [item.name for item in items]
+
+
+# -- organizations, teams and users of an emulator (what `artifactkit admin` does, in-process) ------
+
+
+def user_key(emu: EmbeddedEmulator, username: str, *, role: str = "write") -> str:
+    """A new API key of `username` (created, and joining the home organization, on first use)."""
+    from artifactkit.server.accounts import create_key
+
+    return create_key(emu.store, username, role=role).key
+
+
+def team(emu: EmbeddedEmulator, name: str, *usernames: str) -> str:
+    """The team `name` of the home organization with these users as members; returns its name."""
+    from artifactkit.server import organizations
+    from artifactkit.server.accounts import ensure_user
+
+    store = emu.store
+    home = organizations.home_organization(store)
+    assert home is not None
+    row = store.entity_by_name(name) or organizations.create_team(store, name, int(home["id"]))
+    for username in usernames:
+        organizations.set_team_member(store, row, ensure_user(store, username), "member")
+    return name
+
+
+def leave_home_organization(emu: EmbeddedEmulator, username: str) -> None:
+    from artifactkit.server import organizations
+    from artifactkit.server.accounts import ensure_user
+
+    store = emu.store
+    home = organizations.home_organization(store)
+    assert home is not None
+    organizations.remove_organization_member(store, int(home["id"]), ensure_user(store, username))
+
+
+def join_organization(emu: EmbeddedEmulator, username: str, organization: str, entity: str) -> None:
+    """`username` joins the organization `organization` (created with its entity `entity` if needed)."""
+    from artifactkit.server import organizations
+    from artifactkit.server.accounts import ensure_user
+
+    store = emu.store
+    row = store.organization_by_name(organization) or organizations.create_organization(store, organization, entity)
+    organizations.set_organization_member(store, int(row["id"]), ensure_user(store, username), "member")
+
+
+def registry_projects_outside_organizations(emu: EmbeddedEmulator) -> list[str]:
+    """Every `wandb-registry-*` project of an entity that is not an organization's own (must be none)."""
+    rows = emu.store.conn.execute(
+        "SELECT e.name AS entity, p.name AS project FROM projects p JOIN entities e ON e.id = p.entity_id "
+        "WHERE p.name LIKE 'wandb-registry-%' AND e.kind != 'organization'"
+    ).fetchall()
+    return [f"{r['entity']}/{r['project']}" for r in rows]

@@ -21,9 +21,10 @@ from artifactkit import Api, server_supports_artifact_collections_gql_edges
 from artifactkit.errors import ArtifactkitError
 from artifactkit.server.embedded import EmbeddedEmulator
 from tests.conftest import make_api
-from tests.integration.support import upload, wire
+from tests.integration.support import team, upload, wire
 
 READ = "local/wire-read"
+TEAM_READ = "wire-team/wire-read"  # registries link versions of team projects
 
 
 def seed(api: Api, root: Path, project: str) -> None:
@@ -32,6 +33,19 @@ def seed(api: Api, root: Path, project: str) -> None:
     upload(api, root, f"{project}/data")
     api.use_artifact(v0, f"{project}/r2")
     v0.link(f"{project}/registry")
+
+
+def seed_registry(emu: EmbeddedEmulator, api: Api, root: Path) -> None:
+    """A model of a team project linked into the home organization's `model` registry as `production`."""
+    team(emu, "wire-team", "local")
+    version = upload(api, root, f"{TEAM_READ}/wire-model", "model", aliases=["best"])
+    if api.capabilities.collection_edges:  # a server before 0.12.11 has no registries
+        version.link("wandb-registry-model/wire-model", aliases=["production"])
+
+
+def _link_into_registry(api: Api, project: str) -> None:
+    version = api.artifact(f"{TEAM_READ}/wire-model:v0")
+    version.link("wandb-registry-model/wire-link", aliases=["candidate"]).unlink()
 
 
 def _save_artifact(api: Api, project: str) -> None:
@@ -95,6 +109,27 @@ SCENARIOS: dict[str, tuple[Callable[[Api, str], Any], bool]] = {
     "Artifact.link and unlink": (_link_and_unlink, True),
     "ArtifactCollection.save": (_save_collection, True),
     "ArtifactCollection.delete": (lambda api, p: api.artifact_collection("dataset", f"{p}/data").delete(), True),
+    "Api.organization": (lambda api, p: api.organization(), False),
+    "Api.registries": (lambda api, p: list(api.registries(filter={"name": "model"}, order="name")), False),
+    "Api.registry, its collections and versions": (
+        lambda api, p: (
+            list((r := api.registry("model")).collections(filter={"name": "wire-model"})),
+            list(r.versions(filter={"alias": "production"})),
+        ),
+        False,
+    ),
+    "Registries.versions across registries": (
+        lambda api, p: list(
+            api.registries(filter={"name": {"$regex": "model"}}).versions(filter={"alias": "production"})
+        ),
+        False,
+    ),
+    "Api.artifact on a registry path": (
+        lambda api, p: api.artifact("wandb-registry-model/wire-model:production"),
+        False,
+    ),
+    "Artifact.linked_artifacts": (lambda api, p: api.artifact(f"{TEAM_READ}/wire-model:v0").linked_artifacts, False),
+    "Artifact.link into a registry and unlink": (_link_into_registry, False),
 }
 
 
@@ -112,6 +147,7 @@ def recording(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     recorded = Recording()
     with make_api(emu, root / "seed-cache") as seeder:
         seed(seeder, root, READ)
+        seed_registry(emu, seeder, root)
         for number, (_call, writes) in enumerate(SCENARIOS.values()):
             if writes:
                 seed(seeder, root, f"local/wire-{number}")

@@ -207,3 +207,69 @@ def filesystem(api: Api) -> None:
     with fs.transaction as transaction:
         if isinstance(transaction, VersionTransaction):
             assert_type(transaction.versions, list[Artifact])
+
+
+def registry_pipeline(api: Api) -> None:
+    """Promote a model through a registry, then consume it by alias, as a production service does."""
+    from artifactkit import (
+        AddOnlyArtifactTypesList,
+        LinkTarget,
+        MemberRole,
+        Organization,
+        Registries,
+        Registry,
+        RegistryCollections,
+        RegistryVersions,
+        TeamMember,
+        UserMember,
+    )
+    from artifactkit.errors import AmbiguousOrganizationError, OrganizationNotFoundError
+
+    production = api.artifact("wandb-registry-model/classifier:production")
+    assert_type(production, Artifact)
+    assert_type(production.is_link, bool)
+    assert_type(production.linked_at, str | None)
+    assert_type(production.source_artifact, Artifact)
+    assert_type(production.download(), str)
+    assert_type(api.artifact("acme/wandb-registry-model/classifier:v2").source_qualified_name, str)
+
+    candidate = api.artifact("ml-team/training/classifier:v7")
+    target = candidate.link_target("wandb-registry-model/classifier")
+    assert_type(target, LinkTarget)
+    if target.existing is None:
+        linked = candidate.link("wandb-registry-model/classifier", aliases=["production"])
+        assert_type(linked, Artifact)
+    assert_type(candidate.linked_artifacts, list[Artifact])
+
+    assert_type(api.organization(), Organization)
+    registry = api.registry("model")
+    assert_type(registry, Registry)
+    assert_type(registry.visibility, Literal["organization", "restricted"])
+    assert_type(registry.created_at, str)
+    assert_type(registry.created_at_datetime, datetime)
+    assert_type(registry.artifact_types, AddOnlyArtifactTypesList)
+    registry.description = "models that passed evaluation"
+    registry.save()
+    for member in registry.members():
+        if isinstance(member, UserMember):
+            assert_type(member.role, MemberRole | str)
+        else:
+            assert_type(member, TeamMember)
+    bob = api.user("bob")
+    if bob is not None:
+        assert_type(registry.add_members(bob).update_member(bob, MemberRole.VIEWER), Registry)
+
+    registries = api.registries(filter={"name": {"$regex": "model"}})
+    assert_type(registries, Registries)
+    collections = registries.collections(filter={"tag": "prod"})
+    if isinstance(collections, RegistryCollections):
+        assert_type(len(collections), int)
+    for version in registry.versions(filter={"alias": "production"}):
+        assert_type(version, Artifact)
+    assert_type(registry.versions(), RegistryVersions)
+    try:
+        api.artifact("wandb-registry-model/classifier:production")
+    except AmbiguousOrganizationError as error:
+        assert_type(error.message, str)
+    except OrganizationNotFoundError as error:
+        assert_type(error.kind, str)

@@ -22,8 +22,9 @@ SETTINGS = {
     "api_key": ("argument", "environment", "netrc"),
     "entity": ("argument", "environment", "workspace", "global"),
     "project": ("argument", "environment", "workspace", "global"),
+    "organization": ("argument", "environment", "workspace", "global"),  # WANDB_ORGANIZATION, `organization`
 }
-DEFAULTS = {"base_url": "https://api.wandb.ai", "entity": None, "project": None}
+DEFAULTS = {"base_url": "https://api.wandb.ai", "entity": None, "project": None, "organization": None}
 HOST = "https://wandb.example.com"
 
 
@@ -100,7 +101,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("present", CASES, ids=lambda p: "+".join(p) or "nothing")
-@pytest.mark.parametrize("setting", ["entity", "project", "base_url"])
+@pytest.mark.parametrize("setting", ["entity", "project", "base_url", "organization"])
 def test_the_highest_layer_that_sets_a_value_wins(machine: Machine, present: tuple[str, ...], setting: str) -> None:
     arguments = setup_layers(machine, present)
     if "api_key" not in arguments and "environment" not in present:

@@ -15,10 +15,12 @@ from .scalars import serialize_json_string
 if TYPE_CHECKING:
     from .add_aliases import AddAliases
     from .add_collection_tags import AddCollectionTags
+    from .add_registry_members import AddRegistryMembers
     from .artifact_by_id import ArtifactByID
     from .artifact_created_by import ArtifactCreatedBy
     from .artifact_manifest_url import ArtifactManifestUrl
     from .artifact_membership_by_name import ArtifactMembershipByName
+    from .artifact_memberships import ArtifactMemberships
     from .artifact_used_by import ArtifactUsedBy
     from .base_model import UnsetType
     from .collection_aliases import CollectionAliases
@@ -33,8 +35,10 @@ if TYPE_CHECKING:
     from .delete_artifact_portfolio import DeleteArtifactPortfolio
     from .delete_artifact_sequence import DeleteArtifactSequence
     from .delete_collection_tags import DeleteCollectionTags
+    from .delete_registry import DeleteRegistry
     from .delete_run import DeleteRun
     from .diagnose_artifact_path import DiagnoseArtifactPath
+    from .entity_organizations import EntityOrganizations
     from .entity_projects import EntityProjects
     from .input_types import (
         AddAliasesInput,
@@ -43,15 +47,21 @@ if TYPE_CHECKING:
         CreateArtifactInput,
         CreateArtifactManifestInput,
         CreateArtifactTypeInput,
+        CreateProjectMembersInput,
         DeleteAliasesInput,
         DeleteArtifactCollectionTagAssignmentsInput,
         DeleteArtifactInput,
+        DeleteProjectMembersInput,
         LinkArtifactInput,
         MoveArtifactSequenceInput,
+        RenameProjectInput,
         UnlinkArtifactInput,
         UpdateArtifactInput,
         UpdateArtifactPortfolioInput,
         UpdateArtifactSequenceInput,
+        UpdateProjectMemberInput,
+        UpdateProjectTeamMemberInput,
+        UpsertModelInput,
         UseArtifactInput,
     )
     from .legacy_artifact_by_id import LegacyArtifactByID
@@ -72,6 +82,9 @@ if TYPE_CHECKING:
     from .membership_file_urls import MembershipFileUrls
     from .membership_files import MembershipFiles
     from .move_artifact_sequence import MoveArtifactSequence
+    from .organization_by_name import OrganizationByName
+    from .organization_registries import OrganizationRegistries
+    from .organization_search_features import OrganizationSearchFeatures
     from .project_artifact_collection import ProjectArtifactCollection
     from .project_artifact_type import ProjectArtifactType
     from .project_artifact_types import ProjectArtifactTypes
@@ -82,19 +95,31 @@ if TYPE_CHECKING:
     from .project_run_data import ProjectRunData
     from .project_runs import ProjectRuns
     from .project_runs_with_data import ProjectRunsWithData
+    from .registry_by_name import RegistryByName
+    from .registry_team_members import RegistryTeamMembers
+    from .registry_user_members import RegistryUserMembers
+    from .remove_registry_members import RemoveRegistryMembers
+    from .rename_registry import RenameRegistry
     from .run_input_artifacts import RunInputArtifacts
     from .run_output_artifacts import RunOutputArtifacts
+    from .search_registry_collections import SearchRegistryCollections
+    from .search_registry_versions import SearchRegistryVersions
     from .server_cli_version import ServerCliVersion
     from .server_features import ServerFeatures
+    from .team_by_name import TeamByName
     from .type_artifact_collection import TypeArtifactCollection
     from .type_artifact_collections import TypeArtifactCollections
     from .unlink_artifact import UnlinkArtifact
     from .update_artifact import UpdateArtifact
     from .update_artifact_portfolio import UpdateArtifactPortfolio
     from .update_artifact_sequence import UpdateArtifactSequence
+    from .update_registry_team_role import UpdateRegistryTeamRole
+    from .update_registry_user_role import UpdateRegistryUserRole
     from .upsert_project import UpsertProject
+    from .upsert_registry import UpsertRegistry
     from .upsert_run import UpsertRun
     from .use_artifact import UseArtifact
+    from .users_by_query import UsersByQuery
     from .version_file_access import VersionFileAccess
     from .viewer import Viewer
 
@@ -996,6 +1021,121 @@ class GeneratedClient(BaseClient):
         )
         return DiagnoseArtifactPath.model_validate(
             self._answer(response, DiagnoseArtifactPath)
+        )
+
+    def artifact_memberships(
+        self,
+        id: str,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "ArtifactMemberships":
+        from .artifact_memberships import ArtifactMemberships
+
+        query = gql("""
+            query ArtifactMemberships($id: ID!, $cursor: String, $perPage: Int) {
+              artifact(id: $id) {
+                artifactMemberships(after: $cursor, first: $perPage) {
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                  edges {
+                    node {
+                      ...MembershipFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              commitHash
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment MembershipFields on ArtifactCollectionMembership {
+              versionIndex
+              createdAt
+              artifactCollection {
+                ...CollectionRefFields
+              }
+              artifact {
+                ...ArtifactFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "cursor": cursor, "perPage": per_page}
+        response = self.execute(
+            query=query,
+            operation_name="ArtifactMemberships",
+            variables=variables,
+            **kwargs,
+        )
+        return ArtifactMemberships.model_validate(
+            self._answer(response, ArtifactMemberships)
         )
 
     def type_artifact_collections(
@@ -2760,6 +2900,148 @@ class GeneratedClient(BaseClient):
             self._answer(response, LegacyCollectionAliases)
         )
 
+    def entity_organizations(self, entity: str, **kwargs: Any) -> "EntityOrganizations":
+        from .entity_organizations import EntityOrganizations
+
+        query = gql("""
+            query EntityOrganizations($entity: String!) {
+              entity(name: $entity) {
+                organization {
+                  ...OrganizationRefFields
+                }
+                user {
+                  organizations {
+                    ...OrganizationRefFields
+                  }
+                }
+              }
+            }
+
+            fragment OrganizationRefFields on Organization {
+              name
+              orgEntity {
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"entity": entity}
+        response = self.execute(
+            query=query,
+            operation_name="EntityOrganizations",
+            variables=variables,
+            **kwargs,
+        )
+        return EntityOrganizations.model_validate(
+            self._answer(response, EntityOrganizations)
+        )
+
+    def organization_by_name(self, name: str, **kwargs: Any) -> "OrganizationByName":
+        from .organization_by_name import OrganizationByName
+
+        query = gql("""
+            query OrganizationByName($name: String!) {
+              organization(name: $name) {
+                ...OrganizationFields
+              }
+            }
+
+            fragment OrganizationFields on Organization {
+              id
+              name
+              orgEntity {
+                id
+                name
+                entityType
+              }
+            }
+            """)
+        variables: dict[str, object] = {"name": name}
+        response = self.execute(
+            query=query,
+            operation_name="OrganizationByName",
+            variables=variables,
+            **kwargs,
+        )
+        return OrganizationByName.model_validate(
+            self._answer(response, OrganizationByName)
+        )
+
+    def organization_search_features(
+        self, name: str, **kwargs: Any
+    ) -> "OrganizationSearchFeatures":
+        from .organization_search_features import OrganizationSearchFeatures
+
+        query = gql("""
+            query OrganizationSearchFeatures($name: String!) {
+              organization(name: $name) {
+                advancedRegistryFeatures {
+                  advancedSearch
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"name": name}
+        response = self.execute(
+            query=query,
+            operation_name="OrganizationSearchFeatures",
+            variables=variables,
+            **kwargs,
+        )
+        return OrganizationSearchFeatures.model_validate(
+            self._answer(response, OrganizationSearchFeatures)
+        )
+
+    def users_by_query(self, query: str, **kwargs: Any) -> "UsersByQuery":
+        from .users_by_query import UsersByQuery
+
+        _query = gql("""
+            query UsersByQuery($query: String!) {
+              users(query: $query) {
+                edges {
+                  node {
+                    ...UserFields
+                  }
+                }
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
+            }
+            """)
+        variables: dict[str, object] = {"query": query}
+        response = self.execute(
+            query=_query, operation_name="UsersByQuery", variables=variables, **kwargs
+        )
+        return UsersByQuery.model_validate(self._answer(response, UsersByQuery))
+
+    def team_by_name(self, name: str, **kwargs: Any) -> "TeamByName":
+        from .team_by_name import TeamByName
+
+        query = gql("""
+            query TeamByName($name: String!) {
+              entity(name: $name) {
+                ...TeamFields
+              }
+            }
+
+            fragment TeamFields on Entity {
+              id
+              name
+              isTeam
+              entityType
+            }
+            """)
+        variables: dict[str, object] = {"name": name}
+        response = self.execute(
+            query=query, operation_name="TeamByName", variables=variables, **kwargs
+        )
+        return TeamByName.model_validate(self._answer(response, TeamByName))
+
     def entity_projects(
         self,
         entity: str,
@@ -2966,6 +3248,630 @@ class GeneratedClient(BaseClient):
         )
         return ProjectCollections.model_validate(
             self._answer(response, ProjectCollections)
+        )
+
+    def organization_registries(
+        self,
+        organization: str,
+        filters: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "OrganizationRegistries":
+        from .organization_registries import OrganizationRegistries
+
+        query = gql("""
+            query OrganizationRegistries($organization: String!, $filters: JSONString, $order: String, $cursor: String, $perPage: Int) {
+              organization(name: $organization) {
+                orgEntity {
+                  projects(filters: $filters, order: $order, after: $cursor, first: $perPage) {
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        ...RegistryFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment RegistryFields on Project {
+              id
+              internalId
+              name
+              entity {
+                name
+                organization {
+                  name
+                }
+              }
+              description
+              createdAt
+              updatedAt
+              access
+              allowAllArtifactTypesInRegistry
+              artifactTypes(includeAll: true) {
+                edges {
+                  node {
+                    name
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "organization": organization,
+            "filters": serialize_json_string(filters),
+            "order": order,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="OrganizationRegistries",
+            variables=variables,
+            **kwargs,
+        )
+        return OrganizationRegistries.model_validate(
+            self._answer(response, OrganizationRegistries)
+        )
+
+    def search_registry_collections(
+        self,
+        organization: str,
+        registry_filter: Union[Optional[Any], "UnsetType"] = UNSET,
+        collection_filter: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "SearchRegistryCollections":
+        from .search_registry_collections import SearchRegistryCollections
+
+        query = gql("""
+            query SearchRegistryCollections($organization: String!, $registryFilter: JSONString, $collectionFilter: JSONString, $order: String, $cursor: String, $perPage: Int) {
+              organization(name: $organization) {
+                orgEntity {
+                  artifactCollections(
+                    projectFilters: $registryFilter
+                    filters: $collectionFilter
+                    collectionTypes: [PORTFOLIO]
+                    order: $order
+                    after: $cursor
+                    first: $perPage
+                  ) {
+                    totalCount
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        __typename
+                        ...ArtifactCollectionFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactCollectionFields on ArtifactCollection {
+              __typename
+              id
+              name
+              description
+              createdAt
+              updatedAt
+              project {
+                id
+                ...ProjectRefFields
+              }
+              defaultArtifactType {
+                name
+              }
+              tags {
+                edges {
+                  node {
+                    ...TagFields
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "organization": organization,
+            "registryFilter": serialize_json_string(registry_filter),
+            "collectionFilter": serialize_json_string(collection_filter),
+            "order": order,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="SearchRegistryCollections",
+            variables=variables,
+            **kwargs,
+        )
+        return SearchRegistryCollections.model_validate(
+            self._answer(response, SearchRegistryCollections)
+        )
+
+    def search_registry_versions(
+        self,
+        organization: str,
+        registry_filter: Union[Optional[Any], "UnsetType"] = UNSET,
+        collection_filter: Union[Optional[Any], "UnsetType"] = UNSET,
+        artifact_filter: Union[Optional[Any], "UnsetType"] = UNSET,
+        order: Union[Optional[str], "UnsetType"] = UNSET,
+        cursor: Union[Optional[str], "UnsetType"] = UNSET,
+        per_page: Union[Optional[int], "UnsetType"] = UNSET,
+        **kwargs: Any,
+    ) -> "SearchRegistryVersions":
+        from .search_registry_versions import SearchRegistryVersions
+
+        query = gql("""
+            query SearchRegistryVersions($organization: String!, $registryFilter: JSONString, $collectionFilter: JSONString, $artifactFilter: JSONString, $order: String, $cursor: String, $perPage: Int) {
+              organization(name: $organization) {
+                orgEntity {
+                  artifactMemberships(
+                    projectFilters: $registryFilter
+                    collectionFilters: $collectionFilter
+                    filters: $artifactFilter
+                    order: $order
+                    after: $cursor
+                    first: $perPage
+                  ) {
+                    pageInfo {
+                      ...PageInfoFields
+                    }
+                    edges {
+                      node {
+                        ...MembershipFields
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment ArtifactFields on Artifact {
+              id
+              digest
+              description
+              metadata
+              state
+              size
+              fileCount
+              versionIndex
+              createdAt
+              updatedAt
+              commitHash
+              historyStep
+              ttlDurationSeconds
+              ttlIsInherited
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+              tags {
+                ...TagFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment MembershipFields on ArtifactCollectionMembership {
+              versionIndex
+              createdAt
+              artifactCollection {
+                ...CollectionRefFields
+              }
+              artifact {
+                ...ArtifactFields
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              endCursor
+              hasNextPage
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment TagFields on Tag {
+              id
+              name
+            }
+            """)
+        variables: dict[str, object] = {
+            "organization": organization,
+            "registryFilter": serialize_json_string(registry_filter),
+            "collectionFilter": serialize_json_string(collection_filter),
+            "artifactFilter": serialize_json_string(artifact_filter),
+            "order": order,
+            "cursor": cursor,
+            "perPage": per_page,
+        }
+        response = self.execute(
+            query=query,
+            operation_name="SearchRegistryVersions",
+            variables=variables,
+            **kwargs,
+        )
+        return SearchRegistryVersions.model_validate(
+            self._answer(response, SearchRegistryVersions)
+        )
+
+    def registry_by_name(
+        self, entity: str, name: str, **kwargs: Any
+    ) -> "RegistryByName":
+        from .registry_by_name import RegistryByName
+
+        query = gql("""
+            query RegistryByName($entity: String!, $name: String!) {
+              entity(name: $entity) {
+                project(name: $name) {
+                  ...RegistryFields
+                }
+              }
+            }
+
+            fragment RegistryFields on Project {
+              id
+              internalId
+              name
+              entity {
+                name
+                organization {
+                  name
+                }
+              }
+              description
+              createdAt
+              updatedAt
+              access
+              allowAllArtifactTypesInRegistry
+              artifactTypes(includeAll: true) {
+                edges {
+                  node {
+                    name
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"entity": entity, "name": name}
+        response = self.execute(
+            query=query, operation_name="RegistryByName", variables=variables, **kwargs
+        )
+        return RegistryByName.model_validate(self._answer(response, RegistryByName))
+
+    def upsert_registry(
+        self, input: "UpsertModelInput", **kwargs: Any
+    ) -> "UpsertRegistry":
+        from .upsert_registry import UpsertRegistry
+
+        query = gql("""
+            mutation UpsertRegistry($input: UpsertModelInput!) {
+              upsertModel(input: $input) {
+                inserted
+                project {
+                  ...RegistryFields
+                }
+              }
+            }
+
+            fragment RegistryFields on Project {
+              id
+              internalId
+              name
+              entity {
+                name
+                organization {
+                  name
+                }
+              }
+              description
+              createdAt
+              updatedAt
+              access
+              allowAllArtifactTypesInRegistry
+              artifactTypes(includeAll: true) {
+                edges {
+                  node {
+                    name
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="UpsertRegistry", variables=variables, **kwargs
+        )
+        return UpsertRegistry.model_validate(self._answer(response, UpsertRegistry))
+
+    def rename_registry(
+        self, input: "RenameProjectInput", **kwargs: Any
+    ) -> "RenameRegistry":
+        from .rename_registry import RenameRegistry
+
+        query = gql("""
+            mutation RenameRegistry($input: RenameProjectInput!) {
+              renameProject(input: $input) {
+                inserted
+                project {
+                  ...RegistryFields
+                }
+              }
+            }
+
+            fragment RegistryFields on Project {
+              id
+              internalId
+              name
+              entity {
+                name
+                organization {
+                  name
+                }
+              }
+              description
+              createdAt
+              updatedAt
+              access
+              allowAllArtifactTypesInRegistry
+              artifactTypes(includeAll: true) {
+                edges {
+                  node {
+                    name
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query, operation_name="RenameRegistry", variables=variables, **kwargs
+        )
+        return RenameRegistry.model_validate(self._answer(response, RenameRegistry))
+
+    def delete_registry(self, id: str, **kwargs: Any) -> "DeleteRegistry":
+        from .delete_registry import DeleteRegistry
+
+        query = gql("""
+            mutation DeleteRegistry($id: String!) {
+              deleteModel(input: {id: $id}) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(
+            query=query, operation_name="DeleteRegistry", variables=variables, **kwargs
+        )
+        return DeleteRegistry.model_validate(self._answer(response, DeleteRegistry))
+
+    def registry_user_members(
+        self, entity: str, project: str, **kwargs: Any
+    ) -> "RegistryUserMembers":
+        from .registry_user_members import RegistryUserMembers
+
+        query = gql("""
+            query RegistryUserMembers($entity: String!, $project: String!) {
+              project(entityName: $entity, name: $project) {
+                members {
+                  ...RegistryUserMemberFields
+                }
+              }
+            }
+
+            fragment RegistryUserMemberFields on ProjectMember {
+              id
+              name
+              username
+              email
+              role {
+                name
+              }
+            }
+            """)
+        variables: dict[str, object] = {"entity": entity, "project": project}
+        response = self.execute(
+            query=query,
+            operation_name="RegistryUserMembers",
+            variables=variables,
+            **kwargs,
+        )
+        return RegistryUserMembers.model_validate(
+            self._answer(response, RegistryUserMembers)
+        )
+
+    def registry_team_members(
+        self, entity: str, project: str, **kwargs: Any
+    ) -> "RegistryTeamMembers":
+        from .registry_team_members import RegistryTeamMembers
+
+        query = gql("""
+            query RegistryTeamMembers($entity: String!, $project: String!) {
+              project(entityName: $entity, name: $project) {
+                teamMembers {
+                  ...RegistryTeamMemberFields
+                }
+              }
+            }
+
+            fragment RegistryTeamMemberFields on ProjectTeamMember {
+              team {
+                ...TeamFields
+              }
+              role {
+                name
+              }
+            }
+
+            fragment TeamFields on Entity {
+              id
+              name
+              isTeam
+              entityType
+            }
+            """)
+        variables: dict[str, object] = {"entity": entity, "project": project}
+        response = self.execute(
+            query=query,
+            operation_name="RegistryTeamMembers",
+            variables=variables,
+            **kwargs,
+        )
+        return RegistryTeamMembers.model_validate(
+            self._answer(response, RegistryTeamMembers)
+        )
+
+    def add_registry_members(
+        self, input: "CreateProjectMembersInput", **kwargs: Any
+    ) -> "AddRegistryMembers":
+        from .add_registry_members import AddRegistryMembers
+
+        query = gql("""
+            mutation AddRegistryMembers($input: CreateProjectMembersInput!) {
+              createProjectMembers(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="AddRegistryMembers",
+            variables=variables,
+            **kwargs,
+        )
+        return AddRegistryMembers.model_validate(
+            self._answer(response, AddRegistryMembers)
+        )
+
+    def remove_registry_members(
+        self, input: "DeleteProjectMembersInput", **kwargs: Any
+    ) -> "RemoveRegistryMembers":
+        from .remove_registry_members import RemoveRegistryMembers
+
+        query = gql("""
+            mutation RemoveRegistryMembers($input: DeleteProjectMembersInput!) {
+              deleteProjectMembers(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="RemoveRegistryMembers",
+            variables=variables,
+            **kwargs,
+        )
+        return RemoveRegistryMembers.model_validate(
+            self._answer(response, RemoveRegistryMembers)
+        )
+
+    def update_registry_user_role(
+        self, input: "UpdateProjectMemberInput", **kwargs: Any
+    ) -> "UpdateRegistryUserRole":
+        from .update_registry_user_role import UpdateRegistryUserRole
+
+        query = gql("""
+            mutation UpdateRegistryUserRole($input: UpdateProjectMemberInput!) {
+              updateProjectMember(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="UpdateRegistryUserRole",
+            variables=variables,
+            **kwargs,
+        )
+        return UpdateRegistryUserRole.model_validate(
+            self._answer(response, UpdateRegistryUserRole)
+        )
+
+    def update_registry_team_role(
+        self, input: "UpdateProjectTeamMemberInput", **kwargs: Any
+    ) -> "UpdateRegistryTeamRole":
+        from .update_registry_team_role import UpdateRegistryTeamRole
+
+        query = gql("""
+            mutation UpdateRegistryTeamRole($input: UpdateProjectTeamMemberInput!) {
+              updateProjectTeamMember(input: $input) {
+                success
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="UpdateRegistryTeamRole",
+            variables=variables,
+            **kwargs,
+        )
+        return UpdateRegistryTeamRole.model_validate(
+            self._answer(response, UpdateRegistryTeamRole)
         )
 
     def project_run(

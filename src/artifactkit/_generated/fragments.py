@@ -228,6 +228,27 @@ class MembershipFieldsArtifact(ArtifactFields):
     pass
 
 
+class OrganizationFields(BaseModel):
+    id: str
+    name: str
+    org_entity: Optional["OrganizationFieldsOrgEntity"]
+
+
+class OrganizationFieldsOrgEntity(BaseModel):
+    id: str
+    name: str
+    entity_type: Optional[str]
+
+
+class OrganizationRefFields(BaseModel):
+    name: str
+    org_entity: Optional["OrganizationRefFieldsOrgEntity"]
+
+
+class OrganizationRefFieldsOrgEntity(BaseModel):
+    name: str
+
+
 class PageInfoFields(BaseModel):
     end_cursor: Optional[str]
     has_next_page: bool
@@ -253,6 +274,72 @@ class ProjectFields(BaseModel):
 
 class ProjectFieldsUser(UserFields):
     pass
+
+
+class RegistryFields(BaseModel):
+    id: str
+    internal_id: str
+    name: str
+    entity: "RegistryFieldsEntity"
+    description: Optional[str]
+    created_at: str
+    updated_at: Optional[str]
+    access: Optional[str]
+    allow_all_artifact_types_in_registry: bool
+    artifact_types: "RegistryFieldsArtifactTypes"
+
+
+class RegistryFieldsEntity(BaseModel):
+    name: str
+    organization: Optional["RegistryFieldsEntityOrganization"]
+
+
+class RegistryFieldsEntityOrganization(BaseModel):
+    name: str
+
+
+class RegistryFieldsArtifactTypes(BaseModel):
+    edges: list["RegistryFieldsArtifactTypesEdges"]
+
+
+class RegistryFieldsArtifactTypesEdges(BaseModel):
+    node: Optional["RegistryFieldsArtifactTypesEdgesNode"]
+
+
+class RegistryFieldsArtifactTypesEdgesNode(BaseModel):
+    name: str
+
+
+class TeamFields(BaseModel):
+    id: str
+    name: str
+    is_team: bool
+    entity_type: Optional[str]
+
+
+class RegistryTeamMemberFields(BaseModel):
+    team: "RegistryTeamMemberFieldsTeam"
+    role: "RegistryTeamMemberFieldsRole"
+
+
+class RegistryTeamMemberFieldsTeam(TeamFields):
+    pass
+
+
+class RegistryTeamMemberFieldsRole(BaseModel):
+    name: str
+
+
+class RegistryUserMemberFields(BaseModel):
+    id: str
+    name: Optional[str]
+    username: Optional[str]
+    email: Optional[str]
+    role: "RegistryUserMemberFieldsRole"
+
+
+class RegistryUserMemberFieldsRole(BaseModel):
+    name: str
 
 
 class RunDataFields(BaseModel):

@@ -10,6 +10,60 @@ from .enums import ArtifactDigestAlgorithm, ArtifactManifestType, ArtifactStorag
 from .scalars import serialize_json_string
 
 
+class UpsertModelInput(BaseModel):
+    id: Optional[str] = None
+    name: Optional[str] = None
+    entity_name: Optional[str] = None
+    description: Optional[str] = None
+    repo: Optional[str] = None
+    framework: Optional[str] = None
+    access: Optional[str] = None
+    views: Optional[Annotated[Any, PlainSerializer(serialize_json_string)]] = None
+    allow_all_artifact_types_in_registry: Optional[bool] = None
+    "A registry: whether every artifact type may be linked."
+    artifact_types: Optional[list["ArtifactTypeInput"]] = None
+    "A registry: artifact types added to those that may be linked (never removed)."
+    client_mutation_id: Optional[str] = None
+
+
+class ArtifactTypeInput(BaseModel):
+    name: str
+    description: Optional[str] = None
+
+
+class RenameProjectInput(BaseModel):
+    entity_name: str
+    old_project_name: str
+    new_project_name: str
+    client_mutation_id: Optional[str] = None
+
+
+class CreateProjectMembersInput(BaseModel):
+    project_id: str
+    user_ids: Optional[list[str]] = None
+    team_ids: Optional[list[str]] = None
+
+
+class DeleteProjectMembersInput(BaseModel):
+    project_id: str
+    user_ids: Optional[list[str]] = None
+    team_ids: Optional[list[str]] = None
+
+
+class UpdateProjectMemberInput(BaseModel):
+    project_id: str
+    user_id: str
+    user_project_role: str
+    client_mutation_id: Optional[str] = None
+
+
+class UpdateProjectTeamMemberInput(BaseModel):
+    project_id: str
+    team_id: str
+    team_project_role: str
+    client_mutation_id: Optional[str] = None
+
+
 class ArtifactAliasInput(BaseModel):
     artifact_collection_name: str
     alias: str

@@ -7,6 +7,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from .._sizes import human_size
+from ..registries import REGISTRY_PREFIX
 from .output import EXIT_OK, add_connection_options, emit, make_api
 
 if TYPE_CHECKING:
@@ -25,18 +26,30 @@ def register(commands: Any) -> None:
             "of the default entity, as wandb reads it); ENTITY/PROJECT lists the project's collections with their "
             "type, latest version, size and update time, as `wandb artifact ls` does (--type: of one type "
             "only; --types: the artifact types instead); ENTITY/PROJECT/NAME lists versions; "
-            "ENTITY/PROJECT/NAME:VERSION lists files."
+            "ENTITY/PROJECT/NAME:VERSION lists files. A registry reads like a project: wandb-registry-REGISTRY "
+            "lists its collections, wandb-registry-REGISTRY/NAME the versions linked there (ORGANIZATION/ before "
+            "them names the organization; --organization too)."
         ),
     )
     parser.add_argument("path", help="ENTITY, ENTITY/PROJECT, ENTITY/PROJECT/NAME or ENTITY/PROJECT/NAME:VERSION")
     parser.add_argument("-t", "--type", dest="type_name", help="only collections of this artifact type")
     parser.add_argument("--types", action="store_true", help="list the project's artifact types instead")
+    parser.add_argument("--organization", help="the organization of a registry path that names none")
     add_connection_options(parser)
     parser.set_defaults(handler=run)
 
 
+def _is_registry(name: str) -> bool:
+    return name.startswith(REGISTRY_PREFIX) and name != REGISTRY_PREFIX
+
+
 def run(args: argparse.Namespace) -> int:
+    parts = args.path.strip("/").split("/")
     with make_api(args) as api:
+        if len(parts) <= 2 and _is_registry(parts[-1]):  # REGISTRY or ORGANIZATION/REGISTRY: like a project
+            return _types(args, api) if args.types else _collections(args, api)
+        if len(parts) in (2, 3) and _is_registry(parts[-2]):  # [ORGANIZATION/]REGISTRY/NAME[:VERSION]
+            return _files(args, api) if ":" in parts[-1] else _versions(args, api)
         if "/" not in args.path.strip("/"):
             return _entity_or_project(args, api, args.path.strip("/"))
         depth = args.path.count("/")

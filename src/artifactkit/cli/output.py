@@ -192,7 +192,12 @@ def make_api(args: argparse.Namespace) -> Api:
     from ..api import Api  # loaded on first use: `artifactkit --help` stays quick
 
     base_url = "local" if getattr(args, "local", False) else args.base_url
-    api = Api(api_key=args.api_key, base_url=base_url, cache_dir=getattr(args, "cache_dir", None))
+    api = Api(
+        api_key=args.api_key,
+        base_url=base_url,
+        cache_dir=getattr(args, "cache_dir", None),
+        organization=getattr(args, "organization", None),
+    )
     if api.config.uses_local_server:
         reason = "as --local asked" if base_url else "no W&B server or API key is configured"
         print(f"artifactkit: using the local emulator at {api.base_url} ({reason})", file=sys.stderr)
@@ -206,6 +211,7 @@ _FLAGS = {
     "base_url=": "--base-url",
     "cache_dir=": "--cache-dir",
     "max_workers=": "--workers",
+    "organization=": "--organization",
 }
 
 

@@ -60,6 +60,7 @@ def _api_settings(api: Api, cache_root: Path) -> dict[str, Any]:
         "api_key": config.api_key,
         "entity": api._entity,
         "project": api.default_project,
+        "organization": config.organization,
         "timeout": config.timeout,
         "retry": transport.retry,
         "cache_dir": str(cache_root),
@@ -79,10 +80,11 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
     """W&B artifacts as an fsspec filesystem, protocol `wandb://`.
 
     `api` is an `Api` to use; without it one is made from `api_key`, `base_url`, `cache_dir`,
-    `timeout`, `entity`, `project` and `retry` (else the environment, as `Api()` does). Both kinds
-    pickle (`__reduce__`), for DataLoader and dask workers. `block_size` is the read-ahead of opened
-    files. `artifact_type` is the type given to collections a transaction creates. `cache_reads`
-    puts files read from start to end into the shared cache.
+    `timeout`, `entity`, `project`, `organization` (of registry paths) and `retry` (else the
+    environment, as `Api()` does). Both kinds pickle (`__reduce__`), for DataLoader and dask
+    workers. `block_size` is the read-ahead of opened files. `artifact_type` is the type given to
+    collections a transaction creates. `cache_reads` puts files read from start to end into the
+    shared cache.
     """
 
     protocol = PROTOCOL
@@ -106,6 +108,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         timeout: float | None = None,
         entity: str | None = None,
         project: str | None = None,
+        organization: str | None = None,
         retry: RetryPolicy | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
         artifact_type: str = "dataset",
@@ -119,6 +122,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             timeout=timeout,
             entity=entity,
             project=project,
+            organization=organization,
             retry=retry,
             cache_dir=cache_dir,
         )
@@ -142,6 +146,10 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         if self._pid != os.getpid():
             self._after_fork()
         return self._api
+
+    def _parse(self, path: str) -> WandbPath:
+        """`parse_path`, a registry path's organization decided as the `Api` decides it (one request, once)."""
+        return parse_path(path, self.api._registry_entity)
 
     def _after_fork(self) -> None:
         """In a forked child (a DataLoader worker under `fork`): stop sharing the parent's connections.
@@ -238,7 +246,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         return type_name
 
     def _version_of(self, path: str, *, fresh: bool = False, files: Iterable[str] = ()) -> tuple[WandbPath, Version]:
-        ref = parse_path(path)
+        ref = self._parse(path)
         if ref.project is None or ref.collection is None or ref.alias is None:
             raise InvalidNameError(f"{path!r} names no version", expected=PATH_FORM)
         return ref, self._resolve(ref, fresh=fresh, files=files)
@@ -307,7 +315,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
                 f"wandb:// cannot list entities; name an entity: 'wandb://ENTITY' or 'wandb://ENTITY/PROJECT' "
                 f"({PATH_FORM})"
             )
-        ref = parse_path(path)
+        ref = self._parse(path)
         with translated(path):
             if ref.project is None:
                 infos = [
@@ -330,7 +338,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         """Details of a file or folder; inside a version they include the `version` an alias resolved to."""
         if not self._strip_protocol(path):
             return dir_info("")  # the root: a folder, though it cannot be listed
-        ref = parse_path(path)
+        ref = self._parse(path)
         with translated(path):
             if ref.project is None:
                 return dir_info(ref.entity)
@@ -388,7 +396,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         As in fsspec, a path that does not exist has no files (`[]`, so `glob` finds nothing);
         a refused key still raises.
         """
-        ref = parse_path(path)
+        ref = self._parse(path)
         if ref.alias is None:
             return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
         if maxdepth is not None and maxdepth < 1:
@@ -526,7 +534,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         if mode != "rb":
             return self._open_for_writing(path, mode)
         with translated(path):
-            ref = parse_path(path)
+            ref = self._parse(path)
             _, version = self._version_of(path, fresh=True, files=[ref.path] if ref.path else [])
             tree = self._tree(version)
             entry = tree.files.get(ref.path)
@@ -601,7 +609,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             return
         pinned: dict[tuple[str, str, str, str], Version] = {}
         for raw in [paths] if isinstance(paths, str) else list(paths):
-            ref = parse_path(raw)
+            ref = self._parse(raw)
             if ref.project is None or ref.collection is None or ref.alias is None or GLOB_MAGIC.search(ref.alias):
                 continue  # a pattern over versions (`ds:v*`) pins each version it matches, by number
             key = (ref.entity, ref.project, ref.collection, ref.alias)
@@ -621,7 +629,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         """Ask for the download URLs of the stored files among `paths` that need one, 100 per request."""
         wanted: dict[int, tuple[Version, list[str]]] = {}
         for raw in paths:
-            ref = parse_path(raw)
+            ref = self._parse(raw)
             if ref.alias is None or not ref.path:
                 continue
             try:
@@ -675,7 +683,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
         for rpath, lpath in pairs:
             with translated(rpath):
                 check_destination(lpath, root)
-                ref = parse_path(rpath)
+                ref = self._parse(rpath)
                 if ref.alias is None:
                     folders.append(lpath)
                     continue
@@ -708,7 +716,7 @@ class ArtifactFileSystem(AbstractFileSystem, metaclass=_PerApiCache):  # type: i
             raise NotImplementedError(f"mode {mode!r} is not supported: artifact versions are written whole ('wb')")
         if not self._intrans:
             self._refuse_write(path, f"open(mode={mode!r})")
-        ref = parse_path(path)
+        ref = self._parse(path)
         if ref.collection is None or ref.alias is not None or not ref.path:
             raise InvalidNameError(
                 f"cannot write {path!r}: versions are immutable; write into the next version of a collection",

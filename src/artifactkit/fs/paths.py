@@ -9,12 +9,15 @@ from typing import Any
 
 from fsspec.utils import stringify_path
 
-from .._paths import check_alias, check_part
+from .._paths import RegistryEntity, check_alias, check_part, is_registry_project
 from ..errors import InvalidNameError, UnsafePathError
 from ..manifest import ManifestError, check_entry_path
 
 PROTOCOL = "wandb"
-PATH_FORM = "'wandb://ENTITY/PROJECT/COLLECTION:VERSION/path/in/artifact'"
+PATH_FORM = (
+    "'wandb://ENTITY/PROJECT/COLLECTION:VERSION/path/in/artifact' "
+    "(a registry: 'wandb://[ORGANIZATION/]wandb-registry-NAME/COLLECTION:VERSION/...')"
+)
 GLOB_MAGIC = re.compile(r"[*?\[]")  # a glob pattern character
 
 
@@ -51,12 +54,14 @@ def strip_protocol(raw: str | os.PathLike[str] | Any) -> str:
     return text.rstrip("/")
 
 
-def parse_path(raw: str) -> WandbPath:
-    """Split and check a `wandb://` path (with or without the protocol); nothing is sent.
+def parse_path(raw: str, registry_entity: RegistryEntity | None = None) -> WandbPath:
+    """Split and check a `wandb://` path (with or without the protocol); nothing else is sent.
 
     Malformed names raise `InvalidNameError` (a `ValueError`); a path inside an artifact that is
     absolute, has `.`/`..` or empty components or backslashes is refused with `ValueError`, its
-    cause an `UnsafePathError`.
+    cause an `UnsafePathError`. A registry path (`wandb-registry-model/...`, or with the
+    organization first) gets its entity from `registry_entity` (the organization's entity; without
+    it, the path's first part is taken as the entity).
     """
     text = strip_protocol(raw)
     if not text:
@@ -65,6 +70,11 @@ def parse_path(raw: str) -> WandbPath:
     if sep and "/" not in scheme:
         raise InvalidNameError(f"{raw!r} is not a wandb:// path", expected=PATH_FORM)
     parts = text.split("/")
+    if registry_entity is not None and is_registry_project(parts[0]):
+        parts.insert(0, "")  # no organization named: the registry is parts[1] from here on
+    if registry_entity is not None and len(parts) > 1 and is_registry_project(parts[1]):
+        named = check_part("organization", parts[0], PATH_FORM) if parts[0] else None
+        parts[0] = registry_entity(named)
     entity = check_part("entity", parts[0], PATH_FORM)
     if len(parts) == 1:
         return WandbPath(entity)
