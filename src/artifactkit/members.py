@@ -54,11 +54,12 @@ class Team:
         return cls(attrs.id, attrs.name)
 
 
-def _role(name: str) -> MemberRole | str:
+def member_role(name: str) -> MemberRole | str:
+    """The `MemberRole` the server's role name stands for; a role this SDK does not know stays text."""
     try:
         return MemberRole(name)
     except ValueError:
-        return name  # a role this SDK does not know yet: kept as the server's text
+        return name
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from .errors import (
     ResponseValidationError,
     UnsupportedError,
 )
-from .members import MemberId, MemberKind, MemberRole, Team, TeamMember, UserMember, _role, member_ids
+from .members import MemberId, MemberKind, MemberRole, Team, TeamMember, UserMember, member_ids, member_role
 from .organizations import advanced_search, fetch_organization, require_registry_search
 from .users import User
 
@@ -392,9 +392,8 @@ class Registry:
         project = self.client.call(lambda c: c.registry_user_members(self.entity, self._attrs.name), what).project
         if project is None:
             raise self._gone(what)
-        return [
-            UserMember(User(m.id, m.name or "", m.username, m.email, None), _role(m.role.name)) for m in project.members
-        ]
+        users = [(User(m.id, m.name or "", m.username, m.email, None), m.role.name) for m in project.members]
+        return [UserMember(user, member_role(role)) for user, role in users]
 
     def team_members(self) -> list[TeamMember]:
         """The teams that are members, with their roles."""
@@ -402,7 +401,7 @@ class Registry:
         project = self.client.call(lambda c: c.registry_team_members(self.entity, self._attrs.name), what).project
         if project is None:
             raise self._gone(what)
-        return [TeamMember(Team._of(m.team), _role(m.role.name)) for m in project.team_members]
+        return [TeamMember(Team._of(m.team), member_role(m.role.name)) for m in project.team_members]
 
     def add_members(self, *members: User | UserMember | Team | TeamMember | str) -> Self:
         """Make users and teams members (with the server's default role); returns this registry."""

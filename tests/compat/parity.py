@@ -66,7 +66,6 @@ VOLATILE = {
 
 # --------------------------------------------------------------------------- the reasons
 
-REGISTRY = "Registry: issue 19"
 REASONS: dict[str, str] = {}
 
 
@@ -83,11 +82,6 @@ def _each(owner: str, names: str) -> list[str]:
 
 PAGINATORS = ("ArtifactTypes", "ArtifactCollections", "Artifacts", "RunArtifacts", "ArtifactFiles")
 
-_explain(
-    REGISTRY,
-    *_each("Api", "registries registry create_registry organization"),
-    *_each("Artifact", "linked_artifacts source_artifact"),
-)
 _explain(
     "No drafts: a new version is made from files in one call, `Api.upload(paths, name, type, aliases=, "
     "metadata=, references=, run=)` (references from `Api.reference(url)`); for `new_draft()`, upload the "
@@ -223,8 +217,8 @@ _explain(
     *_each("Api", "reports create_custom_chart"),
 )
 _explain(
-    "User and team administration, TensorBoard sync: not artifacts",
-    *_each("Api", "create_team create_user team user users sync_tensorboard"),
+    "User and team administration, TensorBoard sync: not artifacts (`user()` and `team()` find registry members)",
+    *_each("Api", "create_team create_user users sync_tensorboard"),
 )
 
 

@@ -94,6 +94,10 @@ def test_publish_promote_and_consume_as_another_user(world: World, tmp_path: Pat
     assert set(linked.aliases) == {"latest", "production"}
     assert linked.source_qualified_name == source.qualified_name and linked.digest == source.digest
     assert not source.is_link and source.linked_at is None and source.source_artifact is source
+    assert linked.url == (
+        f"{world.api.client.app_url}/orgs/{ORG}/registry/{name}"
+        f"?selectionPath={ORG_ENTITY}%2Fwandb-registry-{name}%2Fclassifier&view=membership&version=v0"
+    )
 
     production = world.bob.artifact(f"wandb-registry-{name}/classifier:production")
     assert production.qualified_name == linked.qualified_name and production.is_link
@@ -173,6 +177,8 @@ def test_search_across_registries_by_name_type_tag_and_alias(world: World) -> No
     registry = world.bob.registry(models)
     assert [v.collection_name for v in registry.versions(filter={"alias": "staging"})] == ["ranker"]
     assert sorted(c.name for c in registry.collections()) == ["clf", "ranker"]
+    assert [v.collection_name for v in registry.versions(order="-linked_at")] == ["ranker", "clf"]
+    assert [c.name for c in registry.collections(order="-name")] == ["ranker", "clf"]
     ordered = world.bob.registries(filter={"name": {"$in": [models, data]}}, order="-name").versions()
     # Descending by name: the models registry first, one query per registry in that order.
     assert [v.collection_name for v in ordered][-1] == "corpus" and len(list(ordered)) == 3
