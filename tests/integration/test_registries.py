@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from artifactkit import Api, MemberRole, Registry, TeamMember, UserMember
+from artifactkit import Api, ArtifactCollection, MemberRole, Registry, TeamMember, UserMember
 from artifactkit.errors import (
     AmbiguousOrganizationError,
     BadRequestError,
@@ -110,6 +110,14 @@ def test_publish_promote_and_consume_as_another_user(world: World, tmp_path: Pat
     assert [a.qualified_name for a in source.linked_artifacts] == [linked.qualified_name]
     assert linked.linked_artifacts == []
     assert world.api.artifact(linked.qualified_name).source_artifact.qualified_name == source.qualified_name
+
+    # A run records that it used the production model, named by its registry path.
+    world.api.use_artifact(f"wandb-registry-{name}/classifier:production", "ml/training/serving")
+    assert [run.name for run in source.used_by()] == ["serving"]
+    # The seed's ArtifactCollection(..., organization=) finds the registry's collection by the organization.
+    collection = ArtifactCollection(world.api.client, "local", f"wandb-registry-{name}", "classifier", "model", ORG)
+    assert (collection.entity, collection.organization, collection.is_sequence()) == (ORG_ENTITY, ORG, False)
+    assert [v.version for v in collection.artifacts()] == ["v0"]
 
 
 def test_a_reader_outside_the_team_sees_the_link_but_not_its_source(world: World) -> None:
@@ -259,7 +267,7 @@ def test_members_and_roles(world: World) -> None:
 
 def test_settings_save_rename_and_allowed_types(world: World) -> None:
     name = unique("settings")
-    registry = world.api.create_registry(name, "organization", artifact_types=["model"])
+    registry = Registry.create(world.api, ORG, name, "organization", artifact_types=["model"])  # wandb's classmethod
     assert not registry.allow_all_artifact_types and list(registry.artifact_types) == ["model"]
     with pytest.raises(ConflictError, match="already exists"):
         world.api.create_registry(name, "restricted")
