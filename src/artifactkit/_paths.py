@@ -6,6 +6,8 @@ Every parser and check validates before anything is sent and says which form it 
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -222,3 +224,26 @@ def parse_run_path(path: str, default_entity: DefaultEntity, default_project: st
     project = check_part("project", project, RUN_FORM)
     entity = _entity(parts[0] if len(parts) == 3 else None, default_entity, path, RUN_FORM)
     return entity, project, run
+
+
+_VERSION_ID = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
+def is_version_id(text: str) -> bool:
+    """Whether `text` is a version's GraphQL ID (base64 of `Artifact:<number>`), not a name.
+
+    No name can be mistaken for one: an ID has no `/` or `:` and decodes to `Artifact:` and digits.
+    """
+    if "/" in text or ":" in text or not _VERSION_ID.fullmatch(text) or len(text) % 4:
+        return False
+    try:
+        decoded = base64.b64decode(text, validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    kind, sep, number = decoded.partition(":")
+    return kind == "Artifact" and sep == ":" and number.isdigit()
+
+
+def is_digest(alias: str | None) -> bool:
+    """Whether an alias is a full version digest (32 hex digits), which names content for good."""
+    return alias is not None and re.fullmatch(r"[0-9a-f]{32}", alias) is not None

@@ -25,6 +25,8 @@ from ._paths import (
     check_alias,
     check_part,
     check_tags,
+    is_digest,
+    is_version_id,
     parse_artifact_path,
     parse_project_path,
     parse_run_path,
@@ -34,8 +36,9 @@ from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes
 from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
+from .diff import ArtifactDiff, cached_manifest, diff_contents
 from .errors import DownloadError, InvalidNameError, NotFoundError, UnsupportedError
-from .manifest import ManifestEntry, ManifestError, check_entry_path
+from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .members import Team
 from .organizations import Organization
 from .projects import PROJECTS_PER_PAGE, Project, Projects
@@ -445,6 +448,46 @@ class Api:
         except NotFoundError:
             return False
         return True
+
+    def diff(
+        self, old: Artifact | str, new: Artifact | str, *, paths: Sequence[str] = (), files_only: bool = False
+    ) -> ArtifactDiff:
+        """What changed from `old` to `new` (versions, their names or their IDs): see `Artifact.diff()`.
+
+        With `files_only=True` only files are compared, and a side named by its ID or by
+        `entity/project/name:<digest>` whose manifest is cached needs no request at all (both name
+        a committed version's files for good; metadata, aliases and tags can change, so comparing
+        them always asks the server).
+        """
+        old_side, new_side = (self._diff_side(side, files_only=files_only) for side in (old, new))
+        if isinstance(old_side, Artifact) and isinstance(new_side, Artifact):
+            return old_side.diff(new_side, paths=paths, files_only=files_only)
+        (old_name, old_manifest), (new_name, new_manifest) = (
+            (side.qualified_name, side.manifest) if isinstance(side, Artifact) else side for side in (old_side, new_side)
+        )
+        return diff_contents(old_name, old_manifest, new_name, new_manifest, paths=paths)
+
+    def _diff_side(self, side: Artifact | str, *, files_only: bool) -> Artifact | tuple[str, Manifest]:
+        if isinstance(side, Artifact):
+            return side
+        if is_version_id(side):
+            content_name = side
+        else:
+            path = self._artifact_path(side)
+            content_name = str(path) if is_digest(path.alias) else None
+        if files_only and content_name is not None:
+            manifest = cached_manifest(self.client, content_name)
+            if manifest is not None:
+                return content_name, manifest
+        if is_version_id(side):
+            return self._artifact_by_id(side)
+        return self.artifact(side)
+
+    def _artifact_by_id(self, artifact_id: str) -> Artifact:
+        found = self.client.operations.artifact_by_id(artifact_id, f"looking up version {artifact_id}")
+        if found is None:
+            raise NotFoundError(f"no version has the ID {artifact_id!r}", kind="version", path=artifact_id)
+        return Artifact._from_source(self.client, found, ("", ""))
 
     # -- runs --------------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from ._paths import (
     version_index,
 )
 from ._times import parse_optional_server_time, parse_server_time
+from .diff import ArtifactDiff, diff_artifacts
 from .errors import (
     ConflictError,
     GraphQLError,
@@ -671,7 +672,17 @@ class Artifact:
                 with contextlib.suppress(OSError):  # a read-only cache still downloads
                     cache.store_bytes("manifest", key, body)
                     cache.label_manifest(key, self.qualified_name)  # for `cache info`'s per-version breakdown
+                    # so that a diff of versions named by ID or digest finds this manifest without a request
+                    cache.note_version(self.client.transport.base_url, self._content_names(), self.id, self.digest)
         return manifest
+
+    def _content_names(self) -> list[str]:
+        """The names that mean this committed version's files for good: its ID and `entity/project/name:<digest>`."""
+        return [
+            self.id,
+            f"{self.entity}/{self.project}/{self.collection_name}:{self.digest}",
+            f"{self.source_entity}/{self.source_project}/{self._attrs.artifact_sequence.name}:{self.digest}",
+        ]
 
     def _manifest_url(self, what: str) -> str:
         result = self.client.call(lambda c: c.artifact_manifest_url(self.id), what)
@@ -1038,6 +1049,16 @@ class Artifact:
             raise UnsupportedError(f"{self.qualified_name} is not a link; use delete() to delete a version")
         unlink = UnlinkArtifactInput(artifactID=self.id, artifactPortfolioID=self._view.collection_id)
         self.client.call(lambda c: c.unlink_artifact(unlink), f"unlinking {self.qualified_name}")
+
+    # -- review -------------------------------------------------------------------------------------
+
+    def diff(self, other: Artifact, *, paths: Sequence[str] = (), files_only: bool = False) -> ArtifactDiff:
+        """What changed from this version to `other`: files by digest (renames too), metadata by JSON path,
+        description, aliases, tags. Only manifests are read, from the cache when there (no request then).
+
+        `paths` (globs, `*` matching `/` too) restricts the files compared; `files_only` leaves out the rest.
+        """
+        return diff_artifacts(self, other, paths=paths, files_only=files_only)
 
     # -- lineage --------------------------------------------------------------------------------------
 

@@ -7,7 +7,19 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import cache_cmd, edit_cmds, get_cmd, ls_cmd, put_cmd, registry_cmd, schema_cmd, serve_cmd, verify_cmd
+from . import (
+    cache_cmd,
+    diff_cmd,
+    edit_cmd,
+    edit_cmds,
+    get_cmd,
+    ls_cmd,
+    put_cmd,
+    registry_cmd,
+    schema_cmd,
+    serve_cmd,
+    verify_cmd,
+)
 from .output import EXIT_CODES_HELP, EXIT_USAGE, cli_terms, run_command
 
 
@@ -26,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"artifactkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (ls_cmd, get_cmd, put_cmd, verify_cmd, registry_cmd, edit_cmds, cache_cmd, serve_cmd, schema_cmd):
+    modules = (ls_cmd, get_cmd, put_cmd, verify_cmd, diff_cmd, registry_cmd, edit_cmds, edit_cmd, cache_cmd, serve_cmd, schema_cmd)
+    for module in modules:
         module.register(commands)
     return parser
 

@@ -23,7 +23,10 @@ EXIT_AUTH = 4
 EXIT_NETWORK = 5
 EXIT_INTEGRITY = 6
 EXIT_DISK_FULL = 7
+EXIT_OTHER_IN_DIFF = 8
 EXIT_INTERRUPTED = 130
+EXIT_DIFFERENT = 1
+"""`diff`'s result, as diff(1) has it: the versions differ (its errors then use 8 for "other error")."""
 
 EXIT_CODES_HELP = """exit codes:
   0  success
@@ -34,6 +37,7 @@ EXIT_CODES_HELP = """exit codes:
   5  network or server error after retries
   6  download refused or not verified (digest mismatch, unsafe manifest path)
   7  not enough disk space (checked before downloading, or the disk filled up)
+  8  other error of diff, whose 1 means "the versions differ" (0: equal)
   130  interrupted"""
 
 
@@ -73,7 +77,7 @@ def run_command(args: argparse.Namespace) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"artifactkit: error: {cli_terms(one_line(exc))} [{type(exc).__name__}]", file=sys.stderr)
-        return exit_code_for(exc)
+        return _result_safe(args, exit_code_for(exc))
     except Exception as exc:
         if args.debug:
             traceback.print_exc()
@@ -81,7 +85,12 @@ def run_command(args: argparse.Namespace) -> int:
             f"artifactkit: internal error: {one_line(exc)} [{type(exc).__name__}]; run with --debug for details",
             file=sys.stderr,
         )
-        return EXIT_ERROR
+        return _result_safe(args, EXIT_ERROR)
+
+
+def _result_safe(args: argparse.Namespace, code: int) -> int:
+    """A command whose exit status 1 is a result (`diff`) reports "other error" as 8 instead."""
+    return EXIT_OTHER_IN_DIFF if code == EXIT_ERROR and getattr(args, "result_exit_codes", False) else code
 
 
 def one_line(error: BaseException) -> str:
@@ -212,6 +221,7 @@ _FLAGS = {
     "cache_dir=": "--cache-dir",
     "max_workers=": "--workers",
     "organization=": "--organization",
+    "delete_aliases=True": "--delete-aliases",
 }
 
 

@@ -7,6 +7,8 @@ e.g. `~/.cache/artifactkit` on Linux):
     objects/etag/<h[:2]>/<h[2:]>          contents of http(s) references, h = sha256(url, etag)
     objects/manifest/<h[:2]>/<h[2:]>      manifests of committed versions, h = sha256(server, id, digest)
     objects/manifest/<h[:2]>/<h[2:]>.name the version a manifest belongs to (`entity/project/name:v3`)
+    objects/version/<h[:2]>/<h[2:]>       which committed version a content name means (`{"id", "digest"}`),
+                                          h = sha256(server, name); name: an ID or `entity/project/name:<digest>`
     partial/<kind>-<key>.part             bytes of an interrupted download, resumed with Range
     partial/<kind>-<key>.part.parts       which ranged parts of a large `.part` are complete
     partial/<label>-<random>.tmp          bytes on their way to becoming an object (`open_temp`,
@@ -43,7 +45,7 @@ from .progress import Progress
 CACHE_SUBDIR = "artifactkit"
 _READ_ONLY = 0o444
 TOUCH_EVERY = 3600.0  # seconds: a hit refreshes an object's mtime (its LRU time) at most this often
-KINDS = ("md5", "etag", "manifest")
+KINDS = ("md5", "etag", "manifest", "version")
 _HEX = frozenset("0123456789abcdef")
 TEMP_GRACE = 60.0
 """Seconds a temp file under `partial/` is left alone after its last write, locked or not."""
@@ -67,6 +69,15 @@ def etag_key(url: str, etag: str) -> str:
 def manifest_key(server: str, artifact_id: str, digest: str) -> str:
     """The cache key of a committed version's manifest on one server."""
     return hashlib.sha256(f"{server}\n{artifact_id}\n{digest}".encode()).hexdigest()
+
+
+def version_key(server: str, name: str) -> str:
+    """The cache key of what a content name (a version ID, `entity/project/name:<digest>`) means on one server.
+
+    Both name a committed version's files for good: an ID never changes its digest, a digest
+    its files. So the note is never stale, and a manifest found through it needs no request.
+    """
+    return hashlib.sha256(f"{server}\nversion\n{name}".encode()).hexdigest()
 
 
 def _signature(key: str) -> int:
@@ -331,6 +342,29 @@ class Cache:
             os.replace(temp, label)
         temp.unlink(missing_ok=True)
 
+    def note_version(self, server: str, names: list[str], artifact_id: str, digest: str) -> None:
+        """Remember that each content name in `names` means the committed version `artifact_id` (`digest`)."""
+        import json
+
+        body = json.dumps({"id": artifact_id, "digest": digest}).encode()
+        for name in dict.fromkeys(names):
+            key = version_key(server, name)
+            if self.stat_object("version", key, len(body)) is None:
+                self.store_bytes("version", key, body)
+
+    def noted_version(self, server: str, name: str) -> tuple[str, str] | None:
+        """`(id, digest)` of the committed version a content name means, if `note_version` was told."""
+        import json
+
+        path = self.lookup("version", version_key(server, name), None)
+        if path is None:
+            return None
+        try:
+            note = json.loads(path.read_bytes())
+            return str(note["id"]), str(note["digest"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def info(self) -> CacheInfo:
         """Counts and sizes of what the cache holds (one stat per file; nothing is read)."""
         count = total = disk = 0
@@ -385,7 +419,8 @@ class Cache:
                 last_used = max(last_used, stat.st_mtime)
             usages.append(ArtifactUsage(name, files, disk, last_used))
         usages.sort(key=lambda u: (-u.disk_bytes, u.name))
-        rest = [stat for key, stat in objects.items() if key not in attributed]
+        # Notes of what a content name means are a few bytes each, and belong to no one version.
+        rest = [stat for key, stat in objects.items() if key not in attributed and key[0] != "version"]
         if rest:
             usages.append(
                 ArtifactUsage(
