@@ -463,16 +463,16 @@ class Api:
         if isinstance(old_side, Artifact) and isinstance(new_side, Artifact):
             return old_side.diff(new_side, paths=paths, files_only=files_only)
         (old_name, old_manifest), (new_name, new_manifest) = (
-            (side.qualified_name, side.manifest) if isinstance(side, Artifact) else side for side in (old_side, new_side)
+            (side.qualified_name, side.manifest) if isinstance(side, Artifact) else side
+            for side in (old_side, new_side)
         )
         return diff_contents(old_name, old_manifest, new_name, new_manifest, paths=paths)
 
     def _diff_side(self, side: Artifact | str, *, files_only: bool) -> Artifact | tuple[str, Manifest]:
         if isinstance(side, Artifact):
             return side
-        if is_version_id(side):
-            content_name = side
-        else:
+        content_name: str | None = side
+        if not is_version_id(side):
             path = self._artifact_path(side)
             content_name = str(path) if is_digest(path.alias) else None
         if files_only and content_name is not None:

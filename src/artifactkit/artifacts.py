@@ -44,6 +44,7 @@ from .errors import (
     UnsupportedError,
 )
 from .files import ArtifactFiles
+from .lineage import DEFAULT_DEPTH, MAX_LEVEL_RUNS, PER_NODE, Lineage, walk
 from .manifest import Manifest, ManifestEntry, ManifestError
 from .organizations import organization_of_entity, registry_entity
 from .transfer.cache import Cache, manifest_key
@@ -1061,6 +1062,32 @@ class Artifact:
         return diff_artifacts(self, other, paths=paths, files_only=files_only)
 
     # -- lineage --------------------------------------------------------------------------------------
+
+    def lineage(
+        self,
+        upstream: bool = True,
+        downstream: bool = True,
+        depth: int = DEFAULT_DEPTH,
+        *,
+        per_node: int = PER_NODE,
+        max_level_runs: int = MAX_LEVEL_RUNS,
+    ) -> Lineage:
+        """The graph of runs and versions this version came from (`upstream`) and fed (`downstream`).
+
+        `depth` counts runs each way. One request, then one per level of the graph (per project);
+        `per_node` and `max_level_runs` bound the width, and what they cut is in `Lineage.truncated`.
+        """
+        return walk(
+            self.client,
+            self.id,
+            name=self.qualified_name,
+            fallback=(self.entity, self.project),
+            upstream=upstream,
+            downstream=downstream,
+            depth=depth,
+            per_node=per_node,
+            max_level_runs=max_level_runs,
+        )
 
     def logged_by(self) -> Run | None:
         """The run that logged this version, if a run did."""

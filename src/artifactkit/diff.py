@@ -322,7 +322,9 @@ def _kind(value: Any) -> str:
 # -- versions -------------------------------------------------------------------------------------------
 
 
-def diff_artifacts(old: Artifact, new: Artifact, *, paths: Sequence[str] = (), files_only: bool = False) -> ArtifactDiff:
+def diff_artifacts(
+    old: Artifact, new: Artifact, *, paths: Sequence[str] = (), files_only: bool = False
+) -> ArtifactDiff:
     """`ArtifactDiff` of two loaded versions: their manifests (from the cache when there) and attributes.
 
     Requests: none for a version whose manifest is cached, else that version's manifest

@@ -78,6 +78,8 @@ if TYPE_CHECKING:
     from .legacy_type_artifact_collections import LegacyTypeArtifactCollections
     from .legacy_update_artifact import LegacyUpdateArtifact
     from .legacy_version_file_access import LegacyVersionFileAccess
+    from .lineage_root import LineageRoot
+    from .lineage_runs import LineageRuns
     from .link_artifact import LinkArtifact
     from .membership_file_urls import MembershipFileUrls
     from .membership_files import MembershipFiles
@@ -2899,6 +2901,260 @@ class GeneratedClient(BaseClient):
         return LegacyCollectionAliases.model_validate(
             self._answer(response, LegacyCollectionAliases)
         )
+
+    def lineage_root(self, id: str, per_node: int, **kwargs: Any) -> "LineageRoot":
+        from .lineage_root import LineageRoot
+
+        query = gql("""
+            query LineageRoot($id: ID!, $perNode: Int!) {
+              artifact(id: $id) {
+                ...LineageVersionFields
+                createdBy {
+                  __typename
+                  ... on Run {
+                    ...RunFields
+                  }
+                }
+                usedBy(first: $perNode) {
+                  totalCount
+                  edges {
+                    node {
+                      ...RunFields
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LineageVersionFields on Artifact {
+              id
+              digest
+              versionIndex
+              state
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
+            }
+            """)
+        variables: dict[str, object] = {"id": id, "perNode": per_node}
+        response = self.execute(
+            query=query, operation_name="LineageRoot", variables=variables, **kwargs
+        )
+        return LineageRoot.model_validate(self._answer(response, LineageRoot))
+
+    def lineage_runs(
+        self,
+        entity: str,
+        project: str,
+        filters: Any,
+        per_page: int,
+        per_node: int,
+        upstream: bool,
+        downstream: bool,
+        **kwargs: Any,
+    ) -> "LineageRuns":
+        from .lineage_runs import LineageRuns
+
+        query = gql("""
+            query LineageRuns($entity: String!, $project: String!, $filters: JSONString!, $perPage: Int!, $perNode: Int!, $upstream: Boolean!, $downstream: Boolean!) {
+              project(entityName: $entity, name: $project) {
+                runs(filters: $filters, first: $perPage) {
+                  edges {
+                    node {
+                      ...RunFields
+                      inputArtifacts(first: $perNode) @include(if: $upstream) {
+                        totalCount
+                        edges {
+                          node {
+                            ...LineageVersionFields
+                            createdBy {
+                              __typename
+                              ... on Run {
+                                ...RunFields
+                              }
+                            }
+                          }
+                        }
+                      }
+                      outputArtifacts(first: $perNode) @include(if: $downstream) {
+                        totalCount
+                        edges {
+                          node {
+                            ...LineageVersionFields
+                            usedBy(first: $perNode) {
+                              totalCount
+                              edges {
+                                node {
+                                  ...RunFields
+                                }
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment ArtifactAliasFields on ArtifactAlias {
+              alias
+              artifactCollection {
+                ...CollectionRefFields
+              }
+            }
+
+            fragment CollectionRefFields on ArtifactCollection {
+              __typename
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LineageVersionFields on Artifact {
+              id
+              digest
+              versionIndex
+              state
+              artifactType {
+                name
+              }
+              artifactSequence {
+                ...SequenceRefFields
+              }
+              aliases {
+                ...ArtifactAliasFields
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment SequenceRefFields on ArtifactSequence {
+              id
+              name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
+            }
+            """)
+        variables: dict[str, object] = {
+            "entity": entity,
+            "project": project,
+            "filters": serialize_json_string(filters),
+            "perPage": per_page,
+            "perNode": per_node,
+            "upstream": upstream,
+            "downstream": downstream,
+        }
+        response = self.execute(
+            query=query, operation_name="LineageRuns", variables=variables, **kwargs
+        )
+        return LineageRuns.model_validate(self._answer(response, LineageRuns))
 
     def entity_organizations(self, entity: str, **kwargs: Any) -> "EntityOrganizations":
         from .entity_organizations import EntityOrganizations

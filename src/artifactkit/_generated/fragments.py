@@ -211,6 +211,28 @@ class LegacyVersionFieldsAliasesInArtifactCollection(CollectionRefFields):
     ] = Field(alias="__typename")
 
 
+class LineageVersionFields(BaseModel):
+    id: str
+    digest: str
+    version_index: Optional[int]
+    state: ArtifactState
+    artifact_type: "LineageVersionFieldsArtifactType"
+    artifact_sequence: "LineageVersionFieldsArtifactSequence"
+    aliases: list["LineageVersionFieldsAliases"]
+
+
+class LineageVersionFieldsArtifactType(BaseModel):
+    name: str
+
+
+class LineageVersionFieldsArtifactSequence(SequenceRefFields):
+    pass
+
+
+class LineageVersionFieldsAliases(ArtifactAliasFields):
+    pass
+
+
 class MembershipFields(BaseModel):
     version_index: Optional[int]
     created_at: str

@@ -13,6 +13,7 @@ from . import (
     edit_cmd,
     edit_cmds,
     get_cmd,
+    lineage_cmd,
     ls_cmd,
     put_cmd,
     registry_cmd,
@@ -38,7 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"artifactkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = (ls_cmd, get_cmd, put_cmd, verify_cmd, diff_cmd, registry_cmd, edit_cmds, edit_cmd, cache_cmd, serve_cmd, schema_cmd)
+    modules = (
+        ls_cmd,
+        get_cmd,
+        put_cmd,
+        verify_cmd,
+        diff_cmd,
+        lineage_cmd,
+        registry_cmd,
+        edit_cmds,
+        edit_cmd,
+        cache_cmd,
+        serve_cmd,
+        schema_cmd,
+    )
     for module in modules:
         module.register(commands)
     return parser

@@ -30,7 +30,9 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("old", help="[[ENTITY/]PROJECT/]NAME:VERSION, an alias or a digest, or a version ID")
     parser.add_argument("new", help="the same forms")
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="after --: globs selecting the files to compare (default: all)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="after --: globs selecting the files to compare (default: all)"
+    )
     parser.add_argument("--stat", action="store_true", help="one line per changed file and a summary line")
     parser.add_argument(
         "--files-only",

@@ -69,14 +69,14 @@ def register(commands: Any) -> None:
     settings.add_argument("name", help=NAME_HELP)
     settings.add_argument("--description", help="the new description ('' clears it)")
     settings.add_argument("--metadata-file", help="a JSON object to merge into the metadata (- reads stdin)")
-    settings.add_argument(
-        "--replace-metadata", action="store_true", help="make the metadata exactly the file's object"
-    )
+    settings.add_argument("--replace-metadata", action="store_true", help="make the metadata exactly the file's object")
     add_edit_options(settings)
     settings.set_defaults(handler=run_set, on_interrupt=_INTERRUPTED)
 
 
-_INTERRUPTED = "the server may or may not have applied the change; run the same command again to finish (it is idempotent)"
+_INTERRUPTED = (
+    "the server may or may not have applied the change; run the same command again to finish (it is idempotent)"
+)
 
 
 def _noun_description(noun: str) -> str:

@@ -24,7 +24,7 @@ class Change:
     what: str
     """`alias`, `tag`, `description`, `metadata`, `version`, `link`."""
     action: str
-    """`add`, `remove`, `move`, `set`, `delete`, `unlink`, `link`; for metadata the path's `added`/`removed`/`changed`."""
+    """`add`, `remove`, `move`, `set`, `delete`, `unlink`, `link`; metadata: `added`, `removed`, `changed`."""
     value: Any = None
     """The alias or tag, the metadata path; None where the `what` says it all."""
     details: dict[str, Any] = field(default_factory=dict)
