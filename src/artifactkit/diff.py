@@ -340,10 +340,10 @@ def diff_artifacts(
         attributes_compared=True,
         metadata=tuple(diff_values(old.metadata, new.metadata)),
         description=description,
-        aliases_added=tuple(a for a in new.aliases if a not in old.aliases),
-        aliases_removed=tuple(a for a in old.aliases if a not in new.aliases),
-        tags_added=tuple(t for t in new.tags if t not in old.tags),
-        tags_removed=tuple(t for t in old.tags if t not in new.tags),
+        aliases_added=tuple(sorted(set(new.aliases) - set(old.aliases))),
+        aliases_removed=tuple(sorted(set(old.aliases) - set(new.aliases))),
+        tags_added=tuple(sorted(set(new.tags) - set(old.tags))),
+        tags_removed=tuple(sorted(set(old.tags) - set(new.tags))),
     )
 
 
