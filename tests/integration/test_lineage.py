@@ -93,7 +93,7 @@ def test_dot_output_parses_back_to_the_same_graph(api: Api, graph_project: str) 
     names = {node.get_name(): node.get("label").strip('"') for node in parsed.get_nodes()}
     edges = {(names[e.get_source()], names[e.get_destination()]) for e in parsed.get_edges()}
     expected = {(graph.nodes[e.source].label, graph.nodes[e.target].label) for e in graph.edges}
-    assert edges == expected and len(edges) == len(graph.edges) == 13
+    assert edges == expected and len(edges) == len(graph.edges) == 14
     assert f"dataset {graph_project}/report:v0 [latest]" in names.values()
 
 
