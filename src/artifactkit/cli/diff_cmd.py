@@ -79,7 +79,8 @@ def summary_line(found: ArtifactDiff) -> str:
     sizes = f"{human_size(found.old_size)} -> {human_size(found.new_size)} ({_delta(found.size_delta)})"
     if not found.files:
         return f"no file differs ({found.unchanged_files} unchanged); {sizes}"
-    return f"{files_text(len(found.files))} differ: {parts}; {found.unchanged_files} unchanged; {sizes}"
+    verb = "differs" if len(found.files) == 1 else "differ"
+    return f"{files_text(len(found.files))} {verb}: {parts}; {found.unchanged_files} unchanged; {sizes}"
 
 
 def stat_lines(found: ArtifactDiff) -> list[str]:
