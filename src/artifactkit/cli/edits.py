@@ -42,9 +42,9 @@ _PAST.update({"unlink": "unlinked", "link": "linked", "changed": "changed", "add
 class EditReport:
     """What one edit verb did to one version: the document `--json` prints."""
 
-    command: str
-    """The verb as typed: `alias add`, `tag rm`, `rm`, `set`."""
-    artifact: str
+    action: str
+    """The verb as typed: `alias add`, `tag rm`, `rm`, `set` (the `action` of `link`/`unlink`'s documents too)."""
+    target: str
     """The version edited, `entity/project/name:vN`."""
     dry_run: bool
     changes: list[Change] = field(default_factory=list)
@@ -57,8 +57,8 @@ class EditReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": JSON_SCHEMA_VERSION,
-            "command": self.command,
-            "artifact": self.artifact,
+            "action": self.action,
+            "target": self.target,
             "dry_run": self.dry_run,
             "changed": self.changed,
             "changes": [c.to_json() for c in self.changes],
@@ -67,16 +67,16 @@ class EditReport:
 
     def lines(self) -> list[str]:
         lines = [self._change_line(c) for c in self.changes]
-        lines += [f"{self.artifact}: {_subject(c)} {c.details.get('reason', 'unchanged')}" for c in self.unchanged]
+        lines += [f"{self.target}: {_subject(c)} {c.details.get('reason', 'unchanged')}" for c in self.unchanged]
         if not lines:
-            lines.append(f"{self.artifact}: nothing to do")
+            lines.append(f"{self.target}: nothing to do")
         return lines
 
     def _change_line(self, change: Change) -> str:
         verb = _PAST.get(change.action, change.action)
         if self.dry_run:
             verb = f"would be {verb}"
-        text = f"{self.artifact}: {_subject(change)} {verb}"
+        text = f"{self.target}: {_subject(change)} {verb}"
         if "from" in change.details:
             text += f" (from {change.details['from']})"
         if "old" in change.details or "new" in change.details:
