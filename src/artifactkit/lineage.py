@@ -27,7 +27,7 @@ from .errors import NotFoundError
 
 if TYPE_CHECKING:
     from ._client import Client
-    from ._generated.fragments import LineageVersionFields, RunFields
+    from ._generated.fragments import LineageRunFields, LineageVersionFields
 
 logger = logging.getLogger("artifactkit")
 
@@ -230,7 +230,7 @@ def _mermaid_string(text: str) -> str:
 # -- the walk ------------------------------------------------------------------------------------------
 
 
-def _run(attrs: RunFields, fallback: tuple[str, str]) -> LineageRun:
+def _run(attrs: LineageRunFields, fallback: tuple[str, str]) -> LineageRun:
     project = attrs.project
     entity, project_name = (project.entity_name, project.name) if project is not None else fallback
     return LineageRun(attrs.id, entity, project_name, attrs.name, attrs.display_name, attrs.state)

@@ -115,7 +115,9 @@ def test_cached_manifests_named_by_id_or_digest_need_no_request(
 ) -> None:
     old, new = (api.artifact(name) for name in versions)
     expected = old.diff(new, files_only=True)  # fetches both manifests into the cache
-    by_digest = [f"{name.rsplit(':', 1)[0]}:{artifact.digest}" for name, artifact in zip(versions, (old, new))]
+    by_digest = [
+        f"{name.rsplit(':', 1)[0]}:{artifact.digest}" for name, artifact in zip(versions, (old, new), strict=True)
+    ]
 
     with make_api(emulator, tmp_path / "cache") as fresh:  # the same cache, a new client: nothing in memory
         fresh.default_entity  # noqa: B018 - settled before counting (paths here name their entity anyway)

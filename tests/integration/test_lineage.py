@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pydot
@@ -134,8 +134,8 @@ def _version(name: str) -> dict[str, Any]:
 class CyclicServer:
     """V is logged by run R1, which used W, which run R2 logged, which used V: a loop both ways."""
 
-    MADE_BY = {"V": "R1", "W": "R2"}
-    USES = {"R1": ["W"], "R2": ["V"]}
+    MADE_BY: ClassVar[dict[str, str]] = {"V": "R1", "W": "R2"}
+    USES: ClassVar[dict[str, list[str]]] = {"R1": ["W"], "R2": ["V"]}
 
     def __init__(self) -> None:
         self.requests = 0

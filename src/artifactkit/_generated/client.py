@@ -2912,14 +2912,14 @@ class GeneratedClient(BaseClient):
                 createdBy {
                   __typename
                   ... on Run {
-                    ...RunFields
+                    ...LineageRunFields
                   }
                 }
                 usedBy(first: $perNode) {
                   totalCount
                   edges {
                     node {
-                      ...RunFields
+                      ...LineageRunFields
                     }
                   }
                 }
@@ -2937,6 +2937,16 @@ class GeneratedClient(BaseClient):
               __typename
               id
               name
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment LineageRunFields on Run {
+              id
+              name
+              displayName
+              state
               project {
                 ...ProjectRefFields
               }
@@ -2963,44 +2973,12 @@ class GeneratedClient(BaseClient):
               entityName
             }
 
-            fragment RunFields on Run {
-              id
-              name
-              displayName
-              state
-              createdAt
-              heartbeatAt
-              jobType
-              group
-              notes
-              description
-              tags
-              commit
-              readOnly
-              sweepName
-              historyLineCount
-              user {
-                ...UserFields
-              }
-              project {
-                ...ProjectRefFields
-              }
-            }
-
             fragment SequenceRefFields on ArtifactSequence {
               id
               name
               project {
                 ...ProjectRefFields
               }
-            }
-
-            fragment UserFields on User {
-              id
-              name
-              username
-              email
-              entity
             }
             """)
         variables: dict[str, object] = {"id": id, "perNode": per_node}
@@ -3028,7 +3006,7 @@ class GeneratedClient(BaseClient):
                 runs(filters: $filters, first: $perPage) {
                   edges {
                     node {
-                      ...RunFields
+                      ...LineageRunFields
                       inputArtifacts(first: $perNode) @include(if: $upstream) {
                         totalCount
                         edges {
@@ -3037,7 +3015,7 @@ class GeneratedClient(BaseClient):
                             createdBy {
                               __typename
                               ... on Run {
-                                ...RunFields
+                                ...LineageRunFields
                               }
                             }
                           }
@@ -3052,7 +3030,7 @@ class GeneratedClient(BaseClient):
                               totalCount
                               edges {
                                 node {
-                                  ...RunFields
+                                  ...LineageRunFields
                                 }
                               }
                             }
@@ -3081,6 +3059,16 @@ class GeneratedClient(BaseClient):
               }
             }
 
+            fragment LineageRunFields on Run {
+              id
+              name
+              displayName
+              state
+              project {
+                ...ProjectRefFields
+              }
+            }
+
             fragment LineageVersionFields on Artifact {
               id
               digest
@@ -3102,44 +3090,12 @@ class GeneratedClient(BaseClient):
               entityName
             }
 
-            fragment RunFields on Run {
-              id
-              name
-              displayName
-              state
-              createdAt
-              heartbeatAt
-              jobType
-              group
-              notes
-              description
-              tags
-              commit
-              readOnly
-              sweepName
-              historyLineCount
-              user {
-                ...UserFields
-              }
-              project {
-                ...ProjectRefFields
-              }
-            }
-
             fragment SequenceRefFields on ArtifactSequence {
               id
               name
               project {
                 ...ProjectRefFields
               }
-            }
-
-            fragment UserFields on User {
-              id
-              name
-              username
-              email
-              entity
             }
             """)
         variables: dict[str, object] = {

@@ -211,6 +211,18 @@ class LegacyVersionFieldsAliasesInArtifactCollection(CollectionRefFields):
     ] = Field(alias="__typename")
 
 
+class LineageRunFields(BaseModel):
+    id: str
+    name: str
+    display_name: Optional[str]
+    state: Optional[str]
+    project: Optional["LineageRunFieldsProject"]
+
+
+class LineageRunFieldsProject(ProjectRefFields):
+    pass
+
+
 class LineageVersionFields(BaseModel):
     id: str
     digest: str

@@ -7,13 +7,12 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .fragments import (  # noqa: F401
+    LineageRunFields,
+    LineageRunFieldsProject,
     LineageVersionFields,
     LineageVersionFieldsAliases,
     LineageVersionFieldsArtifactSequence,
     LineageVersionFieldsArtifactType,
-    RunFields,
-    RunFieldsProject,
-    RunFieldsUser,
 )
 
 
@@ -33,7 +32,7 @@ class LineageRootArtifact(LineageVersionFields):
     used_by: "LineageRootArtifactUsedBy"
 
 
-class LineageRootArtifactCreatedByRun(RunFields):
+class LineageRootArtifactCreatedByRun(LineageRunFields):
     typename__: Literal["Run"] = Field(alias="__typename")
 
 
@@ -50,4 +49,4 @@ class LineageRootArtifactUsedByEdges(BaseModel):
     node: "LineageRootArtifactUsedByEdgesNode"
 
 
-LineageRootArtifactUsedByEdgesNode = RunFields
+LineageRootArtifactUsedByEdgesNode = LineageRunFields

@@ -7,13 +7,12 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .fragments import (  # noqa: F401
+    LineageRunFields,
+    LineageRunFieldsProject,
     LineageVersionFields,
     LineageVersionFieldsAliases,
     LineageVersionFieldsArtifactSequence,
     LineageVersionFieldsArtifactType,
-    RunFields,
-    RunFieldsProject,
-    RunFieldsUser,
 )
 
 
@@ -33,7 +32,7 @@ class LineageRunsProjectRunsEdges(BaseModel):
     node: "LineageRunsProjectRunsEdgesNode"
 
 
-class LineageRunsProjectRunsEdgesNode(RunFields):
+class LineageRunsProjectRunsEdgesNode(LineageRunFields):
     input_artifacts: Optional["LineageRunsProjectRunsEdgesNodeInputArtifacts"] = None
     output_artifacts: Optional["LineageRunsProjectRunsEdgesNodeOutputArtifacts"] = None
 
@@ -59,7 +58,9 @@ class LineageRunsProjectRunsEdgesNodeInputArtifactsEdgesNode(LineageVersionField
     ]
 
 
-class LineageRunsProjectRunsEdgesNodeInputArtifactsEdgesNodeCreatedByRun(RunFields):
+class LineageRunsProjectRunsEdgesNodeInputArtifactsEdgesNodeCreatedByRun(
+    LineageRunFields
+):
     typename__: Literal["Run"] = Field(alias="__typename")
 
 
@@ -89,4 +90,6 @@ class LineageRunsProjectRunsEdgesNodeOutputArtifactsEdgesNodeUsedByEdges(BaseMod
     node: "LineageRunsProjectRunsEdgesNodeOutputArtifactsEdgesNodeUsedByEdgesNode"
 
 
-LineageRunsProjectRunsEdgesNodeOutputArtifactsEdgesNodeUsedByEdgesNode = RunFields
+LineageRunsProjectRunsEdgesNodeOutputArtifactsEdgesNodeUsedByEdgesNode = (
+    LineageRunFields
+)

@@ -66,13 +66,13 @@ class EditReport:
         }
 
     def lines(self) -> list[str]:
-        lines = [self._change_line(c) for c in self.changes]
+        lines = [self.change_line(c) for c in self.changes]
         lines += [f"{self.target}: {_subject(c)} {c.details.get('reason', 'unchanged')}" for c in self.unchanged]
         if not lines:
             lines.append(f"{self.target}: nothing to do")
         return lines
 
-    def _change_line(self, change: Change) -> str:
+    def change_line(self, change: Change) -> str:
         verb = _PAST.get(change.action, change.action)
         if self.dry_run:
             verb = f"would be {verb}"
