@@ -419,8 +419,7 @@ class Cache:
                 last_used = max(last_used, stat.st_mtime)
             usages.append(ArtifactUsage(name, files, disk, last_used))
         usages.sort(key=lambda u: (-u.disk_bytes, u.name))
-        # Notes of what a content name means are a few bytes each, and belong to no one version.
-        rest = [stat for key, stat in objects.items() if key not in attributed and key[0] != "version"]
+        rest = [stat for key, stat in objects.items() if key not in attributed]
         if rest:
             usages.append(
                 ArtifactUsage(
