@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from . import _config, _lookups, members, organizations
@@ -79,6 +79,13 @@ class _Connection(Client):
 
     def run(self, attrs: RunFields, entity: str | None = None, project: str | None = None) -> Run:
         return Run._wrap(self, attrs, entity, project)
+
+
+class _LookedUp(NamedTuple):
+    """A version looked up together with its manifest's URL (None where the server gave none)."""
+
+    artifact: Artifact
+    manifest_url: str | None
 
 
 class Api:
@@ -459,7 +466,12 @@ class Api:
         a committed version's files for good; metadata, aliases and tags can change, so comparing
         them always asks the server).
         """
-        old_side, new_side = (self._diff_side(side, files_only=files_only) for side in (old, new))
+        # Both sides are looked up before any manifest travels: a name that is not found costs no download.
+        sides = [self._diff_side(side, files_only=files_only) for side in (old, new)]
+        for side in sides:
+            if isinstance(side, _LookedUp):
+                side.artifact._manifest_at(side.manifest_url)  # from the cache, else from the URL the lookup gave
+        old_side, new_side = (side.artifact if isinstance(side, _LookedUp) else side for side in sides)
         if isinstance(old_side, Artifact) and isinstance(new_side, Artifact):
             return old_side.diff(new_side, paths=paths, files_only=files_only)
         (old_name, old_manifest), (new_name, new_manifest) = (
@@ -468,11 +480,13 @@ class Api:
         )
         return diff_contents(old_name, old_manifest, new_name, new_manifest, paths=paths)
 
-    def _diff_side(self, side: Artifact | str, *, files_only: bool) -> Artifact | tuple[str, Manifest]:
+    def _diff_side(self, side: Artifact | str, *, files_only: bool) -> Artifact | _LookedUp | tuple[str, Manifest]:
+        """A side of a diff: a version, one looked up with its manifest's URL, or a cached manifest's name."""
         if isinstance(side, Artifact):
             return side
-        content_name: str | None = side
-        if not is_version_id(side):
+        if is_version_id(side):
+            content_name: str | None = side
+        else:
             path = self._artifact_path(side)
             content_name = str(path) if is_digest(path.alias) else None
         if files_only and content_name is not None:
@@ -481,7 +495,15 @@ class Api:
                 return content_name, manifest
         if is_version_id(side):
             return self._artifact_by_id(side)
-        return self.artifact(side)
+        return self._artifact_and_manifest_url(path)
+
+    def _artifact_and_manifest_url(self, path: ArtifactPath) -> _LookedUp:
+        """`artifact()`, with the URL of the version's manifest asked in the same request (`VersionFileAccess`)."""
+        found = self.client.operations.version_file_access(path.entity, path.project, path.name, [])
+        membership = None if found is None else found[0]
+        if found is None or membership is None or membership.artifact is None or membership.artifact_collection is None:
+            raise _lookups.diagnose(self.client, path)
+        return _LookedUp(Artifact._from_membership(self.client, membership, (path.entity, path.project)), found[1])
 
     def _artifact_by_id(self, artifact_id: str) -> Artifact:
         found = self.client.operations.artifact_by_id(artifact_id, f"looking up version {artifact_id}")

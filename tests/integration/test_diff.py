@@ -100,14 +100,36 @@ def test_across_two_collections(api: Api, project: str, tmp_path: Path) -> None:
 
 
 def test_two_versions_cost_two_lookups_and_two_manifest_fetches(
+    any_emulator: EmbeddedEmulator, any_api: Api, project: str, tmp_path: Path
+) -> None:
+    """Each lookup names its version's manifest URL too (`VersionFileAccess`): no separate URL request."""
+    name = f"{project}/counted"
+    for files in (OLD_FILES, NEW_FILES):
+        upload(any_api, tmp_path, name, files=files)
+    any_api.default_entity  # noqa: B018 - the capability probe, once per Api, settled before counting
+    any_emulator.stats.reset()
+    found = any_api.diff(f"{name}:v0", f"{name}:latest")
+    assert sorted((c.path, c.status) for c in found.files) == [
+        ("new.txt", "added"),
+        ("old.txt", "removed"),
+        ("pictures/cat.png", "renamed"),
+        ("train/a.csv", "changed"),
+    ]
+    lookup = "LegacyVersionFileAccess" if any_emulator.settings.legacy else "VersionFileAccess"
+    assert dict(any_emulator.stats.operations) == {lookup: 2}
+    assert any_emulator.stats.requests["blob"] == 2  # the two manifests; no file's bytes travel
+
+
+def test_a_missing_side_is_found_missing_before_any_manifest_travels(
     emulator: EmbeddedEmulator, api: Api, versions: tuple[str, str]
 ) -> None:
+    from artifactkit.errors import NotFoundError
+
+    api.default_entity  # noqa: B018 - settled before counting
     emulator.stats.reset()
-    api.diff(*versions)
-    operations = dict(emulator.stats.operations)
-    operations.pop("ServerCliVersion", None)  # the capability probe, once per Api
-    assert operations == {"ArtifactMembershipByName": 2, "ArtifactManifestUrl": 2}
-    assert emulator.stats.requests["blob"] == 2  # the two manifests; no file's bytes travel
+    with pytest.raises(NotFoundError, match="v7"):
+        api.diff(versions[0], versions[0].replace(":v0", ":v7"))
+    assert emulator.stats.requests["blob"] == 0
 
 
 def test_cached_manifests_named_by_id_or_digest_need_no_request(
@@ -140,7 +162,7 @@ def test_a_cached_manifest_named_by_alias_is_looked_up(
     api.diff(*versions, files_only=True)
     emulator.stats.reset()
     api.diff(*versions, files_only=True)
-    assert dict(emulator.stats.operations) == {"ArtifactMembershipByName": 2}
+    assert dict(emulator.stats.operations) == {"VersionFileAccess": 2}
     assert emulator.stats.requests["blob"] == 0
 
 
