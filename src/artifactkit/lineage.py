@@ -243,8 +243,9 @@ def _version(attrs: LineageVersionFields, fallback: tuple[str, str]) -> LineageV
     aliases = tuple(
         a.alias
         for a in attrs.aliases
+        # by ID: a portfolio or registry collection it is linked into often has the same name
         if a.artifact_collection is not None
-        and a.artifact_collection.name == sequence.name
+        and a.artifact_collection.id == sequence.id
         and version_index(a.alias) is None
     )
     return LineageVersion(

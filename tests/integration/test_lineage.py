@@ -104,6 +104,15 @@ def test_mermaid_names_every_edge(api: Api, graph_project: str) -> None:
     assert text.count("-->|") == len(graph.edges)
 
 
+def test_a_version_shows_its_own_collections_aliases(api: Api, tmp_path: Path) -> None:
+    """Not those of a portfolio it is linked into under the same name (as registries usually are)."""
+    upload(api, tmp_path, "local/lineage-aliases/model", files={"w": "0"}, run="train")
+    api.artifact("local/lineage-aliases/model:v0").link("local/lineage-aliases-portfolio/model", ["production"])
+    graph = api.artifact("local/lineage-aliases/model:v0").lineage(depth=1)
+    [version] = graph.versions
+    assert version.aliases == ("latest",)
+
+
 # -- a server whose data has a cycle (the emulator cannot make one: a version exists before its users) --------
 
 
