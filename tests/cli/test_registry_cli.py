@@ -71,7 +71,8 @@ def test_a_promotion_job_run_twice_changes_once(cli: Cli, snapshot: SnapshotAsse
 def test_unlink_by_the_link_itself(cli: Cli) -> None:
     assert cli("link", "ml/training/classifier:v1", "wandb-registry-model/to-drop", "-a", "old")[0] == 0
     code, out, _ = cli("unlink", "wandb-registry-model/to-drop:old")
-    assert code == 0 and out.startswith("unlinked local-org-entity/wandb-registry-model/to-drop:v0")
+    assert code == 0
+    assert out == "local-org-entity/wandb-registry-model/to-drop: link ml/training/classifier:v1 removed as v0\n"
     code, _, err = cli("unlink", "wandb-registry-model/to-drop:old")
     assert code == 3 and "not found" in err
     code, _, err = cli("unlink", SOURCE)

@@ -11,14 +11,15 @@ from . import (
     cache_cmd,
     diff_cmd,
     edit_cmd,
-    edit_cmds,
     get_cmd,
     lineage_cmd,
+    link_cmd,
     ls_cmd,
     put_cmd,
     registry_cmd,
     schema_cmd,
     serve_cmd,
+    show_cmd,
     verify_cmd,
 )
 from .output import EXIT_CODES_HELP, EXIT_USAGE, cli_terms, run_command
@@ -41,13 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = (
         ls_cmd,
+        show_cmd,
         get_cmd,
         put_cmd,
         verify_cmd,
         diff_cmd,
         lineage_cmd,
         registry_cmd,
-        edit_cmds,
+        link_cmd,
         edit_cmd,
         cache_cmd,
         serve_cmd,

@@ -7,7 +7,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .._sizes import human_size
-from .output import EXIT_DIFFERENT, EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, files_text, make_api
+from .output import (
+    EXIT_DIFFERENT,
+    EXIT_OK,
+    JSON_SCHEMA_VERSION,
+    add_connection_options,
+    add_organization_option,
+    files_text,
+    make_api,
+)
 
 if TYPE_CHECKING:
     from ..diff import ArtifactDiff, FileChange
@@ -40,6 +48,7 @@ def register(commands: Any) -> None:
         help="compare files only (no metadata, description, aliases, tags); versions named by ID or "
         "NAME:<digest> whose manifests are cached then need no request at all",
     )
+    add_organization_option(parser)
     add_connection_options(parser)
     parser.set_defaults(handler=run, take_extra=_take_paths, result_exit_codes=True, on_interrupt="nothing was changed")
 

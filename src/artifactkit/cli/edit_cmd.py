@@ -1,29 +1,42 @@
-"""The edit verbs a promotion job needs: `alias add|rm`, `tag add|rm`, `rm`, `set`.
+"""The edit verbs on one version: `alias add|rm`, `tag add|rm`, `set`, `rm` (`link`/`unlink`: link_cmd).
 
-Each works out what would change, changes only that (so a second run changes nothing), and
-reports through `edits.EditReport`; in W&B's terms throughout (an alias another version of the
-collection holds moves, as the server moves it).
+What they share (idempotence, `--dry-run`, `--json`, `--organization`, exit codes) is in `edits`.
+In W&B's terms throughout: an alias another version of the collection holds moves, as the server
+moves it; aliases are those of the collection the version was named through (a registry link's are
+the registry collection's); tags, description and metadata are the version's own, whichever
+collection names it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from .edits import Change, EditReport, add_edit_options, emit_report
+from .edits import (
+    INTERRUPTED,
+    Change,
+    Edit,
+    add_aliases,
+    add_edit_options,
+    added_aliases,
+    check_aliases,
+    check_tags,
+    emit,
+    link_record,
+)
 from .output import make_api
 
 if TYPE_CHECKING:
-    from ..api import Api
     from ..artifacts import Artifact
 
-NAME_HELP = "[[ENTITY/]PROJECT/]NAME:VERSION (or :ALIAS) of the version to edit"
-_VERSION_ALIAS = re.compile(r"v\d+")
+NAME_HELP = (
+    "[[ENTITY/]PROJECT/]NAME:VERSION (or :ALIAS) of the version to edit; a registry path "
+    "([ORG/]wandb-registry-NAME/COLLECTION:VERSION) names a link"
+)
 
 
 def register(commands: Any) -> None:
@@ -39,7 +52,7 @@ def register(commands: Any) -> None:
             sub.add_argument("name", help=NAME_HELP)
             sub.add_argument(noun, nargs="+", metavar=noun.upper(), help=f"the {plural} to {verb}")
             add_edit_options(sub)
-            sub.set_defaults(handler=run_alias if noun == "alias" else run_tag, on_interrupt=_INTERRUPTED)
+            sub.set_defaults(handler=run_alias if noun == "alias" else run_tag, on_interrupt=INTERRUPTED)
 
     remove = commands.add_parser(
         "rm",
@@ -54,7 +67,7 @@ def register(commands: Any) -> None:
     remove.add_argument("name", help=NAME_HELP)
     remove.add_argument("--delete-aliases", action="store_true", help="delete it together with its aliases")
     add_edit_options(remove)
-    remove.set_defaults(handler=run_rm, on_interrupt=_INTERRUPTED)
+    remove.set_defaults(handler=run_rm, on_interrupt=INTERRUPTED)
 
     settings = commands.add_parser(
         "set",
@@ -71,12 +84,7 @@ def register(commands: Any) -> None:
     settings.add_argument("--metadata-file", help="a JSON object to merge into the metadata (- reads stdin)")
     settings.add_argument("--replace-metadata", action="store_true", help="make the metadata exactly the file's object")
     add_edit_options(settings)
-    settings.set_defaults(handler=run_set, on_interrupt=_INTERRUPTED)
-
-
-_INTERRUPTED = (
-    "the server may or may not have applied the change; run the same command again to finish (it is idempotent)"
-)
+    settings.set_defaults(handler=run_set, on_interrupt=INTERRUPTED)
 
 
 def _noun_description(noun: str) -> str:
@@ -93,69 +101,60 @@ def _noun_description(noun: str) -> str:
     )
 
 
-def _command(args: argparse.Namespace, noun: str) -> str:
-    return f"{noun} {args.action}"
+def _collection(artifact: Artifact) -> str:
+    """The collection the version was named through (a registry's for a registry link)."""
+    return f"{artifact.entity}/{artifact.project}/{artifact.collection_name}"
+
+
+def _edit(action: str, artifact: Artifact, dry_run: bool) -> Edit:
+    return Edit(action, artifact.qualified_name, artifact.source_qualified_name, dry_run, link=link_record(artifact))
+
+
+def _saved(edit: Edit, artifact: Artifact, dry_run: bool) -> None:
+    """Save the edits made to `artifact` unless nothing changes or it is a dry run."""
+    if edit.changed and not dry_run:
+        artifact.save()
+        edit.link = link_record(artifact)  # a link's aliases as they are now
 
 
 def run_alias(args: argparse.Namespace) -> int:
-    aliases = list(dict.fromkeys(args.alias))
-    for alias in aliases:
-        if _VERSION_ALIAS.fullmatch(alias):
-            raise ValueError(f"{alias!r} is a version number, which the server assigns; choose another alias")
+    aliases = check_aliases(args.alias)
     with make_api(args) as api:
         artifact = api.artifact(args.name)
-        report = EditReport(_command(args, "alias"), artifact.qualified_name, args.dry_run)
-        held = set(artifact.aliases)
+        edit = _edit(f"alias {args.action}", artifact, args.dry_run)
+        held = list(artifact.aliases)
         if args.action == "add":
-            for alias in aliases:
-                if alias in held:
-                    report.unchanged.append(Change("alias", "add", alias, {"reason": "already set"}))
-                    continue
-                holder = _holder(api, artifact, alias)
-                details = {} if holder is None else {"from": holder}
-                report.changes.append(Change("alias", "move" if holder else "add", alias, details))
-            wanted = artifact.aliases + [c.value for c in report.changes]
+            add_aliases(edit, api, _collection(artifact), held, aliases, artifact.id)
+            artifact.aliases = held + added_aliases(edit)
         else:
             for alias in aliases:
                 if alias in held:
-                    report.changes.append(Change("alias", "remove", alias))
+                    edit.changes.append(Change("alias", "remove", alias))
                 else:
-                    report.unchanged.append(Change("alias", "remove", alias, {"reason": "not set"}))
-            removed = {c.value for c in report.changes}
-            wanted = [a for a in artifact.aliases if a not in removed]
-        if report.changed and not args.dry_run:
-            artifact.aliases = wanted
-            artifact.save()
-    return emit_report(args, report)
-
-
-def _holder(api: Api, artifact: Artifact, alias: str) -> str | None:
-    """The version of the same collection that holds `alias` now (one lookup), if any."""
-    try:
-        holder = api.artifact(f"{artifact.entity}/{artifact.project}/{artifact.collection_name}:{alias}")
-    except errors.NotFoundError:
-        return None
-    return holder.qualified_name if holder.id != artifact.id else None
+                    edit.unchanged.append(Change("alias", "remove", alias, {"reason": "not set"}))
+            removed = {c.value for c in edit.changes}
+            artifact.aliases = [a for a in held if a not in removed]
+        _saved(edit, artifact, args.dry_run)
+    return emit(args, edit)
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    tags = list(dict.fromkeys(args.tag))
+    tags = check_tags(args.tag)
     with make_api(args) as api:
         artifact = api.artifact(args.name)
-        report = EditReport(_command(args, "tag"), artifact.qualified_name, args.dry_run)
+        edit = _edit(f"tag {args.action}", artifact, args.dry_run)
         held = set(artifact.tags)
         adding = args.action == "add"
+        action = "add" if adding else "remove"
         for tag in tags:
             if (tag in held) == adding:
-                reason = "already set" if adding else "not set"
-                report.unchanged.append(Change("tag", "add" if adding else "remove", tag, {"reason": reason}))
+                edit.unchanged.append(Change("tag", action, tag, {"reason": "already set" if adding else "not set"}))
             else:
-                report.changes.append(Change("tag", "add" if adding else "remove", tag))
-        touched = [c.value for c in report.changes]
-        if report.changed and not args.dry_run:
-            artifact.tags = [*artifact.tags, *touched] if adding else [t for t in artifact.tags if t not in touched]
-            artifact.save()
-    return emit_report(args, report)
+                edit.changes.append(Change("tag", action, tag))
+        touched = [c.value for c in edit.changes]
+        artifact.tags = [*artifact.tags, *touched] if adding else [t for t in artifact.tags if t not in touched]
+        _saved(edit, artifact, args.dry_run)
+    return emit(args, edit)
 
 
 def run_rm(args: argparse.Namespace) -> int:
@@ -165,12 +164,12 @@ def run_rm(args: argparse.Namespace) -> int:
         except errors.NotFoundError as exc:
             if exc.kind != "version":  # a version number that is gone: deleted already, nothing to do
                 raise
-            report = EditReport("rm", exc.path or args.name, args.dry_run)
-            report.unchanged.append(Change("version", "delete", None, {"reason": "does not exist (already deleted?)"}))
-            return emit_report(args, report)
-        report = EditReport("rm", artifact.qualified_name, args.dry_run)
-        if artifact.is_link:
-            report.changes.append(Change("link", "unlink", None, {"source": artifact.source_qualified_name}))
+            edit = Edit("rm", exc.path or args.name, None, args.dry_run)
+            edit.unchanged.append(Change("version", "delete", None, {"reason": "does not exist (already deleted?)"}))
+            return emit(args, edit)
+        edit = _edit("rm", artifact, args.dry_run)
+        if artifact.is_link:  # as wandb's Artifact.delete(): a link is unlinked, the version stays
+            edit.changes.append(Change("link", "remove", artifact.source_qualified_name))
         else:
             if artifact.aliases and not args.delete_aliases and args.dry_run:
                 # What the server answers a real run (refused, nothing deleted), said without asking it.
@@ -179,10 +178,10 @@ def run_rm(args: argparse.Namespace) -> int:
                     "pass --delete-aliases to delete it with its aliases"
                 )
             details = {"aliases": list(artifact.aliases)} if artifact.aliases else {}
-            report.changes.append(Change("version", "delete", None, details))
+            edit.changes.append(Change("version", "delete", None, details))
         if not args.dry_run:
             artifact.delete(delete_aliases=args.delete_aliases)
-    return emit_report(args, report)
+    return emit(args, edit)
 
 
 def run_set(args: argparse.Namespace) -> int:
@@ -195,14 +194,14 @@ def run_set(args: argparse.Namespace) -> int:
     patch = None if args.metadata_file is None else _read_object(args.metadata_file)
     with make_api(args) as api:
         artifact = api.artifact(args.name)
-        report = EditReport("set", artifact.qualified_name, args.dry_run)
+        edit = _edit("set", artifact, args.dry_run)
         if args.description is not None:
             wanted = args.description or None
             if wanted == artifact.description:
-                report.unchanged.append(Change("description", "set", None, {"reason": "already as given"}))
+                edit.unchanged.append(Change("description", "set", None, {"reason": "already as given"}))
             else:
                 details = {"old": artifact.description, "new": wanted}
-                report.changes.append(Change("description", "set", None, details))
+                edit.changes.append(Change("description", "set", None, details))
                 artifact.description = wanted
         if patch is not None:
             metadata = patch if args.replace_metadata else merge_patch(artifact.metadata, patch)
@@ -210,13 +209,12 @@ def run_set(args: argparse.Namespace) -> int:
             for change in changes:
                 document = value_change_json(change)
                 details = {k: v for k, v in document.items() if k in ("old", "new")}
-                report.changes.append(Change("metadata", change.status, change.path, details))
+                edit.changes.append(Change("metadata", change.status, change.path, details))
             if not changes:
-                report.unchanged.append(Change("metadata", "set", None, {"reason": "already as given"}))
+                edit.unchanged.append(Change("metadata", "set", None, {"reason": "already as given"}))
             artifact.metadata = metadata
-        if report.changed and not args.dry_run:
-            artifact.save()
-    return emit_report(args, report)
+        _saved(edit, artifact, args.dry_run)
+    return emit(args, edit)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -13,6 +13,7 @@ from .output import (
     EXIT_OK,
     JSON_SCHEMA_VERSION,
     add_connection_options,
+    add_organization_option,
     files_text,
     make_api,
     table,
@@ -43,6 +44,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--dry-run", action="store_true", help="show what would be fetched, changing nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the download root")
+    add_organization_option(parser)
     add_connection_options(parser)
     parser.set_defaults(
         handler=run,

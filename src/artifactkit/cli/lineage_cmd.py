@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, make_api
+from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, add_organization_option, make_api
 
 
 def register(commands: Any) -> None:
@@ -33,6 +33,7 @@ def register(commands: Any) -> None:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--dot", action="store_true", help="Graphviz DOT on stdout")
     output.add_argument("--mermaid", action="store_true", help="a Mermaid flowchart on stdout")
+    add_organization_option(parser)
     add_connection_options(parser)
     parser.set_defaults(handler=run, on_interrupt="nothing was changed")
 

@@ -196,6 +196,15 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def add_organization_option(parser: argparse.ArgumentParser) -> None:
+    """`--organization`, for commands that take registry paths (docs/registry.md: which organization)."""
+    parser.add_argument(
+        "--organization",
+        help="the organization of registry paths that name none (default: WANDB_ORGANIZATION, the wandb settings "
+        "files, else the entity's only organization)",
+    )
+
+
 def make_api(args: argparse.Namespace) -> Api:
     """An `Api` from the connection flags; says on stderr when it chose a local emulator."""
     from ..api import Api  # loaded on first use: `artifactkit --help` stays quick
