@@ -113,11 +113,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{artifact.qualified_name} -> {result.root}")
         from_wandb = result.wandb_cache_files
+        replaced = sum(1 for f in result.files if f.replaces)
         print(
             f"{counts['fetch'] - from_wandb} downloaded ({human_size(result.bytes_fetched)}), "
             f"{counts['cache']} from cache, "
             + (f"{from_wandb} from wandb's cache, " if from_wandb else "")
             + f"{counts['keep']} already up to date"
+            + (f"; {replaced} replaced a file whose content differed" if replaced else "")
         )
     if not result.files and (args.prefix or args.include or args.exclude):
         import sys

@@ -263,4 +263,3 @@ class Placer:
         if device is None:
             device = self._devices[directory] = os.stat(directory).st_dev
         return device
-

@@ -155,9 +155,8 @@ class DownloadRoot:
             stat = os.lstat(dest)
         except (FileNotFoundError, NotADirectoryError):
             return dest, None
-        if S_ISLNK(stat.st_mode):
-            if self.links_into is None or not os.readlink(dest).startswith(self.links_into):
-                raise UnsafePathError(f"refusing manifest entry {path!r}: the destination is a symlink", path=path)
+        if S_ISLNK(stat.st_mode) and (self.links_into is None or not os.readlink(dest).startswith(self.links_into)):
+            raise UnsafePathError(f"refusing manifest entry {path!r}: the destination is a symlink", path=path)
         if S_ISDIR(stat.st_mode):
             raise DownloadError(f"cannot write manifest entry {path!r}: {dest} is a directory", path=path)
         return dest, stat
