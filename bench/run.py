@@ -79,6 +79,7 @@ class Harness:
         self.scenarios: list[Scenario] = []
         self.auth = ("api", emulator.api_key)
         self.timeout = 1800.0
+        self.client_env: dict[str, dict[str, str]] = {}  # extra environment of a client (bench/placement.py)
 
     def stats(self) -> dict[str, Any]:
         response = httpx.get(f"{self.emulator.url}/_emulator/stats", auth=self.auth, timeout=30)
@@ -112,13 +113,14 @@ class Harness:
     def measure(self, client: str, args: list[str], home: Path, cache: Path) -> Run:
         """Run one client script once; the emulator's counters give requests, bytes and faults hit."""
         python = self.pythons.get(client, self.pythons["artifactkit"])
+        script = self.scripts.get(client, self.scripts["artifactkit"])
         before = self.stats()
         injected_before = sum(self.faults()["injected"].values())
         start = time.perf_counter()
         try:
             proc = subprocess.run(
-                [str(python), str(self.scripts[client]), *args],
-                env=self.env(home, cache),
+                [str(python), str(script), *args],
+                env={**self.env(home, cache), **self.client_env.get(client, {})},
                 capture_output=True,
                 text=True,
                 timeout=self.timeout,

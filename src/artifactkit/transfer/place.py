@@ -56,6 +56,7 @@ LINKED = frozenset({LINK, SYMLINK})
 # Errors that mean "this filesystem (pair) cannot do that", as opposed to a real failure.
 _UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS}
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+_COPY_PIECE = 64 << 20  # bytes per copy_file_range call
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
@@ -183,8 +184,8 @@ class Placer:
         done = 0
         if not self._no_copy_range:
             try:
-                while done < size:
-                    n = os.copy_file_range(source, out, max(size - done, CHUNK))
+                while done < size:  # in pieces, so that Ctrl-C is seen between them
+                    n = os.copy_file_range(source, out, min(max(size - done, CHUNK), _COPY_PIECE))
                     if n == 0:
                         return done  # the end of the file (it was shorter than its stat said)
                     done += n
