@@ -233,7 +233,9 @@ def markdown(results: dict[str, Any], scenarios: list[Scenario]) -> str:
         + ("" if results["clean_tree"] else " (**uncommitted changes**)")
         + f", baseline `{results['baseline_commit'][:8]}`; {results['repeat']} runs of each, medians (min-max);"
         " each run a fresh process against one emulator, the order of the clients rotating. "
-        f"Reflinks on this machine's filesystem: **{'yes' if results['copy']['reflinks'] else 'no'}**.",
+        f"Reflinks on this machine's filesystem: **{'yes' if results['copy']['reflinks'] else 'no'}**. "
+        f"Load average (1 min) {results['load_average']['before']:.1f} before, "
+        f"{results['load_average']['after']:.1f} after ({results['machine']['cores']} cores).",
         "",
         "| scenario | " + " | ".join(clients) + " | this / baseline | this / wandb |",
         "|---|" + "---|" * (len(clients) + 2),
@@ -278,6 +280,7 @@ def main() -> int:
     sizes = seeding.Sizes.quick() if args.quick else seeding.Sizes()
     data_dir = args.data_dir or CACHE / ("emulator-quick" if args.quick else "emulator")
     scratch = Path(tempfile.mkdtemp(prefix="bench-placement-"))
+    load_before = os.getloadavg()
     try:
         base_src, base_commit = baseline_tree(args.baseline, scratch)
         base_name = f"artifactkit {base_commit[:8]}"
@@ -308,6 +311,7 @@ def main() -> int:
         "baseline": args.baseline,
         "baseline_commit": base_commit,
         "machine": machine(),
+        "load_average": {"before": load_before[0], "after": os.getloadavg()[0]},
         "sizes": asdict(sizes),
         "repeat": args.repeat,
         "clients": list(clients),

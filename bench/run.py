@@ -503,7 +503,10 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return {
         **base,
         "scenarios": scenarios,
-        "partial_runs": [*base.get("partial_runs", []), {"command": update["command"], "date": update["date"]}],
+        "partial_runs": [
+            *base.get("partial_runs", []),
+            {"command": update["command"], "date": update["date"], "commit": update.get("commit")},
+        ],
     }
 
 

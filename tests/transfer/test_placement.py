@@ -22,7 +22,7 @@ import pytest
 
 from artifactkit import Api, DownloadResult
 from artifactkit.cli import main as cli_main
-from artifactkit.errors import DigestMismatchError
+from artifactkit.errors import DigestMismatchError, UnsafePathError
 from artifactkit.manifest import md5_b64_to_hex
 from artifactkit.server.embedded import EmbeddedEmulator
 from artifactkit.transfer import fetch
@@ -225,6 +225,26 @@ def test_placement_symlink_points_into_the_cache_is_kept_verified_and_can_be_tur
     healed = artifact.download_files(linked, placement="symlink", progress=False)
     assert {f.action for f in healed.files} == {"fetch"}
     artifact.verify(linked)
+
+
+def test_a_symlink_that_only_seems_to_point_into_the_cache_is_still_refused(
+    api: Api, project: str, tmp_path: Path
+) -> None:
+    api.upload(write_tree(tmp_path / "src", {"f.bin": b"version bytes"}), f"{project}/seems", "dataset")
+    artifact = api.artifact(f"{project}/seems:v0")
+    artifact.download(tmp_path / "warm", progress=False)  # the cache exists
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"not yours")
+    root = tmp_path / "out"
+    root.mkdir()
+    objects = Cache(tmp_path / "cache").objects
+    (root / "f.bin").symlink_to(f"{objects}/../../secret.txt")  # starts like a cache path, leads out of it
+
+    with pytest.raises(UnsafePathError, match="symlink"):
+        artifact.download(root, placement="symlink", progress=False)
+    with pytest.raises(DigestMismatchError, match="is a symlink"):
+        artifact.verify(root)
+    assert secret.read_bytes() == b"not yours" and (root / "f.bin").is_symlink()
 
 
 def test_files_a_download_linked_into_the_cache_become_the_users_own_at_the_next_default_download(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -482,13 +481,13 @@ def verify_directory(
     for extra in sorted(present - set(manifest.entries)):
         problems.append(f"{extra}: not in the manifest")
     to_hash = []
-    into = None if links_into is None else os.path.join(os.path.abspath(links_into), "")
+    layout = DownloadRoot(root, links_into=links_into)
     for entry in sorted(manifest, key=lambda e: e.path):
         path = root / entry.path
         size = expected_size(entry)
         if entry.path not in present:
             problems.append(f"{entry.path}: missing")
-        elif path.is_symlink() and (into is None or not os.readlink(path).startswith(into)):
+        elif path.is_symlink() and not layout.points_into_cache(path):
             problems.append(f"{entry.path}: is a symlink")
         elif not path.exists():
             problems.append(f"{entry.path}: a symlink to a cache object that is gone (cache cleanup); download again")

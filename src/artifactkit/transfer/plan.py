@@ -155,11 +155,17 @@ class DownloadRoot:
             stat = os.lstat(dest)
         except (FileNotFoundError, NotADirectoryError):
             return dest, None
-        if S_ISLNK(stat.st_mode) and (self.links_into is None or not os.readlink(dest).startswith(self.links_into)):
+        if S_ISLNK(stat.st_mode) and not self.points_into_cache(dest):
             raise UnsafePathError(f"refusing manifest entry {path!r}: the destination is a symlink", path=path)
         if S_ISDIR(stat.st_mode):
             raise DownloadError(f"cannot write manifest entry {path!r}: {dest} is a directory", path=path)
         return dest, stat
+
+    def points_into_cache(self, link: Path) -> bool:
+        """Whether the symlink `link` points at a file under `links_into` (as symlink placement makes them)."""
+        if self.links_into is None:
+            return False
+        return os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link))).startswith(self.links_into)
 
     def _check_parent(self, path: str, parent: str) -> tuple[str, bool]:
         real = os.path.realpath(parent)
