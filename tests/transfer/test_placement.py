@@ -217,6 +217,8 @@ def test_placement_symlink_points_into_the_cache_is_kept_verified_and_can_be_tur
 
     kept = artifact.download_files(root, placement="symlink", progress=False)
     assert {f.action for f in kept.files} == {"keep"}  # files in place with the right bytes stay as they are
+    one = Path(artifact.get_entry("f000.bin").download(tmp_path / "one", placement="symlink"))
+    assert one.is_symlink() and one.read_bytes() == files["f000.bin"]
 
     linked = artifact.download_files(tmp_path / "linked", placement="symlink", progress=False).root
     Cache(tmp_path / "cache").cleanup(0)  # the objects the links point at are gone
