@@ -11,8 +11,8 @@ an empty cache, then a cached re-download into a new root), run in one go by:
 - `artifactkit hardlink`: this tree with `placement="hardlink"`;
 - `wandb`: the official client, 0.31.0.
 
-Every run is a fresh process against the same emulator; the order of the clients rotates from one
-repetition to the next. Then the copy itself, in this process, on the filesystem of the temp
+Every run is a fresh process against the same emulator, started after a `sync` (no dirty pages of
+the previous run pending); the order of the clients rotates from one repetition to the next. Then the copy itself, in this process, on the filesystem of the temp
 directory (where the runs keep their cache and roots): each way of placing 2,000 files of 4 KiB
 (temp file + rename, as downloads place them) and one 256 MiB file. Results go to
 bench/results/placement-*.json; the Markdown printed at the end is what BENCHMARKS.md shows.
@@ -72,7 +72,9 @@ def run_downloads(h: Harness, clients: dict[str, list[str]], artifact: str, key:
                 home = Path(tmp)
                 cache = home / "cache"
                 extra = clients[client]
+                os.sync()  # each run starts without another run's dirty pages or freed blocks pending
                 cold.runs.append(h.measure(client, ["download", artifact, str(home / "a"), *extra], home, cache))
+                os.sync()
                 warm.runs.append(h.measure(client, ["download", artifact, str(home / "b"), *extra], home, cache))
     for scenario in (cold, warm):
         parts = []
@@ -180,8 +182,11 @@ def copy_methods(repeat: int, small: int, small_bytes: int, big_bytes: int) -> d
             for _ in range(big_bytes >> 20):
                 out.write(os.urandom(1 << 20))
         timings: dict[str, dict[str, list[float]]] = {m: {"small": [], "big": []} for m in methods}
+        order = list(methods)
         for rep in range(repeat):
-            for method, place in methods.items():
+            for method in order[rep % len(order) :] + order[: rep % len(order)]:  # who goes first rotates
+                place = methods[method]
+                os.sync()  # what the previous method wrote or freed is not this one's to pay for
                 out_dir = work / f"out-{rep}-{len(timings[method]['small'])}-{secrets.token_hex(3)}"
                 out_dir.mkdir()
                 start = time.perf_counter()
