@@ -12,10 +12,11 @@ an empty cache, then a cached re-download into a new root), run in one go by:
 - `wandb`: the official client, 0.31.0.
 
 Every run is a fresh process against the same emulator, started after a `sync` (no dirty pages of
-the previous run pending); the order of the clients rotates from one repetition to the next. Then the copy itself, in this process, on the filesystem of the temp
-directory (where the runs keep their cache and roots): each way of placing 2,000 files of 4 KiB
-(temp file + rename, as downloads place them) and one 256 MiB file. Results go to
-bench/results/placement-*.json; the Markdown printed at the end is what BENCHMARKS.md shows.
+the previous run pending); the order of the clients rotates from one repetition to the next.
+Then the copy itself, in this process, on the filesystem of the temp directory (where the runs
+keep their cache and roots): each way of placing 2,000 files of 4 KiB (temp file + rename, as
+downloads place them) and one 256 MiB file. Results go to bench/results/placement-*.json; the
+Markdown printed at the end is what BENCHMARKS.md shows.
 """
 
 from __future__ import annotations
