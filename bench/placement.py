@@ -45,7 +45,7 @@ from artifactkit import Api  # noqa: E402
 from artifactkit.server.embedded import EmulatorProcess  # noqa: E402
 from bench import seed as seeding  # noqa: E402
 from bench.envs import CACHE  # noqa: E402
-from bench.run import Harness, Scenario, machine, median, source_state  # noqa: E402
+from bench.run import Harness, Run, Scenario, machine, median, source_state  # noqa: E402
 
 FICLONE = 0x40049409
 
@@ -260,6 +260,22 @@ def markdown(results: dict[str, Any], scenarios: list[Scenario]) -> str:
             mine, theirs = meds[this], meds[other]
             ratios.append(f"{mine / theirs:.2f}" if mine is not None and theirs else "-")
         lines.append(f"| {scenario.title} | " + " | ".join(cells) + f" | {ratios[0]} | {ratios[1]} |")
+    lines += [
+        "",
+        "CPU the client process used (user + system, with what it waited for; medians), which a busy machine "
+        "inflates less than the time:",
+        "",
+        "| scenario | " + " | ".join(clients) + " |",
+        "|---|" + "---|" * len(clients),
+    ]
+    for scenario in scenarios:
+        row = []
+        for client in clients:
+            cpu = [
+                r.detail["client_cpu_seconds"] for r in scenario.by_client(client) if "client_cpu_seconds" in r.detail
+            ]
+            row.append(_fmt(statistics.median(cpu)) if cpu else "-")
+        lines.append(f"| {scenario.title} | " + " | ".join(row) + " |")
     copy = results["copy"]
     lines += [
         "",
@@ -282,7 +298,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--data-dir", type=Path, help="the emulator's data (default: .cache/bench/emulator)")
+    parser.add_argument("--markdown", type=Path, metavar="RESULTS", help="only print the Markdown of a results file")
     args = parser.parse_args()
+    if args.markdown:
+        results = json.loads(args.markdown.read_text())
+        scenarios = [Scenario(s["key"], s["title"], [Run(**r) for r in s["runs"]]) for s in results["scenarios"]]
+        print(markdown(results, scenarios))
+        return 0
     sizes = seeding.Sizes.quick() if args.quick else seeding.Sizes()
     data_dir = args.data_dir or CACHE / ("emulator-quick" if args.quick else "emulator")
     scratch = Path(tempfile.mkdtemp(prefix="bench-placement-"))

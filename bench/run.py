@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -116,6 +117,7 @@ class Harness:
         script = self.scripts.get(client, self.scripts["artifactkit"])
         before = self.stats()
         injected_before = sum(self.faults()["injected"].values())
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         try:
             proc = subprocess.run(
@@ -128,6 +130,9 @@ class Harness:
         except subprocess.TimeoutExpired as exc:
             return Run(client, None, None, {}, 0, False, {"error": f"gave up after {exc.timeout:.0f} s"})
         wall = time.perf_counter() - start
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # The client's own CPU (user + system, with the processes it waited for): what a busy machine inflates least.
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         after = self.stats()
         injected = sum(self.faults()["injected"].values()) - injected_before
         requests = {
@@ -140,7 +145,7 @@ class Harness:
             if delta:
                 requests[f"GET {kind}"] = delta
         bytes_out = sum(after["bytes_out"].values()) - sum(before["bytes_out"].values())
-        detail: dict[str, Any] = {"wall_seconds": wall, "faults_injected": injected}
+        detail: dict[str, Any] = {"wall_seconds": wall, "faults_injected": injected, "client_cpu_seconds": cpu}
         if proc.returncode != 0:
             detail["error"] = (proc.stderr or proc.stdout).strip()[-2000:]
             return Run(client, None, None, requests, bytes_out, False, detail)
