@@ -22,7 +22,7 @@ import pytest
 
 from artifactkit import Api, DownloadResult
 from artifactkit.cli import main as cli_main
-from artifactkit.errors import DigestMismatchError, UnsafePathError
+from artifactkit.errors import DigestMismatchError, DiskFullError, UnsafePathError
 from artifactkit.manifest import md5_b64_to_hex
 from artifactkit.server.embedded import EmbeddedEmulator
 from artifactkit.transfer import fetch
@@ -422,3 +422,26 @@ def test_skip_cache_writes_private_files(api: Api, project: str, tmp_path: Path)
     assert result.placed == {"write": 1, "move": 1}  # from memory, and the private temp file renamed
     assert tree_bytes(result.root) == files
     assert all((result.root / name).stat().st_nlink == 1 for name in files)
+
+
+def test_the_space_check_counts_the_copies_on_a_filesystem_without_reflinks(
+    emulator: EmbeddedEmulator, project: str, tmp_path: Path
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        files = {"a.bin": os.urandom(5 << 20)}  # cache and root on one 8 MiB tmpfs: 5 MiB fits once, not twice
+        with make_api(emulator, tmp_path / "uploader") as api:
+            api.upload(write_tree(tmp_path / "src", files), f"{project}/space", "dataset")
+        with make_api(emulator, disk / "cache") as api:
+            artifact = api.artifact(f"{project}/space:v0")
+            with pytest.raises(DiskFullError, match=r"needs 10\.0 MiB"):
+                artifact.download(disk / "own", progress=False)  # a copy next to the cache object
+            assert not (disk / "own").exists()
+            linked = artifact.download_files(disk / "linked", placement="hardlink", progress=False)
+            assert linked.placed == {"link": 1} and tree_bytes(linked.root) == files
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -181,7 +181,8 @@ def download(
                 ", ..." if len(replaced) > 5 else "",
             )
         if not dry_run:
-            check_free_space(root, planned, cache, skip_cache=skip_cache, label=label)  # before the first byte
+            # before the first byte
+            check_free_space(root, planned, cache, skip_cache=skip_cache, label=label, placement=placement)
             file_urls = FileUrls(urls, label)
             placer = Placer(DownloadRoot(root), cache=cache, placement=placement)
             try:
@@ -421,7 +422,7 @@ def download_file(
             f"{item.destination} exists with different content; pass replace=True to overwrite it",
             path=entry.path,
         )
-    check_free_space(root, [item], cache, skip_cache=False, label=entry.path)
+    check_free_space(root, [item], cache, skip_cache=False, label=entry.path, placement=placement)
     fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1, wandb_cache=WandbCache())
     placer = Placer(DownloadRoot(root), cache=cache, placement=placement)
     try:
