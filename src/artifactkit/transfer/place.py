@@ -124,13 +124,21 @@ class Placer:
 
     # -- independent files ---------------------------------------------------------------------
 
-    def _replace_with(self, dest: Path, fill: Callable[[int], object]) -> None:
-        """Create a temp file beside `dest`, `fill(fd)` it, then rename it over `dest`."""
+    def _replace_with(self, dest: Path, fill: Callable[[int], object], source: Path | None = None) -> None:
+        """Create a temp file beside `dest`, `fill(fd)` it (with `source`'s bytes), then rename it over `dest`.
+
+        An error of the bytes' way names the files, as `shutil` does (`filename` the source,
+        `filename2` the file written), so that a full disk can be named.
+        """
         tmp = _temp_beside(dest)
         try:
             fd = os.open(tmp, _NEW_FILE, 0o666)  # a new file of the user's: their umask decides
             try:
                 fill(fd)
+            except OSError as exc:
+                if exc.filename is None:
+                    exc.filename, exc.filename2 = os.fspath(source or tmp), os.fspath(tmp)
+                raise
             finally:
                 os.close(fd)
             os.replace(tmp, dest)
@@ -154,7 +162,7 @@ class Placer:
             finally:
                 os.close(source)
 
-        self._replace_with(dest, fill)
+        self._replace_with(dest, fill, src)
         how, copied = outcome
         return self._count(str(how), int(copied))
 
