@@ -239,7 +239,8 @@ def markdown(results: dict[str, Any], scenarios: list[Scenario]) -> str:
         + ("" if results["clean_tree"] else " (**uncommitted changes**)")
         + f", baseline `{results['baseline_commit'][:8]}`; {results['repeat']} runs of each, medians (min-max);"
         " each run a fresh process against one emulator, the order of the clients rotating. "
-        f"Reflinks on this machine's filesystem: **{'yes' if results['copy']['reflinks'] else 'no'}**. "
+        "Reflinks on the filesystem of the runs' caches and roots: "
+        f"**{'yes' if results['copy']['reflinks'] else 'no'}**. "
         f"Load average (1 min) {results['load_average']['before']:.1f} before, "
         f"{results['load_average']['after']:.1f} after ({results['machine']['cores']} cores).",
         "",
