@@ -4,9 +4,9 @@ A fetched object is written once, into the cache. How it reaches the download ro
 download's `placement`:
 
 - `"copy"` (the default): an independent file, writable by its owner like any file the user
-  makes. Where the filesystem has them (Btrfs, XFS, APFS-like copy-on-write filesystems on Linux)
-  it is a reflink (`FICLONE`): no byte is written twice, and a write to either file splits the
-  shared blocks. Elsewhere the bytes are copied in the kernel (`copy_file_range`, falling back to
+  makes. Where the filesystem has them (Btrfs, XFS made with reflinks, bcachefs) it is a
+  reflink (`FICLONE`): no byte is written twice, and a write to either file splits the shared
+  blocks. Elsewhere the bytes are copied in the kernel (`copy_file_range`, falling back to
   `read`/`write` where that is refused), and those copies are counted. Nothing a user does to
   such a file (`chmod` and write in place as root, truncate, delete) reaches the cache or another
   download root.
@@ -25,7 +25,7 @@ through a link could not be noticed), a read-only cache (bytes placed from memor
 A destination appears only complete: by `rename()` of a finished temp file beside it
 (`.<name>.artifactkit-<random>.tmp`), never by writing into it, and no temp file outlives its
 download (renaming one link of an inode over another link of the same inode does nothing in
-POSIX, so the temp name is removed after every rename).
+POSIX, so the temp name of a hardlink is removed after its rename).
 """
 
 from __future__ import annotations
