@@ -93,6 +93,10 @@ def _new(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
 
 
+def _empty(src: str, dst: str) -> None:
+    os.close(_new(dst))
+
+
 def _copy_file_range(src: str, dst: str) -> None:
     fi, fo = os.open(src, os.O_RDONLY | os.O_CLOEXEC), _new(dst)
     try:
@@ -162,6 +166,7 @@ def reflinks_work(directory: Path) -> bool:
 def copy_methods(repeat: int, small: int, small_bytes: int, big_bytes: int) -> dict[str, Any]:
     """Seconds per way of placing `small` files of `small_bytes` and one of `big_bytes` (medians of `repeat`)."""
     methods: dict[str, Callable[[str, str], object]] = {
+        "an empty new file (no bytes: what creating a file costs)": _empty,
         "hardlink": os.link,
         "copy_file_range": _copy_file_range,
         "sendfile": _sendfile,
