@@ -12,7 +12,14 @@ CACHE = ROOT / ".cache" / "bench"
 
 
 def wandb_python(version: str = "0.31.0") -> Path:
-    """A Python with exactly `wandb==version` installed, created on first use."""
+    """A Python with exactly `wandb==version` installed, created on first use.
+
+    The compat tests' environment of that version (`.cache/compat/`, same interpreter) is used
+    when it is ready, rather than installing the same client twice.
+    """
+    compat = ROOT / ".cache" / "compat" / f"wandb-{version}-py{sys.version_info.major}.{sys.version_info.minor}"
+    if (compat / ".artifactkit-ready").exists():
+        return compat / "bin" / "python"
     env = CACHE / f"wandb-{version}"
     python = env / "bin" / "python"
     marker = env / ".ready"

@@ -111,7 +111,8 @@ def write_report(results: dict[str, Any], path: Path) -> None:
         )
     ]
     for partial in results.get("partial_runs", []):
-        lines.append(f"Scenarios rerun separately with `{partial['command']}`, recorded {partial['date']}.\n")
+        commit = f" from commit `{partial['commit']}`" if partial.get("commit") else ""
+        lines.append(f"Scenarios rerun separately with `{partial['command']}`, recorded {partial['date']}{commit}.\n")
     lines.append("## Client scenarios\n")
     par = results.get("parallelism", {})
     files_at_once = f"{par.get('artifactkit_files', '?')} / {par.get('wandb_files', '?')} files"

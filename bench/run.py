@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -79,6 +80,7 @@ class Harness:
         self.scenarios: list[Scenario] = []
         self.auth = ("api", emulator.api_key)
         self.timeout = 1800.0
+        self.client_env: dict[str, dict[str, str]] = {}  # extra environment of a client (bench/placement.py)
 
     def stats(self) -> dict[str, Any]:
         response = httpx.get(f"{self.emulator.url}/_emulator/stats", auth=self.auth, timeout=30)
@@ -112,13 +114,15 @@ class Harness:
     def measure(self, client: str, args: list[str], home: Path, cache: Path) -> Run:
         """Run one client script once; the emulator's counters give requests, bytes and faults hit."""
         python = self.pythons.get(client, self.pythons["artifactkit"])
+        script = self.scripts.get(client, self.scripts["artifactkit"])
         before = self.stats()
         injected_before = sum(self.faults()["injected"].values())
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         try:
             proc = subprocess.run(
-                [str(python), str(self.scripts[client]), *args],
-                env=self.env(home, cache),
+                [str(python), str(script), *args],
+                env={**self.env(home, cache), **self.client_env.get(client, {})},
                 capture_output=True,
                 text=True,
                 timeout=self.timeout,
@@ -126,6 +130,9 @@ class Harness:
         except subprocess.TimeoutExpired as exc:
             return Run(client, None, None, {}, 0, False, {"error": f"gave up after {exc.timeout:.0f} s"})
         wall = time.perf_counter() - start
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # The client's own CPU (user + system, with the processes it waited for): what a busy machine inflates least.
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         after = self.stats()
         injected = sum(self.faults()["injected"].values()) - injected_before
         requests = {
@@ -138,7 +145,7 @@ class Harness:
             if delta:
                 requests[f"GET {kind}"] = delta
         bytes_out = sum(after["bytes_out"].values()) - sum(before["bytes_out"].values())
-        detail: dict[str, Any] = {"wall_seconds": wall, "faults_injected": injected}
+        detail: dict[str, Any] = {"wall_seconds": wall, "faults_injected": injected, "client_cpu_seconds": cpu}
         if proc.returncode != 0:
             detail["error"] = (proc.stderr or proc.stdout).strip()[-2000:]
             return Run(client, None, None, requests, bytes_out, False, detail)
@@ -501,7 +508,10 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return {
         **base,
         "scenarios": scenarios,
-        "partial_runs": [*base.get("partial_runs", []), {"command": update["command"], "date": update["date"]}],
+        "partial_runs": [
+            *base.get("partial_runs", []),
+            {"command": update["command"], "date": update["date"], "commit": update.get("commit")},
+        ],
     }
 
 

@@ -6,6 +6,7 @@ user's pipeline would have it. Each run prints one JSON line (see common.py).
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -53,17 +54,20 @@ def list_files() -> dict[str, Any]:
 
 
 def download() -> dict[str, Any]:
+    """`download ARTIFACT ROOT [PLACEMENT]`: without PLACEMENT the default (and any artifactkit version works)."""
     import artifactkit
 
+    options: dict[str, Any] = {"placement": argument(4)} if len(sys.argv) > 4 else {}
     with artifactkit.Api() as api:
         artifact = api.artifact(argument(2))
-        result = artifact.download_files(argument(3), progress=False)
+        result = artifact.download_files(argument(3), progress=False, **options)
         count = sum(1 for p in result.root.rglob("*") if p.is_file())
     return {
         "items": count,
         "bytes_fetched": result.bytes_fetched,
         "placed": result.placed,
         "copied_bytes": result.copied_bytes,
+        "module": artifactkit.__file__,  # which artifactkit ran (bench/placement.py runs an older one too)
     }
 
 

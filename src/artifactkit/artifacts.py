@@ -49,6 +49,7 @@ from .manifest import Manifest, ManifestEntry, ManifestError
 from .organizations import organization_of_entity, registry_entity
 from .transfer.cache import Cache, manifest_key
 from .transfer.download import DownloadResult, download, fetch_document, verify_directory
+from .transfer.place import Placement
 from .transfer.plan import select_entries
 from .transfer.references import ReferenceTarget, follow, redirect
 from .transfer.urls import UrlPage
@@ -93,15 +94,20 @@ class ArtifactEntry(ManifestEntry):
             raise UnsupportedError(f"{self.path}: this entry is not attached to a version; use Artifact.get_entry()")
         return self.artifact
 
-    def download(self, root: str | os.PathLike[str] | None = None, *, skip_cache: bool = False) -> str:
+    def download(
+        self, root: str | os.PathLike[str] | None = None, *, skip_cache: bool = False, placement: Placement = "copy"
+    ) -> str:
         """Download this one file into `root` (default: the version's default root), verified.
 
         Returns the file's path. An identical file already there is kept; a different one is
-        replaced. `skip_cache=True` neither reads nor fills the shared cache.
+        replaced. `skip_cache=True` neither reads nor fills the shared cache; `placement` as in
+        `Artifact.download()`.
         """
         artifact = self._owner()
         target = Path(root) if root is not None else default_root(artifact)
-        result = artifact.download_files(target, include=[glob.escape(self.path)], skip_cache=skip_cache)
+        result = artifact.download_files(
+            target, include=[glob.escape(self.path)], skip_cache=skip_cache, placement=placement
+        )
         [planned] = [f for f in result.files if f.path == self.path]
         return str(planned.destination)
 
@@ -756,6 +762,7 @@ class Artifact:
         skip_cache: bool = False,
         dry_run: Literal[False] = False,
         progress: bool | None = None,
+        placement: Placement = "copy",
     ) -> str: ...
 
     @overload
@@ -770,6 +777,7 @@ class Artifact:
         skip_cache: bool = False,
         dry_run: Literal[True],
         progress: bool | None = None,
+        placement: Placement = "copy",
     ) -> DownloadResult: ...
 
     def download(
@@ -783,6 +791,7 @@ class Artifact:
         skip_cache: bool = False,
         dry_run: bool = False,
         progress: bool | None = None,
+        placement: Placement = "copy",
     ) -> str | DownloadResult:
         """Download the files into `root` (default `./artifacts/<name>:<version>`, as wandb), verifying every byte.
 
@@ -792,7 +801,13 @@ class Artifact:
         `dry_run=True` nothing is written
         and the plan is returned instead: each selected file with what would happen to it
         (`fetch`, `cache` or `keep`). `download_files()` is the same download returning that
-        account for a real run too. See `docs/transfers.md`.
+        account for a real run too.
+
+        Each file is the user's own (`placement="copy"`): a reflink of the cached bytes where the
+        filesystem has them, else a copy; editing it changes nothing else. `placement="hardlink"`
+        or `"symlink"` links files into the shared cache instead (no copy, but an edit in place
+        changes every root linked to the same bytes). A file in `root` whose content differs from
+        the version's is replaced, as wandb does. See `docs/transfers.md`.
         """
         result = self.download_files(
             root,
@@ -803,6 +818,7 @@ class Artifact:
             skip_cache=skip_cache,
             dry_run=dry_run,
             progress=progress,
+            placement=placement,
         )
         return result if dry_run else str(result.root)
 
@@ -817,6 +833,7 @@ class Artifact:
         skip_cache: bool = False,
         dry_run: bool = False,
         progress: bool | None = None,
+        placement: Placement = "copy",
     ) -> DownloadResult:
         """`download()`, returning what it did with each file (`fetch`, `cache`, `keep`) and the bytes fetched."""
         target = Path(root) if root is not None else default_root(self)
@@ -837,6 +854,7 @@ class Artifact:
                 skip_cache=skip_cache,
                 dry_run=dry_run,
                 progress=progress,
+                placement=placement,
             )
 
     def verify(self, root: str | os.PathLike[str] | None = None, *, progress: bool | None = None) -> None:
@@ -846,7 +864,8 @@ class Artifact:
         `progress` draws a bar while hashing (None, the default: when stderr is a terminal).
         """
         target = Path(root) if root is not None else default_root(self)
-        verify_directory(self.manifest, target, progress=progress)
+        links_into = Cache(self.client.cache_root).objects  # files placed as symlinks point there
+        verify_directory(self.manifest, target, progress=progress, links_into=links_into)
 
     def get_entry(self, name: str) -> ArtifactEntry:
         """The manifest entry at path `name`, which can `download()` itself; `KeyError` if there is none."""

@@ -76,6 +76,7 @@ def pipeline(api: Api) -> None:
     labels = open(root + "/labels.csv").read()  # noqa: SIM115 - the way wandb users write it
     assert_type(labels, str)
     assert_type(best.download("/tmp/data", max_workers=8), str)
+    assert_type(best.download("/tmp/shared", placement="hardlink"), str)  # links into the cache, on request
     assert_type(best.file("/tmp/one"), str)
     assert_type(best.checkout(), str)
     entry = best.get_entry("train.csv")
@@ -84,6 +85,7 @@ def pipeline(api: Api) -> None:
     plan = best.download("/tmp/data", dry_run=True)
     assert_type(plan, DownloadResult)
     assert_type([f.action for f in plan.files], list[Literal["keep", "cache", "fetch"]])
+    assert_type([f.path for f in plan.files if f.replaces], list[str])
     run = best.logged_by()
     assert_type(run, Run | None)
     if run is not None:

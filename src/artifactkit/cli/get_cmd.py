@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .._sizes import human_size
+from ..transfer.place import PLACEMENTS
 from .output import (
     EXIT_NOT_FOUND,
     EXIT_OK,
@@ -40,6 +41,16 @@ def register(commands: Any) -> None:
     parser.add_argument("--exclude", action="append", metavar="GLOB", help="leave out files matching (repeatable)")
     parser.add_argument("--workers", type=int, help="parallel downloads (default: 4 per CPU, 8 to 32)")
     parser.add_argument("--skip-cache", action="store_true", help="do not read or fill the shared cache")
+    parser.add_argument(
+        "--placement",
+        choices=PLACEMENTS,
+        default="copy",
+        help=(
+            "how files reach the root: copy (default: files of your own, a reflink where the filesystem "
+            "has them), hardlink or symlink (linked into the shared cache: no copy, but editing a file "
+            "in place changes every root linked to the same bytes)"
+        ),
+    )
     parser.add_argument("--cache-dir", type=Path, help="default: $WANDB_CACHE_DIR/artifactkit or the user cache dir")
     parser.add_argument("--dry-run", action="store_true", help="show what would be fetched, changing nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
@@ -67,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             exclude=args.exclude,
             max_workers=args.workers,
             skip_cache=args.skip_cache,
+            placement=args.placement,
             dry_run=args.dry_run,
             progress=False if (args.no_progress or args.json or args.quiet) else None,
         )
@@ -103,11 +115,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{artifact.qualified_name} -> {result.root}")
         from_wandb = result.wandb_cache_files
+        replaced = sum(1 for f in result.files if f.replaces)
         print(
             f"{counts['fetch'] - from_wandb} downloaded ({human_size(result.bytes_fetched)}), "
             f"{counts['cache']} from cache, "
             + (f"{from_wandb} from wandb's cache, " if from_wandb else "")
             + f"{counts['keep']} already up to date"
+            + (f"; {replaced} replaced a file whose content differed" if replaced else "")
         )
     if not result.files and (args.prefix or args.include or args.exclude):
         import sys

@@ -8,13 +8,16 @@ The engine knows no entity and sends no GraphQL: the facade hands it a manifest,
 2. `plan()` checks every selected path before anything is written (absolute paths, `..`,
    directories that resolve outside the root through symlinks, references we cannot fetch) and
    classifies each file: already in the root with the right MD5 (left alone), in the shared cache
-   (copied), or to be fetched.
+   (placed from there), or to be fetched. A file in the root with other bytes is replaced (as
+   wandb does), and the plan says so (`PlannedFile.replaces`).
 3. Download URLs are asked for only for files to fetch, in a few batched requests that run while
    the first files already stream (`urls.FileUrls`).
 4. Files are fetched in parallel over the Api's one HTTP client (`fetch.Fetcher`): hashed while
    they stream, retried when short or corrupt, resumed with `Range` after an interruption, large
-   ones in ranged parts. Each distinct content is fetched once and copied to every path holding it.
-5. A file reaches its destination only by an atomic rename of a verified copy.
+   ones in ranged parts. Each distinct content is fetched once and placed at every path holding it.
+5. A file reaches its destination only by an atomic rename of a verified file: by default an
+   independent one (a reflink where the filesystem has them, else a copy), a link into the
+   cache only when the caller asks for one (`placement`; see `place.py`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from ..manifest import Manifest, ManifestEntry
 from .cache import Cache, md5_of
 from .fetch import Cancelled, Fetcher, Source, UrlSource
 from .limits import ATTEMPTS, EXPIRED_STATUSES, MAX_MANIFEST_BYTES, default_workers, transfer_threads
-from .place import LINK, Placer
+from .place import LINKED, Placement, Placer, check_placement
 from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, plan
 from .progress import Progress
 from .space import check_free_space, disk_full_cause, disk_full_error
@@ -63,10 +66,11 @@ class DownloadResult:
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
     """`(path, error)` of files that could not be downloaded (the download raises after trying all)."""
     placed: dict[str, int] = field(default_factory=dict)
-    """How files reached the root: `link` (hardlink to the cache object), `reflink`, `copy` (the
-    fallback where neither works), `write` (from memory), `move` (a private temp file)."""
+    """How files reached the root: `reflink` (a copy-on-write clone of the cache object), `copy`
+    (where the filesystem has no reflinks), `link` (a hardlink to the cache object) or `symlink`
+    (both only when asked for with `placement`), `write` (from memory), `move` (a private temp file)."""
     copied_bytes: int = 0
-    """Bytes written a second time because neither a reflink nor a hardlink could place them."""
+    """Bytes written a second time: copied from the cache into the root where no reflink could place them."""
     wandb_cache_files: int = 0
     """Files of action `fetch` whose bytes were found (and verified) in wandb's cache, so not fetched."""
 
@@ -128,15 +132,18 @@ def download(
     skip_cache: bool = False,
     dry_run: bool = False,
     progress: bool | None = None,
+    placement: Placement = "copy",
 ) -> DownloadResult:
     """Download (part of) `manifest` into `root`; see the module docstring for the guarantees.
 
-    `urls` pages through the version's signed URLs; `label` names the version in errors. The
-    checksums the download learns are flushed to `cache` before returning; closing it is the
+    `urls` pages through the version's signed URLs; `label` names the version in errors.
+    `placement` is how files reach the root (`place.Placement`): independent files by default.
+    The checksums the download learns are flushed to `cache` before returning; closing it is the
     caller's business.
     """
     if max_workers is not None and max_workers < 1:
         raise ValueError("max_workers must be at least 1")
+    check_placement(placement, skip_cache=skip_cache)
     workers = max_workers or default_workers()
     bar = Progress(0, 0, progress, verb="checked", phases=True)  # one bar: checking what is in place, then fetching
     try:
@@ -150,6 +157,7 @@ def download(
             skip_cache=skip_cache,
             workers=workers,
             progress=bar,
+            placement=placement,
         )
         result = DownloadResult(root=root, files=planned, dry_run=dry_run)
         log.info(
@@ -161,12 +169,25 @@ def download(
             len(result.paths("keep")),
             " (dry run)" if dry_run else "",
         )
+        replaced = [f.path for f in planned if f.replaces]
+        if replaced:
+            log.warning(
+                "%s into %s: %s %d file(s) whose content differs from the version: %s%s",
+                label,
+                root,
+                "would replace" if dry_run else "replacing",
+                len(replaced),
+                ", ".join(replaced[:5]),
+                ", ..." if len(replaced) > 5 else "",
+            )
         if not dry_run:
-            check_free_space(root, planned, cache, skip_cache=skip_cache, label=label)  # before the first byte
+            # before the first byte
+            check_free_space(root, planned, cache, skip_cache=skip_cache, label=label, placement=placement)
             file_urls = FileUrls(urls, label)
+            placer = Placer(DownloadRoot(root), cache=cache, placement=placement)
             try:
                 _run_download(
-                    manifest, file_urls, label, transport, root, planned, result, cache, workers, skip_cache, bar
+                    manifest, file_urls, label, transport, placer, planned, result, cache, workers, skip_cache, bar
                 )
             except OSError as exc:  # e.g. the root's directories could not be made
                 full = disk_full_error(label, [(str(root), exc)])
@@ -184,7 +205,7 @@ def _run_download(
     urls: FileUrls,
     label: str,
     transport: Transport,
-    root: Path,
+    placer: Placer,
     planned: list[PlannedFile],
     result: DownloadResult,
     cache: Cache,
@@ -192,8 +213,7 @@ def _run_download(
     skip_cache: bool,
     progress: Progress,
 ) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    placer = Placer(DownloadRoot(root), cache=cache)
+    placer.target.root.mkdir(parents=True, exist_ok=True)
     todo = [p for p in planned if p.action != "keep"]
     if not todo:
         return
@@ -207,7 +227,7 @@ def _run_download(
     fetcher = Fetcher(transport, cache, bar, workers, cancel, wandb_cache=None if skip_cache else WandbCache())
     failures: dict[str, BaseException] = {}
     try:
-        # Cache hits need no URL and no thread: each is a link (or clone) made right here.
+        # Cache hits need no URL and no thread: each is a copy (or clone, or link) made right here.
         for items in from_cache:
             first = items[0]
             assert first.source is not None and first.source_stat is not None
@@ -243,7 +263,7 @@ def _place_all(placer: Placer, source: Source, items: list[PlannedFile], cache: 
     """Put one content at every path that holds it (a private temp file moves to the last one)."""
     for index, item in enumerate(items):
         how = placer.place(source, item.destination, move=source.owned and index == len(items) - 1)
-        if how != LINK and not item.entry.is_reference:
+        if how not in LINKED and not item.entry.is_reference:
             cache.remember_md5(item.destination, item.entry.md5_hex)  # a link is recognised by its inode
         bar.file_done()
 
@@ -378,24 +398,33 @@ def _raise_failures(label: str, failures: list[tuple[str, BaseException]]) -> No
 
 
 def download_file(
-    entry: ManifestEntry, root: Path, url_for: UrlSource, transport: Transport, cache: Cache, *, replace: bool = False
+    entry: ManifestEntry,
+    root: Path,
+    url_for: UrlSource,
+    transport: Transport,
+    cache: Cache,
+    *,
+    replace: bool = False,
+    placement: Placement = "copy",
 ) -> Path:
     """Download one manifest entry to `root/<path>`, verified, through the shared cache.
 
     An identical file already there is left alone; a different one is replaced only with
     `replace=True`. `url_for` gives the entry's signed URL (a fresh one when given a refused one).
+    `placement`: as for `download()`.
     """
-    [item] = plan(Manifest({entry.path: entry}), root, cache)
+    check_placement(placement)
+    [item] = plan(Manifest({entry.path: entry}), root, cache, placement=placement)
     if item.action == "keep":
         return item.destination
-    if item.destination.exists() and not replace:
+    if not replace and (item.replaces or (entry.is_reference and item.destination.exists())):
         raise DownloadError(
             f"{item.destination} exists with different content; pass replace=True to overwrite it",
             path=entry.path,
         )
-    check_free_space(root, [item], cache, skip_cache=False, label=entry.path)
+    check_free_space(root, [item], cache, skip_cache=False, label=entry.path, placement=placement)
     fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1, wandb_cache=WandbCache())
-    placer = Placer(DownloadRoot(root), cache=cache)
+    placer = Placer(DownloadRoot(root), cache=cache, placement=placement)
     try:
         item.destination.parent.mkdir(parents=True, exist_ok=True)
         if entry.is_reference:
@@ -415,7 +444,7 @@ def download_file(
         if full is None:
             raise
         raise full from exc
-    if how != LINK and not entry.is_reference:
+    if how not in LINKED and not entry.is_reference:
         cache.remember_md5(item.destination, entry.md5_hex)
     cache.flush()
     return item.destination
@@ -425,13 +454,20 @@ def download_file(
 
 
 def verify_directory(
-    manifest: Manifest, root: Path, *, workers: int | None = None, progress: bool | None = False
+    manifest: Manifest,
+    root: Path,
+    *,
+    workers: int | None = None,
+    progress: bool | None = False,
+    links_into: Path | None = None,
 ) -> None:
     """Raise `DigestMismatchError` unless `root` holds exactly the manifest's files, intact.
 
     Every stored file is hashed again (no memo): this is the check to run when in doubt. For
     references only presence and size can be checked. `progress` draws a bar while hashing
-    (None: when stderr is a terminal).
+    (None: when stderr is a terminal). A file that is a symlink is a problem, unless it points
+    into `links_into` (the cache's objects, as `placement="symlink"` places files): then what it
+    points at is checked.
     """
     if not root.exists():
         raise DownloadError(
@@ -446,13 +482,16 @@ def verify_directory(
     for extra in sorted(present - set(manifest.entries)):
         problems.append(f"{extra}: not in the manifest")
     to_hash = []
+    layout = DownloadRoot(root, links_into=links_into)
     for entry in sorted(manifest, key=lambda e: e.path):
         path = root / entry.path
         size = expected_size(entry)
         if entry.path not in present:
             problems.append(f"{entry.path}: missing")
-        elif path.is_symlink():
+        elif path.is_symlink() and not layout.points_into_cache(path):
             problems.append(f"{entry.path}: is a symlink")
+        elif not path.exists():
+            problems.append(f"{entry.path}: a symlink to a cache object that is gone (cache cleanup); download again")
         elif size is not None and path.stat().st_size != size:
             problems.append(f"{entry.path}: {path.stat().st_size} bytes, the manifest says {size}")
         elif not entry.is_reference:

@@ -18,13 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISDIR, S_ISLNK, S_ISREG
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import DownloadError, UnsafePathError, UnsupportedReferenceError
 from ..manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .cache import Cache, etag_key, md5_of
 from .limits import EMPTY_MD5
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from .place import Placement
 
 FETCHABLE_SCHEMES = ("http://", "https://")
 _NAME_MAX = 255
@@ -46,6 +49,8 @@ class PlannedFile:
     source: Path | None = field(default=None, repr=False, compare=False)
     """For `cache`: the cache object the bytes come from."""
     source_stat: os.stat_result | None = field(default=None, repr=False, compare=False)
+    replaces: bool = False
+    """True when the destination holds other bytes (an edit, another version's file), which this download replaces."""
 
     @property
     def content_key(self) -> str:
@@ -89,10 +94,16 @@ def select_entries(
 
 
 class DownloadRoot:
-    """Maps manifest paths to files under one root, refusing any that could land outside it."""
+    """Maps manifest paths to files under one root, refusing any that could land outside it.
 
-    def __init__(self, root: Path) -> None:
+    A destination that is a symlink is refused, unless it points into `links_into` (the cache's
+    objects, where a download with `placement="symlink"` points its files): the download only
+    ever renames over a destination, never writes through it.
+    """
+
+    def __init__(self, root: Path, *, links_into: Path | None = None) -> None:
         self.root = root
+        self.links_into = None if links_into is None else os.path.join(os.path.abspath(links_into), "")
         self.real = os.path.realpath(root)
         self._parents: dict[str, tuple[str, bool]] = {}  # directory -> (its real path, whether it exists)
         self._prepared: set[str] = set()
@@ -144,11 +155,17 @@ class DownloadRoot:
             stat = os.lstat(dest)
         except (FileNotFoundError, NotADirectoryError):
             return dest, None
-        if S_ISLNK(stat.st_mode):
+        if S_ISLNK(stat.st_mode) and not self.points_into_cache(dest):
             raise UnsafePathError(f"refusing manifest entry {path!r}: the destination is a symlink", path=path)
         if S_ISDIR(stat.st_mode):
             raise DownloadError(f"cannot write manifest entry {path!r}: {dest} is a directory", path=path)
         return dest, stat
+
+    def points_into_cache(self, link: Path) -> bool:
+        """Whether the symlink `link` points at a file under `links_into` (as symlink placement makes them)."""
+        if self.links_into is None:
+            return False
+        return os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link))).startswith(self.links_into)
 
     def _check_parent(self, path: str, parent: str) -> tuple[str, bool]:
         real = os.path.realpath(parent)
@@ -219,38 +236,61 @@ def plan(
     skip_cache: bool = False,
     workers: int = 8,
     progress: Progress | None = None,
+    placement: Placement = "copy",
 ) -> list[PlannedFile]:
     """Decide, without writing anything, what happens to each selected entry; refuses unsafe ones.
 
     Every selected path is checked before any is classified, so one bad entry stops the whole
     download before its first byte is written. (Bytes in wandb's own cache are planned as `fetch`:
     the fetcher takes them from there, verified, instead of the server.)
+
+    A destination that is a link into the cache (the cache object itself, or a symlink to it) is
+    kept only when `placement` asks for that kind of link; otherwise it is placed again, from the
+    cache, as the kind of file asked for (an independent copy by default). No bytes of such a
+    destination are hashed: it is the object, which the cache checks.
     """
-    target = DownloadRoot(root)
+    target = DownloadRoot(root, links_into=cache.objects)
     entries = select_entries(manifest, path_prefix, include, exclude)
     planned = []
     present: dict[int, os.stat_result] = {}  # what is at each destination now (stored entries only)
+    linked: dict[int, str] = {}  # destinations that are symlinks into the cache: where they point
     for entry in entries:
         dest, stat = target.inspect(entry.path)
         if entry.is_reference:
             check_reference(entry)
         item = PlannedFile(entry.path, entry.size, "fetch", dest, entry)
         planned.append(item)
-        if stat is not None and _may_be_in_place(item, stat):
+        if stat is None:
+            continue
+        if S_ISLNK(stat.st_mode):
+            linked[id(item)] = os.readlink(dest)
+        elif _may_be_in_place(item, stat):
             present[id(item)] = stat
+        elif not entry.is_reference:  # (a reference's bytes are placed again anyway: unknown until fetched)
+            item.replaces = True  # another size
     _check_no_conflicts(entries)
 
     objects = {id(item): _object(cache, item.entry) for item in planned} if present or not skip_cache else {}
     cached: dict[int, tuple[Path, os.stat_result | None]] = {}  # each entry's cache object, stat'ed once
     on_disk: dict[int, str | None] = {}
     for item in planned:
+        link_target = linked.get(id(item))
+        if link_target is not None:  # a symlink into the cache: the object's bytes, if it is intact
+            cached[id(item)] = path, obj = _cache_stat(cache, item.entry, objects.get(id(item)))
+            if link_target != os.path.abspath(path):
+                item.replaces = True  # another object: another version's bytes
+            elif obj is not None and placement == "symlink":
+                item.action = "keep"
+            continue
         stat = present.get(id(item))
         if stat is None:
             continue
         cached[id(item)] = _cache_stat(cache, item.entry, objects.get(id(item)))
         obj = cached[id(item)][1]
         if obj is not None and (obj.st_ino, obj.st_dev) == (stat.st_ino, stat.st_dev):
-            on_disk[id(item)] = item.entry.md5_hex  # a hardlink to the intact cache object: these bytes
+            if placement == "hardlink":
+                on_disk[id(item)] = item.entry.md5_hex  # a hardlink to the intact cache object: these bytes
+            # else shared with the cache: placed again (from it), as the kind of file asked for
         else:
             on_disk[id(item)] = cache.known_md5(item.destination, stat)  # a regular file: lstat is its stat
     unknown = [item for item in planned if on_disk.get(id(item), "") is None]
@@ -263,10 +303,15 @@ def plan(
                 cache.remember_md5(item.destination, digest)
                 on_disk[id(item)] = digest
     for item in planned:
+        if item.action == "keep":
+            continue
         known = on_disk.get(id(item))  # only stored entries are candidates
         if known is not None and known == item.entry.md5_hex:
             item.action = "keep"
-        elif not skip_cache:
+            continue
+        if known is not None:
+            item.replaces = True
+        if not skip_cache:
             path, obj = (
                 cached[id(item)] if id(item) in cached else _cache_stat(cache, item.entry, objects.get(id(item)))
             )

@@ -2,12 +2,14 @@
 
 A download writes new bytes on up to two filesystems: the shared cache's (every fetched content,
 once) and the download root's (a copy of each file, where it cannot share the cache's blocks by a
-reflink or hardlink: always when the root is on another filesystem, and with `skip_cache`). The
+reflink or a link: always when the root is on another filesystem, with `skip_cache`, and with the
+default `placement="copy"` on a filesystem known to have no reflinks, such as ext4 or tmpfs). The
 check adds up what must be new on each, file sizes rounded up to the filesystem's blocks, and
 refuses before anything is written when that is more than is free. Where sharing blocks may work
-(root and cache on one filesystem) a copy is not counted: whether it will be needed is only known
-by trying, and a refusal of a download that would have fit is worse than the late error, which
-says the same (`DiskFullError`) and leaves no half-written file either.
+(root and cache on one filesystem that may clone, or links asked for) a copy is not counted:
+whether it will be needed is only known by trying, and a refusal of a download that would have fit
+is worse than the late error, which says the same (`DiskFullError`) and leaves no half-written
+file either.
 """
 
 from __future__ import annotations
@@ -67,16 +69,20 @@ def mount_point(path: Path) -> Path:
     return path
 
 
-def check_free_space(root: Path, planned: Sequence[PlannedFile], cache: Cache, *, skip_cache: bool, label: str) -> None:
+def check_free_space(
+    root: Path, planned: Sequence[PlannedFile], cache: Cache, *, skip_cache: bool, label: str, placement: str = "copy"
+) -> None:
     """Raise `DiskFullError` unless the root's and the cache's filesystems can hold what the download writes.
 
-    `planned` is the plan of the download (files to `keep` need nothing); see the module docstring.
+    `planned` is the plan of the download (files to `keep` need nothing); `placement` how files
+    reach the root (`place.Placement`); see the module docstring.
     """
     to_write = [p for p in planned if p.action != "keep"]
     if not to_write:
         return
     target = Filesystem.of(root)
     store = target if skip_cache else Filesystem.of(cache.root)
+    copies = skip_cache or target.device != store.device or (placement == "copy" and not may_clone(target.mount))
     need: dict[int, int] = {target.device: 0, store.device: 0}
     fetched: set[str] = set()
     for item in to_write:
@@ -84,7 +90,7 @@ def check_free_space(root: Path, planned: Sequence[PlannedFile], cache: Cache, *
         if item.action == "fetch" and not skip_cache and item.content_key not in fetched:
             fetched.add(item.content_key)  # each content once into the cache, less what an interrupted run left
             need[store.device] += store.blocks_for(max(0, size - _resumable_bytes(cache, item)))
-        if skip_cache or target.device != store.device:
+        if copies:
             need[target.device] += target.blocks_for(size)  # a copy: it cannot share the cache's blocks
     for fs in (target, store):
         log.debug("%s needs %d bytes on %s, %d free", label, need[fs.device], fs.mount, fs.free)
@@ -97,6 +103,26 @@ def check_free_space(root: Path, planned: Sequence[PlannedFile], cache: Cache, *
                 needed=need[fs.device],
                 free=fs.free,
             )
+
+
+# Filesystems without copy-on-write clones: a copy there takes its full size.
+_NO_CLONES = frozenset(
+    {"ext2", "ext3", "ext4", "tmpfs", "ramfs", "vfat", "msdos", "exfat", "ntfs", "ntfs3", "f2fs", "hfsplus", "jfs"}
+)
+
+
+def may_clone(mount: Path) -> bool:
+    """False when the filesystem mounted at `mount` is known to have no reflinks (from /proc/self/mountinfo)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as table:
+            kinds = {}
+            for line in table:
+                fields = line.split(" - ", 1)
+                if len(fields) == 2:  # "... mount-point ... - fstype source options"
+                    kinds[fields[0].split()[4].replace("\\040", " ")] = fields[1].split()[0]
+    except OSError:
+        return True  # not Linux: unknown, so not counted
+    return kinds.get(str(mount)) not in _NO_CLONES
 
 
 def _resumable_bytes(cache: Cache, item: PlannedFile) -> int:
