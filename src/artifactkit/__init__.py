@@ -9,9 +9,15 @@ for version in api.artifacts("dataset", "my-team/my-project/training-data"):
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+
+# A library never prints: without this, Python's last-resort handler would write the library's
+# warnings (a retry given up, a key about to go over plain http) to stderr of any script that has
+# not configured logging. Applications and the CLI attach their own handlers.
+logging.getLogger("artifactkit").addHandler(logging.NullHandler())
 
 # The public names, imported on first use so that `import artifactkit` stays cheap.
 _EXPORTS = {

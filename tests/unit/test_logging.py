@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 
 import httpx
@@ -62,3 +64,14 @@ def test_the_capability_decision_is_logged(
     with caplog.at_level(logging.INFO, logger="artifactkit"):
         assert probe(make_api(Server(SERVER_INFO))) is True
     assert "the server reports max_cli_version 0.31.0: artifactCollection(s) edges (modern operations)" in caplog.text
+
+
+def test_a_script_without_logging_configured_sees_no_library_warning_on_stderr() -> None:
+    # Python's last-resort handler prints WARNING records of a logger without handlers.
+    script = (
+        "import logging, artifactkit\n"
+        "logging.getLogger('artifactkit._transport').warning('giving up on POST https://x/graphql')\n"
+        "print('done')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert (result.stdout, result.stderr) == ("done\n", "")
