@@ -12,9 +12,15 @@ import random
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .api import Api
 
 DEMO_ENTITY = "local"
 DEMO_PROJECT = "demo"
+DEMO_TEAM = "demo-team"  # a team of the emulator's home organization: what a registry links from
+DEMO_REGISTRY_PATH = "wandb-registry-model/digit-classifier"
 
 
 def _write_dataset(root: Path, rows: int, seed: int) -> None:
@@ -30,38 +36,57 @@ def _write_dataset(root: Path, rows: int, seed: int) -> None:
 
 
 def seed_demo(base_url: str, api_key: str) -> None:
-    """Create the demo project: two dataset versions, a model logged by a run, a portfolio link."""
+    """Create the demo project and a team's model promoted into the organization's model registry."""
     from .api import Api
 
     with Api(api_key=api_key, base_url=base_url) as api, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         name = f"{DEMO_ENTITY}/{DEMO_PROJECT}"
-        if api.artifact_exists(f"{name}/production-classifier:prod"):  # seeded by an earlier run
-            return
-        for version, rows in enumerate((16, 24)):
-            data = work / f"digits-{version}"
-            _write_dataset(data, rows, seed=version)
-            api.upload(
-                data,
-                f"{name}/digits",
-                "dataset",
-                tags=["synthetic"],
-                description="Synthetic digit images",
-                metadata={"rows": rows},
-            )
-        dataset = api.artifact(f"{name}/digits:v1")
-        if "best" not in dataset.aliases:
-            dataset.aliases.append("best")
-            dataset.save()
-        api.use_artifact(dataset, f"{name}/train-1")
-        weights = work / "model"
-        weights.mkdir()
-        (weights / "weights.bin").write_bytes(random.Random(7).randbytes(64 * 1024))
-        (weights / "config.json").write_text('{"layers": 3, "hidden": 128}\n')
-        model = api.upload(weights, f"{name}/classifier", "model", run="train-1", metadata={"accuracy": 0.93})
-        model.link(f"{name}/production-classifier", aliases=["prod"])
-        for kind in ("evaluation", "dataset"):  # types need not have versions yet to be listed
-            api.upload({"notes.txt": _note(work, kind)}, f"{name}/{kind}-notes", kind)
+        if not api.artifact_exists(f"{name}/production-classifier:prod"):  # else seeded by an earlier run
+            _seed_project(api, work, name)
+        _seed_registry(api, _write_model(work))
+
+
+def _write_model(work: Path) -> Path:
+    weights = work / "model"
+    weights.mkdir(exist_ok=True)
+    (weights / "weights.bin").write_bytes(random.Random(7).randbytes(64 * 1024))
+    (weights / "config.json").write_text('{"layers": 3, "hidden": 128}\n')
+    return weights
+
+
+def _seed_project(api: Api, work: Path, name: str) -> None:
+    """Two dataset versions, a model logged by a run that used one, a portfolio link, notes."""
+    for version, rows in enumerate((16, 24)):
+        data = work / f"digits-{version}"
+        _write_dataset(data, rows, seed=version)
+        api.upload(
+            data,
+            f"{name}/digits",
+            "dataset",
+            tags=["synthetic"],
+            description="Synthetic digit images",
+            metadata={"rows": rows},
+        )
+    dataset = api.artifact(f"{name}/digits:v1")
+    if "best" not in dataset.aliases:
+        dataset.aliases.append("best")
+        dataset.save()
+    api.use_artifact(dataset, f"{name}/train-1")
+    model = api.upload(_write_model(work), f"{name}/classifier", "model", run="train-1", metadata={"accuracy": 0.93})
+    model.link(f"{name}/production-classifier", aliases=["prod"])
+    for kind in ("evaluation", "dataset"):  # types need not have versions yet to be listed
+        api.upload({"notes.txt": _note(work, kind)}, f"{name}/{kind}-notes", kind)
+
+
+def _seed_registry(api: Api, weights: Path) -> None:
+    """A team logs the model and promotes it into the organization's model registry."""
+    if api.artifact_exists(f"{DEMO_REGISTRY_PATH}:production"):
+        return
+    team_model = api.upload(
+        weights, f"{DEMO_TEAM}/{DEMO_PROJECT}/classifier", "model", run="train-1", metadata={"accuracy": 0.93}
+    )
+    team_model.link(DEMO_REGISTRY_PATH, aliases=["production"])
 
 
 def _note(work: Path, kind: str) -> Path:
@@ -98,6 +123,16 @@ def run_demo(base_url: str, api_key: str, download_root: Path) -> None:
         if run is not None:
             used = [a.qualified_name for a in run.used_artifacts()]
             print(f"run {run.id} used: {', '.join(used)}")
+        change = api.artifact(f"{project}/digits:v0").diff(best)
+        print(
+            f"\ndigits:v0 -> {best.name}: {len(change.added)} file(s) added, {len(change.changed)} changed, "
+            f"{change.size_delta:+d} bytes; metadata: {', '.join(str(c) for c in change.metadata) or 'same'}"
+        )
+        production = api.artifact(f"{DEMO_REGISTRY_PATH}:production")
+        print(
+            f"{DEMO_REGISTRY_PATH}:production is {production.qualified_name}, "
+            f"linked from {production.source_qualified_name}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
