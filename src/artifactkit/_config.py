@@ -144,6 +144,17 @@ def parse_timeout(value: float | str, source: str) -> float:
     return seconds
 
 
+def _same_server(one: str, other: str) -> bool:
+    """Whether two server addresses name the same server (scheme, host and port; case and a trailing `/` aside)."""
+    a, b = urlsplit(one.strip().rstrip("/")), urlsplit(other.strip().rstrip("/"))
+    return (a.scheme.lower(), a.hostname, a.port, a.path.rstrip("/")) == (
+        b.scheme.lower(),
+        b.hostname,
+        b.port,
+        b.path.rstrip("/"),
+    )
+
+
 def _first(*candidates: tuple[object, str]) -> tuple[str | None, str]:
     for value, source in candidates:
         if value:
@@ -161,8 +172,14 @@ def resolve(
     organization: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    host_keys_only: bool = False,
 ) -> Config:
-    """Resolve every setting by the precedence above; raises `ConfigurationError` naming the arguments."""
+    """Resolve every setting by the precedence above; raises `ConfigurationError` naming the arguments.
+
+    With `host_keys_only`, `WANDB_API_KEY` is taken only for the server the environment or the
+    settings files name (`WANDB_BASE_URL`, `base_url`, else W&B cloud): a second server (the other
+    side of a mirror) gets its key from `api_key` or its own netrc entry, never another server's.
+    """
     env = os.environ if environ is None else environ
     settings = read_settings(settings_files(env, cwd))
 
@@ -205,7 +222,13 @@ def resolve(
         # another host never leaves for this one.
         key, sources["api_key"] = _first((api_key, "argument api_key="), (local.api_key, "the running emulator"))
     else:
-        key, sources["api_key"] = _first((api_key, "argument api_key="), (env.get("WANDB_API_KEY"), "WANDB_API_KEY"))
+        env_key = env.get("WANDB_API_KEY")
+        if env_key and host_keys_only:
+            configured = env.get("WANDB_BASE_URL") or settings.get("base_url", ("", Path()))[0] or CLOUD_URL
+            if not _same_server(configured, base):
+                log.debug("WANDB_API_KEY is for %s, not %s: not sent there", configured, base)
+                env_key = None
+        key, sources["api_key"] = _first((api_key, "argument api_key="), (env_key, "WANDB_API_KEY"))
         if key is None and (found := netrc_key(base, env)) is not None:
             key, sources["api_key"] = found[0], f"netrc {found[1]}"
         if key is None:

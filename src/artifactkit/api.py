@@ -41,6 +41,10 @@ from .errors import DownloadError, InvalidNameError, NotFoundError, UnsupportedE
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .members import Team
 from .organizations import Organization
+from .mirror import Bundle, MirrorReport, Options, ProjectKey, Selection
+from .mirror import export as export_bundle
+from .mirror import import_bundle as import_from_bundle
+from .mirror import mirror as mirror_versions
 from .projects import PROJECTS_PER_PAGE, Project, Projects
 from .registries import (
     DEFAULT_REGISTRY_PER_PAGE,
@@ -114,6 +118,9 @@ class Api:
         retry: how hard to retry failed requests; None: `RetryPolicy()`.
         cache_dir: the download cache; None: `$WANDB_CACHE_DIR/artifactkit` or the user cache dir.
         http_transport: an httpx transport to send requests through (tests, proxies).
+        host_keys_only: take `WANDB_API_KEY` only for the server `WANDB_BASE_URL` (or the settings)
+            names; another server's key comes from `api_key` or its netrc entry. For the second
+            server of a mirror, so that one server's key is never sent to the other.
     """
 
     def __init__(
@@ -129,6 +136,7 @@ class Api:
         retry: RetryPolicy | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         http_transport: httpx.BaseTransport | None = None,
+        host_keys_only: bool = False,
     ) -> None:
         overrides = dict(overrides or {})
         self.config = _config.resolve(
@@ -138,6 +146,7 @@ class Api:
             project=project or overrides.get("project"),
             timeout=timeout,
             organization=organization or overrides.get("organization"),
+            host_keys_only=host_keys_only,
         )
         self.base_url = self.config.base_url
         self.timeout = self.config.timeout
@@ -706,3 +715,108 @@ class Api:
             ),
             f"recording that {run} used {version.qualified_name}",
         )
+
+    # -- travel: mirrors and bundles ---------------------------------------------------------------
+
+    def mirror(
+        self,
+        path: str,
+        target: Api | Bundle,
+        *,
+        to: str | None = None,
+        versions: Sequence[str] = (),
+        dry_run: bool = False,
+        verify: bool = True,
+        max_workers: int | None = None,
+        progress: bool | None = None,
+    ) -> MirrorReport:
+        """Copy a project (`entity/project`), one collection (`entity/project/name`) or chosen versions
+        (`entity/project/name:v1,v3`, or `versions=`) from this Api's server to `target`'s.
+
+        Versions go in order with their aliases, tags, description, metadata and TTL, the runs that
+        logged and used them, and their links into portfolios; only bytes the target lacks are sent.
+        A version already on the target (same content, in the same collection) is not made again,
+        only brought in line, so a second mirror with nothing new sends no bytes and creates
+        nothing, and a mirror that was killed is finished by running it again. `to` is the target
+        `entity` or `entity/project` (default: the same names). `dry_run` reads both sides and
+        writes nothing: the report says what would happen. With `verify`, every mirrored version's
+        files are compared on both sides afterwards (`MirrorVerificationError` when they differ).
+        A `Bundle` target is an export (`export()`). docs/travel.md has the details.
+        """
+        selection = self._selection(path, versions)
+        options = Options(dry_run=dry_run, verify=verify, workers=max_workers, progress=progress)
+        if isinstance(target, Bundle):
+            return export_bundle(self.client, [selection], target, options)
+        place = selection.project
+        if to is not None:
+            parts = to.strip("/").split("/")
+            if not 1 <= len(parts) <= 2:
+                raise InvalidNameError(f"cannot mirror into {to!r}", expected="'entity' or 'entity/project'")
+            place = ProjectKey(
+                check_part("entity", parts[0], PROJECT_FORM),
+                check_part("project", parts[1], PROJECT_FORM) if len(parts) == 2 else place.project,
+            )
+        return mirror_versions(self.client, target.client, selection, place, options)
+
+    def export(
+        self,
+        names: str | Sequence[str],
+        directory: str | os.PathLike[str],
+        *,
+        dry_run: bool = False,
+        verify: bool = True,
+        max_workers: int | None = None,
+        progress: bool | None = None,
+    ) -> MirrorReport:
+        """Write projects, collections or versions (`names`, as `mirror()` takes them) into a bundle
+        directory for an air-gapped transfer: manifests, each stored file once, metadata, aliases,
+        tags, links and lineage. Exporting again into the same directory adds only what is new.
+        The format is in docs/travel.md; `import_bundle()` reads it.
+        """
+        selections = [self._selection(name, ()) for name in ([names] if isinstance(names, str) else names)]
+        options = Options(dry_run=dry_run, verify=verify, workers=max_workers, progress=progress)
+        return export_bundle(self.client, selections, Bundle(directory), options)
+
+    def import_bundle(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        to: str | None = None,
+        dry_run: bool = False,
+        verify: bool = True,
+        max_workers: int | None = None,
+        progress: bool | None = None,
+    ) -> MirrorReport:
+        """Write a bundle (`export()`) into this Api's server, as a mirror from the server it came from would.
+
+        The bundle is checked whole before anything is written (its documents parsed strictly, no
+        path outside it, no symlink, every stored file hashed): a bundle that fails is refused with
+        a `BundleError` naming the file. `to` is the `entity` (or, for a bundle of one project,
+        `entity/project`) to import into; default: the names the bundle holds.
+        """
+        entity = project = None
+        if to is not None:
+            parts = to.strip("/").split("/")
+            if not 1 <= len(parts) <= 2:
+                raise InvalidNameError(f"cannot import into {to!r}", expected="'entity' or 'entity/project'")
+            entity = check_part("entity", parts[0], PROJECT_FORM)
+            project = check_part("project", parts[1], PROJECT_FORM) if len(parts) == 2 else None
+        options = Options(dry_run=dry_run, verify=verify, workers=max_workers, progress=progress)
+        return import_from_bundle(Bundle(directory), self.client, entity, project, options)
+
+    def _selection(self, path: str, versions: Sequence[str]) -> Selection:
+        """`entity/project`, `entity/project/name` or `entity/project/name:v1,latest` as a `Selection`."""
+        text = path.strip().strip("/") if isinstance(path, str) else path
+        if not isinstance(text, str) or not text:
+            raise InvalidNameError(
+                f"nothing to mirror in {path!r}", expected=f"{PROJECT_FORM} or 'entity/project/name'"
+            )
+        chosen = [check_alias(v) for v in versions]
+        if ":" in text:
+            text, _, named = text.partition(":")
+            chosen += [check_alias(v.strip()) for v in named.split(",") if v.strip()]
+        if text.count("/") <= 1 and not chosen:
+            where = self._project_path(text)
+            return Selection(ProjectKey(where.entity, where.project))
+        found = self._artifact_path(text, allow_alias=False)
+        return Selection(ProjectKey(found.entity, found.project), found.collection, tuple(dict.fromkeys(chosen)))

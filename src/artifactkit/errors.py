@@ -178,6 +178,40 @@ class FileChangedError(UploadError):
         self.path = path
 
 
+class BundleError(ArtifactkitError):
+    """A bundle directory cannot be read or written safely; `path` is the file inside it that is wrong.
+
+    Raised before anything is written to the server an import goes to, and before anything is
+    written outside the bundle directory an export goes to.
+    """
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class BundleFormatError(BundleError):
+    """Not an artifactkit bundle, a format version this artifactkit does not read, or a malformed document."""
+
+
+class UnsafeBundleError(BundleError):
+    """A bundle holds what a safe reader must refuse: a path leading outside it, a symlink, an absurd size."""
+
+
+class BundleIntegrityError(BundleError):
+    """A bundle's bytes are not what its index says: a missing file, another size, another digest."""
+
+
+class MirrorVerificationError(ArtifactkitError):
+    """After a mirror, a version's files differ between the two sides; `versions` names each such version."""
+
+    def __init__(self, message: str, *, versions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.versions = versions
+        self.report: Any = None
+        """The mirror's `MirrorReport`, each version with its `verified` result."""
+
+
 __all__ = [
     "APIStatusError",
     "APITimeoutError",
@@ -185,6 +219,9 @@ __all__ = [
     "ArtifactkitError",
     "AuthenticationError",
     "BadRequestError",
+    "BundleError",
+    "BundleFormatError",
+    "BundleIntegrityError",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
@@ -194,6 +231,7 @@ __all__ = [
     "FileChangedError",
     "GraphQLError",
     "InvalidNameError",
+    "MirrorVerificationError",
     "NotFoundError",
     "OrganizationNotFoundError",
     "PaginationError",
@@ -203,6 +241,7 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "TransportError",
+    "UnsafeBundleError",
     "UnsafePathError",
     "UnsupportedError",
     "UnsupportedReferenceError",

@@ -13,8 +13,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._client import Client
 from ._paths import ArtifactPath
@@ -23,6 +23,9 @@ from .errors import UnsupportedError, UploadError
 from .manifest import Manifest, ManifestEntry, ManifestError
 from .transfer.progress import Progress
 from .transfer.upload import LocalFile, UploadStats, UploadUrl, put_document, put_files
+
+if TYPE_CHECKING:
+    from ._generated.fragments import ArtifactFields
 
 log = logging.getLogger("artifactkit")
 FILE_SPEC_BATCH = 1000
@@ -52,7 +55,6 @@ def upload_version(
     from ._generated.input_types import (
         ArtifactAliasInput,
         CreateArtifactInput,
-        CreateArtifactManifestInput,
         CreateArtifactTypeInput,
         TagInput,
     )
@@ -108,6 +110,33 @@ def upload_version(
         log.info("%s: identical content is already a version (digest %s); nothing to upload", where, digest)
         return _existing_version(client, artifact_id, aliases, tags, (entity, project)), stats
 
+    sent = UploadStats()
+
+    def send(registry: FileRegistry) -> None:
+        nonlocal sent
+        sent = put_files(client.transport, files, registry.upload_urls, workers=workers, progress=progress)
+
+    committed = complete_version(client, artifact_id, manifest, entity, project, run, where, send)
+    sent.files = len(manifest)
+    return Artifact._from_source(client, committed, (entity, project)), sent
+
+
+def complete_version(
+    client: Client,
+    artifact_id: str,
+    manifest: Manifest,
+    entity: str,
+    project: str,
+    run: str | None,
+    where: str,
+    send: Callable[[FileRegistry], object],
+) -> ArtifactFields:
+    """The steps after `createArtifact` for a pending version: register the manifest, `send` the
+    files' bytes (through the registry, which says which the server lacks), upload the manifest,
+    commit. Returns the committed version. Running it again for the same pending version after
+    a failure continues it: nothing the server holds is sent again."""
+    from ._generated.input_types import CreateArtifactManifestInput
+
     manifest_bytes = manifest.to_bytes()
     # W&B identifies the manifest file by the base64 MD5 of its bytes (the artifact digest is another thing).
     manifest_md5 = base64.b64encode(hashlib.md5(manifest_bytes, usedforsecurity=False).digest()).decode("ascii")
@@ -130,10 +159,7 @@ def upload_version(
         return registered.create_artifact_manifest.artifact_manifest.file.upload_url
 
     manifest_url = manifest_upload_url()
-    stats = put_files(
-        client.transport, files, _FileSpecs(client, artifact_id, where), workers=workers, progress=progress
-    )
-    stats.files = len(manifest)
+    send(FileRegistry(client, artifact_id, where))
     put_document(
         client.transport,
         lambda refused: manifest_url if refused is None else manifest_upload_url(refused),
@@ -142,23 +168,27 @@ def upload_version(
     )
     committed = client.operations.commit_artifact(artifact_id, f"committing {where}")
     assert committed is not None
-    return Artifact._from_source(client, committed, (entity, project)), stats
+    return committed
 
 
-class _FileSpecs:
-    """Registers files with the pending version; the server answers with URLs for missing bytes."""
+class FileRegistry:
+    """The files of one pending version: registering them tells which bytes the server lacks."""
 
     def __init__(self, client: Client, artifact_id: str, where: str) -> None:
         self.client = client
         self.artifact_id = artifact_id
         self.where = where
 
-    def __call__(self, files: Sequence[LocalFile]) -> list[UploadUrl]:
+    def register(self, files: Sequence[tuple[str, str]]) -> dict[str, tuple[str, list[str]]]:
+        """Register `(path, base64 MD5)` pairs, `FILE_SPEC_BATCH` per request.
+
+        Returns `path -> (upload URL, headers)` for the files whose bytes the server does not hold
+        (it hands out no URL for content it already has, from any version).
+        """
         from ._generated.enums import ArtifactStorageLayout  # generated models load on first use
         from ._generated.input_types import CreateArtifactFilesInput, CreateArtifactFileSpecInput
 
-        uploads: list[UploadUrl] = []
-        by_path = {f.path: f for f in files}
+        wanted: dict[str, tuple[str, list[str]]] = {}
         for start in range(0, len(files), FILE_SPEC_BATCH):
             batch = files[start : start + FILE_SPEC_BATCH]
             specs = self.client.call(
@@ -166,8 +196,8 @@ class _FileSpecs:
                     CreateArtifactFilesInput(
                         storage_layout=ArtifactStorageLayout.V2,
                         artifact_files=[
-                            CreateArtifactFileSpecInput(artifactID=self.artifact_id, name=f.path, md_5=f.md5_b64)
-                            for f in batch
+                            CreateArtifactFileSpecInput(artifactID=self.artifact_id, name=path, md_5=md5)
+                            for path, md5 in batch
                         ],
                     )
                 ),
@@ -176,9 +206,19 @@ class _FileSpecs:
             assert specs.create_artifact_files is not None
             for edge in specs.create_artifact_files.files.edges:
                 node = edge.node
-                if node is not None and node.upload_url and node.name in by_path:
-                    uploads.append(UploadUrl(by_path[node.name], node.upload_url, node.upload_headers))
-        return uploads
+                if node is not None and node.upload_url:
+                    wanted[node.name] = (node.upload_url, list(node.upload_headers))
+        return wanted
+
+    def renew(self, entry: ManifestEntry) -> tuple[str, list[str]] | None:
+        """A fresh upload URL for one file (its URL expired); None when the server no longer wants its bytes."""
+        return self.register([(entry.path, entry.digest)]).get(entry.path)
+
+    def upload_urls(self, files: Sequence[LocalFile]) -> list[UploadUrl]:
+        """`register` for local files, as `transfer.upload.put_files` asks (its `UploadUrls`)."""
+        by_path = {f.path: f for f in files}
+        wanted = self.register([(f.path, f.md5_b64) for f in files])
+        return [UploadUrl(by_path[path], url, headers) for path, (url, headers) in wanted.items() if path in by_path]
 
 
 def _existing_version(

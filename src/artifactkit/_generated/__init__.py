@@ -270,6 +270,7 @@ if TYPE_CHECKING:
         UpdateProjectMemberInput,
         UpdateProjectTeamMemberInput,
         UploadPartsInput,
+        UpsertBucketInput,
         UpsertModelInput,
         UseArtifactInput,
     )
@@ -612,6 +613,11 @@ if TYPE_CHECKING:
         UpsertRunUpsertBucket,
         UpsertRunUpsertBucketBucket,
     )
+    from .upsert_run_with_fields import (
+        UpsertRunWithFields,
+        UpsertRunWithFieldsUpsertBucket,
+        UpsertRunWithFieldsUpsertBucketBucket,
+    )
     from .use_artifact import (
         UseArtifact,
         UseArtifactUseArtifact,
@@ -622,6 +628,12 @@ if TYPE_CHECKING:
         UsersByQueryUsers,
         UsersByQueryUsersEdges,
         UsersByQueryUsersEdgesNode,
+    )
+    from .version_by_client_id import (
+        VersionByClientId,
+        VersionByClientIdClientIdMapping,
+        VersionByClientIdClientIdMappingEntryArtifact,
+        VersionByClientIdClientIdMappingEntryArtifactSequence,
     )
     from .version_file_access import (
         VersionFileAccess,
@@ -1103,6 +1115,7 @@ _LAZY_IMPORTS = {
     "UpdateRegistryUserRole": ".update_registry_user_role",
     "UpdateRegistryUserRoleUpdateProjectMember": ".update_registry_user_role",
     "UploadPartsInput": ".input_types",
+    "UpsertBucketInput": ".input_types",
     "UpsertModelInput": ".input_types",
     "UpsertProject": ".upsert_project",
     "UpsertProjectUpsertModel": ".upsert_project",
@@ -1113,6 +1126,9 @@ _LAZY_IMPORTS = {
     "UpsertRun": ".upsert_run",
     "UpsertRunUpsertBucket": ".upsert_run",
     "UpsertRunUpsertBucketBucket": ".upsert_run",
+    "UpsertRunWithFields": ".upsert_run_with_fields",
+    "UpsertRunWithFieldsUpsertBucket": ".upsert_run_with_fields",
+    "UpsertRunWithFieldsUpsertBucketBucket": ".upsert_run_with_fields",
     "UseArtifact": ".use_artifact",
     "UseArtifactInput": ".input_types",
     "UseArtifactUseArtifact": ".use_artifact",
@@ -1122,6 +1138,10 @@ _LAZY_IMPORTS = {
     "UsersByQueryUsers": ".users_by_query",
     "UsersByQueryUsersEdges": ".users_by_query",
     "UsersByQueryUsersEdgesNode": ".users_by_query",
+    "VersionByClientId": ".version_by_client_id",
+    "VersionByClientIdClientIdMapping": ".version_by_client_id",
+    "VersionByClientIdClientIdMappingEntryArtifact": ".version_by_client_id",
+    "VersionByClientIdClientIdMappingEntryArtifactSequence": ".version_by_client_id",
     "VersionFileAccess": ".version_file_access",
     "VersionFileAccessProject": ".version_file_access",
     "VersionFileAccessProjectArtifactCollectionMembership": ".version_file_access",
@@ -1618,6 +1638,7 @@ __all__ = [
     "UpdateRegistryUserRole",
     "UpdateRegistryUserRoleUpdateProjectMember",
     "UploadPartsInput",
+    "UpsertBucketInput",
     "UpsertModelInput",
     "UpsertProject",
     "UpsertProjectUpsertModel",
@@ -1628,6 +1649,9 @@ __all__ = [
     "UpsertRun",
     "UpsertRunUpsertBucket",
     "UpsertRunUpsertBucketBucket",
+    "UpsertRunWithFields",
+    "UpsertRunWithFieldsUpsertBucket",
+    "UpsertRunWithFieldsUpsertBucketBucket",
     "UseArtifact",
     "UseArtifactInput",
     "UseArtifactUseArtifact",
@@ -1637,6 +1661,10 @@ __all__ = [
     "UsersByQueryUsers",
     "UsersByQueryUsersEdges",
     "UsersByQueryUsersEdgesNode",
+    "VersionByClientId",
+    "VersionByClientIdClientIdMapping",
+    "VersionByClientIdClientIdMappingEntryArtifact",
+    "VersionByClientIdClientIdMappingEntryArtifactSequence",
     "VersionFileAccess",
     "VersionFileAccessProject",
     "VersionFileAccessProjectArtifactCollectionMembership",

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         UpdateArtifactSequenceInput,
         UpdateProjectMemberInput,
         UpdateProjectTeamMemberInput,
+        UpsertBucketInput,
         UpsertModelInput,
         UseArtifactInput,
     )
@@ -120,8 +121,10 @@ if TYPE_CHECKING:
     from .upsert_project import UpsertProject
     from .upsert_registry import UpsertRegistry
     from .upsert_run import UpsertRun
+    from .upsert_run_with_fields import UpsertRunWithFields
     from .use_artifact import UseArtifact
     from .users_by_query import UsersByQuery
+    from .version_by_client_id import VersionByClientId
     from .version_file_access import VersionFileAccess
     from .viewer import Viewer
 
@@ -3111,6 +3114,100 @@ class GeneratedClient(BaseClient):
             query=query, operation_name="LineageRuns", variables=variables, **kwargs
         )
         return LineageRuns.model_validate(self._answer(response, LineageRuns))
+
+    def version_by_client_id(
+        self, client_id: str, **kwargs: Any
+    ) -> "VersionByClientId":
+        from .version_by_client_id import VersionByClientId
+
+        query = gql("""
+            query VersionByClientId($clientId: ID!) {
+              clientIDMapping(clientID: $clientId) {
+                serverID
+                entry {
+                  __typename
+                  ... on Artifact {
+                    id
+                    state
+                    digest
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"clientId": client_id}
+        response = self.execute(
+            query=query,
+            operation_name="VersionByClientId",
+            variables=variables,
+            **kwargs,
+        )
+        return VersionByClientId.model_validate(
+            self._answer(response, VersionByClientId)
+        )
+
+    def upsert_run_with_fields(
+        self, input: "UpsertBucketInput", **kwargs: Any
+    ) -> "UpsertRunWithFields":
+        from .upsert_run_with_fields import UpsertRunWithFields
+
+        query = gql("""
+            mutation UpsertRunWithFields($input: UpsertBucketInput!) {
+              upsertBucket(input: $input) {
+                bucket {
+                  ...RunFields
+                }
+                inserted
+              }
+            }
+
+            fragment ProjectRefFields on Project {
+              name
+              entityName
+            }
+
+            fragment RunFields on Run {
+              id
+              name
+              displayName
+              state
+              createdAt
+              heartbeatAt
+              jobType
+              group
+              notes
+              description
+              tags
+              commit
+              readOnly
+              sweepName
+              historyLineCount
+              user {
+                ...UserFields
+              }
+              project {
+                ...ProjectRefFields
+              }
+            }
+
+            fragment UserFields on User {
+              id
+              name
+              username
+              email
+              entity
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(
+            query=query,
+            operation_name="UpsertRunWithFields",
+            variables=variables,
+            **kwargs,
+        )
+        return UpsertRunWithFields.model_validate(
+            self._answer(response, UpsertRunWithFields)
+        )
 
     def entity_organizations(self, entity: str, **kwargs: Any) -> "EntityOrganizations":
         from .entity_organizations import EntityOrganizations

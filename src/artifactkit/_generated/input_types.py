@@ -64,6 +64,33 @@ class UpdateProjectTeamMemberInput(BaseModel):
     client_mutation_id: Optional[str] = None
 
 
+class UpsertBucketInput(BaseModel):
+    id: Optional[str] = None
+    name: Optional[str] = None
+    group_name: Optional[str] = None
+    model_name: Optional[str] = None
+    entity_name: Optional[str] = None
+    description: Optional[str] = None
+    display_name: Optional[str] = None
+    notes: Optional[str] = None
+    commit: Optional[str] = None
+    config: Optional[Annotated[Any, PlainSerializer(serialize_json_string)]] = None
+    host: Optional[str] = None
+    debug: Optional[bool] = None
+    program: Optional[str] = None
+    repo: Optional[str] = None
+    job_program: Optional[str] = None
+    job_repo: Optional[str] = None
+    job_type: Optional[str] = None
+    state: Optional[str] = None
+    sweep: Optional[str] = None
+    tags: Optional[list[str]] = None
+    summary_metrics: Optional[
+        Annotated[Any, PlainSerializer(serialize_json_string)]
+    ] = None
+    client_mutation_id: Optional[str] = None
+
+
 class ArtifactAliasInput(BaseModel):
     artifact_collection_name: str
     alias: str

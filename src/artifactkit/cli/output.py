@@ -35,7 +35,7 @@ EXIT_CODES_HELP = """exit codes:
   3  not found (entity, project, artifact, version, alias)
   4  authentication or permission denied
   5  network or server error after retries
-  6  download refused or not verified (digest mismatch, unsafe manifest path)
+  6  download, import or mirror refused or not verified (digest mismatch, unsafe path, hostile bundle)
   7  not enough disk space (checked before downloading, or the disk filled up)
   8  other error of diff, whose 1 means "the versions differ" (0: equal)
   130  interrupted"""
@@ -54,7 +54,7 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_AUTH
     if isinstance(error, (errors.TransportError, errors.ServerError, errors.RateLimitError)):
         return EXIT_NETWORK
-    if isinstance(error, errors.DownloadError):
+    if isinstance(error, (errors.DownloadError, errors.BundleError, errors.MirrorVerificationError)):
         return EXIT_INTEGRITY
     if isinstance(error, ValueError) and not isinstance(error, errors.ArtifactkitError):
         return EXIT_USAGE  # an option value the command cannot use
