@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .._client import Client
 from .._lookups import collection_type
+from .._pagination import Page, PageFetcher
 from .._paths import ArtifactPath, version_index
 from ..artifact_types import ArtifactTypes
 from ..artifacts import Artifact
@@ -66,12 +67,15 @@ class ServerSource:
                     )
                     brought.setdefault(link.id, link)
         versions = dict(chosen)
-        for version_id, link in brought.items():
+        for version_id, linked in brought.items():
             if version_id not in versions:
-                versions[version_id] = _through_sequence(self.client, link)
+                versions[version_id] = _through_sequence(self.client, linked)
         snapshot = Snapshot(collections=list(collections.values()))
         for version_id, version in versions.items():
             self._versions[version_id] = version
+            for membership in self._memberships(version):  # its links into portfolios anywhere
+                if all(known.path != membership.path for known in links.get(version_id, [])):
+                    links.setdefault(version_id, []).append(membership)
             sequence = ProjectKey(version.source_entity, version.source_project)
             name = version.source_name.rsplit(":", 1)[0]
             path = f"{sequence}/{name}"
@@ -98,6 +102,32 @@ class ServerSource:
         for artifact_type in ArtifactTypes(self.client, entity, project, 100, None):
             found.extend(artifact_type.collections(per_page=100))
         return found
+
+    def _memberships(self, version: Artifact) -> list[LinkRecord]:
+        """The portfolios a version is linked into, with its number and aliases in each (one request a page)."""
+
+        def fetch(cursor: str | None, per_page: int) -> Page[LinkRecord]:
+            answer = self.client.call(
+                lambda c: c.version_memberships(version.id, cursor=cursor, per_page=per_page),
+                f"asking which portfolios {version.qualified_name} is linked into",
+            )
+            if answer.artifact is None:
+                raise NotFoundError(f"{version.qualified_name} no longer exists", kind="version")
+            connection = answer.artifact.artifact_memberships
+            found = []
+            for edge in connection.edges:
+                node = edge.node
+                ref = None if node is None else node.artifact_collection
+                if node is None or ref is None or ref.typename__ != "ArtifactPortfolio" or node.version_index is None:
+                    continue
+                project = ProjectKey(ref.project.entity_name, ref.project.name) if ref.project else None
+                if project is None:
+                    continue
+                aliases = tuple(a.alias for a in node.aliases if version_index(a.alias) is None)
+                found.append(LinkRecord(project, ref.name, node.version_index, aliases))
+            return Page.of(connection, found)
+
+        return list(PageFetcher(fetch))
 
     def _lineage(self, version: Artifact, snapshot: Snapshot) -> tuple[RunKey | None, tuple[RunKey, ...]]:
         logger = version.logged_by()
