@@ -14,6 +14,7 @@ from artifactkit.server.embedded import EmbeddedEmulator
 
 _dirs = itertools.count()
 
+
 def mutations(emu: EmbeddedEmulator) -> list[str]:
     """The writes (GraphQL mutations) the emulator received since its stats were last reset."""
     return [
@@ -77,7 +78,11 @@ def seed_project(api: Api, emu: EmbeddedEmulator, project: str, root: Path) -> N
         root,
         f"{project}/dataset",
         "dataset",
-        {"train/a.csv": f"{project}\nx,y\n1,2\n", "train/b.csv": f"{project}\nx,y\n3,4\n", "labels.txt": f"{project}: cat dog"},
+        {
+            "train/a.csv": f"{project}\nx,y\n1,2\n",
+            "train/b.csv": f"{project}\nx,y\n3,4\n",
+            "labels.txt": f"{project}: cat dog",
+        },
         aliases=["raw"],
         tags=["first"],
         metadata={"rows": 2, "source": {"kind": "survey", "year": 2024}},
@@ -89,7 +94,11 @@ def seed_project(api: Api, emu: EmbeddedEmulator, project: str, root: Path) -> N
         root,
         f"{project}/dataset",
         "dataset",
-        {"train/a.csv": f"{project}\nx,y\n1,2\n", "train/b.csv": f"{project}\nx,y\n3,5\n", "labels.txt": f"{project}: cat dog bird"},
+        {
+            "train/a.csv": f"{project}\nx,y\n1,2\n",
+            "train/b.csv": f"{project}\nx,y\n3,5\n",
+            "labels.txt": f"{project}: cat dog bird",
+        },
         aliases=["clean"],
         tags=["curated", "large"],
         metadata={"rows": 2, "cleaned": True},
@@ -120,7 +129,9 @@ def seed_project(api: Api, emu: EmbeddedEmulator, project: str, root: Path) -> N
     models[2].save()
     api.use_artifact(models[1], f"{project}/eval-1")
     api.use_artifact(data0, f"{project}/eval-1")
-    log(api, root, f"{project}/results", "eval", {"scores.json": f"{project}: f1 0.9"}, run="eval-1", aliases=["report"])
+    log(
+        api, root, f"{project}/results", "eval", {"scores.json": f"{project}: f1 0.9"}, run="eval-1", aliases=["report"]
+    )
     models[1].link(f"{project}/production", aliases=["prod"])
     models[2].link(f"{project}/production", aliases=["staging"])
     collection = api.artifact_collection("dataset", f"{project}/dataset")
@@ -148,9 +159,7 @@ def project_view(api: Api, project: str) -> dict[str, Any]:
                         "metadata": version.metadata,
                         "description": version.description,
                         "ttl": None if version.is_link else str(version.ttl),
-                        "files": {
-                            e.path: (e.digest, e.size, e.ref) for e in version.manifest.entries.values()
-                        },
+                        "files": {e.path: (e.digest, e.size, e.ref) for e in version.manifest.entries.values()},
                         "logged_by": None if logger is None else [logger.id, logger.display_name, logger.job_type],
                         "used_by": sorted([r.id, r.display_name, r.job_type] for r in version.used_by()),
                     }
@@ -184,5 +193,7 @@ def differences(left: Any, right: Any, path: str = "") -> list[str]:
             found += differences(left.get(key, "<missing>"), right.get(key, "<missing>"), f"{path}/{key}")
         return found
     if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
-        return [line for i, (a, b) in enumerate(zip(left, right, strict=True)) for line in differences(a, b, f"{path}[{i}]")]
+        return [
+            line for i, (a, b) in enumerate(zip(left, right, strict=True)) for line in differences(a, b, f"{path}[{i}]")
+        ]
     return [] if left == right else [f"{path}: {left!r} != {right!r}"]

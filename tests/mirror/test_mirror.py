@@ -84,7 +84,9 @@ def test_only_what_changed_goes_the_second_time(
 ) -> None:
     source.mirror(project, target)
     config = f'{{"layers": 3, "project": "{project}"}}'  # as model:v0..v2 have it: the target holds it
-    new = log(source, tmp_path, f"{project}/model", "model", {"weights.bin": weights(project, 2) * 2, "config.json": config})
+    new = log(
+        source, tmp_path, f"{project}/model", "model", {"weights.bin": weights(project, 2) * 2, "config.json": config}
+    )
     best = source.artifact(f"{project}/model:best")
     best.aliases = []
     best.metadata = {**best.metadata, "reviewed": True}
@@ -161,7 +163,11 @@ def test_one_collection_or_chosen_versions_into_another_entity(source: Api, targ
     assert target.artifact("ml-team/models/production:staging").source_name == "model:v1"
     again = source.mirror(f"{project}/model", target, to="ml-team/models")
     # v0 arrives last (numbers follow arrival) and takes `latest`, which goes back to the copy of v2.
-    assert [(v.action, v.changes) for v in again.versions] == [("create", []), ("unchanged", []), ("update", ["aliases"])]
+    assert [(v.action, v.changes) for v in again.versions] == [
+        ("create", []),
+        ("unchanged", []),
+        ("update", ["aliases"]),
+    ]
     assert target.artifact("ml-team/models/model:v2").description == "epoch 0"
     assert target.artifact("ml-team/models/model:latest").description == "epoch 2"
 
@@ -188,7 +194,9 @@ def test_a_version_that_differs_on_the_target_fails_the_verification(
     ).fetchone()
     blob = target_emu.emulator.blobs.path_for(row[0])
     blob.chmod(0o644)
-    blob.write_text('{"version": 1, "storagePolicy": "wandb-storage-policy-v1", "storagePolicyConfig": {}, "contents": {}}')
+    blob.write_text(
+        '{"version": 1, "storagePolicy": "wandb-storage-policy-v1", "storagePolicyConfig": {}, "contents": {}}'
+    )
     fresh = Api(api_key=target.api_key, base_url=target.base_url, cache_dir=tmp_path / "fresh-cache")
 
     with fresh, pytest.raises(MirrorVerificationError) as caught:
@@ -208,7 +216,7 @@ def test_bytes_that_are_not_the_manifests_are_never_committed(
     blob.chmod(0o644)
     blob.write_bytes(b"Q" * 3000)  # the source's storage rotted: same size, other bytes
 
-    with pytest.raises(DigestMismatchError, match="data.bin"):
+    with pytest.raises(DigestMismatchError, match=r"data\.bin"):
         source.mirror(f"{project}/odd", target)
 
     with pytest.raises(NotFoundError):
