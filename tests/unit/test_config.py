@@ -60,7 +60,7 @@ class Machine:
         path.chmod(mode)
         return path
 
-    def resolve(self, **arguments: str | None) -> _config.Config:
+    def resolve(self, **arguments: str | bool | None) -> _config.Config:
         return _config.resolve(environ=self.environ, cwd=self.workdir, **arguments)  # type: ignore[arg-type]
 
 
@@ -253,3 +253,37 @@ def test_asking_for_local_with_no_emulator_says_where_it_looked(machine: Machine
     assert str(tmp_path / "no-emulator" / "server.json") in message
     assert message.startswith("no local emulator is running")
     assert "artifactkit serve" in message and "ARTIFACTKIT_DATA_DIR" in message
+
+
+# -- the second server of a mirror: its key is its own ------------------------------------------
+
+
+def _two_hosts_netrc(machine: Machine) -> None:
+    path = machine.root / "netrc"
+    path.write_text(
+        "machine api.wandb.ai\n  login user\n  password " + "c" * 40 + "\n"
+        "machine onprem.example.com\n  login user\n  password " + "o" * 40 + "\n"
+    )
+    path.chmod(0o600)
+
+
+def test_with_host_keys_only_the_environment_key_stays_with_its_server(machine: Machine) -> None:
+    _two_hosts_netrc(machine)
+    machine.environ["WANDB_API_KEY"] = "e" * 40  # meant for the cloud, the configured server
+
+    other = machine.resolve(base_url="https://onprem.example.com", host_keys_only=True)
+    cloud = machine.resolve(base_url="https://api.wandb.ai/", host_keys_only=True)
+    plain = machine.resolve(base_url="https://onprem.example.com")
+
+    assert (other.api_key, other.sources["api_key"]) == ("o" * 40, f"netrc {machine.root / 'netrc'}")
+    assert (cloud.api_key, cloud.sources["api_key"]) == ("e" * 40, "WANDB_API_KEY")
+    assert plain.api_key == "e" * 40  # without it, as wandb: the environment key goes anywhere
+
+
+def test_with_host_keys_only_the_environment_key_follows_wandb_base_url(machine: Machine) -> None:
+    machine.environ.update({"WANDB_API_KEY": "e" * 40, "WANDB_BASE_URL": "https://onprem.example.com"})
+
+    onprem = machine.resolve(base_url="https://ONPREM.example.com", host_keys_only=True)
+    assert onprem.api_key == "e" * 40
+    with pytest.raises(ConfigurationError, match=re.escape("no API key for https://api.wandb.ai")):
+        machine.resolve(base_url="https://api.wandb.ai", host_keys_only=True)

@@ -207,7 +207,6 @@ def _show(args: argparse.Namespace, report: MirrorReport, verb: str) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
         return EXIT_OK if report.verified is not False else EXIT_INTEGRITY
-    would = "would " if report.dry_run else ""
     rows = [
         [
             v.source,
@@ -232,11 +231,11 @@ def _show(args: argparse.Namespace, report: MirrorReport, verb: str) -> int:
     line = f"{verb} {report.source} -> {report.target}: {len(report.versions)} version(s)"
     line += f" ({counts})" if counts else ""
     if report.dry_run:
-        line += f"; {would}send at most {human_size(report.bytes_to_send_at_most)}"
+        line += f"; would send at most {human_size(report.bytes_to_send_at_most)}"
     else:
         line += f"; sent {files_text(report.sent_files)} ({human_size(report.sent_bytes)})"
     if runs or links:
-        line += f"; {runs} run(s) and {links} link(s) {would}created"
+        line += f"; {runs} run(s) and {links} link(s) {'to create' if report.dry_run else 'created'}"
     if report.verified:
         line += "; verified"
     print(line)
