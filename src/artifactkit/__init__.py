@@ -32,6 +32,7 @@ _EXPORTS = {
     "ArtifactType": ".artifact_types",
     "ArtifactTypes": ".artifact_types",
     "Artifacts": ".artifacts",
+    "Bundle": ".mirror",
     "ChainedListing": ".registries",
     "DownloadResult": ".transfer.download",
     "File": ".files",
@@ -40,6 +41,7 @@ _EXPORTS = {
     "ManifestEntry": ".manifest",
     "MemberKind": ".members",
     "MemberRole": ".members",
+    "MirrorReport": ".mirror",
     "OrderedCollections": ".registries",
     "OrgEntity": ".organizations",
     "Organization": ".organizations",
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
     from .members import MemberKind, MemberRole, Team, TeamMember, UserMember
+    from .mirror import Bundle, MirrorReport
     from .organizations import Organization, OrgEntity
     from .projects import Project, Projects
     from .registries import (
@@ -127,6 +130,7 @@ __all__ = [
     "ArtifactType",
     "ArtifactTypes",
     "Artifacts",
+    "Bundle",
     "ChainedListing",
     "DownloadResult",
     "File",
@@ -135,6 +139,7 @@ __all__ = [
     "ManifestEntry",
     "MemberKind",
     "MemberRole",
+    "MirrorReport",
     "OrderedCollections",
     "OrgEntity",
     "Organization",

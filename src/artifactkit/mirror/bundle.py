@@ -114,6 +114,7 @@ class Bundle:
             bar.close()
 
     def manifest(self, record: VersionRecord) -> Manifest:
+        """A version's manifest from the bundle, checked (its name is its SHA-256; it lists the version's digest)."""
         if record.source_id not in self._manifests:
             name = self._versions[record.source_id][1]
             self._manifests[record.source_id] = self._read_manifest(name, record)
@@ -346,9 +347,11 @@ class Bundle:
         return None if found is None else found[0]
 
     def held_run(self, key: RunKey) -> RunRecord | None:
+        """The record the bundle already has for this run, if any."""
         return self._runs.get(key)
 
     def held_collection(self, path: str) -> CollectionRecord | None:
+        """The record the bundle already has for this collection (`entity/project/name`), if any."""
         return self._collections.get(path)
 
     def missing_blobs(self, manifest: Manifest) -> dict[str, ManifestEntry]:
@@ -377,9 +380,11 @@ class Bundle:
         self._manifests[record.source_id] = manifest
 
     def write_run(self, run: RunRecord) -> None:
+        """Keep a run's record (written with the index)."""
         self._runs[run.key] = run
 
     def write_collection(self, record: CollectionRecord) -> None:
+        """Keep a collection's record (written with the index)."""
         self._collections[record.path] = record
 
     def finish(self, created_at: str) -> bool:
@@ -408,6 +413,7 @@ class Bundle:
         return True
 
     def blob_root(self) -> Path:
+        """The directory blob paths (`blob_path`) are relative to."""
         return self.path
 
     def _write(self, name: str, body: bytes) -> None:

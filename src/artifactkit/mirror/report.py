@@ -39,6 +39,7 @@ class VersionResult:
     """False for a version mirrored because a mirrored portfolio links it."""
 
     def to_json(self) -> dict[str, Any]:
+        """This result as the `--json` summary lists it (docs/json.md)."""
         return {
             "source": self.source,
             "target": self.target,
@@ -63,6 +64,7 @@ class RunResult:
     """`create`, `update` (its name, job type, group, tags, notes or state differed) or `unchanged`."""
 
     def to_json(self) -> dict[str, Any]:
+        """This result as the `--json` summary lists it (docs/json.md)."""
         return {"source": self.source, "target": self.target, "action": self.action}
 
 
@@ -78,6 +80,7 @@ class LinkResult:
     """`create` (linked now), `update` (its aliases there changed) or `unchanged`."""
 
     def to_json(self) -> dict[str, Any]:
+        """This result as the `--json` summary lists it (docs/json.md)."""
         return {"portfolio": self.portfolio, "version": self.version, "action": self.action}
 
 
@@ -91,6 +94,7 @@ class CollectionResult:
     changes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """This result as the `--json` summary lists it (docs/json.md)."""
         return {"path": self.path, "kind": self.kind, "action": self.action, "changes": list(self.changes)}
 
 
@@ -119,10 +123,12 @@ class MirrorReport:
 
     @property
     def sent_files(self) -> int:
+        """Stored files sent to the target (into the bundle, for an export)."""
         return sum(v.sent_files for v in self.versions)
 
     @property
     def sent_bytes(self) -> int:
+        """Bytes of those files: 0 when the target already held everything."""
         return sum(v.sent_bytes for v in self.versions)
 
     @property
@@ -144,6 +150,7 @@ class MirrorReport:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The `--json` document of `artifactkit mirror`, `export` and `import` (docs/json.md)."""
         return {
             "schema_version": SCHEMA_VERSION,
             "source": self.source,
