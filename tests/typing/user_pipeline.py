@@ -275,3 +275,28 @@ def registry_pipeline(api: Api) -> None:
         assert_type(error.message, str)
     except OrganizationNotFoundError as error:
         assert_type(error.kind, str)
+
+
+def travel(source: Api, target: Api) -> None:
+    from artifactkit import Bundle, MirrorReport
+    from artifactkit.errors import BundleError, MirrorVerificationError
+    from artifactkit.mirror import VersionResult
+
+    report = source.mirror("team/project", target, to="other-team", dry_run=True)
+    assert_type(report, MirrorReport)
+    assert_type(report.bytes_to_send_at_most, int)
+    for version in report.versions:
+        assert_type(version, VersionResult)
+        assert_type(version.target, str | None)
+        assert_type(version.verified, bool | None)
+    assert_type(report.verified, bool | None)
+    assert_type(report.to_json(), dict[str, Any])
+    assert_type(source.mirror("team/project/model:v1,best", Bundle("/tmp/bundle")).sent_bytes, int)
+    assert_type(source.export(["team/project", "team/other/data"], "/tmp/bundle").created, int)
+    try:
+        target.import_bundle("/tmp/bundle", to="team")
+    except BundleError as error:
+        assert_type(error.path, str)
+    except MirrorVerificationError as error:
+        assert_type(error.versions, tuple[str, ...])
+    assert_type(Api(base_url="https://wandb.corp.example", host_keys_only=True), Api)

@@ -115,6 +115,14 @@ class _ServerMirror:
 
     def run(self) -> None:
         versions = [v for v in self.snapshot.versions if self._project(v.project, f"version {v.name}") is not None]
+        if not self.target.tags:
+            tagged = sum(bool(v.tags) for v in versions) + sum(bool(c.tags) for c in self.snapshot.collections)
+            timed = sum(v.ttl_seconds is not None for v in versions)
+            if tagged or timed:
+                self._warn(
+                    f"the target predates artifact tags and TTLs: the tags of {tagged} version(s) and collection(s) "
+                    f"and the TTLs of {timed} version(s) are left out"
+                )
         for record in versions:
             self.manifests[record.source_id] = self.source.manifest(record)
         for record in self._ordered(versions):
@@ -386,7 +394,6 @@ class _ServerMirror:
     # -- links and collections ----------------------------------------------------------------------
 
     def _links(self, versions: list[VersionRecord]) -> None:
-        types = {c.path: c.type for c in self.snapshot.collections}
         pairs: list[tuple[VersionRecord, LinkRecord]] = [(v, link) for v in versions for link in v.links]
         pairs.sort(key=lambda pair: (pair[1].path, pair[1].index))
         for record, link in pairs:
@@ -395,11 +402,7 @@ class _ServerMirror:
                 continue
             where = f"{project}/{link.portfolio}"
             version = self.mapped.get(record.source_id)
-            existing = None
-            if version is not None:
-                existing = self.target.portfolio(project, link.portfolio, types.get(link.path, record.type)).get(
-                    version.id
-                )
+            existing = None if version is None else self.target.links(version).get(where)
             if existing is None:
                 action = "create"
                 if version is not None and not self.options.dry_run:

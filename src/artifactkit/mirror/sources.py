@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .._client import Client
 from .._lookups import collection_type
-from .._pagination import Page, PageFetcher
 from .._paths import ArtifactPath, version_index
 from ..artifact_types import ArtifactTypes
 from ..artifacts import Artifact
@@ -30,6 +29,7 @@ from ..transfer.progress import Progress
 from ..transfer.relay import RelayFile, relay
 from ..transfer.urls import FileUrls, UrlPage
 from ..uploads import FileRegistry
+from .memberships import memberships
 from .records import CollectionRecord, LinkRecord, ProjectKey, RunKey, RunRecord, Selection, Snapshot, VersionRecord
 
 log = logging.getLogger("artifactkit")
@@ -73,9 +73,9 @@ class ServerSource:
         snapshot = Snapshot(collections=list(collections.values()))
         for version_id, version in versions.items():
             self._versions[version_id] = version
-            for membership in self._memberships(version):  # its links into portfolios anywhere
-                if all(known.path != membership.path for known in links.get(version_id, [])):
-                    links.setdefault(version_id, []).append(membership)
+            for found in memberships(self.client, version_id, version.qualified_name):  # links anywhere
+                if all(known.path != found.link.path for known in links.get(version_id, [])):
+                    links.setdefault(version_id, []).append(found.link)
             sequence = ProjectKey(version.source_entity, version.source_project)
             name = version.source_name.rsplit(":", 1)[0]
             path = f"{sequence}/{name}"
@@ -102,32 +102,6 @@ class ServerSource:
         for artifact_type in ArtifactTypes(self.client, entity, project, 100, None):
             found.extend(artifact_type.collections(per_page=100))
         return found
-
-    def _memberships(self, version: Artifact) -> list[LinkRecord]:
-        """The portfolios a version is linked into, with its number and aliases in each (one request a page)."""
-
-        def fetch(cursor: str | None, per_page: int) -> Page[LinkRecord]:
-            answer = self.client.call(
-                lambda c: c.version_memberships(version.id, cursor=cursor, per_page=per_page),
-                f"asking which portfolios {version.qualified_name} is linked into",
-            )
-            if answer.artifact is None:
-                raise NotFoundError(f"{version.qualified_name} no longer exists", kind="version")
-            connection = answer.artifact.artifact_memberships
-            found = []
-            for edge in connection.edges:
-                node = edge.node
-                ref = None if node is None else node.artifact_collection
-                if node is None or ref is None or ref.typename__ != "ArtifactPortfolio" or node.version_index is None:
-                    continue
-                project = ProjectKey(ref.project.entity_name, ref.project.name) if ref.project else None
-                if project is None:
-                    continue
-                aliases = tuple(a.alias for a in node.aliases if version_index(a.alias) is None)
-                found.append(LinkRecord(project, ref.name, node.version_index, aliases))
-            return Page.of(connection, found)
-
-        return list(PageFetcher(fetch))
 
     def _lineage(self, version: Artifact, snapshot: Snapshot) -> tuple[RunKey | None, tuple[RunKey, ...]]:
         logger = version.logged_by()
@@ -272,7 +246,9 @@ def _version_record(
     selected: bool,
 ) -> VersionRecord:
     attrs = version._attrs
-    inherited = getattr(attrs, "ttl_is_inherited", True)
+    seconds = attrs.ttl_duration_seconds
+    # Inherited (or unknown: a server without TTLs) is None; -2 is "none"; -1 is W&B's code for inherited.
+    inherited = not version.client.operations.tags or attrs.ttl_is_inherited or (seconds <= 0 and seconds != -2)
     return VersionRecord(
         source_id=version.id,
         project=ProjectKey(version.source_entity, version.source_project),
@@ -284,7 +260,7 @@ def _version_record(
         metadata=version.metadata,
         aliases=tuple(version.aliases),
         tags=tuple(version.tags),
-        ttl_seconds=None if inherited else attrs.ttl_duration_seconds,
+        ttl_seconds=None if inherited else seconds,
         history_step=version.history_step,
         created_at=version.created_at,
         logged_by=logged_by,

@@ -1,6 +1,6 @@
 """The server a mirror writes into: `ServerTarget`, its reads (what is there already) and its writes.
 
-Reads are cached for one mirror: a sequence's versions and a portfolio's links are listed once,
+Reads are cached for one mirror: a sequence's versions and a version's links are listed once,
 a run looked up once. Writes go through the facade and W&B's create/commit protocol
 (`uploads.complete_version`), so the target sees exactly what any client would send.
 """
@@ -12,12 +12,13 @@ from datetime import timedelta
 from typing import Any
 
 from .._client import Client
-from ..artifacts import Artifact, Artifacts, ArtifactTTL
+from ..artifacts import Artifact, Artifacts, ArtifactTTL, CollectionView
 from ..collections import ArtifactCollection
 from ..errors import NotFoundError
 from ..manifest import Manifest
 from ..runs import Run
 from ..uploads import FileRegistry, complete_version
+from .memberships import memberships
 from .records import ProjectKey, RunKey, RunRecord, VersionRecord
 
 
@@ -28,7 +29,7 @@ class ServerTarget:
         self.client = client
         self.label = client.transport.base_url
         self._sequences: dict[str, list[Artifact]] = {}
-        self._portfolios: dict[str, dict[str, Artifact]] = {}
+        self._links: dict[str, dict[str, Artifact]] = {}
         self._runs: dict[RunKey, Run | None] = {}
         self._ready: set[tuple[str, ...]] = set()
         self._viewer: str | None = None
@@ -99,16 +100,18 @@ class ServerTarget:
         run = version.logged_by()
         return None if run is None else RunKey(run.entity, run.project, run.id)
 
-    def portfolio(self, project: ProjectKey, name: str, type_name: str) -> dict[str, Artifact]:
-        """The links of a portfolio by version ID; none when it does not exist (yet)."""
-        path = f"{project}/{name}"
-        if path not in self._portfolios:
-            try:
-                found = list(Artifacts(self.client, project.entity, project.project, name, type_name, per_page=100))
-            except NotFoundError:
-                found = []
-            self._portfolios[path] = {v.id: v for v in found if v.is_link}
-        return self._portfolios[path]
+    def links(self, version: Artifact) -> dict[str, Artifact]:
+        """The version's links into portfolios, by portfolio path, each seen through its portfolio."""
+        if version.id not in self._links:
+            found = {}
+            for membership in memberships(self.client, version.id, version.qualified_name):
+                link = membership.link
+                view = CollectionView(
+                    link.project.entity, link.project.project, link.portfolio, membership.portfolio_id, True, link.index
+                )
+                found[link.path] = Artifact._wrap(self.client, version._attrs, view)
+            self._links[version.id] = found
+        return self._links[version.id]
 
     def collection(self, project: ProjectKey, name: str, type_name: str) -> ArtifactCollection | None:
         try:
@@ -256,5 +259,5 @@ class ServerTarget:
 
     def link(self, version: Artifact, project: ProjectKey, portfolio: str, aliases: Sequence[str]) -> Artifact:
         linked = version.link(f"{project}/{portfolio}", [a for a in aliases if a != "latest"])
-        self._portfolios.setdefault(f"{project}/{portfolio}", {})[linked.id] = linked
+        self._links.setdefault(version.id, {})[f"{project}/{portfolio}"] = linked
         return linked
