@@ -40,11 +40,11 @@ from .diff import ArtifactDiff, cached_manifest, diff_contents
 from .errors import DownloadError, InvalidNameError, NotFoundError, UnsupportedError
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .members import Team
-from .organizations import Organization
 from .mirror import Bundle, MirrorReport, Options, ProjectKey, Selection
 from .mirror import export as export_bundle
 from .mirror import import_bundle as import_from_bundle
 from .mirror import mirror as mirror_versions
+from .organizations import Organization
 from .projects import PROJECTS_PER_PAGE, Project, Projects
 from .registries import (
     DEFAULT_REGISTRY_PER_PAGE,

@@ -224,7 +224,7 @@ def test_bytes_that_are_not_the_manifests_are_never_committed(
     assert not target_emu.emulator.blobs.exists(md5)
 
 
-def test_a_server_older_than_tags_gets_everything_else(source: Api, project: str, tmp_path: Path) -> None:
+def test_a_server_older_than_tags_and_links_gets_everything_else(source: Api, project: str, tmp_path: Path) -> None:
     with (
         EmbeddedEmulator(tmp_path / "legacy", legacy=True) as legacy_emu,
         Api(api_key=legacy_emu.api_key, base_url=legacy_emu.url, cache_dir=tmp_path / "legacy-cache") as legacy,
@@ -236,7 +236,8 @@ def test_a_server_older_than_tags_gets_everything_else(source: Api, project: str
         assert report.count("create") == 6 and report.verified is True
         assert report.warnings == [
             "the target predates artifact tags and TTLs: the tags of 4 version(s) and collection(s) "
-            "and the TTLs of 1 version(s) are left out"
+            "and the TTLs of 1 version(s) are left out",
+            "the target cannot list a version's links (a server before 0.12.11): links into portfolios are left out",
         ]
         assert again.count("unchanged") == 6 and mutations(legacy_emu) == []
         copied = legacy.artifact(f"{project}/model:best")
@@ -244,4 +245,4 @@ def test_a_server_older_than_tags_gets_everything_else(source: Api, project: str
             source.artifact(f"{project}/model:best").metadata,
             "train-1",
         )
-        assert legacy.artifact(f"{project}/production:prod").source_name == "model:v1"
+        assert [r.id for r in copied.used_by()] == ["eval-1"]

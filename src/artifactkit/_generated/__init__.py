@@ -646,16 +646,6 @@ if TYPE_CHECKING:
         VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest,
         VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile,
     )
-    from .version_memberships import (
-        VersionMemberships,
-        VersionMembershipsArtifact,
-        VersionMembershipsArtifactArtifactMemberships,
-        VersionMembershipsArtifactArtifactMembershipsEdges,
-        VersionMembershipsArtifactArtifactMembershipsEdgesNode,
-        VersionMembershipsArtifactArtifactMembershipsEdgesNodeAliases,
-        VersionMembershipsArtifactArtifactMembershipsEdgesNodeArtifactCollection,
-        VersionMembershipsArtifactArtifactMembershipsPageInfo,
-    )
     from .viewer import Viewer, ViewerViewer
 _LAZY_IMPORTS = {
     "AddAliases": ".add_aliases",
@@ -1161,14 +1151,6 @@ _LAZY_IMPORTS = {
     "VersionFileAccessProjectArtifactCollectionMembershipManifestOf": ".version_file_access",
     "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest": ".version_file_access",
     "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile": ".version_file_access",
-    "VersionMemberships": ".version_memberships",
-    "VersionMembershipsArtifact": ".version_memberships",
-    "VersionMembershipsArtifactArtifactMemberships": ".version_memberships",
-    "VersionMembershipsArtifactArtifactMembershipsEdges": ".version_memberships",
-    "VersionMembershipsArtifactArtifactMembershipsEdgesNode": ".version_memberships",
-    "VersionMembershipsArtifactArtifactMembershipsEdgesNodeAliases": ".version_memberships",
-    "VersionMembershipsArtifactArtifactMembershipsEdgesNodeArtifactCollection": ".version_memberships",
-    "VersionMembershipsArtifactArtifactMembershipsPageInfo": ".version_memberships",
     "Viewer": ".viewer",
     "ViewerViewer": ".viewer",
 }
@@ -1692,14 +1674,6 @@ __all__ = [
     "VersionFileAccessProjectArtifactCollectionMembershipManifestOf",
     "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest",
     "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile",
-    "VersionMemberships",
-    "VersionMembershipsArtifact",
-    "VersionMembershipsArtifactArtifactMemberships",
-    "VersionMembershipsArtifactArtifactMembershipsEdges",
-    "VersionMembershipsArtifactArtifactMembershipsEdgesNode",
-    "VersionMembershipsArtifactArtifactMembershipsEdgesNodeAliases",
-    "VersionMembershipsArtifactArtifactMembershipsEdgesNodeArtifactCollection",
-    "VersionMembershipsArtifactArtifactMembershipsPageInfo",
     "Viewer",
     "ViewerViewer",
 ]

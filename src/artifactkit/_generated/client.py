@@ -126,7 +126,6 @@ if TYPE_CHECKING:
     from .users_by_query import UsersByQuery
     from .version_by_client_id import VersionByClientId
     from .version_file_access import VersionFileAccess
-    from .version_memberships import VersionMemberships
     from .viewer import Viewer
 
 
@@ -3208,68 +3207,6 @@ class GeneratedClient(BaseClient):
         )
         return UpsertRunWithFields.model_validate(
             self._answer(response, UpsertRunWithFields)
-        )
-
-    def version_memberships(
-        self,
-        id: str,
-        cursor: Union[Optional[str], "UnsetType"] = UNSET,
-        per_page: Union[Optional[int], "UnsetType"] = UNSET,
-        **kwargs: Any,
-    ) -> "VersionMemberships":
-        from .version_memberships import VersionMemberships
-
-        query = gql("""
-            query VersionMemberships($id: ID!, $cursor: String, $perPage: Int) {
-              artifact(id: $id) {
-                artifactMemberships(after: $cursor, first: $perPage) {
-                  pageInfo {
-                    ...PageInfoFields
-                  }
-                  edges {
-                    node {
-                      versionIndex
-                      artifactCollection {
-                        __typename
-                        ...CollectionRefFields
-                      }
-                      aliases {
-                        alias
-                      }
-                    }
-                  }
-                }
-              }
-            }
-
-            fragment CollectionRefFields on ArtifactCollection {
-              __typename
-              id
-              name
-              project {
-                ...ProjectRefFields
-              }
-            }
-
-            fragment PageInfoFields on PageInfo {
-              endCursor
-              hasNextPage
-            }
-
-            fragment ProjectRefFields on Project {
-              name
-              entityName
-            }
-            """)
-        variables: dict[str, object] = {"id": id, "cursor": cursor, "perPage": per_page}
-        response = self.execute(
-            query=query,
-            operation_name="VersionMemberships",
-            variables=variables,
-            **kwargs,
-        )
-        return VersionMemberships.model_validate(
-            self._answer(response, VersionMemberships)
         )
 
     def entity_organizations(self, entity: str, **kwargs: Any) -> "EntityOrganizations":

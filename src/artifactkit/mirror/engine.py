@@ -402,7 +402,14 @@ class _ServerMirror:
                 continue
             where = f"{project}/{link.portfolio}"
             version = self.mapped.get(record.source_id)
-            existing = None if version is None else self.target.links(version).get(where)
+            known = None if version is None else self.target.links(version)
+            if version is not None and known is None:
+                self._warn(
+                    "the target cannot list a version's links (a server before 0.12.11): links into portfolios "
+                    "are left out"
+                )
+                continue
+            existing = None if known is None else known.get(where)
             if existing is None:
                 action = "create"
                 if version is not None and not self.options.dry_run:

@@ -20,7 +20,7 @@ from .._paths import ArtifactPath, version_index
 from ..artifact_types import ArtifactTypes
 from ..artifacts import Artifact
 from ..collections import ArtifactCollection
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UnsupportedError
 from ..manifest import Manifest, ManifestEntry
 from ..runs import Run
 from ..transfer.cache import Cache
@@ -29,7 +29,6 @@ from ..transfer.progress import Progress
 from ..transfer.relay import RelayFile, relay
 from ..transfer.urls import FileUrls, UrlPage
 from ..uploads import FileRegistry
-from .memberships import memberships
 from .records import CollectionRecord, LinkRecord, ProjectKey, RunKey, RunRecord, Selection, Snapshot, VersionRecord
 
 log = logging.getLogger("artifactkit")
@@ -73,9 +72,9 @@ class ServerSource:
         snapshot = Snapshot(collections=list(collections.values()))
         for version_id, version in versions.items():
             self._versions[version_id] = version
-            for found in memberships(self.client, version_id, version.qualified_name):  # links anywhere
-                if all(known.path != found.link.path for known in links.get(version_id, [])):
-                    links.setdefault(version_id, []).append(found.link)
+            for found in links_of(version):  # its links into portfolios anywhere, not only those listed
+                if all(known.path != found.path for known in links.get(version_id, [])):
+                    links.setdefault(version_id, []).append(found)
             sequence = ProjectKey(version.source_entity, version.source_project)
             name = version.source_name.rsplit(":", 1)[0]
             path = f"{sequence}/{name}"
@@ -184,6 +183,20 @@ class ServerSource:
 
 
 # -- records from the facade's objects ---------------------------------------------------------
+
+
+def links_of(version: Artifact) -> list[LinkRecord]:
+    """The version's links into portfolios (none where the server cannot list them: before 0.12.11)."""
+    try:
+        links = version.linked_artifacts
+    except UnsupportedError:
+        return []
+    return [
+        LinkRecord(
+            ProjectKey(link.entity, link.project), link.collection_name, _index(link.version), tuple(link.aliases)
+        )
+        for link in links
+    ]
 
 
 def _pick(versions: list[Artifact], wanted: Sequence[str], collection: ArtifactCollection) -> list[Artifact]:

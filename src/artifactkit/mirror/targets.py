@@ -12,13 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from .._client import Client
-from ..artifacts import Artifact, Artifacts, ArtifactTTL, CollectionView
+from ..artifacts import Artifact, Artifacts, ArtifactTTL
 from ..collections import ArtifactCollection
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UnsupportedError
 from ..manifest import Manifest
 from ..runs import Run
 from ..uploads import FileRegistry, complete_version
-from .memberships import memberships
 from .records import ProjectKey, RunKey, RunRecord, VersionRecord
 
 
@@ -100,17 +99,15 @@ class ServerTarget:
         run = version.logged_by()
         return None if run is None else RunKey(run.entity, run.project, run.id)
 
-    def links(self, version: Artifact) -> dict[str, Artifact]:
-        """The version's links into portfolios, by portfolio path, each seen through its portfolio."""
+    def links(self, version: Artifact) -> dict[str, Artifact] | None:
+        """The version's links into portfolios by portfolio path, each seen through its portfolio;
+        None where the server cannot list them (before 0.12.11)."""
         if version.id not in self._links:
-            found = {}
-            for membership in memberships(self.client, version.id, version.qualified_name):
-                link = membership.link
-                view = CollectionView(
-                    link.project.entity, link.project.project, link.portfolio, membership.portfolio_id, True, link.index
-                )
-                found[link.path] = Artifact._wrap(self.client, version._attrs, view)
-            self._links[version.id] = found
+            try:
+                found = version.linked_artifacts
+            except UnsupportedError:
+                return None
+            self._links[version.id] = {f"{link.entity}/{link.project}/{link.collection_name}": link for link in found}
         return self._links[version.id]
 
     def collection(self, project: ProjectKey, name: str, type_name: str) -> ArtifactCollection | None:
