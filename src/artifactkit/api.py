@@ -40,10 +40,6 @@ from .diff import ArtifactDiff, cached_manifest, diff_contents
 from .errors import DownloadError, InvalidNameError, NotFoundError, UnsupportedError
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .members import Team
-from .mirror import Bundle, MirrorReport, Options, ProjectKey, Selection
-from .mirror import export as export_bundle
-from .mirror import import_bundle as import_from_bundle
-from .mirror import mirror as mirror_versions
 from .organizations import Organization
 from .projects import PROJECTS_PER_PAGE, Project, Projects
 from .registries import (
@@ -70,6 +66,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._generated.fragments import RunFields
+    from .mirror import Bundle, MirrorReport, Selection
 
 DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
 _RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -743,10 +740,13 @@ class Api:
         files are compared on both sides afterwards (`MirrorVerificationError` when they differ).
         A `Bundle` target is an export (`export()`). docs/travel.md has the details.
         """
+        # The mirror package loads on first use: `import artifactkit` and `Api()` stay light.
+        from .mirror import Bundle, Options, ProjectKey, export, mirror
+
         selection = self._selection(path, versions)
         options = Options(dry_run=dry_run, verify=verify, workers=max_workers, progress=progress)
         if isinstance(target, Bundle):
-            return export_bundle(self.client, [selection], target, options)
+            return export(self.client, [selection], target, options)
         place = selection.project
         if to is not None:
             parts = to.strip("/").split("/")
@@ -756,7 +756,7 @@ class Api:
                 check_part("entity", parts[0], PROJECT_FORM),
                 check_part("project", parts[1], PROJECT_FORM) if len(parts) == 2 else place.project,
             )
-        return mirror_versions(self.client, target.client, selection, place, options)
+        return mirror(self.client, target.client, selection, place, options)
 
     def export(
         self,
@@ -773,9 +773,11 @@ class Api:
         tags, links and lineage. Exporting again into the same directory adds only what is new.
         The format is in docs/travel.md; `import_bundle()` reads it.
         """
+        from .mirror import Bundle, Options, export
+
         selections = [self._selection(name, ()) for name in ([names] if isinstance(names, str) else names)]
         options = Options(dry_run=dry_run, verify=verify, workers=max_workers, progress=progress)
-        return export_bundle(self.client, selections, Bundle(directory), options)
+        return export(self.client, selections, Bundle(directory), options)
 
     def import_bundle(
         self,
@@ -801,11 +803,15 @@ class Api:
                 raise InvalidNameError(f"cannot import into {to!r}", expected="'entity' or 'entity/project'")
             entity = check_part("entity", parts[0], PROJECT_FORM)
             project = check_part("project", parts[1], PROJECT_FORM) if len(parts) == 2 else None
+        from .mirror import Bundle, Options, import_bundle
+
         options = Options(dry_run=dry_run, verify=verify, workers=max_workers, progress=progress)
-        return import_from_bundle(Bundle(directory), self.client, entity, project, options)
+        return import_bundle(Bundle(directory), self.client, entity, project, options)
 
     def _selection(self, path: str, versions: Sequence[str]) -> Selection:
         """`entity/project`, `entity/project/name` or `entity/project/name:v1,latest` as a `Selection`."""
+        from .mirror import ProjectKey, Selection
+
         text = path.strip().strip("/") if isinstance(path, str) else path
         if not isinstance(text, str) or not text:
             raise InvalidNameError(
