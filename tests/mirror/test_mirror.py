@@ -246,3 +246,16 @@ def test_a_server_older_than_tags_and_links_gets_everything_else(source: Api, pr
             "train-1",
         )
         assert [r.id for r in copied.used_by()] == ["eval-1"]
+
+
+def test_a_project_moves_to_a_team_on_the_same_server_without_a_byte(
+    source: Api, project: str, source_emu: EmbeddedEmulator
+) -> None:
+    source_emu.stats.reset()
+
+    report = source.mirror(project, source, to="vision-team")
+
+    moved = project.replace("local/", "vision-team/")
+    assert report.count("create") == 6 and report.sent_bytes == 0 and report.verified is True
+    assert source_emu.stats.snapshot()["requests"].get("upload", 0) == 6  # one manifest per version, no file
+    assert differences(project_view(source, moved), project_view(source, project)) == []
