@@ -72,6 +72,9 @@ def test_a_second_mirror_sends_no_bytes_and_creates_nothing(
     stats = target_emu.stats.snapshot()
     assert stats["bytes_in"].get("upload", 0) == 0 and stats["requests"].get("upload", 0) == 0
     assert mutations(target_emu) == []
+    # Reads only, and no file or manifest (cached since the first verification): a listing per sequence,
+    # a lookup per run and collection, users, links and logger per version.
+    assert stats["requests"] == {"graphql": 22}
     assert counts(target_emu) == before
     assert again.count("unchanged") == len(again.versions) == 6
     assert (again.sent_files, again.sent_bytes, again.created) == (0, 0, 0)
