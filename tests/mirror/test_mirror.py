@@ -262,3 +262,29 @@ def test_a_project_moves_to_a_team_on_the_same_server_without_a_byte(
     assert report.count("create") == 6 and report.sent_bytes == 0 and report.verified is True
     assert source_emu.stats.snapshot()["requests"].get("upload", 0) == 6  # one manifest per version, no file
     assert differences(project_view(source, moved), project_view(source, project)) == []
+
+
+def test_a_run_id_another_user_holds_on_the_target_is_recorded_beside_it(
+    source: Api, target: Api, project: str, target_emu: EmbeddedEmulator
+) -> None:
+    from artifactkit.server.organizations import require_team, set_team_member
+
+    team = f"shared{next(_names)}"
+    source.mirror(f"{project}/results", target, to=team)  # the first write makes the team, ours
+    bob_key = target_emu.create_key("bob")
+    set_team_member(
+        target_emu.store, require_team(target_emu.store, team), target_emu.store.user_by_name("bob")["id"], "member"
+    )
+    name = project.split("/")[1]
+    with Api(api_key=bob_key, base_url=target_emu.url, cache_dir=target.client.cache_root) as bob:
+        bob.create_run(run_id="train-1", project=name, entity=team)  # bob's run, under the ID the source's has
+
+    report = source.mirror(f"{project}/model", target, to=team)
+
+    assert f"{team}/{name}/train-1-mirrored" in {r.target for r in report.runs}
+    assert any("is another user's run on the target; recorded as" in w for w in report.warnings)
+    logger = target.artifact(f"{team}/{name}/model:v0").logged_by()
+    assert logger is not None and (logger.id, logger.display_name) == ("train-1-mirrored", "Train baseline")
+    assert target.run(f"{team}/{name}/train-1").user.username == "bob"  # type: ignore[union-attr]
+    again = source.mirror(f"{project}/model", target, to=team)
+    assert again.created == 0 and {r.action for r in again.runs} == {"unchanged"}
