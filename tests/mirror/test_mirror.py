@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from artifactkit import Api
+from artifactkit import Api, ManifestEntry
 from artifactkit.errors import DigestMismatchError, MirrorVerificationError, NotFoundError
+from artifactkit.manifest import artifact_reference, parse_artifact_reference
 from artifactkit.server import ids
 from artifactkit.server.embedded import EmbeddedEmulator
 
@@ -288,3 +289,26 @@ def test_a_run_id_another_user_holds_on_the_target_is_recorded_beside_it(
     assert target.run(f"{team}/{name}/train-1").user.username == "bob"  # type: ignore[union-attr]
     again = source.mirror(f"{project}/model", target, to=team)
     assert again.created == 0 and {r.action for r in again.runs} == {"unchanged"}
+
+
+def test_a_reference_to_a_mirrored_version_points_at_its_copy(
+    source: Api, target: Api, project: str, tmp_path: Path
+) -> None:
+    labels = source.artifact(f"{project}/dataset:v1")
+    entry = labels.manifest.entries["labels.txt"]
+    reference = ManifestEntry(
+        "from-dataset/labels.txt", entry.digest, entry.size, ref=artifact_reference(labels.id, "labels.txt")
+    )
+    source.upload([], f"{project}/derived", "dataset", references=[reference])
+    log(target, tmp_path, "local/unrelated/first", "dataset", {"a": project})  # IDs differ between the servers
+
+    report = source.mirror(project, target)
+
+    order = [v.source.split("/")[-1] for v in report.versions]
+    assert order.index("dataset:v1") < order.index("derived:v0")  # what is referenced goes first
+    copy = target.artifact(f"{project}/derived:v0")
+    referenced, path = parse_artifact_reference(str(copy.manifest.entries["from-dataset/labels.txt"].ref))
+    assert (referenced, path) == (target.artifact(f"{project}/dataset:v1").id, "labels.txt")
+    assert referenced != labels.id  # rewritten, not kept as the source's
+    root = Path(copy.download(tmp_path / "derived"))
+    assert (root / "from-dataset" / "labels.txt").read_text() == f"{project}: cat dog bird"

@@ -125,9 +125,10 @@ class _ServerMirror:
                 )
         for record in versions:
             self.manifests[record.source_id] = self.source.manifest(record)
-        for record in self._ordered(versions):
+        ordered = self._ordered(versions)
+        for record in ordered:
             self._version(record)
-        self.report.versions = [self.results[v.source_id] for v in versions]
+        self.report.versions = [self.results[v.source_id] for v in ordered]
         self._links(versions)
         self._collections()
         self.report.bytes_to_send_at_most = sum(self.planned_bytes.values()) if self.options.dry_run else 0

@@ -55,9 +55,6 @@ class ServerTarget:
             )
         return self._sequences[path]
 
-    def forget(self, project: ProjectKey, collection: str) -> None:
-        self._sequences.pop(f"{project}/{collection}", None)
-
     def by_client_id(self, client_id: str) -> tuple[str, str] | None:
         """`(version ID, state)` of the version made under `client_id`, if there is one."""
         answer = self.client.call(
@@ -210,7 +207,8 @@ class ServerTarget:
         committed = complete_version(
             self.client, artifact_id, manifest, project.entity, project.project, run, where, send
         )
-        self.forget(project, collection)
+        # The commit moved `latest` (and the aliases it was made with): the sequence is listed afresh.
+        self._sequences.pop(f"{project}/{collection}", None)
         return Artifact._from_source(self.client, committed, project)
 
     def edit(
