@@ -8,6 +8,11 @@ field of the document and reuses the plan for every object. Everything else (val
 variable coercion, abstract types, serialization, null propagation, error paths) is
 graphql-core's own code; every resolver here is synchronous, so the awaitable checks go too.
 
+The answer is measured as it is built: every completed object and list subtracts its size (its
+text values' characters plus `limits.VALUE_OVERHEAD` per value) from the request's allowance,
+and the request stops (`limits.answer_exhausted`) the moment the answer outgrows it, whatever
+fragments, aliases or nested pages multiplied it into.
+
 The one visible difference: a resolver gets the `info.path` of the first object the plan was
 made for. No resolver of the emulator reads `info.path`; error paths come from the executor.
 
@@ -36,11 +41,14 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLUnionType,
+    OperationDefinitionNode,
     located_error,
 )
 from graphql.execution.execute import ExecutionContext, get_field_def
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
+
+from .limits import VALUE_OVERHEAD, answer_allowance, answer_exhausted, settle_answer
 
 
 class _FieldPlan(NamedTuple):
@@ -61,7 +69,14 @@ class PlannedExecutionContext(ExecutionContext):
         self._plans: dict[tuple[str, int], _FieldPlan | None] = {}
         # Per collected selection set: its fields with the keys of their plans, made once.
         self._selections: dict[tuple[str, int], list[tuple[str, list[FieldNode], tuple[str, int]]]] = {}
-        self._completed: dict[tuple[int, Any], Any] = {}
+        self._completed: dict[tuple[int, Any], tuple[Any, int]] = {}  # the answer and its size
+        # What the answer may still hold; every object and list subtracts its size as it completes.
+        self._answer_left = answer_allowance()
+
+    def execute_operation(self, operation: OperationDefinitionNode, root_value: Any) -> Any:
+        data = super().execute_operation(operation, root_value)
+        settle_answer(self._answer_left)  # how big the answer came out, for its encoding
+        return data
 
     def _plan(self, parent_type: GraphQLObjectType, field_nodes: list[FieldNode], path: Path) -> _FieldPlan | None:
         # `field_nodes` lists come from collect_fields/collect_subfields, which memoize them for
@@ -105,13 +120,17 @@ class PlannedExecutionContext(ExecutionContext):
         if selection is None:
             selection = [(name, nodes, (parent_name, id(nodes))) for name, nodes in fields.items()]
             self._selections[(parent_name, id(fields))] = selection
+        size = VALUE_OVERHEAD * len(selection)  # what this object adds to the answer (`answer_allowance`)
         for response_name, field_nodes, key in selection:
             plan = plans.get(key)
             if plan is not None and plan.leaf is not None and plan.direct is not None:
                 # A planned scalar or enum field: resolved and serialized here, and its path is
                 # built only if it fails (what execute_field does, minus its per-field overheads).
                 try:
-                    results[response_name] = self._complete_leaf(plan, plan.leaf, plan.direct(source_value))
+                    value = self._complete_leaf(plan, plan.leaf, plan.direct(source_value))
+                    if value.__class__ is str:
+                        size += len(value)
+                    results[response_name] = value
                 except Exception as raw_error:
                     field_path = Path(path, response_name, parent_name)
                     error = located_error(raw_error, field_nodes, field_path.as_list())
@@ -120,7 +139,12 @@ class PlannedExecutionContext(ExecutionContext):
                 continue
             result = self.execute_field(parent_type, source_value, field_nodes, Path(path, response_name, parent_name))
             if result is not Undefined:
+                if result.__class__ is str:
+                    size += len(result)
                 results[response_name] = result
+        self._answer_left -= size
+        if self._answer_left < 0:
+            answer_exhausted()
         return results
 
     def _complete_leaf(self, plan: _FieldPlan, leaf: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:
@@ -186,12 +210,17 @@ class PlannedExecutionContext(ExecutionContext):
         shared = getattr(result, "completion_key", None)
         if shared is not None and isinstance(return_type, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)):
             key = (id(field_nodes), shared)
-            if key in self._completed:
-                return self._completed[key]
+            reused = self._completed.get(key)
+            if reused is not None:  # shared in the answer, but sent as often as it appears in it
+                self._answer_left -= reused[1]
+                if self._answer_left < 0:
+                    answer_exhausted()
+                return reused[0]
             errors = len(self.collected_errors.errors)
+            before = self._answer_left
             completed = super().complete_value(return_type, field_nodes, info, path, result)
             if len(self.collected_errors.errors) == errors:
-                self._completed[key] = completed
+                self._completed[key] = (completed, before - self._answer_left)
             return completed
         return super().complete_value(return_type, field_nodes, info, path, result)
 
@@ -205,14 +234,21 @@ class PlannedExecutionContext(ExecutionContext):
     ) -> list[Any]:
         item_type = return_type.of_type
         completed: list[Any] = []
+        size = VALUE_OVERHEAD * len(result)
         for index, item in enumerate(result):
             item_path = path.add_key(index, None)
             try:
-                completed.append(self.complete_value(item_type, field_nodes, info, item_path, item))
+                value = self.complete_value(item_type, field_nodes, info, item_path, item)
+                if value.__class__ is str:
+                    size += len(value)
+                completed.append(value)
             except Exception as raw_error:
                 error = located_error(raw_error, field_nodes, item_path.as_list())
                 self.handle_field_error(error, item_type, item_path)
                 completed.append(None)
+        self._answer_left -= size
+        if self._answer_left < 0:
+            answer_exhausted()
         return completed
 
 

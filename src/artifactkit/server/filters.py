@@ -26,6 +26,7 @@ from typing import Any
 
 from . import ids
 from .errors import BadInput, NotFound
+from .limits import leave_the_loop
 from .pagination import SortKey
 from .regex import RegexError, compile_pattern
 
@@ -162,6 +163,7 @@ class FilterCompiler:
                     f"invalid {prefix} key {key[:200]!r}: names of letters, digits, '_' and '-' separated by "
                     f"single dots, at most {_JSON_KEY_CHARS} characters in all"
                 )
+            leave_the_loop()  # parsing each candidate's JSON costs what it holds: never on the event loop
             return Field(expression(key))
         known = [*self._fields, *(f"{p}.<key>" for p in self._json_prefixes)]
         raise BadInput(f"cannot filter on {name!r}; known: {', '.join(known)}")

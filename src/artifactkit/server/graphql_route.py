@@ -12,11 +12,11 @@ import json
 import logging
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -30,13 +30,25 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .answers import PiecesResponse, encode
 from .auth import Principal, authenticate, is_anonymous_operation
 from .context import Context, UrlSigner
 from .errors import EmulatorError
 from .execution import PlannedExecutionContext
-from .limits import Cost, CostLimits, DocumentCache, Lanes, OutOfSlice, document_cost, json_depth
+from .limits import (
+    Cost,
+    CostLimits,
+    DocumentCache,
+    Lanes,
+    OutOfSlice,
+    TooMuchText,
+    answer_used,
+    document_cost,
+    json_depth,
+)
 from .schema import field_resolver
 from .settings import LEGACY_REMOVED_FIELDS
+from .transactions import APPLIED
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -55,6 +67,10 @@ INLINE_ROWS = 1_000
 # ... and SQL functions may do this much work (`$regex`: bytes x RE2 instructions, about 4 ms at
 # worst), which SQLite's progress handler cannot see: one call of a function is one step to it.
 INLINE_WORK = 1_000_000
+# ... and its rows may bring in this many characters of stored text, and its answer hold as many
+# (`Settings.max_answer_chars` counts the same way): converting, completing and encoding them
+# takes about a millisecond.
+INLINE_TEXT = 1024 * 1024
 
 # A body bigger than this (or of undeclared length) is read, decoded, executed and encoded off
 # the event loop, at most `Settings.max_large_bodies_per_caller` of one caller's at once.
@@ -98,6 +114,10 @@ def _unauthenticated_message(sent_credentials: bool) -> str:
 
 
 _OVER_BUDGET = "the request ran past its time budget and was stopped"
+_WAITED_PAST_BUDGET = (
+    "the request waited its whole time budget for a worker thread (this user's other requests, or a "
+    "busy server) and was not run; try again"
+)
 
 
 def _format_error(error: GraphQLError, over_budget: bool) -> tuple[dict[str, Any], int]:
@@ -218,24 +238,29 @@ class GraphQLRoute:
             body = await self.bounded_body(request, limit)
             if body is None:
                 return self._too_large(caller)
+            # The time budget runs from here: waiting for a worker thread counts.
+            received = time.monotonic()
             call = self._decode(body)
             if isinstance(call, Response):
                 return call
-            answer = self._answer(call, caller, inline=True)
+            answer = self._answer(call, caller, received, inline=True)
             if answer is None:
                 async with self.lanes.lane(caller.lane):
-                    answer = await anyio.to_thread.run_sync(self._answer, call, caller)
+                    answer = await anyio.to_thread.run_sync(self._answer, call, caller, received)
             assert answer is not None
             return answer
         # A large body (or one of unknown length) is read, decoded, run and encoded off the event
         # loop, a few of one caller's at a time: memory and CPU stay bounded however many arrive,
         # and a caller sending slowly holds up only their own requests.
+        arrived = time.monotonic()
         async with self.large_bodies.lane(caller.lane):
+            waited = time.monotonic() - arrived
             body = await self.bounded_body(request, limit)
             if body is None:
                 return self._too_large(caller)
+            received = time.monotonic() - waited  # the wait for this lane counts, the sending does not
             async with self.lanes.lane(caller.lane):
-                return await anyio.to_thread.run_sync(self._decode_and_answer, body, caller)
+                return await anyio.to_thread.run_sync(self._decode_and_answer, body, caller, received)
 
     def _too_large(self, caller: Caller) -> Response:
         if caller.principal is None:
@@ -273,16 +298,19 @@ class GraphQLRoute:
             )
         return Call(query, variables, operation_name, len(body))
 
-    def _decode_and_answer(self, body: bytes, caller: Caller) -> Response:
+    def _decode_and_answer(self, body: bytes, caller: Caller, received: float) -> Response:
         call = self._decode(body)
         if isinstance(call, Response):
             return call
-        answer = self._answer(call, caller)
+        answer = self._answer(call, caller, received)
         assert answer is not None
         return answer
 
-    def _answer(self, call: Call, caller: Caller, *, inline: bool = False) -> Response | None:
-        """Run `call` and encode its answer; None when `inline` and it is not one to run on the loop."""
+    def _answer(self, call: Call, caller: Caller, received: float, *, inline: bool = False) -> Response | None:
+        """Run `call` and encode its answer; None when `inline` and it is not one to run on the loop.
+
+        `received`: when the request arrived (`time.monotonic()`), from which its time budget runs.
+        """
         principal = caller.principal
         outcome = self.execute(
             call.query,
@@ -292,10 +320,11 @@ class GraphQLRoute:
             caller.sent_credentials,
             caller.signer,
             inline=inline,
+            received=received,
         )
         if outcome is None:
             return None
-        status, result = outcome
+        status, result, size = outcome
         self.emulator.stats.record_graphql(
             call.operation_name or first_operation_name(call.query),
             call.query,
@@ -304,7 +333,10 @@ class GraphQLRoute:
             authenticated=principal is not None,
             size=call.size,
         )
-        return Response(orjson.dumps(result), status_code=status, media_type="application/json")
+        encoded = encode(result, size)  # an answer on the loop is at most INLINE_TEXT: one call
+        if isinstance(encoded, bytes):
+            return Response(encoded, status_code=status, media_type="application/json")
+        return PiecesResponse(encoded, status_code=status)
 
     def _check(self, query: str) -> Checked | GraphQLError:
         try:
@@ -328,9 +360,13 @@ class GraphQLRoute:
         signer: UrlSigner,
         *,
         inline: bool = False,
-    ) -> tuple[int, dict[str, Any]] | None:
-        """Run a request: (status, answer). `inline`: on the event loop, within `INLINE_SECONDS`
-        and `INLINE_ROWS`; None when the request is not one to run there or outgrew that slice.
+        received: float | None = None,
+    ) -> tuple[int, dict[str, Any], int] | None:
+        """Run a request: (status, answer, the answer's measure as `limits.answer_allowance` counts).
+
+        `inline`: on the event loop, within `INLINE_SECONDS`, `INLINE_ROWS`, `INLINE_WORK` and
+        `INLINE_TEXT`; None when the request is not one to run there or outgrew that slice.
+        `received`: when the request arrived (`time.monotonic()`); its time budget runs from then.
         """
         if inline:  # only a document checked before: parsing and validating stay off the loop
             cached = self.cache.get(query)
@@ -341,37 +377,44 @@ class GraphQLRoute:
             # Only authenticated callers' documents are kept: a stranger cannot fill the cache.
             checked = self.cache.get_or_compute(query, lambda: self._check(query), store=principal is not None)
         if isinstance(checked, GraphQLError):
-            return 400, {"errors": [checked.formatted | {"extensions": {"code": "GRAPHQL_PARSE_FAILED"}}]}
+            return 400, {"errors": [checked.formatted | {"extensions": {"code": "GRAPHQL_PARSE_FAILED"}}]}, 0
         if principal is None and not is_anonymous_operation(checked.document, operation_name):
-            return 401, _errors(_unauthenticated_message(sent_credentials), "UNAUTHENTICATED")
+            return 401, _errors(_unauthenticated_message(sent_credentials), "UNAUTHENTICATED"), 0
         violation = self.limits.violation(checked.cost)
         if violation is not None:
-            return 400, _errors(violation, "QUERY_TOO_COMPLEX")
+            return 400, _errors(violation, "QUERY_TOO_COMPLEX"), 0
         if checked.errors:
             formatted = [_validation_error(e) for e in checked.errors[:20]]
-            return self._validation_status(formatted), {"data": None, "errors": formatted}
+            return self._validation_status(formatted), {"data": None, "errors": formatted}, 0
         operation = get_operation_ast(checked.document, operation_name)
         is_query = operation is not None and operation.operation is OperationType.QUERY
         if inline and not is_query:
             return None
         emulator = self.emulator
+        settings = emulator.settings
+        seconds = settings.request_time_budget_seconds
+        if received is not None:
+            seconds -= time.monotonic() - received
+            if seconds <= 0:  # waited its whole budget for a worker thread: nothing was run
+                return 503, _errors(_WAITED_PAST_BUDGET, "TIME_BUDGET_EXCEEDED"), 0
         ctx = Context(
             store=emulator.store,
             blobs=emulator.blobs,
             urls=signer,
-            settings=emulator.settings,
+            settings=settings,
             user=None if principal is None else principal.user,
             read_only=principal is None or not principal.can_write,
         )
         budget = emulator.budget
-        settings = emulator.settings
         budget.start(
             emulator.store.conn,
-            settings.request_time_budget_seconds,
+            seconds,
             settings.max_rows_per_request,
+            text=settings.max_answer_chars,
             slice_seconds=INLINE_SECONDS if inline else None,
             slice_rows=INLINE_ROWS if inline else None,
             slice_work=INLINE_WORK if inline else None,
+            slice_text=INLINE_TEXT if inline else None,
         )
         try:
             result = execute(
@@ -387,15 +430,21 @@ class GraphQLRoute:
             over_budget = budget.exceeded
             if budget.sliced:  # queries write nothing: the run is dropped and starts again
                 return None
+            size = answer_used()
         except OutOfSlice:
             return None
+        except TooMuchText as exc:
+            message = exc.message
+            if ctx.cache.get(APPLIED):
+                message += " (the changes of the mutations run before it was refused were made)"
+            return 400, _errors(message, "ANSWER_TOO_LARGE"), 0
         except RecursionError:
-            return 400, _errors("the variables nest too deeply", "BAD_USER_INPUT")
+            return 400, _errors("the variables nest too deeply", "BAD_USER_INPUT"), 0
         finally:
             budget.stop()
         assert isinstance(result, ExecutionResult)
         if over_budget and is_query:  # a query answered late is not answered: the budget is the contract
-            return 503, _errors(_OVER_BUDGET, "TIME_BUDGET_EXCEEDED")
+            return 503, _errors(_OVER_BUDGET, "TIME_BUDGET_EXCEEDED"), 0
         response: dict[str, Any] = {"data": result.data}
         status = 200
         if result.errors:
@@ -404,7 +453,7 @@ class GraphQLRoute:
             status = max(s for _, s in outcomes)
             if result.data is None and status == 200:
                 status = 400
-        return status, response
+        return status, response, size
 
     def _validation_status(self, errors: list[dict[str, Any]]) -> int:
         """400 for a document that does not validate, with one exception in the legacy personality.

@@ -14,10 +14,18 @@
 * `charge_work`: the same deadline and slice for work SQLite cannot see: one call of a SQL function
   (`regexp`) is a single step to SQLite, and its progress handler does not run inside it. The
   function states its cost before it starts; `refuse` stops its statement with a client error.
+* Text budgets: the characters of stored text a request's rows bring in (counted row by row as
+  SQLite hands them over, so a page of large values stops at the row that outgrows it) and the
+  size of its answer (counted value by value as it is built, `answer_allowance`). Past either the
+  request stops at once (`TooMuchText`); on the event loop, past a much smaller slice of them, it
+  is run again in a worker thread (`OutOfSlice`).
+* `check_stored_values`: caps on the text a mutation may store (metadata, descriptions, configs,
+  summaries, tags), checked before it changes anything.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -25,6 +33,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from operator import length_hint
 from typing import Any, Generic, NoReturn, TypeVar
 
 import anyio
@@ -39,6 +48,7 @@ from graphql import (
 )
 
 from .errors import BadInput
+from .settings import Settings
 
 _INTROSPECTION = {"__schema", "__type"}
 _request = threading.local()  # the budgets of the request this thread is executing
@@ -51,6 +61,18 @@ class StopStatement(Exception):
     why it was raised is in the request's state: past the deadline (`TimeBudget.exceeded`), past
     the slice (`TimeBudget.sliced`) or refused (`raise_refusal` re-raises the refusal).
     """
+
+
+class TooMuchText(BaseException):
+    """A request read, or would answer, more text than its budget: it stops at once and is refused.
+
+    A BaseException, so that graphql-core does not turn it into one field's error and go on
+    building the rest of an answer nobody will get.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class OutOfSlice(BaseException):
@@ -113,8 +135,134 @@ def raise_refusal() -> None:
 
 
 def _past_slice() -> bool:
-    """Whether this thread's request has used up the CPU time of its slice (none: never)."""
+    """Whether this thread's request has used up the CPU time of its slice (none: never).
+
+    A thread's CPU time grows no faster than the clock, so the clock (cheap to read) is looked at
+    first and the CPU time (a system call) only once the clock is past the slice.
+    """
+    if time.perf_counter() <= getattr(_request, "slice_clock", float("inf")):
+        return False
     return time.thread_time() > getattr(_request, "slice_deadline", float("inf"))
+
+
+# Besides its text, every value of a loaded row or of an answer counts this much: a row or an
+# answer of many small values costs what its structure costs.
+VALUE_OVERHEAD = 8
+_UNLIMITED = 1 << 62
+
+
+def _charging_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+    """The row factory while a request runs: each row's text is counted as SQLite hands it over,
+    so a page of large stored values stops at the row that outgrows the budget, not after all of
+    them are in memory."""
+    # `length_hint` is the length of text and blobs, 0 for numbers and NULL: all in C
+    left: int = _request.read_left - VALUE_OVERHEAD * len(values) - sum(map(length_hint, values))
+    _request.read_left = left
+    if left < 0:
+        _text_exhausted("read")
+    return sqlite3.Row(cursor, values)
+
+
+def answer_allowance() -> int:
+    """How much the running request's answer may hold: text characters plus `VALUE_OVERHEAD` per
+    value (effectively unlimited outside a request). The executor counts down from it and calls
+    `answer_exhausted` below zero."""
+    left: int | None = getattr(_request, "answer_left", None)
+    return _UNLIMITED if left is None else left
+
+
+def settle_answer(left: int) -> None:
+    """Called by the executor once the answer is complete, with what remained of its allowance."""
+    _request.answer_rest = left
+
+
+def answer_used() -> int:
+    """The measure of the running request's complete answer (as `answer_allowance` counts)."""
+    return int(_request.answer_start - _request.answer_rest)
+
+
+def answer_exhausted() -> NoReturn:
+    _text_exhausted("answer")
+
+
+def leave_the_loop() -> None:
+    """Before work whose cost grows with the stored values and that neither SQLite's progress
+    handler nor `charge_work` can see in time (a JSON path over every candidate row's metadata is
+    one instruction per row, each as long as the row's JSON): a request on the event loop is run
+    again in a worker thread. Elsewhere, nothing."""
+    if getattr(_request, "inline", False) and getattr(_request, "deadline", None) is not None:
+        _request.sliced = True
+        raise OutOfSlice
+
+
+def _text_exhausted(kind: str) -> NoReturn:
+    if _request.inline:  # on the event loop: the slice ran out, not the budget
+        _request.sliced = True
+        raise OutOfSlice
+    limit: int = _request.text_limit
+    if kind == "read":
+        raise TooMuchText(
+            f"the request reads more than {limit:,} characters of stored values (large metadata, "
+            "descriptions or configs); ask for smaller pages (`first:`)"
+        )
+    raise TooMuchText(
+        f"the answer would hold more than {limit:,} characters; ask for smaller pages (`first:`), "
+        "fewer fields or fewer aliases"
+    )
+
+
+# Input fields holding a JSON document, and which cap is theirs.
+_JSON_FIELDS = {
+    "metadata": "max_metadata_chars",
+    "config": "max_run_json_chars",
+    "summaryMetrics": "max_run_json_chars",
+}
+_TAG_LISTS = frozenset({"tags", "tagsToAdd", "tagsToDelete"})
+
+
+def check_stored_values(input: dict[str, Any], settings: Settings) -> None:
+    """Refuse a mutation's input (`BadInput`, before anything changes) that would store more text
+    than `settings` allow (`max_metadata_chars` and the fields after it). Every text value anywhere
+    in the input counts, so a field added later is bounded too; values stored elsewhere (files,
+    manifests) never pass through here."""
+    stack: list[tuple[str, Any]] = [(name, value) for name, value in input.items()]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, str):
+            cap_name = _JSON_FIELDS.get(name, "max_text_chars")
+            limit: int = getattr(settings, cap_name)
+            if len(value) > limit:
+                what = f"`{name}`" if cap_name != "max_text_chars" else f"the text value `{name}`"
+                raise BadInput(
+                    f"{what} holds {len(value):,} characters; at most {limit:,} may be stored"
+                    + ("; keep large data in the version's files" if name == "metadata" else "")
+                )
+            if name == "metadata":
+                _check_metadata_keys(value, settings.max_metadata_keys)
+        elif isinstance(value, dict):
+            stack.extend(value.items())
+        elif isinstance(value, list):
+            if name in _TAG_LISTS:
+                most = settings.max_tags_per_list
+                if len(value) > most:
+                    raise BadInput(f"`{name}` lists {len(value):,} tags; at most {most:,} may be sent at once")
+                for tag in value:
+                    if isinstance(tag, str) and len(tag) > settings.max_run_tag_chars:
+                        raise BadInput(
+                            f"a run's tag may hold at most {settings.max_run_tag_chars} characters, "
+                            f"not {len(tag):,}: {tag[:40]!r}..."
+                        )
+            stack.extend((name, item) for item in value)
+
+
+def _check_metadata_keys(text: str, limit: int) -> None:
+    """W&B's rule for a version's metadata: at most `limit` (100) keys at its top level."""
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return  # not JSON: the mutation says so itself
+    if isinstance(document, dict) and len(document) > limit:
+        raise BadInput(f"`metadata` has {len(document):,} top-level keys; a version may have at most {limit}")
 
 
 @dataclass(frozen=True)
@@ -377,23 +525,37 @@ class TimeBudget:
         seconds: float,
         rows: int | None = None,
         *,
+        text: int | None = None,
         slice_seconds: float | None = None,
         slice_rows: int | None = None,
         slice_work: int | None = None,
+        slice_text: int | None = None,
     ) -> None:
-        """Start a request's budget; with a slice, also stop it (`sliced`) past that many seconds of
-        this thread's CPU time (not wall time: a process waiting for a core uses none), rows, or
-        units of work of SQL functions (`charge_work`)."""
+        """Start a request's budget: `seconds` of time, `rows` loaded, `text` characters read from
+        the database and as many in its answer. With a slice, also stop it (`sliced`) past that
+        many seconds of this thread's CPU time (not wall time: a process waiting for a core uses
+        none), rows, units of work of SQL functions (`charge_work`), or characters read or
+        answered."""
         _request.deadline = time.monotonic() + seconds
         _request.exceeded = False
         _request.sliced = False
         _request.refusal = None
         _request.slice_work_left = slice_work
-        _request.slice_deadline = time.thread_time() + slice_seconds if slice_seconds is not None else float("inf")
+        if slice_seconds is not None:
+            _request.slice_deadline = time.thread_time() + slice_seconds
+            _request.slice_clock = time.perf_counter() + slice_seconds
+        else:
+            _request.slice_deadline = _request.slice_clock = float("inf")
         conn.set_progress_handler(self._check, 10_000)
         _request.rows_left = rows
         _request.rows_limit = rows
         _request.slice_rows_left = slice_rows
+        _request.text_limit = _UNLIMITED if text is None else text
+        _request.inline = slice_seconds is not None
+        allowance = _request.text_limit if slice_text is None else min(slice_text, _request.text_limit)
+        _request.read_left = _request.answer_left = _request.answer_start = _request.answer_rest = allowance
+        _request.conn = conn
+        conn.row_factory = _charging_row
 
     def stop(self) -> None:
         _request.deadline = None
@@ -401,6 +563,11 @@ class TimeBudget:
         _request.slice_rows_left = None
         _request.slice_work_left = None
         _request.refusal = None
+        _request.answer_left = None
+        conn: sqlite3.Connection | None = getattr(_request, "conn", None)
+        if conn is not None:
+            conn.row_factory = sqlite3.Row
+            _request.conn = None
 
     @property
     def sliced(self) -> bool:

@@ -21,6 +21,7 @@ import uvicorn
 from .._local import announce
 from .accounts import SERVE_KEYS_FILE, create_key, ensure_key_schema, list_keys, serve_key, write_private
 from .app import Emulator, secure_data_dir
+from .connections import guarded_protocol
 from .organizations import ensure_home_organization
 from .settings import Settings
 from .store import Store
@@ -68,6 +69,8 @@ class RunningServer:
             access_log=False,
             timeout_graceful_shutdown=max(1, round(self.grace)),
             timeout_keep_alive=5,
+            # Deadlines and sizes for request heads, and a bound on open connections (connections.py).
+            http=guarded_protocol(emulator.settings),
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[attr-defined, unused-ignore]

@@ -116,9 +116,29 @@ class Settings:
     max_query_aliases: int = 1000
     max_introspection_fields: int = 10  # __schema / __type fields per document
     max_manifest_bytes: int = 64 * 1024 * 1024  # one uploaded manifest
+    # -- connections: answered 503 past `max_connections` open at once, closed unanswered past twice
+    # that; a request's head must arrive within `header_timeout_seconds` and be at most
+    # `max_header_bytes`; its body within `body_timeout_seconds`, plus a second per
+    # `min_body_bytes_per_second` bytes it has sent (a floor on the rate, as Apache's reqtimeout)
+    max_connections: int = 256
+    max_header_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 20.0
+    body_timeout_seconds: float = 30.0
+    min_body_bytes_per_second: int = 64 * 1024
+    # -- what a mutation may store; refused (400) before anything changes
+    max_metadata_chars: int = 1024 * 1024  # a version's metadata (JSON text)
+    max_metadata_keys: int = 100  # its top-level keys (W&B's documented limit)
+    max_run_json_chars: int = 4 * 1024 * 1024  # a run's config, and its summary, each
+    max_text_chars: int = 64 * 1024  # any other text: descriptions, notes, tag attributes, ...
+    max_tags_per_list: int = 1000  # tags of one list in a mutation's input
+    max_run_tag_chars: int = 128  # one of a run's tags (W&B's tag names: 128)
     # -- time and memory
     request_time_budget_seconds: float = 30.0  # SQLite work of one GraphQL request
     max_rows_per_request: int = 200_000  # rows all pages of one GraphQL request load (nested pages multiply)
+    # Characters of stored text one GraphQL request may read, and the size of its answer (text
+    # plus 8 per value), each: a page of 50 versions whose metadata and description are at their
+    # caps fits (53 Mi); memory per request stays about three times this at worst.
+    max_answer_chars: int = 64 * 1024 * 1024
     document_cache_bytes: int = 4 * 1024 * 1024  # query text of cached parsed documents
     document_cache_entry_bytes: int = 256 * 1024  # longer documents are parsed every time
     request_log_bytes: int = 16 * 1024 * 1024  # /_emulator/stats?log=1
@@ -132,6 +152,8 @@ class Settings:
     cli_version: str | None = None
 
     def __post_init__(self) -> None:
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         if self.cli_version is None:
             return
         legacy = version_tuple(self.cli_version) < COLLECTION_EDGES_VERSION

@@ -12,9 +12,11 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from .context import Context
+from .limits import check_stored_values
 
 Resolver = Callable[..., Any]
 MUTATIONS: dict[str, Resolver] = {}
+APPLIED = "mutation-applied"  # in `Context.cache` once a mutation of the request has committed
 
 
 def mutation(name: str) -> Callable[[Resolver], Resolver]:
@@ -24,8 +26,11 @@ def mutation(name: str) -> Callable[[Resolver], Resolver]:
         def resolve(_: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
             ctx: Context = info.context
             ctx.require_write()
+            check_stored_values(input, ctx.settings)  # caps on stored text, before anything changes
             with ctx.store.write():
-                return fn(ctx, input)
+                payload = fn(ctx, input)
+            ctx.cache[APPLIED] = True  # committed: a refusal of the answer must say so
+            return payload
 
         MUTATIONS[name] = resolve
         return fn
