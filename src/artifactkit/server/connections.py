@@ -60,6 +60,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._in_head = True
         self._head_bytes = 0
+        self._head_tail = b""
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_started = 0.0
         self._body_counted = 0  # bytes of the body before `_body_started`
@@ -75,17 +76,28 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
-            self._head_bytes += len(data)
-            if self._head_bytes > self.settings.max_header_bytes:
-                limit = self.settings.max_header_bytes
+        if self._in_head:  # the head so far, up to its blank line: at most `max_header_bytes`
+            tail, stop = self._head_tail, None
+            if tail:  # the blank line may straddle two reads
+                edge = (tail + data[:3]).find(b"\r\n\r\n")
+                stop = None if edge < 0 else edge + 4 - len(tail)
+            if stop is None:
+                found = data.find(b"\r\n\r\n")
+                stop = None if found < 0 else found + 4
+            self._head_bytes += len(data) if stop is None else stop
+            self._head_tail = (tail + data)[-3:]
+            limit = self.settings.max_header_bytes
+            if self._head_bytes > limit:
                 self._refuse(431, "Request Header Fields Too Large", f"the request head is over {limit:,} bytes")
+                return
+        super().data_received(data)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head = True
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._cancel_body_timer()
+        self._in_head = True  # what comes next is the next request's head
         self._head_bytes = 0
+        self._head_tail = b""
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -105,10 +117,6 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         super().on_body(body)
         self._body_bytes += len(body)
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._cancel_body_timer()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
