@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,9 @@ INLINE_WORK = 1_000_000
 # (`Settings.max_answer_chars` counts the same way): converting, completing and encoding them
 # takes about a millisecond.
 INLINE_TEXT = 1024 * 1024
+
+# The measure of the answer `execute` made last on this thread (`limits.answer_allowance` counts).
+_measured = threading.local()
 
 # A body bigger than this (or of undeclared length) is read, decoded, executed and encoded off
 # the event loop, at most `Settings.max_large_bodies_per_caller` of one caller's at once.
@@ -312,6 +316,7 @@ class GraphQLRoute:
         `received`: when the request arrived (`time.monotonic()`), from which its time budget runs.
         """
         principal = caller.principal
+        _measured.size = 0
         outcome = self.execute(
             call.query,
             call.variables,
@@ -324,7 +329,8 @@ class GraphQLRoute:
         )
         if outcome is None:
             return None
-        status, result, size = outcome
+        status, result = outcome
+        size: int = _measured.size
         self.emulator.stats.record_graphql(
             call.operation_name or first_operation_name(call.query),
             call.query,
@@ -361,13 +367,32 @@ class GraphQLRoute:
         *,
         inline: bool = False,
         received: float | None = None,
-    ) -> tuple[int, dict[str, Any], int] | None:
-        """Run a request: (status, answer, the answer's measure as `limits.answer_allowance` counts).
+    ) -> tuple[int, dict[str, Any]] | None:
+        """Run a request: (status, answer). `inline`: on the event loop, within `INLINE_SECONDS`,
+        `INLINE_ROWS`, `INLINE_WORK` and `INLINE_TEXT`; None when the request is not one to run
+        there or outgrew that slice. `received`: when the request arrived (`time.monotonic()`); its
+        time budget runs from then."""
+        outcome = self._execute(
+            query, variables, operation_name, principal, sent_credentials, signer, inline=inline, received=received
+        )
+        if outcome is None:
+            return None
+        status, answer, _measured.size = outcome
+        return status, answer
 
-        `inline`: on the event loop, within `INLINE_SECONDS`, `INLINE_ROWS`, `INLINE_WORK` and
-        `INLINE_TEXT`; None when the request is not one to run there or outgrew that slice.
-        `received`: when the request arrived (`time.monotonic()`); its time budget runs from then.
-        """
+    def _execute(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        operation_name: str | None,
+        principal: Principal | None,
+        sent_credentials: bool,
+        signer: UrlSigner,
+        *,
+        inline: bool,
+        received: float | None,
+    ) -> tuple[int, dict[str, Any], int] | None:
+        """`execute`, and the answer's measure as `limits.answer_allowance` counts it (0: small)."""
         if inline:  # only a document checked before: parsing and validating stay off the loop
             cached = self.cache.get(query)
             if cached is None or isinstance(cached, GraphQLError):
