@@ -339,7 +339,7 @@ class GraphQLRoute:
             authenticated=principal is not None,
             size=call.size,
         )
-        encoded = encode(result, size)  # an answer on the loop is at most INLINE_TEXT: one call
+        encoded = encode(result, size)  # in one orjson call, or in pieces when large
         if isinstance(encoded, bytes):
             return Response(encoded, status_code=status, media_type="application/json")
         return PiecesResponse(encoded, status_code=status)
