@@ -317,11 +317,13 @@ def test_an_answer_at_the_budget_is_answered_and_one_past_it_refused(
 
 
 def test_rows_are_counted_as_they_arrive_to_the_character() -> None:
-    """A statement reading exactly the budget is answered; one character less, and it stops at that row."""
+    """A statement reading exactly the budget is answered; one character less, and it stops at that
+    row. Text a client writes freely is counted (`limits.LARGE_COLUMNS`), names are not."""
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE t (a TEXT, b BLOB, c INTEGER)")
-    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", [("x" * 1000, b"y" * 500, i) for i in range(10)])
-    per_row = 1000 + 500 + 3 * limits.VALUE_OVERHEAD
+    conn.execute("CREATE TABLE t (metadata TEXT, attributes BLOB, c INTEGER, name TEXT)")
+    rows = [("x" * 1000, b"y" * 500, i, "n" * 100) for i in range(10)]
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    per_row = 1000 + 500 + 4 * limits.VALUE_OVERHEAD  # `name` is not one of the LARGE_COLUMNS
     budget = limits.TimeBudget()
     for allowance, fails in ((10 * per_row, False), (10 * per_row - 1, True)):
         budget.start(conn, 60.0, text=allowance)

@@ -33,7 +33,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from operator import length_hint
+from operator import itemgetter, length_hint
 from typing import Any, Generic, NoReturn, TypeVar
 
 import anyio
@@ -150,39 +150,124 @@ def _past_slice() -> bool:
 VALUE_OVERHEAD = 8
 _UNLIMITED = 1 << 62
 
+# The columns whose text a client writes freely (bounded only by `check_stored_values` today, and
+# by the 8 MiB body in older data directories); the others hold names, digests, states and times,
+# bounded by their rules. Only these are measured as rows arrive: looking at every value of every
+# row cost 5% of a page's time.
+LARGE_COLUMNS = frozenset(
+    {
+        "metadata",
+        "description",
+        "config",
+        "summary_metrics",
+        "notes",
+        "tags",
+        "attributes",
+        "display_name",
+        "group_name",
+        "job_type",
+        "host",
+        "commit_hash",
+        "sweep_name",
+        "client_id",
+        "used_as",
+        "ref",
+        "pending_aliases",
+        "digest",
+        "email",
+    }
+)
 
-def _charging_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
-    """The row factory while a request runs: each row's text is counted as SQLite hands it over,
-    so a page of large stored values stops at the row that outgrows the budget, not after all of
-    them are in memory."""
-    # `length_hint` is the length of text and blobs, 0 for numbers and NULL: all in C
-    left: int = _request.read_left - VALUE_OVERHEAD * len(values) - sum(map(length_hint, values))
-    _request.read_left = left
-    if left < 0:
-        _text_exhausted("read")
-    return sqlite3.Row(cursor, values)
+
+class _TextBudget:
+    """What one request may still read and answer (`TimeBudget.start`), and the row factory that
+    counts its rows as SQLite hands them over."""
+
+    __slots__ = (
+        "answer_left",
+        "answer_rest",
+        "answer_start",
+        "described",
+        "inline",
+        "limit",
+        "pick",
+        "read_left",
+        "single",
+    )
+
+    def __init__(self, limit: int, allowance: int, inline: bool) -> None:
+        self.limit = limit
+        self.inline = inline
+        self.read_left = self.answer_left = self.answer_start = self.answer_rest = allowance
+        self.described: Any = None
+        self.pick: Callable[[tuple[Any, ...]], Any] | None = None
+        self.single = False
+
+    def row(self, cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+        """Each row's `LARGE_COLUMNS` (plus `VALUE_OVERHEAD` a value) are counted as it arrives, so a
+        page of large stored values stops at the row that outgrows the budget, not after all of
+        them are in memory."""
+        described = cursor.description  # one object per statement
+        if described is not self.described:
+            self.described = described
+            columns = [i for i, column in enumerate(described) if column[0] in LARGE_COLUMNS]
+            self.pick = itemgetter(*columns) if columns else None
+            self.single = len(columns) == 1  # then `pick` answers the value, else a tuple of them
+        size = VALUE_OVERHEAD * len(values)
+        pick = self.pick
+        if pick is not None:  # text and blobs count their length; NULL and numbers nothing
+            size += length_hint(pick(values)) if self.single else sum(map(length_hint, pick(values)))
+        left = self.read_left - size
+        self.read_left = left
+        if left < 0:
+            self.exhausted("read")
+        return sqlite3.Row(cursor, values)
+
+    def exhausted(self, kind: str) -> NoReturn:
+        if self.inline:  # on the event loop: the slice ran out, not the budget
+            _request.sliced = True
+            raise OutOfSlice
+        if kind == "read":
+            raise TooMuchText(
+                f"the request reads more than {self.limit:,} characters of stored values (large "
+                "metadata, descriptions or configs); ask for smaller pages (`first:`)"
+            )
+        raise TooMuchText(
+            f"the answer would hold more than {self.limit:,} characters; ask for smaller pages "
+            "(`first:`), fewer fields or fewer aliases"
+        )
+
+
+def _text() -> _TextBudget | None:
+    found: _TextBudget | None = getattr(_request, "text", None)
+    return found
 
 
 def answer_allowance() -> int:
     """How much the running request's answer may hold: text characters plus `VALUE_OVERHEAD` per
     value (effectively unlimited outside a request). The executor counts down from it and calls
     `answer_exhausted` below zero."""
-    left: int | None = getattr(_request, "answer_left", None)
-    return _UNLIMITED if left is None else left
+    budget = _text()
+    return _UNLIMITED if budget is None else budget.answer_left
 
 
 def settle_answer(left: int) -> None:
     """Called by the executor once the answer is complete, with what remained of its allowance."""
-    _request.answer_rest = left
+    budget = _text()
+    if budget is not None:
+        budget.answer_rest = left
 
 
 def answer_used() -> int:
-    """The measure of the running request's complete answer (as `answer_allowance` counts)."""
-    return int(_request.answer_start - _request.answer_rest)
+    """The measure of the running (or last) request's complete answer (as `answer_allowance` counts)."""
+    budget = _text()
+    return 0 if budget is None else budget.answer_start - budget.answer_rest
 
 
 def answer_exhausted() -> NoReturn:
-    _text_exhausted("answer")
+    budget = _text()
+    assert budget is not None  # an allowance below zero is a request's
+    budget.exhausted("answer")
 
 
 def leave_the_loop() -> None:
@@ -190,25 +275,10 @@ def leave_the_loop() -> None:
     handler nor `charge_work` can see in time (a JSON path over every candidate row's metadata is
     one instruction per row, each as long as the row's JSON): a request on the event loop is run
     again in a worker thread. Elsewhere, nothing."""
-    if getattr(_request, "inline", False) and getattr(_request, "deadline", None) is not None:
+    budget = _text()
+    if budget is not None and budget.inline and getattr(_request, "deadline", None) is not None:
         _request.sliced = True
         raise OutOfSlice
-
-
-def _text_exhausted(kind: str) -> NoReturn:
-    if _request.inline:  # on the event loop: the slice ran out, not the budget
-        _request.sliced = True
-        raise OutOfSlice
-    limit: int = _request.text_limit
-    if kind == "read":
-        raise TooMuchText(
-            f"the request reads more than {limit:,} characters of stored values (large metadata, "
-            "descriptions or configs); ask for smaller pages (`first:`)"
-        )
-    raise TooMuchText(
-        f"the answer would hold more than {limit:,} characters; ask for smaller pages (`first:`), "
-        "fewer fields or fewer aliases"
-    )
 
 
 # Input fields holding a JSON document, and which cap is theirs.
@@ -550,12 +620,11 @@ class TimeBudget:
         _request.rows_left = rows
         _request.rows_limit = rows
         _request.slice_rows_left = slice_rows
-        _request.text_limit = _UNLIMITED if text is None else text
-        _request.inline = slice_seconds is not None
-        allowance = _request.text_limit if slice_text is None else min(slice_text, _request.text_limit)
-        _request.read_left = _request.answer_left = _request.answer_start = _request.answer_rest = allowance
+        limit = _UNLIMITED if text is None else text
+        budget = _TextBudget(limit, limit if slice_text is None else min(slice_text, limit), slice_seconds is not None)
+        _request.text = budget
         _request.conn = conn
-        conn.row_factory = _charging_row
+        conn.row_factory = budget.row
 
     def stop(self) -> None:
         _request.deadline = None
@@ -563,7 +632,9 @@ class TimeBudget:
         _request.slice_rows_left = None
         _request.slice_work_left = None
         _request.refusal = None
-        _request.answer_left = None
+        budget = _text()
+        if budget is not None:  # its measures stay readable (`answer_used`); outside a request, no limit
+            budget.answer_left = _UNLIMITED
         conn: sqlite3.Connection | None = getattr(_request, "conn", None)
         if conn is not None:
             conn.row_factory = sqlite3.Row
