@@ -30,7 +30,8 @@ import httpx
 import pytest
 
 from artifactkit.server.embedded import EmbeddedEmulator
-from tests.security.support import TIMEOUT, basic
+from tests.conftest import _in_flight, make_api
+from tests.security.support import TIMEOUT, basic, gql
 
 QUERY = json.dumps({"query": '{ project(entityName: "local", name: "none") { name } }'}).encode()
 
@@ -236,3 +237,63 @@ def test_waiting_for_a_worker_thread_counts_toward_the_time_budget(tmp_path_fact
         in_time = ask("in time")
         holder.join()
         assert in_time.status_code == 200, in_time.text[:300]
+
+
+BLOB_URL = "query($id: ID!) { artifact(id: $id) { files { edges { node { name directUrl } } } } }"
+
+
+@pytest.fixture(scope="module")
+def unread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedEmulator, str, int]]:
+    """An emulator that drops a client reading nothing for 3 s, and a 24 MiB file's signed path on it:
+    more than the kernel's buffers on both ends hold, so a client that stops reading stalls the answer."""
+    size = 24 << 20
+    with EmbeddedEmulator(tmp_path_factory.mktemp("unread"), send_timeout_seconds=3.0) as emu:
+        source = tmp_path_factory.mktemp("unread-source")
+        (source / "big.bin").write_bytes(bytes(range(256)) * (size // 256))
+        with make_api(emu, tmp_path_factory.mktemp("unread-cache")) as api:
+            artifact = api.upload(source, "local/unread/big", "dataset")
+        data = gql(emu, BLOB_URL, emu.api_key, id=artifact.id).json()["data"]
+        [edge] = data["artifact"]["files"]["edges"]
+        url = urlsplit(edge["node"]["directUrl"])
+        yield emu, f"{url.path}?{url.query}", size
+
+
+def get_request(emu: EmbeddedEmulator, path: str) -> socket.socket:
+    sock = connect(emu)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return sock
+
+
+def test_a_client_that_stops_reading_an_answer_is_dropped(unread: tuple[EmbeddedEmulator, str, int]) -> None:
+    """Before: a client that asked for files and read none of them held a connection, an open file
+    and a task each until the server stopped, so 256 such requests shut everyone else out."""
+    emu, path, size = unread
+    with get_request(emu, path) as sock:
+        assert sock.recv(16).startswith(b"HTTP/1.1 200")
+        deadline = time.monotonic() + 3.0 + TIMEOUT
+        while _in_flight(emu) and time.monotonic() < deadline:  # the answer stalls, then is dropped
+            time.sleep(0.1)
+        assert _in_flight(emu) == []
+        received = 16
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+    assert received < size  # it was cut off, not finished
+
+
+def test_a_slow_reader_that_keeps_reading_gets_the_whole_answer(unread: tuple[EmbeddedEmulator, str, int]) -> None:
+    """The deadline is for reading nothing: 24 MiB at about 5 MiB/s takes longer than it, in many pauses."""
+    emu, path, size = unread
+    received = 0
+    with get_request(emu, path) as sock:
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(4096)
+        received = len(answer.split(b"\r\n\r\n", 1)[1])
+        while received < size:
+            chunk = sock.recv(512 * 1024)
+            assert chunk, f"closed after {received:,} of {size:,} bytes"
+            received += len(chunk)
+            time.sleep(0.1)
+    assert received == size

@@ -4,12 +4,14 @@ uvicorn bounds neither the time a request's head may take nor (with httptools) i
 never closes a connection that has not sent a request yet: a client that opens connections and
 sends nothing, or a header a byte at a time, holds them for as long as it likes. So:
 
-* `GuardedProtocol`, uvicorn's httptools protocol with three additions: a request's head must be
+* `GuardedProtocol`, uvicorn's httptools protocol with these additions: a request's head must be
   complete within `Settings.header_timeout_seconds` of the connection opening or of the previous
   answer (a partial head is answered 408, an idle connection closed), and at most
   `max_header_bytes` long (431); a request arriving while more than `max_connections`
   connections are open is answered 503 at once, and a connection opened while more than twice
   that are open is closed unanswered.
+* a deadline for reading an answer: a client that reads none of it for `send_timeout_seconds`
+  (the server's buffers full, waiting on the client) is dropped, as nginx's send_timeout does;
 * and a deadline for the body: it must arrive within `body_timeout_seconds`, extended by a second
   for every `min_body_bytes_per_second` bytes received (a floor on the rate, as Apache's
   mod_reqtimeout has it): an 8 MiB GraphQL body gets 158 s, and a blob upload may take as long as
@@ -65,6 +67,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._body_started = 0.0
         self._body_counted = 0  # bytes of the body before `_body_started`
         self._body_bytes = 0
+        self._send_timer: asyncio.TimerHandle | None = None
         if len(self.connections) > 2 * self.settings.max_connections:
             transport.close()  # far past the bound: not even an answer
             return
@@ -73,7 +76,21 @@ class GuardedProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         self._cancel_body_timer()
+        self._cancel_send_timer()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The answer's bytes wait for the client to read: it must read some within
+        `send_timeout_seconds` (as nginx's send_timeout), or the connection is dropped. A client
+        that opens downloads and never reads them would otherwise hold a connection, a file and a
+        task each for as long as it likes."""
+        super().pause_writing()
+        self._cancel_send_timer()
+        self._send_timer = self.loop.call_later(self.settings.send_timeout_seconds, self._send_timeout)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._cancel_send_timer()
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:  # the head so far, up to its blank line: at most `max_header_bytes`
@@ -171,6 +188,16 @@ class GuardedProtocol(HttpToolsProtocol):
             f"(a body gets {settings.body_timeout_seconds:g} s, plus a second per "
             f"{settings.min_body_bytes_per_second:,} bytes it sends)",
         )
+
+    def _cancel_send_timer(self) -> None:
+        timer = getattr(self, "_send_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._send_timer = None
+
+    def _send_timeout(self) -> None:
+        self._send_timer = None
+        self.transport.abort()  # what it did not read is dropped, and the answer's task ends at once
 
     def _head_timeout(self) -> None:
         self._head_timer = None

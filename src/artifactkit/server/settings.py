@@ -119,12 +119,14 @@ class Settings:
     # -- connections: answered 503 past `max_connections` open at once, closed unanswered past twice
     # that; a request's head must arrive within `header_timeout_seconds` and be at most
     # `max_header_bytes`; its body within `body_timeout_seconds`, plus a second per
-    # `min_body_bytes_per_second` bytes it has sent (a floor on the rate, as Apache's reqtimeout)
+    # `min_body_bytes_per_second` bytes it has sent (a floor on the rate, as Apache's reqtimeout);
+    # a client that stops reading an answer for `send_timeout_seconds` is dropped (nginx's send_timeout)
     max_connections: int = 256
     max_header_bytes: int = 64 * 1024
     header_timeout_seconds: float = 20.0
     body_timeout_seconds: float = 30.0
     min_body_bytes_per_second: int = 64 * 1024
+    send_timeout_seconds: float = 60.0
     # -- what a mutation may store; refused (400) before anything changes
     max_metadata_chars: int = 1024 * 1024  # a version's metadata (JSON text)
     max_metadata_keys: int = 100  # its top-level keys (W&B's documented limit)
