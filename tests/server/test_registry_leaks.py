@@ -1,6 +1,6 @@
-"""A version seen through its team project says nothing of the RESTRICTED registries it is linked
-into to a teammate who is not a member of them: not through its memberships, its collections,
-its aliases, nor the registry's search.
+"""What one sees of a version is what one may see of where it lives: a teammate outside a
+RESTRICTED registry learns nothing of the version's link there, and a reader of a public run
+outside the organization does not get a team's version through the run's inputs.
 """
 
 from __future__ import annotations
@@ -10,16 +10,21 @@ from collections.abc import Iterator
 
 import pytest
 
+from artifactkit.server import organizations
+from artifactkit.server.accounts import ensure_user
 from artifactkit.server.embedded import EmbeddedEmulator
-from tests.server.support import Client, team
+from tests.server.support import Client, team, upload
 from tests.server.test_registries import (
     ADD_MEMBERS,
     COLLECTIONS,
     ORG,
     ORG_ENTITY,
+    UPSERT_RUN,
+    USE,
     VERSIONS,
     create_registry,
     link,
+    make_member,
     model_version,
     user_id,
 )
@@ -60,3 +65,43 @@ def test_a_teammate_outside_a_restricted_registry_does_not_see_the_link(reg: Emb
         )
         text = json.dumps(erin.data(SEEN, id=source["id"]))
         assert "wandb-registry-vault" in text and "prod" in text
+
+
+RUN_INPUTS = """query($entity: String!, $project: String!, $run: String!) {
+  project(name: $project, entityName: $entity) { run(name: $run) {
+    inputArtifacts { totalCount edges { node { id digest files { edges { node { directUrl } } } } } } } } }"""
+
+
+def inputs(client: Client, entity: str, project: str, run: str) -> list[str]:
+    found = client.data(RUN_INPUTS, entity=entity, project=project, run=run)["project"]["run"]["inputArtifacts"]
+    ids = [edge["node"]["id"] for edge in found["edges"]]
+    assert found["totalCount"] == len(ids)
+    return ids
+
+
+def test_a_public_run_that_used_a_registry_version_lists_it_only_to_who_may_see_it(reg: EmbeddedEmulator) -> None:
+    """bob's run (in his personal project, which every key sees) used a team's version through the
+    model registry: the run's inputs list it to bob and the team, not to a user outside the
+    organization, who would otherwise get the version's files through it."""
+    with (
+        Client(reg) as admin,
+        Client(reg, reg.create_key("nina")) as nina,
+        Client(reg, reg.create_key("bob")) as bob,
+        Client(reg, reg.create_key("carol")) as carol,
+    ):
+        team(reg, "nlp", "nina")
+        home = organizations.home_organization(reg.store)
+        assert home is not None
+        organizations.remove_organization_member(reg.store, int(home["id"]), ensure_user(reg.store, "carol"))
+        make_member(admin, "wandb-registry-model", "nina")
+        source = model_version(nina, "nlp/models", "tagger", b"tagger weights")
+        link(nina, source["id"], f"{ORG_ENTITY}/wandb-registry-model/tagger", aliases=("production",))
+        bob.data(UPSERT_RUN, input={"entityName": "bob", "modelName": "consume", "name": "c1"})
+        own = upload(bob, "bob/consume", "notes", {"n.txt": b"bob's own"}, run="c1")
+        use = {"entityName": "bob", "projectName": "consume", "runName": "c1", "artifactID": source["id"]}
+        bob.data(USE, input=use)
+        bob.data(USE, input={**use, "artifactID": own["id"]})
+
+        assert sorted(inputs(bob, "bob", "consume", "c1")) == sorted([source["id"], own["id"]])
+        assert sorted(inputs(nina, "bob", "consume", "c1")) == sorted([source["id"], own["id"]])
+        assert inputs(carol, "bob", "consume", "c1") == [own["id"]]  # before: both, with the tagger's file URLs

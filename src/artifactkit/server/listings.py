@@ -9,6 +9,7 @@ wrap its rows, so every line of SQL the emulator runs is in `store.py`, `listing
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from .filters import (
@@ -297,18 +298,31 @@ _VERSION_SCOPES: dict[str, tuple[str, str, str, list[SortKey]]] = {
 }
 
 
-def versions(scope: str, owner_id: int, *, filters: str | None = None, order: str | None = None) -> Query:
-    """The versions of a collection, or those a run logged or used (`scope`), filtered and ordered.
+def versions(
+    scope: str,
+    owner_id: int,
+    *,
+    filters: str | None = None,
+    order: str | None = None,
+    hidden: Sequence[int] = (),
+) -> Query:
+    """The versions of a collection, or those a run logged or used (`scope`), filtered and ordered,
+    without the versions `hidden` (ids the caller may not see).
 
     Rows carry the version's columns, `m_version_index` (its number in the listed collection or
     its own sequence) and, for `run_input`, `u_used_as`.
     """
     source, condition, extra_columns, default_order = _VERSION_SCOPES[scope]
     filter_sql, filter_params = artifact_filters.compile(filters)
+    where = f"({condition}) AND a.state != 'DELETED' AND ({filter_sql})"
+    params: tuple[Any, ...] = (owner_id, *filter_params)
+    if hidden:
+        where += " AND a.id NOT IN (SELECT value FROM json_each(?))"
+        params += (json.dumps(list(hidden)),)
     return Query(
         columns="a.*, m.version_index AS m_version_index" + extra_columns,
         source=source,
-        where=f"({condition}) AND a.state != 'DELETED' AND ({filter_sql})",
-        params=(owner_id, *filter_params),
+        where=where,
+        params=params,
         order=compile_order(order, ARTIFACT_ORDER, default_order, "a.id"),
     )

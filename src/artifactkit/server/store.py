@@ -1194,6 +1194,16 @@ class Store:
             "UPDATE runs SET heartbeat_at = ?, state = COALESCE(?, state) WHERE id = ?", (utcnow(), state, run_id)
         )
 
+    def used_versions_elsewhere(self, run_id: int, project_id: int) -> list[sqlite3.Row]:
+        """What deciding about the versions a run used that were logged outside its own project
+        needs (`version_access`'s columns): those a reader of the run may not see."""
+        return self.all(
+            "SELECT DISTINCT a.id, a.state, a.created_by_user_id, a.created_at FROM artifact_usage u"
+            " JOIN artifacts a ON a.id = u.artifact_id JOIN collections c ON c.id = a.sequence_id"
+            " WHERE u.run_id = ? AND c.project_id != ?",
+            (run_id, project_id),
+        )
+
     def version_access(self, artifact_id: int) -> sqlite3.Row | None:
         """What deciding about a version needs: `id`, `state`, `created_by_user_id`, `created_at`."""
         return self.one("SELECT id, state, created_by_user_id, created_at FROM artifacts WHERE id = ?", (artifact_id,))
