@@ -5,6 +5,7 @@ outside the organization does not get a team's version through the run's inputs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 
@@ -105,3 +106,30 @@ def test_a_public_run_that_used_a_registry_version_lists_it_only_to_who_may_see_
         assert sorted(inputs(bob, "bob", "consume", "c1")) == sorted([source["id"], own["id"]])
         assert sorted(inputs(nina, "bob", "consume", "c1")) == sorted([source["id"], own["id"]])
         assert inputs(carol, "bob", "consume", "c1") == [own["id"]]  # before: both, with the tagger's file URLs
+
+
+def test_downloads_by_content_serve_only_what_the_caller_may_see(reg: EmbeddedEmulator) -> None:
+    """`/artifacts/<entity>/<md5>` (what the clients fall back to): a team's file goes to its members,
+    to whoever sees a registry it is linked into, and to nobody else, who gets the 404 of a file
+    the entity does not hold. Before, any key that named the entity and the MD5 got the bytes."""
+    content = b"a team's private weights"
+    md5 = hashlib.md5(content).hexdigest()
+    with (
+        Client(reg) as admin,
+        Client(reg, reg.create_key("tara")) as tara,
+        Client(reg, reg.create_key("olga")) as olga,
+        Client(reg, reg.create_key("carl")) as carl,
+    ):
+        team(reg, "speech", "tara")
+        home = organizations.home_organization(reg.store)
+        assert home is not None
+        organizations.remove_organization_member(reg.store, int(home["id"]), ensure_user(reg.store, "carl"))
+        source = model_version(tara, "speech/models", "asr", content)
+
+        def fetch(client: Client) -> int:
+            return client.http.get(f"/artifacts/speech/{md5}").status_code
+
+        assert (fetch(tara), fetch(olga), fetch(carl), fetch(admin)) == (200, 404, 404, 200)
+        make_member(admin, "wandb-registry-model", "tara")
+        link(tara, source["id"], f"{ORG_ENTITY}/wandb-registry-model/asr")
+        assert (fetch(olga), fetch(carl)) == (200, 404)  # olga sees the model registry; carl is outside the org

@@ -31,6 +31,7 @@ from .blobs import DigestMismatch
 from .context import identity
 from .graphql_route import error_response
 from .limits import json_depth
+from .records import visible_projects_sql
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -93,15 +94,18 @@ class FileRoutes:
         return self._blob_response(md5_hex, request)
 
     async def get_fallback_blob(self, request: Request) -> Response:
-        """`/artifacts/{entity}/{md5}` and `/artifactsV2/...`: authenticated downloads by content."""
-        if authenticate(self.emulator.store, request) is None:
+        """`/artifacts/{entity}/{md5}` and `/artifactsV2/...`: authenticated downloads by content, of a
+        version of `entity` the caller may see (404 otherwise: as if there were none)."""
+        principal = authenticate(self.emulator.store, request)
+        if principal is None:
             return error_response("authentication required", "UNAUTHENTICATED", 401)
         segments = request.url.path.split("/")
         entity = segments[2] if segments[1] == "artifacts" else (segments[3] if len(segments) > 3 else "")
         md5_hex = next((s for s in reversed(segments) if _MD5_HEX.fullmatch(s)), None)
         if md5_hex is None:
             return error_response("no content digest in the path", "NOT_FOUND", 404)
-        if not self.emulator.store.entity_owns_blob(md5_hex, entity):
+        store = self.emulator.store
+        if not store.entity_owns_blob(md5_hex, entity, visible_projects_sql(principal.caller_in(store))):
             return error_response("no such file in this entity", "NOT_FOUND", 404)
         return self._blob_response(md5_hex, request)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .regex import regexp
 
@@ -1151,14 +1152,19 @@ class Store:
 
     # ------------------------------------------------------------ file routes
 
-    def entity_owns_blob(self, md5_hex: str, entity: str) -> bool:
-        """Whether a committed version of `entity` has a file with these bytes."""
+    def entity_owns_blob(self, md5_hex: str, entity: str, visible: tuple[str, list[Any]]) -> bool:
+        """Whether a committed version of `entity` has a file with these bytes and is in a project
+        `visible` admits (`records.visible_projects_sql` of the caller: the one it was logged to,
+        or one it is linked into)."""
+        condition, params = visible
         row = self.one(
             "SELECT 1 FROM artifact_files f JOIN artifacts a ON a.id = f.artifact_id "
-            "JOIN collections c ON c.id = a.sequence_id JOIN projects p ON p.id = c.project_id "
-            "JOIN entities e ON e.id = p.entity_id WHERE f.md5_hex = ? AND e.name = ? AND a.state = 'COMMITTED' "
-            "LIMIT 1",
-            (md5_hex, entity),
+            "JOIN collections sc ON sc.id = a.sequence_id JOIN projects sp ON sp.id = sc.project_id "
+            "JOIN entities se ON se.id = sp.entity_id WHERE f.md5_hex = ? AND se.name = ? AND a.state = 'COMMITTED' "
+            "AND EXISTS (SELECT 1 FROM memberships m JOIN collections c ON c.id = m.collection_id "
+            "JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id "
+            f"WHERE m.artifact_id = a.id AND c.state = 'READY' AND {condition}) LIMIT 1",
+            (md5_hex, entity, *params),
         )
         return row is not None
 
