@@ -37,6 +37,7 @@ _EXPORTS = {
     "DownloadResult": ".transfer.download",
     "File": ".files",
     "LinkTarget": ".artifacts",
+    "ManyDownload": ".many",
     "Manifest": ".manifest",
     "ManifestEntry": ".manifest",
     "MemberKind": ".members",
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
     from .collections import ArtifactCollection, ArtifactCollections, ProjectArtifactCollections
     from .files import ArtifactFiles, File
     from .manifest import Manifest, ManifestEntry
+    from .many import ManyDownload
     from .members import MemberKind, MemberRole, Team, TeamMember, UserMember
     from .mirror import Bundle, MirrorReport
     from .organizations import Organization, OrgEntity
@@ -137,6 +139,7 @@ __all__ = [
     "LinkTarget",
     "Manifest",
     "ManifestEntry",
+    "ManyDownload",
     "MemberKind",
     "MemberRole",
     "MirrorReport",

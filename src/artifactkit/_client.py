@@ -20,6 +20,7 @@ from ._transport import Transport
 
 if TYPE_CHECKING:
     from ._generated.fragments import RunFields
+    from ._seen import SeenIndex
     from .collections import ArtifactCollection
     from .organizations import EntityOrganizations
     from .runs import Run
@@ -67,6 +68,27 @@ class Client(Session):
         """Each entity's organizations, asked once (`organizations.entity_organizations`)."""
         self.advanced_search: dict[str, bool] = {}
         """Whether each organization offers advanced registry search, asked once."""
+        self._seen: SeenIndex | None = None
+
+    @property
+    def offline(self) -> bool:
+        """Whether this client answers from the cache only (nothing is sent)."""
+        return self.transport.offline
+
+    @property
+    def seen(self) -> SeenIndex:
+        """What was seen online (names, versions, when), for offline use; opened on first use."""
+        if self._seen is None:
+            from ._seen import SeenIndex
+            from .transfer.cache import Cache
+
+            self._seen = SeenIndex(Cache(self.cache_root).root)
+        return self._seen
+
+    def close(self) -> None:
+        if self._seen is not None:
+            self._seen.close()
+        super().close()
 
     def forget_capabilities(self) -> None:
         """Probe the server again on the next call that needs to know what it supports (and ask

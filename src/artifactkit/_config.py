@@ -173,12 +173,14 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     host_keys_only: bool = False,
+    require_key: bool = True,
 ) -> Config:
     """Resolve every setting by the precedence above; raises `ConfigurationError` naming the arguments.
 
     With `host_keys_only`, `WANDB_API_KEY` is taken only for the server the environment or the
     settings files name (`WANDB_BASE_URL`, `base_url`, else W&B cloud): a second server (the other
     side of a mirror) gets its key from `api_key` or its own netrc entry, never another server's.
+    `require_key=False` (offline: nothing will be sent) accepts no key at all.
     """
     env = os.environ if environ is None else environ
     settings = read_settings(settings_files(env, cwd))
@@ -235,7 +237,9 @@ def resolve(
             running = running_local_server()
             if running is not None and running.url == base:
                 key, sources["api_key"] = running.api_key, "the running emulator"
-    if not key:
+    if not key and not require_key:
+        key, sources["api_key"] = "", "none (offline: nothing is sent)"
+    if key is None or (not key and require_key):
         default = " (the default server)" if sources["base_url"].startswith("default") else ""
         raise ConfigurationError(
             f"no API key for {base}{default}: pass api_key=, set WANDB_API_KEY, or run `wandb login --host {base}` "

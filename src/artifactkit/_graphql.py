@@ -86,6 +86,11 @@ class Session:
             GraphQLClientInvalidResponseError,
         )
 
+        if self.transport.offline:
+            raise errors.OfflineError(
+                f"{what} needs the server {self.transport.base_url} and this Api is offline "
+                "(offline=True or WANDB_MODE); nothing was sent"
+            )
         try:
             return operation(self.client)
         except errors.ResponseTooLargeError as exc:

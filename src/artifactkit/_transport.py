@@ -31,7 +31,14 @@ from typing import Any
 import httpx
 
 from ._version import __version__
-from .errors import APITimeoutError, ClientClosedError, ConfigurationError, ResponseTooLargeError, TransportError
+from .errors import (
+    APITimeoutError,
+    ClientClosedError,
+    ConfigurationError,
+    OfflineError,
+    ResponseTooLargeError,
+    TransportError,
+)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -266,6 +273,8 @@ class Transport:
         # Where the server address came from, named when the key would cross the network in clear text.
         self.base_url_source = "argument base_url="
         self.max_connections = max_connections
+        self.offline = False
+        """True: every request raises `OfflineError` before anything is sent (`Api(offline=True)`)."""
         self.retry = retry or RetryPolicy()
         self.stats = TransportStats()
         self._lock = threading.Lock()
@@ -334,6 +343,12 @@ class Transport:
         a slot it gave up while waiting: that extra time is the caller's own queueing, not the
         server's, and is not charged to the retry budget. It may raise to abandon the request.
         """
+        if self.offline:
+            request = request_factory()
+            raise OfflineError(
+                f"{request.method} {request.url.copy_with(query=None)} needs the network and this Api is offline "
+                "(offline=True or WANDB_MODE); nothing was sent"
+            )
         if self.client.is_closed:
             raise ClientClosedError("this Api has been closed; create a new Api to send requests")
         deadline = time.monotonic() + self.retry.budget

@@ -6,6 +6,7 @@ import dataclasses
 import os
 import secrets
 import string
+import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -37,7 +38,7 @@ from .artifact_types import ArtifactType, ArtifactTypes
 from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
 from .diff import ArtifactDiff, cached_manifest, diff_contents
-from .errors import DownloadError, InvalidNameError, NotFoundError, UnsupportedError
+from .errors import DownloadError, InvalidNameError, NotCachedError, NotFoundError, UnsupportedError
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .members import Team
 from .organizations import Organization
@@ -66,9 +67,13 @@ if TYPE_CHECKING:
     import httpx
 
     from ._generated.fragments import RunFields
+    from .many import ManyDownload
     from .mirror import Bundle, MirrorReport, Selection
+    from .transfer.place import Placement
 
 DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
+OFFLINE_MODES = frozenset({"offline", "dryrun", "disabled"})
+"""`WANDB_MODE` values under which an `Api` (offline=None) answers from the cache only."""
 _RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -80,6 +85,11 @@ class _Connection(Client):
 
     def run(self, attrs: RunFields, entity: str | None = None, project: str | None = None) -> Run:
         return Run._wrap(self, attrs, entity, project)
+
+
+def _seen_name(path: ArtifactPath) -> str:
+    """The name under which a lookup of `path` is remembered for offline use (no alias: `latest`)."""
+    return f"{path.entity}/{path.project}/{path.collection}:{path.alias or 'latest'}"
 
 
 class _LookedUp(NamedTuple):
@@ -118,6 +128,10 @@ class Api:
         host_keys_only: take `WANDB_API_KEY` only for the server `WANDB_BASE_URL` (or the settings)
             names; another server's key comes from `api_key` or its netrc entry. For the second
             server of a mirror, so that one server's key is never sent to the other.
+        offline: answer from the cache only, sending nothing (docs/offline.md): names resolve to
+            the versions they were last seen meaning online, manifests and files come from the
+            cache, anything else raises `NotCachedError` or `OfflineError`. None: offline when
+            `WANDB_MODE` is `offline`, `dryrun` or `disabled`. No API key is needed offline.
     """
 
     def __init__(
@@ -134,8 +148,13 @@ class Api:
         cache_dir: str | os.PathLike[str] | None = None,
         http_transport: httpx.BaseTransport | None = None,
         host_keys_only: bool = False,
+        offline: bool | None = None,
     ) -> None:
         overrides = dict(overrides or {})
+        if offline is None:
+            offline = os.environ.get("WANDB_MODE", "").strip().lower() in OFFLINE_MODES
+        self.offline = offline
+        """Whether this Api answers from the cache only (nothing is sent)."""
         self.config = _config.resolve(
             api_key=api_key or overrides.get("api_key"),
             base_url=base_url or overrides.get("base_url"),
@@ -144,6 +163,7 @@ class Api:
             timeout=timeout,
             organization=organization or overrides.get("organization"),
             host_keys_only=host_keys_only,
+            require_key=not offline,
         )
         self.base_url = self.config.base_url
         self.timeout = self.config.timeout
@@ -163,6 +183,7 @@ class Api:
         transport = Transport(base, key, timeout=self.timeout, retry=retry, transport=http_transport)
         transport.key_source = self.config.sources.get("api_key", transport.key_source)
         transport.base_url_source = self.config.sources.get("base_url", transport.base_url_source)
+        transport.offline = offline
         self.client: Client = _Connection(
             transport,
             cache_root=Path(cache_dir) if cache_dir is not None else None,
@@ -184,7 +205,7 @@ class Api:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Api {self.base_url}>"
+        return f"<Api {self.base_url}{' offline' if self.offline else ''}>"
 
     @property
     def capabilities(self) -> Capabilities:
@@ -197,8 +218,13 @@ class Api:
     def default_entity(self) -> str | None:
         """The configured entity, else the signed-in user's default entity (asked once)."""
         if self._entity is None and not self._asked_for_entity:
-            viewer = self.client.call(lambda c: c.viewer(), "asking who the API key belongs to")
-            self._entity = None if viewer.viewer is None else viewer.viewer.entity
+            if self.offline:  # the entity last seen for this server, if any
+                self._entity = self.client.seen.fact(self.base_url, "default_entity")
+            else:
+                viewer = self.client.call(lambda c: c.viewer(), "asking who the API key belongs to")
+                self._entity = None if viewer.viewer is None else viewer.viewer.entity
+                if self._entity:
+                    self.client.seen.note_fact(self.base_url, "default_entity", self._entity, time.time())
             self._asked_for_entity = True
         return self._entity
 
@@ -444,15 +470,91 @@ class Api:
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """The version `entity/project/name:alias` (`:v3`, `:latest`, no alias = latest)."""
-        path = self._artifact_path(name)
-        artifact = lookup_version(self.client, path)
-        if artifact is None:
-            raise _lookups.diagnose(self.client, path)
+        if self.offline and is_version_id(name):
+            artifact = self._seen_version(name)
+        else:
+            path = self._artifact_path(name)
+            if self.offline:
+                artifact = self._seen_version(_seen_name(path))
+            else:
+                found = lookup_version(self.client, path)
+                if found is None:
+                    raise _lookups.diagnose(self.client, path)
+                self.client.seen.record(self.base_url, [found._sighting([_seen_name(path)], time.time())])
+                artifact = found
         if type is not None and artifact.type != type:
-            raise NotFoundError(
-                f"{path} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=str(path)
-            )
+            raise NotFoundError(f"{name} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=name)
         return artifact
+
+    def _seen_version(self, name: str) -> Artifact:
+        """Offline: the version `name` (a full name or an ID) meant when last seen online; `NotCachedError` if never."""
+        seen = self.client.seen.resolve(self.base_url, name)
+        if seen is None:
+            raise NotCachedError(
+                f"{name} was never looked up online on {self.base_url} "
+                f"with this cache ({self.client.seen.path.parent}), "
+                "so offline it cannot be resolved; look it up (or download it) online once",
+                name=name,
+                missing=(name,),
+            )
+        return Artifact._from_seen(self.client, seen)
+
+    def download_many(
+        self,
+        artifacts: Iterable[str | Artifact],
+        root: str | os.PathLike[str] | None = None,
+        *,
+        path_prefix: str | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        max_workers: int | None = None,
+        skip_cache: bool = False,
+        placement: Placement = "copy",
+        raise_errors: bool = True,
+    ) -> list[ManyDownload]:
+        """Download many versions (names, IDs or `Artifact`s) in one go, each into `<root>/<name>:<version>`.
+
+        `root` None: `./artifacts` (`$WANDB_ARTIFACT_DIR`), the directories `download()` uses. The
+        versions share this Api's one connection pool and one budget of `max_workers` requests in
+        flight (default as `download()`): names are looked up that many at a time, one request
+        each (the lookup also says where the manifest is), then files of all versions are fetched
+        through the same slots. Manifests and bytes come from the cache when it has them; a
+        version named twice is downloaded once. `path_prefix`, `include`, `exclude`, `skip_cache`
+        and `placement` apply to every version, as in `download()`.
+
+        Every version is tried. One `ManyDownload` per item comes back, in order. If any failed,
+        `DownloadManyError` is raised after the others finished, naming each failure (its
+        `results` holds every outcome); with `raise_errors=False` the outcomes are returned
+        instead and each says its own `error`. Offline, names resolve from what was seen online.
+        """
+        from .many import download_many
+
+        items = list(artifacts)
+        if not self.offline and any(isinstance(i, str) and i.count("/") < 2 and not is_version_id(i) for i in items):
+            self._default_entity()  # asked once here, not by every lookup thread
+
+        def resolve(name: str) -> tuple[Artifact, str | None, str | None]:
+            if is_version_id(name):
+                return self._artifact_by_id(name), None, None
+            path = self._artifact_path(name)
+            if self.offline:
+                return self._seen_version(_seen_name(path)), None, None
+            looked_up = self._artifact_and_manifest_url(path)
+            return looked_up.artifact, looked_up.manifest_url, _seen_name(path)
+
+        return download_many(
+            self.client,
+            items,
+            resolve,
+            root,
+            path_prefix=path_prefix,
+            include=include,
+            exclude=exclude,
+            max_workers=max_workers,
+            skip_cache=skip_cache,
+            placement=placement,
+            raise_errors=raise_errors,
+        )
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
         """True if the version exists (and has `type`, if given); other errors still raise."""
@@ -505,6 +607,8 @@ class Api:
 
     def _artifact_and_manifest_url(self, path: ArtifactPath) -> _LookedUp:
         """`artifact()`, with the URL of the version's manifest asked in the same request (`VersionFileAccess`)."""
+        if self.offline:
+            return _LookedUp(self._seen_version(_seen_name(path)), None)
         found = self.client.operations.version_file_access(path.entity, path.project, path.name, [])
         membership = None if found is None else found[0]
         if found is None or membership is None or membership.artifact is None or membership.artifact_collection is None:
@@ -512,6 +616,8 @@ class Api:
         return _LookedUp(Artifact._from_membership(self.client, membership, (path.entity, path.project)), found[1])
 
     def _artifact_by_id(self, artifact_id: str) -> Artifact:
+        if self.offline:
+            return self._seen_version(artifact_id)
         found = self.client.operations.artifact_by_id(artifact_id, f"looking up version {artifact_id}")
         if found is None:
             raise NotFoundError(f"no version has the ID {artifact_id!r}", kind="version", path=artifact_id)

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 from urllib.parse import quote
@@ -34,11 +34,13 @@ from ._paths import (
     registry_name,
     version_index,
 )
+from ._seen import Seen, Sighting
 from ._times import parse_optional_server_time, parse_server_time
 from .diff import ArtifactDiff, diff_artifacts
 from .errors import (
     ConflictError,
     GraphQLError,
+    NotCachedError,
     NotFoundError,
     ResponseValidationError,
     UnsupportedError,
@@ -63,17 +65,19 @@ if TYPE_CHECKING:
     )
     from .collections import ArtifactCollection
     from .runs import Run
+    from .transfer.slots import Slots
 
 
-def default_root(artifact: Artifact, *, include_version: bool = True) -> Path:
+def default_root(artifact: Artifact, *, include_version: bool = True, base: Path | None = None) -> Path:
     """Where wandb puts a version's files: `$WANDB_ARTIFACT_DIR/<name>:<version>` (`./artifacts` by default).
 
     The name is the one of the sequence the version was logged to (`source_name`), as wandb does.
     On Windows, and where a directory `<name>-<version>` already exists (an earlier artifactkit's
     default) but `<name>:<version>` does not, `-` stands in for `:`. `include_version=False` gives
-    `<name>` alone (the root of `checkout()`).
+    `<name>` alone (the root of `checkout()`). `base` replaces `$WANDB_ARTIFACT_DIR` (`download_many(root=...)`).
     """
-    base = Path(os.path.abspath(os.environ.get("WANDB_ARTIFACT_DIR") or "artifacts"))
+    if base is None:
+        base = Path(os.path.abspath(os.environ.get("WANDB_ARTIFACT_DIR") or "artifacts"))
     name = artifact.source_name if include_version else artifact.source_name.split(":")[0]
     root = base / name
     dashed = base / name.replace(":", "-")
@@ -193,6 +197,7 @@ class Artifact:
     _view: CollectionView
     _manifest: Manifest | None
     _collection: ArtifactCollection | None
+    _seen_at: float | None
 
     def __init__(self) -> None:
         raise TypeError("Artifact objects come from an Api: api.artifact(name), api.artifacts(...), api.upload(...)")
@@ -206,8 +211,60 @@ class Artifact:
         self._view = view
         self._manifest = None
         self._collection = None
+        self._seen_at = None
         self._set_attrs(attrs)
         return self
+
+    @classmethod
+    def _from_seen(cls, client: Client, seen: Seen) -> Artifact:
+        """A version as an online lookup saw it (`_seen`), with the time it was seen."""
+        import json
+
+        from ._generated.fragments import ArtifactFields
+
+        try:
+            attrs = ArtifactFields.model_validate_json(seen.fields)
+            view = CollectionView(*json.loads(seen.view))
+        except (ValueError, TypeError) as exc:  # another artifactkit's encoding: as good as not seen
+            raise NotCachedError(
+                f"{seen.name} was seen online, but its record in the cache cannot be read ({exc}); "
+                "look it up online once",
+                name=seen.name,
+                missing=(seen.name,),
+            ) from exc
+        self = cls._wrap(client, attrs, view)
+        self._seen_at = seen.seen_at
+        return self
+
+    def _sighting(self, asked: Iterable[str], seen_at: float) -> Sighting:
+        """What an online lookup of this version vouches for: the names it means right now, and when."""
+        import json
+
+        prefix = f"{self.entity}/{self.project}/{self.collection_name}"
+        names = [*asked, self.id, f"{prefix}:{self.version}", f"{prefix}:{self.digest}"]
+        names += [f"{prefix}:{alias}" for alias in self._aliases_in_view()]
+        return Sighting(
+            self.id, self._attrs.model_dump_json(by_alias=True), json.dumps(list(self._view)), tuple(names), seen_at
+        )
+
+    @property
+    def seen_at(self) -> datetime | None:
+        """For a version looked up offline: when the name it was looked up by was last seen meaning it
+        online (an alias may have moved since). None for a version the server described just now."""
+        return None if self._seen_at is None else datetime.fromtimestamp(self._seen_at, tz=UTC)
+
+    @property
+    def aliases_seen_at(self) -> dict[str, datetime]:
+        """Offline: each alias of `aliases` with when it was last seen online on this version; `{}` online."""
+        if self._seen_at is None:
+            return {}
+        prefix = f"{self.entity}/{self.project}/{self.collection_name}:"
+        seen = self.client.seen.names_of(self.client.transport.base_url, self.id)
+        return {
+            alias: datetime.fromtimestamp(seen[prefix + alias], tz=UTC)
+            for alias in self._saved_state.aliases
+            if prefix + alias in seen
+        }
 
     @classmethod
     def _from_membership(cls, client: Client, membership: MembershipFields, fallback: tuple[str, str]) -> Artifact:
@@ -666,6 +723,13 @@ class Artifact:
                             return manifest
                     except (OSError, ManifestError):
                         pass  # unreadable: fetch it again
+            if self.client.offline:
+                raise NotCachedError(
+                    f"the manifest of {self.qualified_name} is not in the cache {cache.root} "
+                    "(it is kept once a committed version was downloaded, or read, online)",
+                    name=self.qualified_name,
+                    missing=(f"manifest of {self.qualified_name}",),
+                )
             body = fetch_document(
                 self.client.transport,
                 lambda refused: known_url if known_url and refused is None else self._manifest_url(what),
@@ -836,25 +900,65 @@ class Artifact:
         placement: Placement = "copy",
     ) -> DownloadResult:
         """`download()`, returning what it did with each file (`fetch`, `cache`, `keep`) and the bytes fetched."""
+        return self._download_files(
+            root,
+            path_prefix=path_prefix,
+            include=include,
+            exclude=exclude,
+            max_workers=max_workers,
+            skip_cache=skip_cache,
+            dry_run=dry_run,
+            progress=progress,
+            placement=placement,
+        )
+
+    def _download_files(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        path_prefix: str | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        max_workers: int | None = None,
+        skip_cache: bool = False,
+        dry_run: bool = False,
+        progress: bool | None = None,
+        placement: Placement = "copy",
+        cache: Cache | None = None,
+        slots: Slots | None = None,
+    ) -> DownloadResult:
+        """`download_files()` through a `cache` and request `slots` shared with other downloads (`download_many`)."""
         target = Path(root) if root is not None else default_root(self)
         selected = select_entries(self.manifest, path_prefix, include, exclude)
         manifest, urls = redirect(self.manifest, self._file_urls, self._reference_targets(selected))
-        with Cache(self.client.cache_root) as cache:
-            return download(
-                manifest,
-                target,
-                urls,
-                self.client.transport,
-                cache,
+        with contextlib.ExitStack() as stack:
+            if cache is None:
+                cache = stack.enter_context(Cache(self.client.cache_root))
+            options: dict[str, Any] = dict(
                 label=self.qualified_name,
                 path_prefix=path_prefix,
                 include=include,
                 exclude=exclude,
                 max_workers=max_workers,
                 skip_cache=skip_cache,
-                dry_run=dry_run,
                 progress=progress,
                 placement=placement,
+            )
+            if self.client.offline:
+                # Everything must come from the cache: say what would need the network before writing anything.
+                planned = download(manifest, target, urls, self.client.transport, cache, dry_run=True, **options)
+                missing = tuple(planned.paths("fetch"))
+                if missing or dry_run:
+                    if not missing:
+                        return planned
+                    shown = ", ".join(missing[:10]) + (f" (and {len(missing) - 10} more)" if len(missing) > 10 else "")
+                    raise NotCachedError(
+                        f"{len(missing)} file(s) of {self.qualified_name} are not in the cache {cache.root}: {shown}",
+                        name=self.qualified_name,
+                        missing=missing,
+                    )
+            return download(
+                manifest, target, urls, self.client.transport, cache, dry_run=dry_run, slots=slots, **options
             )
 
     def verify(self, root: str | os.PathLike[str] | None = None, *, progress: bool | None = None) -> None:

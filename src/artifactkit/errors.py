@@ -178,6 +178,39 @@ class FileChangedError(UploadError):
         self.path = path
 
 
+class OfflineError(ArtifactkitError):
+    """The call needs the server and artifactkit is offline (`Api(offline=True)`, `WANDB_MODE=offline`,
+    `--offline`): an upload, an edit, a link, a listing, a version or collection never seen online."""
+
+
+class NotCachedError(OfflineError, LookupError):
+    """Offline, what was asked for is not in the local cache; `missing` names each thing that is not.
+
+    `name` is the version (or name) asked for; `missing` the names, manifests or files lacking,
+    so that a job run online once more with the same names fills exactly these.
+    """
+
+    def __init__(self, message: str, *, name: str = "", missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.name = name
+        self.missing = missing
+
+
+class DownloadManyError(ArtifactkitError):
+    """`Api.download_many()`: some versions could not be downloaded; the others were.
+
+    `failures` holds `(name, error)` of each one that failed, in the order asked; `results` every
+    outcome (`ManyDownload`), so that a job can report or retry exactly the failed ones. The first
+    failure is the `__cause__`.
+    """
+
+    def __init__(self, message: str, *, failures: tuple[tuple[str, BaseException], ...] = ()) -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.results: Any = None
+        """Every outcome, as `download_many(..., raise_errors=False)` returns them."""
+
+
 class BundleError(ArtifactkitError):
     """A bundle directory cannot be read or written safely; `path` is the file inside it that is wrong.
 
@@ -228,11 +261,14 @@ __all__ = [
     "DigestMismatchError",
     "DiskFullError",
     "DownloadError",
+    "DownloadManyError",
     "FileChangedError",
     "GraphQLError",
     "InvalidNameError",
     "MirrorVerificationError",
+    "NotCachedError",
     "NotFoundError",
+    "OfflineError",
     "OrganizationNotFoundError",
     "PaginationError",
     "PermissionDeniedError",

@@ -42,6 +42,7 @@ from .limits import ATTEMPTS, EXPIRED_STATUSES, MAX_MANIFEST_BYTES, default_work
 from .place import LINKED, Placement, Placer, check_placement
 from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, plan
 from .progress import Progress
+from .slots import Slots
 from .space import check_free_space, disk_full_cause, disk_full_error
 from .urls import FileUrls, UrlQuery
 from .wandb_cache import WandbCache
@@ -133,11 +134,14 @@ def download(
     dry_run: bool = False,
     progress: bool | None = None,
     placement: Placement = "copy",
+    slots: Slots | None = None,
 ) -> DownloadResult:
     """Download (part of) `manifest` into `root`; see the module docstring for the guarantees.
 
     `urls` pages through the version's signed URLs; `label` names the version in errors.
     `placement` is how files reach the root (`place.Placement`): independent files by default.
+    `slots`: request slots shared with other downloads running at the same time (one budget for
+    several versions); None: this download's own, `max_workers` of them.
     The checksums the download learns are flushed to `cache` before returning; closing it is the
     caller's business.
     """
@@ -187,7 +191,18 @@ def download(
             placer = Placer(DownloadRoot(root), cache=cache, placement=placement)
             try:
                 _run_download(
-                    manifest, file_urls, label, transport, placer, planned, result, cache, workers, skip_cache, bar
+                    manifest,
+                    file_urls,
+                    label,
+                    transport,
+                    placer,
+                    planned,
+                    result,
+                    cache,
+                    workers,
+                    skip_cache,
+                    bar,
+                    slots,
                 )
             except OSError as exc:  # e.g. the root's directories could not be made
                 full = disk_full_error(label, [(str(root), exc)])
@@ -212,6 +227,7 @@ def _run_download(
     workers: int,
     skip_cache: bool,
     progress: Progress,
+    slots: Slots | None = None,
 ) -> None:
     placer.target.root.mkdir(parents=True, exist_ok=True)
     todo = [p for p in planned if p.action != "keep"]
@@ -224,7 +240,9 @@ def _run_download(
     to_fetch = [items for items in groups.values() if items[0].action == "fetch"]
     bar = progress.phase(sum(expected_size(i[0].entry) or 0 for i in to_fetch), len(todo), "downloaded")
     cancel = threading.Event()
-    fetcher = Fetcher(transport, cache, bar, workers, cancel, wandb_cache=None if skip_cache else WandbCache())
+    fetcher = Fetcher(
+        transport, cache, bar, workers, cancel, wandb_cache=None if skip_cache else WandbCache(), slots=slots
+    )
     failures: dict[str, BaseException] = {}
     try:
         # Cache hits need no URL and no thread: each is a copy (or clone, or link) made right here.
@@ -344,7 +362,8 @@ def _fetch_all(
 
     if not groups:
         return failures
-    fetcher.slots.on_wait = spare
+    if not fetcher.shared_slots:  # shared slots: waits are not this download's to fill with spare threads
+        fetcher.slots.on_wait = spare
     try:
         with threads_lock:
             for _ in range(min(workers, len(groups))):
@@ -355,7 +374,8 @@ def _fetch_all(
         join_all()
         raise
     finally:
-        fetcher.slots.on_wait = None
+        if not fetcher.shared_slots:
+            fetcher.slots.on_wait = None
     return failures
 
 

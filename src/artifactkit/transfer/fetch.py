@@ -178,6 +178,7 @@ class Fetcher:
         workers: int,
         cancel: threading.Event | None = None,
         wandb_cache: WandbCache | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self.transport = transport
         self.cache = cache
@@ -188,7 +189,9 @@ class Fetcher:
         self.bytes_fetched = 0
         self.from_wandb_cache: set[str] = set()  # MD5s taken from wandb's cache instead of fetched
         self._count_lock = threading.Lock()
-        self.slots = Slots(min(workers, transport.max_connections), self.cancel, Cancelled)
+        # `slots` given: a budget shared with other fetchers (several versions downloaded at once)
+        self.shared_slots = slots is not None
+        self.slots = slots or Slots(min(workers, transport.max_connections), self.cancel, Cancelled)
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""Many versions downloaded at once (`Api.download_many`): one connection pool, one worker budget.
+
+Every name is looked up first, `max_workers` lookups at a time, each in one request that also
+says where the version's manifest is (`VersionFileAccess`: no second request for the manifest's
+URL); the names seen are recorded for offline use in one transaction. Then each distinct version
+is downloaded into its own directory, `max_workers` versions at a time, and every file request of
+every version draws from one set of `max_workers` request slots, over the Api's one HTTP client:
+a job that asks for 300 versions keeps at most `max_workers` requests in flight, not 300 times
+that. Manifests and bytes come from the shared cache when it holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._client import Client
+from ._seen import Sighting
+from .artifacts import Artifact, default_root
+from .errors import ArtifactkitError, DownloadManyError
+from .transfer.cache import Cache
+from .transfer.download import DownloadResult
+from .transfer.fetch import Cancelled
+from .transfer.limits import default_workers
+from .transfer.place import Placement
+from .transfer.slots import Slots
+
+Resolver = Callable[[str], "tuple[Artifact, str | None, str | None]"]
+"""A name -> (the version, its manifest's URL if the lookup gave it, the name to remember it by)."""
+
+
+@dataclass(frozen=True)
+class ManyDownload:
+    """The outcome for one of the versions given to `Api.download_many()`."""
+
+    name: str
+    """The name as given (for a version given as an `Artifact`, its `qualified_name`)."""
+    artifact: Artifact | None
+    """The version it resolved to; None when the name could not be resolved."""
+    root: Path | None
+    """The directory its files went to (`<root>/<name>:<version>`); None when it was not resolved."""
+    result: DownloadResult | None
+    """What the download did with each file; None when it failed."""
+    error: BaseException | None
+    """Why it failed (`NotFoundError`, `DownloadError`, `NotCachedError`, ...); None when it succeeded."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether this version was downloaded (and verified) completely."""
+        return self.error is None
+
+
+def download_many(
+    client: Client,
+    items: Iterable[str | Artifact],
+    resolve: Resolver,
+    root: str | os.PathLike[str] | None,
+    *,
+    path_prefix: str | None = None,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    max_workers: int | None = None,
+    skip_cache: bool = False,
+    placement: Placement = "copy",
+    raise_errors: bool = True,
+) -> list[ManyDownload]:
+    """See `Api.download_many()`."""
+    if max_workers is not None and max_workers < 1:
+        raise ValueError("max_workers must be at least 1")
+    given = list(items)
+    workers = max_workers or default_workers()
+    base = None if root is None else Path(os.path.abspath(root))
+    names = [item.qualified_name if isinstance(item, Artifact) else item for item in given]
+    cancel = threading.Event()
+    slots = Slots(min(workers, client.transport.max_connections), cancel, Cancelled)
+    outcomes: list[ManyDownload | None] = [None] * len(given)
+    with Cache(client.cache_root) as cache, ThreadPoolExecutor(workers, thread_name_prefix="artifactkit-many") as pool:
+        try:
+            # 1. every name looked up (the server probed once first, not by every thread at once)
+            if not client.offline and any(isinstance(item, str) for item in given):
+                client.operations  # noqa: B018 - the probe, once
+            lookups: list[Future[tuple[Artifact, str | None, str | None]] | None] = [
+                pool.submit(resolve, item) if isinstance(item, str) else None for item in given
+            ]
+            resolved: list[tuple[Artifact, str | None] | None] = []
+            sightings: list[Sighting] = []
+            now = time.time()
+            for index, (item, lookup) in enumerate(zip(given, lookups, strict=True)):
+                if lookup is None:
+                    assert isinstance(item, Artifact)
+                    resolved.append((item, None))
+                    continue
+                try:
+                    artifact, manifest_url, remember_as = lookup.result()
+                except ArtifactkitError as exc:
+                    outcomes[index] = ManyDownload(names[index], None, None, None, exc)
+                    resolved.append(None)
+                    continue
+                resolved.append((artifact, manifest_url))
+                if remember_as is not None:
+                    sightings.append(artifact._sighting([remember_as], now))
+            if sightings:
+                client.seen.record(client.transport.base_url, sightings)
+
+            # 2. each distinct version into its own directory, all files drawing from one budget
+            def fetch(artifact: Artifact, manifest_url: str | None, target: Path) -> DownloadResult:
+                artifact._manifest_at(manifest_url)
+                return artifact._download_files(
+                    target,
+                    path_prefix=path_prefix,
+                    include=include,
+                    exclude=exclude,
+                    max_workers=workers,
+                    skip_cache=skip_cache,
+                    progress=False,
+                    placement=placement,
+                    cache=cache,
+                    slots=slots,
+                )
+
+            jobs: dict[tuple[str, Path], Future[DownloadResult]] = {}
+            targets: list[Path | None] = []
+            for found in resolved:
+                if found is None:
+                    targets.append(None)
+                    continue
+                artifact, manifest_url = found
+                target = default_root(artifact, base=base)
+                targets.append(target)
+                key = (artifact.id, target)
+                if key not in jobs:
+                    jobs[key] = pool.submit(fetch, artifact, manifest_url, target)
+            for index, found in enumerate(resolved):
+                where = targets[index]
+                if found is None or where is None:
+                    continue
+                job = jobs[(found[0].id, where)]
+                try:
+                    outcomes[index] = ManyDownload(names[index], found[0], where, job.result(), None)
+                except (ArtifactkitError, OSError, ValueError) as exc:
+                    outcomes[index] = ManyDownload(names[index], found[0], where, None, exc)
+        except BaseException:  # Ctrl-C: start nothing more; partial bytes stay for a resume
+            cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    results = [outcome for outcome in outcomes if outcome is not None]
+    failures = tuple((o.name, o.error) for o in results if o.error is not None)
+    if failures and raise_errors:
+        shown = "; ".join(f"{name}: {error}" for name, error in failures[:5])
+        more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+        error = DownloadManyError(
+            f"{len(failures)} of {len(results)} version(s) could not be downloaded: {shown}{more}", failures=failures
+        )
+        error.results = results
+        raise error from failures[0][1]
+    return results
