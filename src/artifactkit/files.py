@@ -53,6 +53,8 @@ class ArtifactFiles(Paginator["File"]):
 
     def _fetch_page(self, cursor: str | None) -> Page[File]:
         a = self.artifact
+        if self.client.offline:
+            return self._page_from_manifest(cursor)
         found = self.client.operations.files(
             a, names=self.names, cursor=cursor, per_page=self.per_page, what=f"listing the files of {a.qualified_name}"
         )
@@ -60,6 +62,39 @@ class ArtifactFiles(Paginator["File"]):
             raise NotFoundError(f"{a.qualified_name} not found", kind="version", path=a.qualified_name)
         items = [File._wrap(self.client, self.artifact, node) for node in found.items]
         return Page(items, found.end_cursor, found.has_next, found.total_count)
+
+    def _page_from_manifest(self, cursor: str | None) -> Page[File]:
+        """Offline: the page made from the cached manifest (no URLs, IDs or times: the server keeps those)."""
+        from ._generated.fragments import FileFields
+
+        entries = sorted(self.artifact.manifest.entries.values(), key=lambda e: e.path)
+        if self.names is not None:
+            wanted = set(self.names)
+            entries = [e for e in entries if e.path in wanted]
+        start = int(cursor) if cursor and cursor.isdigit() else 0
+        chosen = entries[start : start + self.per_page]
+        end = start + len(chosen)
+        items = [
+            File._wrap(
+                self.client,
+                self.artifact,
+                FileFields(
+                    id="",
+                    name=e.path,
+                    size_bytes=e.size,
+                    checksum=None if e.is_reference else e.digest,
+                    digest=e.digest,
+                    mimetype=None,
+                    url=None,
+                    direct_url=e.ref or "",
+                    storage_path=None,
+                    updated_at=None,
+                    is_reference=e.is_reference,
+                ),
+            )
+            for e in chosen
+        ]
+        return Page(items, str(end), end < len(entries), len(entries))
 
     def __repr__(self) -> str:
         return f"<ArtifactFiles {self.artifact.qualified_name}>"

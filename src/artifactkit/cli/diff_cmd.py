@@ -12,6 +12,7 @@ from .output import (
     EXIT_OK,
     JSON_SCHEMA_VERSION,
     add_connection_options,
+    add_offline_option,
     add_organization_option,
     files_text,
     make_api,
@@ -49,6 +50,7 @@ def register(commands: Any) -> None:
         "NAME:<digest> whose manifests are cached then need no request at all",
     )
     add_organization_option(parser)
+    add_offline_option(parser)
     add_connection_options(parser)
     parser.set_defaults(handler=run, take_extra=_take_paths, result_exit_codes=True, on_interrupt="nothing was changed")
 

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from .._sizes import human_size
 from ..transfer.place import PLACEMENTS
 from .output import (
+    EXIT_ERROR,
     EXIT_NOT_FOUND,
     EXIT_OK,
     JSON_SCHEMA_VERSION,
     add_connection_options,
+    add_offline_option,
     add_organization_option,
+    exit_code_for,
     files_text,
     make_api,
+    one_line,
     table,
 )
 
@@ -26,15 +31,22 @@ _LABELS = {"fetch": "download", "cache": "from cache", "keep": "up to date"}
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "get",
-        help="download an artifact version",
+        help="download artifact versions",
         description=(
-            "Download ENTITY/PROJECT/NAME[:VERSION] (default :latest). Every file is checked against "
-            "its MD5; files already present and intact are not rewritten; bytes already in the shared "
-            "cache are not fetched again; an interrupted download continues where it stopped."
+            "Download ENTITY/PROJECT/NAME[:VERSION] (default :latest), or several at once. Every file is "
+            "checked against its MD5; files already present and intact are not rewritten; bytes already in "
+            "the shared cache are not fetched again; an interrupted download continues where it stopped. "
+            "Several versions share one connection pool and one --workers budget, each into "
+            "ROOT/NAME:VERSION; every one is tried, and the exit code is the failures' own when they agree."
         ),
     )
-    parser.add_argument("name", help="[[ENTITY/]PROJECT/]NAME[:VERSION or :ALIAS]")
-    parser.add_argument("--root", type=Path, help="destination directory (default ./artifacts/NAME:VERSION, as wandb)")
+    parser.add_argument("names", nargs="+", metavar="name", help="[[ENTITY/]PROJECT/]NAME[:VERSION or :ALIAS]")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="destination directory (default ./artifacts/NAME:VERSION, as wandb); with several names, "
+        "the directory holding each NAME:VERSION (default ./artifacts)",
+    )
     parser.add_argument("-t", "--type", dest="type_name", help="fail unless the version has this artifact type")
     parser.add_argument("--prefix", help="only files whose path starts with this")
     parser.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
@@ -56,6 +68,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the download root")
     add_organization_option(parser)
+    add_offline_option(parser)
     add_connection_options(parser)
     parser.set_defaults(
         handler=run,
@@ -69,6 +82,9 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
+    if len(args.names) > 1:
+        return _run_many(args)
+    args.name = args.names[0]
     with make_api(args) as api:
         artifact = api.artifact(args.name, type=args.type_name)
         result = artifact.download_files(
@@ -132,3 +148,73 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_NOT_FOUND
     return EXIT_OK
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    """Several versions at once: one line (or JSON record) per version, then the failures' exit code."""
+    if args.dry_run:
+        raise ValueError("--dry-run takes one name; run it once per version")
+    if args.type_name is not None:
+        raise ValueError("--type takes one name; check the versions' types with `artifactkit show`")
+    with make_api(args) as api:
+        outcomes = api.download_many(
+            args.names,
+            args.root,
+            path_prefix=args.prefix,
+            include=args.include,
+            exclude=args.exclude,
+            max_workers=args.workers,
+            skip_cache=args.skip_cache,
+            placement=args.placement,
+            raise_errors=False,
+        )
+    records = []
+    for outcome in outcomes:
+        result = outcome.result
+        counts = {a: 0 if result is None else len(result.paths(a)) for a in ("fetch", "cache", "keep")}
+        records.append(
+            {
+                "name": outcome.name,
+                "artifact": None if outcome.artifact is None else outcome.artifact.qualified_name,
+                "root": None if outcome.root is None else str(outcome.root),
+                "fetched_files": counts["fetch"],
+                "cached_files": counts["cache"],
+                "unchanged_files": counts["keep"],
+                "bytes_fetched": 0 if result is None else result.bytes_fetched,
+                "error": None if outcome.error is None else one_line(outcome.error),
+                "error_type": None if outcome.error is None else type(outcome.error).__name__,
+            }
+        )
+        if args.json:
+            continue
+        if outcome.error is not None:
+            print(
+                f"artifactkit: error: {outcome.name}: {one_line(outcome.error)} [{type(outcome.error).__name__}]",
+                file=sys.stderr,
+            )
+        elif args.quiet:
+            print(outcome.root)
+        else:
+            assert result is not None and outcome.artifact is not None
+            print(
+                f"{outcome.artifact.qualified_name} -> {outcome.root}: {counts['fetch']} downloaded "
+                f"({human_size(result.bytes_fetched)}), {counts['cache']} from cache, "
+                f"{counts['keep']} already up to date"
+            )
+    failures = [o.error for o in outcomes if o.error is not None]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "schema_version": JSON_SCHEMA_VERSION,
+                    "artifacts": records,
+                    "downloaded": len(outcomes) - len(failures),
+                    "failed": len(failures),
+                },
+                indent=2,
+            )
+        )
+    if not failures:
+        return EXIT_OK
+    codes = {exit_code_for(error) for error in failures}
+    return codes.pop() if len(codes) == 1 else EXIT_ERROR

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._sizes import human_size
 from ..registries import REGISTRY_PREFIX
-from .output import EXIT_OK, add_connection_options, add_organization_option, emit, make_api
+from .output import EXIT_OK, add_connection_options, add_offline_option, add_organization_option, emit, make_api
 
 if TYPE_CHECKING:
     from ..api import Api
@@ -35,6 +35,7 @@ def register(commands: Any) -> None:
     parser.add_argument("-t", "--type", dest="type_name", help="only collections of this artifact type")
     parser.add_argument("--types", action="store_true", help="list the project's artifact types instead")
     add_organization_option(parser)
+    add_offline_option(parser)
     add_connection_options(parser)
     parser.set_defaults(handler=run)
 

@@ -24,6 +24,7 @@ EXIT_NETWORK = 5
 EXIT_INTEGRITY = 6
 EXIT_DISK_FULL = 7
 EXIT_OTHER_IN_DIFF = 8
+EXIT_OFFLINE = 9
 EXIT_INTERRUPTED = 130
 EXIT_DIFFERENT = 1
 """`diff`'s result, as diff(1) has it: the versions differ (its errors then use 8 for "other error")."""
@@ -38,6 +39,7 @@ EXIT_CODES_HELP = """exit codes:
   6  download, import or mirror refused or not verified (digest mismatch, unsafe path, hostile bundle)
   7  not enough disk space (checked before downloading, or the disk filled up)
   8  other error of diff, whose 1 means "the versions differ" (0: equal)
+  9  offline (--offline, WANDB_MODE=offline): not in the cache, or the command needs the server
   130  interrupted"""
 
 
@@ -48,6 +50,11 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_DISK_FULL
     if isinstance(error, (errors.InvalidNameError, errors.ConfigurationError)):
         return EXIT_USAGE
+    if isinstance(error, errors.OfflineError):  # NotCachedError included
+        return EXIT_OFFLINE
+    if isinstance(error, errors.DownloadManyError):
+        codes = {exit_code_for(cause) for _, cause in error.failures}
+        return codes.pop() if len(codes) == 1 else EXIT_ERROR
     if isinstance(error, errors.NotFoundError):
         return EXIT_NOT_FOUND
     if isinstance(error, (errors.AuthenticationError, errors.PermissionDeniedError)):
@@ -196,6 +203,17 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def add_offline_option(parser: argparse.ArgumentParser) -> None:
+    """`--offline`, for the commands that can answer from the cache (docs/offline.md)."""
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=None,
+        help="send nothing: names, manifests and files from the cache only, as last seen online "
+        "(default: on when WANDB_MODE is offline, dryrun or disabled)",
+    )
+
+
 def add_organization_option(parser: argparse.ArgumentParser) -> None:
     """`--organization`, for commands that take registry paths (docs/registry.md: which organization)."""
     parser.add_argument(
@@ -215,6 +233,7 @@ def make_api(args: argparse.Namespace) -> Api:
         base_url=base_url,
         cache_dir=getattr(args, "cache_dir", None),
         organization=getattr(args, "organization", None),
+        offline=getattr(args, "offline", None),
     )
     if api.config.uses_local_server:
         reason = "as --local asked" if base_url else "no W&B server or API key is configured"

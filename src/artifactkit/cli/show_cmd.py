@@ -13,6 +13,7 @@ from .output import (
     EXIT_OK,
     JSON_SCHEMA_VERSION,
     add_connection_options,
+    add_offline_option,
     add_organization_option,
     files_text,
     make_api,
@@ -40,6 +41,7 @@ def register(commands: Any) -> None:
         "([ORG/]wandb-registry-NAME/COLLECTION[:ALIAS])",
     )
     add_organization_option(parser)
+    add_offline_option(parser)
     add_connection_options(parser)
     parser.set_defaults(handler=run, on_interrupt="nothing was changed")
 
@@ -61,7 +63,7 @@ def _links(version: Artifact) -> list[dict[str, Any]] | None:
     try:
         source = version.source_artifact  # itself, or for a link one request
         found = source.linked_artifacts  # one request per 100 collections the version is in
-    except (errors.UnsupportedError, errors.NotFoundError):
+    except (errors.UnsupportedError, errors.NotFoundError, errors.OfflineError):
         return None  # a server before 0.12.11; a source in a project the caller may not see
     return [record for link in found if (record := link_record(link)) is not None]
 
@@ -87,6 +89,8 @@ def describe(version: Artifact, links: list[dict[str, Any]] | None) -> dict[str,
         "created_at": version.created_at,
         "updated_at": version.updated_at,
         "links": links,
+        "seen_at": None if version.seen_at is None else version.seen_at.isoformat(),
+        "aliases_seen_at": {alias: when.isoformat() for alias, when in version.aliases_seen_at.items()},
     }
 
 
@@ -107,8 +111,10 @@ def _text(version: Artifact, document: dict[str, Any]) -> str:
         ("description", document["description"] or "(none)"),
         ("metadata", json.dumps(document["metadata"], ensure_ascii=False, sort_keys=True)),
     ]
+    if document["seen_at"] is not None:  # offline: resolved from what was last seen online
+        rows.insert(1, ("seen online", f"{document['seen_at']} (offline: as last seen; aliases may have moved since)"))
     if links is None:
-        rows.append(("links", "(not known: the server does not list them, or not to you)"))
+        rows.append(("links", "(not known: offline, or the server does not list them, or not to you)"))
     elif not links:
         rows.append(("links", "(none)"))
     for index, link in enumerate(links or []):

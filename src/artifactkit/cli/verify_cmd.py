@@ -7,7 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import EXIT_OK, JSON_SCHEMA_VERSION, add_connection_options, add_organization_option, files_text, make_api
+from .output import (
+    EXIT_OK,
+    JSON_SCHEMA_VERSION,
+    add_connection_options,
+    add_offline_option,
+    add_organization_option,
+    files_text,
+    make_api,
+)
 
 
 def register(commands: Any) -> None:
@@ -24,6 +32,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--root", type=Path, help="the directory to check (default ./artifacts/NAME:VERSION)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (none is drawn unless on a TTY)")
     add_organization_option(parser)
+    add_offline_option(parser)
     add_connection_options(parser)
     parser.set_defaults(handler=run, on_interrupt="nothing was changed; run it again to check from the start")
 
