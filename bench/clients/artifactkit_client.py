@@ -83,6 +83,18 @@ def download_verify() -> dict[str, Any]:
     return {"items": sum(1 for p in root.rglob("*") if p.is_file()), "retries": retries, "verified": True}
 
 
+def download_many() -> dict[str, Any]:
+    """`download-many NAMES_FILE ROOT`: every name of the file (one a line) with `Api.download_many()`."""
+    import artifactkit
+
+    names = Path(argument(2)).read_text().split()
+    with artifactkit.Api() as api:
+        outcomes = api.download_many(names, argument(3))
+        requests = api.client.transport.stats.requests
+    fetched = sum(o.result.bytes_fetched for o in outcomes if o.result is not None)
+    return {"items": len(outcomes), "bytes_fetched": fetched, "client_requests": requests}
+
+
 SCENARIOS = {
     "import": import_only,
     "first-result": time_to_first_result,
@@ -90,6 +102,7 @@ SCENARIOS = {
     "list-files": list_files,
     "download": download,
     "download-verify": download_verify,
+    "download-many": download_many,
 }
 
 if __name__ == "__main__":

@@ -60,6 +60,16 @@ def download_verify() -> dict[str, Any]:
     return {"items": sum(1 for p in root.rglob("*") if p.is_file()), "verified": True}
 
 
+def download_many() -> dict[str, Any]:
+    """`download-many NAMES_FILE ROOT`: `api.artifact(name).download(ROOT/NAME)` for each name, as users loop."""
+    names = Path(argument(2)).read_text().split()
+    api = _api()
+    root = Path(argument(3))
+    for name in names:
+        api.artifact(name).download(str(root / name.rsplit("/", 1)[-1]))
+    return {"items": len(names)}
+
+
 SCENARIOS = {
     "import": import_only,
     "first-result": time_to_first_result,
@@ -67,6 +77,7 @@ SCENARIOS = {
     "list-files": list_files,
     "download": download,
     "download-verify": download_verify,
+    "download-many": download_many,
 }
 
 if __name__ == "__main__":
