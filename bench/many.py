@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -116,9 +116,10 @@ def main() -> None:
     data_dir = CACHE / f"many-{args.count}"
     with EmulatorProcess(data_dir) as emulator:
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="bench-many-seed-") as work:
-            with Api(api_key=emulator.api_key, base_url=emulator.url, cache_dir=Path(work) / "cache") as api:
-                names = seed(api, Path(work), args.count)
+        seed_cache = Path(tempfile.mkdtemp(prefix="bench-many-seed-"))
+        with Api(api_key=emulator.api_key, base_url=emulator.url, cache_dir=seed_cache / "cache") as api:
+            names = seed(api, seed_cache, args.count)
+        shutil.rmtree(seed_cache, ignore_errors=True)
         print(f"seeded {len(names)} artifacts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         h = Harness(emulator, args.repeat)
         names_file = h.scratch / "names.txt"

@@ -81,10 +81,15 @@ def test_get_several_then_again_offline_with_no_network(
     shown = _cli(["show", names[1], "--json"], {**env, "WANDB_MODE": "offline"}, tmp_path)
     assert shown.returncode == 0, shown.stderr
     described = json.loads(shown.stdout)
-    assert described["version"] == "v0" and described["seen_at"] and set(described["aliases_seen_at"]) == {
-        "best",
-        "latest",
-    }
+    assert (
+        described["version"] == "v0"
+        and described["seen_at"]
+        and set(described["aliases_seen_at"])
+        == {
+            "best",
+            "latest",
+        }
+    )
     listed = _cli(["ls", names[2], "--json"], {**env, "WANDB_MODE": "offline"}, tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert [f["path"] for f in json.loads(listed.stdout)["files"]] == ["x.txt"]
@@ -93,9 +98,7 @@ def test_get_several_then_again_offline_with_no_network(
     assert sum(settled_stats(emulator).requests.values()) == 0
 
 
-def test_offline_misses_exit_9_naming_what_is_missing(
-    emulator: EmbeddedEmulator, project: str, tmp_path: Path
-) -> None:
+def test_offline_misses_exit_9_naming_what_is_missing(emulator: EmbeddedEmulator, project: str, tmp_path: Path) -> None:
     names = _seed(emulator, tmp_path, project, 2)
     online = _cli(["get", names[0], "--root", "out"], _env(emulator, tmp_path, offline=False), tmp_path)
     assert online.returncode == 0, online.stderr
