@@ -470,10 +470,12 @@ class Api:
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """The version `entity/project/name:alias` (`:v3`, `:latest`, no alias = latest)."""
+        shown = name
         if self.offline and is_version_id(name):
             artifact = self._seen_version(name)
         else:
             path = self._artifact_path(name)
+            shown = str(path)
             if self.offline:
                 artifact = self._seen_version(_seen_name(path))
             else:
@@ -483,7 +485,7 @@ class Api:
                 self.client.seen.record(self.base_url, [found._sighting([_seen_name(path)], time.time())])
                 artifact = found
         if type is not None and artifact.type != type:
-            raise NotFoundError(f"{name} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=name)
+            raise NotFoundError(f"{shown} is of type {artifact.type!r}, not {type!r}", kind="artifact type", path=shown)
         return artifact
 
     def _seen_version(self, name: str) -> Artifact:
