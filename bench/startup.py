@@ -75,8 +75,7 @@ print(json.dumps({"api": constructed - start, "seconds": done - start}))
 
 def pip_install(python: Path, *requirements: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--disable-pip-version-check"]
-        + list(requirements),
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", *requirements],
         check=True,
         stderr=subprocess.DEVNULL,
     )
@@ -191,7 +190,8 @@ def _ms(seconds: float) -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| scenario | artifactkit | wandb | ratio | process wall ak / wandb | requests (artifactkit) | requests (wandb) |",
+        "| scenario | artifactkit | wandb | ratio | process wall ak / wandb | requests (artifactkit) "
+        "| requests (wandb) |",
         "|---|---|---|---|---|---|---|",
     ]
     for scenario in results["scenarios"]:
@@ -234,7 +234,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {TITLES[scenario['key']]} | {show(ak)} | {show(wb)} | {ratio} | {walls} | {reqs(ak)} | {reqs(wb)} |"
         )
     if results.get("importtime"):
-        lines += ["", "Heaviest top-level imports of import + `Api()` (`python -X importtime`, one run, cumulative):", ""]
+        lines += ["", "Heaviest top-level imports of import + `Api()` (`python -X importtime`, one run):", ""]
         for client, rows in results["importtime"].items():
             lines.append(f"* {client}: " + ", ".join(f"{name} {us / 1000:.0f} ms" for us, name in rows[:6]))
     return "\n".join(lines)
