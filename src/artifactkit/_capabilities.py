@@ -11,14 +11,17 @@ server's age. Documents are never rewritten at run time: each family has its own
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 from ._graphql import Session
 from ._pagination import Page
+from ._probe_cache import ProbeCache, ServerAnswer
 from .errors import BadRequestError, GraphQLError, UnsupportedError
 
 if TYPE_CHECKING:
@@ -595,40 +598,111 @@ COLLECTION_FILTERING = "ARTIFACT_COLLECTIONS_FILTERING_SORTING"
 """Server-side filters and orders; with it, an organization may also offer advanced registry search."""
 
 
-class Capabilities:
-    """What one server supports, probed once per client (one `serverInfo` request, on first need)."""
+# What a server answers to an operation it does not know: the sign that a cached answer about it is stale.
+_UNKNOWN_TO_SERVER = ("Cannot query field", "Unknown argument", "Unknown type", "Unknown field")
 
-    def __init__(self, session: Session) -> None:
+
+def _server_lacks_operation(exc: Exception) -> bool:
+    """Whether the server refused a request as invalid GraphQL (a field, argument or type it lacks)."""
+    texts = [str(exc)]
+    if isinstance(exc, GraphQLError):
+        texts += [str(e.get("message", "")) for e in exc.errors]
+    return any(sign in text for text in texts for sign in _UNKNOWN_TO_SERVER)
+
+
+class _RecheckedOperations:
+    """The operations chosen from a cached answer: one the server refuses as unknown GraphQL means the
+    server changed behind its URL; the answer is dropped, the server probed again and the call sent
+    once more through whatever that probe chooses."""
+
+    def __init__(self, capabilities: Capabilities) -> None:
+        self._capabilities = capabilities
+
+    def __getattr__(self, name: str) -> Any:
+        chosen = getattr(self._capabilities._chosen_operations(), name)
+        if not callable(chosen):
+            return chosen
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return chosen(*args, **kwargs)
+            except (GraphQLError, BadRequestError) as exc:
+                if not self._capabilities.recheck_after(exc):
+                    raise
+            return getattr(self._capabilities._chosen_operations(), name)(*args, **kwargs)
+
+        return call
+
+
+class Capabilities:
+    """What one server supports: probed once per client (one `serverInfo` request, on first need),
+    or read from the answer another process kept for this server (`_probe_cache`)."""
+
+    def __init__(self, session: Session, cache: ProbeCache | None = None) -> None:
         self._session = session
+        self._cache = cache
         self._collection_edges: bool | None = None
         self._operations: CollectionOperations | None = None
         self._features: frozenset[str] | None = None
+        self._answer: ServerAnswer | None = None
+        self.from_cache = False
+        """Whether what is known came from the shared cache rather than from this server in this process."""
 
     @property
     def collection_edges(self) -> bool:
         """Whether the server has `ArtifactType.artifactCollection(s)`."""
         if self._collection_edges is None:
-            info = self._session.call(lambda c: c.server_cli_version(), "asking the server for its version")
-            version = "0"
-            if info.server_info is not None and isinstance(info.server_info.cli_version_info, dict):
-                version = str(info.server_info.cli_version_info.get("max_cli_version") or "0")
+            cached = None if self._cache is None else self._cache.load()
+            if cached is not None:
+                version = cached.max_cli_version
+                self._answer, self.from_cache = cached, True
+                if cached.features is not None:
+                    self._features = cached.features
+            else:
+                version = self._probe_version()
+                self._answer = ServerAnswer(version, None, time.time())
+                if self._cache is not None:
+                    self._cache.store(self._answer)
             self._collection_edges = version_tuple(version) >= COLLECTION_EDGES_MIN_VERSION
             log.info(
-                "the server reports max_cli_version %s: %s",
+                "the server reports max_cli_version %s%s: %s",
                 version,
+                " (kept from an earlier probe)" if self.from_cache else "",
                 "artifactCollection(s) edges (modern operations)"
                 if self._collection_edges
                 else "older than 0.12.11, artifactSequence(s) edges only (legacy operations)",
             )
         return self._collection_edges
 
-    @property
-    def operations(self) -> CollectionOperations:
-        """The switch: modern or legacy reads, chosen once."""
+    def _probe_version(self) -> str:
+        info = self._session.call(lambda c: c.server_cli_version(), "asking the server for its version")
+        if info.server_info is not None and isinstance(info.server_info.cli_version_info, dict):
+            return str(info.server_info.cli_version_info.get("max_cli_version") or "0")
+        return "0"
+
+    def _chosen_operations(self) -> CollectionOperations:
         if self._operations is None:
             modern = self.collection_edges
             self._operations = ModernOperations(self._session) if modern else LegacyOperations(self._session)
         return self._operations
+
+    @property
+    def operations(self) -> CollectionOperations:
+        """The switch: modern or legacy reads, chosen once (and again if a cached choice proves stale)."""
+        chosen = self._chosen_operations()
+        return cast("CollectionOperations", _RecheckedOperations(self)) if self.from_cache else chosen
+
+    def recheck_after(self, exc: Exception) -> bool:
+        """After `exc` from a request chosen by a cached answer: whether the server changed (it did not
+        know the request), in which case the answer is dropped and the server will be probed again."""
+        if not self.from_cache or not _server_lacks_operation(exc):
+            return False
+        log.info("the server refused a request its cached answer allowed (%s): probing it again", exc)
+        if self._cache is not None:
+            self._cache.discard()
+        self._collection_edges, self._operations, self._features = None, None, None
+        self._answer, self.from_cache = None, False
+        return True
 
     @property
     def features(self) -> frozenset[str]:
@@ -637,9 +711,13 @@ class Capabilities:
         A server that does not know `ServerInfo.features` answers the question with a GraphQL
         error; it then has none of them.
         """
+        modern = self.collection_edges  # may bring the features along from the shared answer
         if self._features is None:
-            self._features = self._probe_features() if self.collection_edges else frozenset()
+            self._features = self._probe_features() if modern else frozenset()
             log.info("the server enables features: %s", ", ".join(sorted(self._features)) or "none")
+            if self._cache is not None and self._answer is not None and self._answer.features is None:
+                self._answer = dataclasses.replace(self._answer, features=self._features)
+                self._cache.store(self._answer)
         return self._features
 
     def _probe_features(self) -> frozenset[str]:

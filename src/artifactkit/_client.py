@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from ._capabilities import Capabilities, CollectionOperations
 from ._graphql import Session
+from ._probe_cache import ProbeCache
 from ._transport import Transport
 
 if TYPE_CHECKING:
@@ -61,7 +62,10 @@ class Client(Session):
     ) -> None:
         super().__init__(transport)
         self.cache_root = cache_root
-        self.capabilities = Capabilities(self)
+        # The probe's answer is shared with other processes through the cache, except where requests go
+        # through a caller's own transport (a mock, a wrapper): no other process talks to that server.
+        self.probe_cache = None if transport.custom_sender else ProbeCache(cache_root, transport.base_url)
+        self.capabilities = Capabilities(self, self.probe_cache)
         self.organization = organization
         """The configured organization (`organization` setting), for registry paths that name none."""
         self.entity_organizations: dict[str, EntityOrganizations] = {}
@@ -92,8 +96,10 @@ class Client(Session):
 
     def forget_capabilities(self) -> None:
         """Probe the server again on the next call that needs to know what it supports (and ask
-        again which organizations entities belong to)."""
-        self.capabilities = Capabilities(self)
+        again which organizations entities belong to); the answer other processes share is dropped too."""
+        if self.probe_cache is not None:
+            self.probe_cache.discard()
+        self.capabilities = Capabilities(self, self.probe_cache)
         self.entity_organizations.clear()
         self.advanced_search.clear()
 

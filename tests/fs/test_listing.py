@@ -98,8 +98,10 @@ def test_glob_find_and_du_come_from_one_manifest(
     stats = settled_stats(emulator)
     assert stats.operations["VersionFileAccess"] == 1  # v0 is looked up once
     assert stats.requests["blob"] == 1  # the manifest, once
-    assert stats.operations["ServerCliVersion"] == 1  # the Api's one capability probe
-    assert sum(stats.requests.values()) == 3  # the probe, the lookup, the manifest
+    # At most the Api's one capability probe: none when an earlier client kept the server's answer in this cache.
+    probes = stats.operations.get("ServerCliVersion", 0)
+    assert probes <= 1
+    assert sum(stats.requests.values()) == 2 + probes  # the lookup, the manifest
 
 
 def test_unknown_versions_and_paths_are_file_not_found_with_the_typed_cause(

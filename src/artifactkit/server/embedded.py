@@ -28,8 +28,11 @@ from .settings import Settings
 class EmbeddedEmulator:
     """An emulator on a background thread of this process; `stats` and `store` are at hand."""
 
-    def __init__(self, data_dir: Path, *, legacy: bool = False, user: str = "local", **settings: Any) -> None:
+    def __init__(
+        self, data_dir: Path, *, legacy: bool = False, user: str = "local", port: int = 0, **settings: Any
+    ) -> None:
         self.settings = Settings(data_dir=Path(data_dir), legacy=legacy, **settings)
+        self.port = port
         self.emulator = Emulator(self.settings)
         self.user = user
         self.api_key = first_key(self.emulator.store, user).key
@@ -37,7 +40,7 @@ class EmbeddedEmulator:
         self.url = ""
 
     def start(self) -> EmbeddedEmulator:
-        self._server = RunningServer(self.emulator, "127.0.0.1", 0)
+        self._server = RunningServer(self.emulator, "127.0.0.1", self.port)
         self.url = self._server.start()
         return self
 

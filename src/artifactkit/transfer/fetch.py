@@ -668,33 +668,41 @@ class Fetcher:
 
 
 class _Sink:
-    """Writes and hashes a body's chunks in order on its own thread, a few chunks behind the network."""
+    """Writes and hashes a body's chunks in order, a few chunks behind the network: the writing and
+    the hashing each on a thread of its own, so that a long body costs the slower of the two, not
+    their sum (both release the GIL for large buffers)."""
 
     def __init__(self, out: Any, hasher: Any) -> None:
-        self._out = out
-        self._hasher = hasher
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=SINK_DEPTH)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="artifactkit-sink", daemon=True)
-        self._thread.start()
+        self._lanes = [self._lane(out.write, "artifactkit-write"), self._lane(hasher.update, "artifactkit-hash")]
 
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
+    def _lane(
+        self, consume: Callable[[bytes], object], name: str
+    ) -> tuple[queue.Queue[bytes | None], threading.Thread]:
+        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=SINK_DEPTH)
+        thread = threading.Thread(target=self._run, args=(chunks, consume), name=name, daemon=True)
+        thread.start()
+        return chunks, thread
+
+    def _run(self, chunks: queue.Queue[bytes | None], consume: Callable[[bytes], object]) -> None:
+        while (chunk := chunks.get()) is not None:
             if self._error is None:
                 try:
-                    self._out.write(chunk)
-                    self._hasher.update(chunk)
+                    consume(chunk)
                 except BaseException as exc:  # re-raised in the receiving thread
                     self._error = exc
 
     def put(self, chunk: bytes) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put(chunk)
+        for chunks, _ in self._lanes:
+            chunks.put(chunk)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        for chunks, _ in self._lanes:
+            chunks.put(None)
+        for _, thread in self._lanes:
+            thread.join()
         if self._error is not None:
             raise self._error
 
