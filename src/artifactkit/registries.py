@@ -50,6 +50,7 @@ from .organizations import advanced_search, fetch_organization, require_registry
 from .users import User
 
 if TYPE_CHECKING:
+    from ._generated.client import GeneratedClient
     from ._generated.fragments import ArtifactCollectionFields, MembershipFields, RegistryFields
 
 log = logging.getLogger("artifactkit")
@@ -546,16 +547,6 @@ def create_registry(
 # -- search -------------------------------------------------------------------------------------
 
 
-def _org_entity_node(result: Any, organization: str) -> Any:
-    org = result.organization
-    if org is None or org.org_entity is None:
-        raise OrganizationNotFoundError(
-            f"Organization {organization!r} not found. Please verify the organization name is correct.",
-            path=organization,
-        )
-    return org.org_entity
-
-
 class ChainedListing(Generic[T]):
     """The items of several listings one after the other (after an ordered parent listing).
 
@@ -603,7 +594,27 @@ def _no_start(start: str | None, parent: str, order: str) -> None:
         )
 
 
-class Registries(Paginator[Registry]):
+class _OrganizationSearch(Paginator[T]):
+    """A listing of an organization's registry search: it holds the client and the organization, and
+    asks for a page through the organization's entity."""
+
+    def __init__(self, client: Client, organization: str, per_page: int, start: str | None) -> None:
+        super().__init__(per_page, start=start)
+        self.client = client
+        self.organization = organization
+
+    def _org_entity(self, fetch: Callable[[GeneratedClient], Any], what: str) -> Any:
+        """The organization's entity in the answer to `fetch` (`what`, said of the organization)."""
+        org = self.client.call(fetch, f"{what} of organization {self.organization!r}").organization
+        if org is None or org.org_entity is None:
+            raise OrganizationNotFoundError(
+                f"Organization {self.organization!r} not found. Please verify the organization name is correct.",
+                path=self.organization,
+            )
+        return org.org_entity
+
+
+class Registries(_OrganizationSearch[Registry]):
     """An organization's registries that the caller may see, filtered and ordered on the server.
 
     `collections()` and `versions()` search inside the registries this listing selects.
@@ -620,20 +631,17 @@ class Registries(Paginator[Registry]):
         per_page: int = DEFAULT_REGISTRY_PER_PAGE,
         start: str | None = None,
     ) -> None:
-        super().__init__(per_page, start=start)
-        self.client = client
-        self.organization = organization
+        super().__init__(client, organization, per_page, start)
         self.filter = check_filter(filter, REGISTRY_FILTER, "registries", registry_names=True)
         self.order = check_order(order, REGISTRY_ORDER, "registries")
 
     def _fetch_page(self, cursor: str | None) -> Page[Registry]:
-        result = self.client.call(
+        connection = self._org_entity(
             lambda c: c.organization_registries(
                 self.organization, filters=self.filter, order=self.order, cursor=cursor, per_page=self.per_page
             ),
-            f"listing the registries of organization {self.organization!r}",
-        )
-        connection = _org_entity_node(result, self.organization).projects
+            "listing the registries",
+        ).projects
         if connection is None:
             return Page([], None, False)
         items = [
@@ -685,7 +693,7 @@ class Registries(Paginator[Registry]):
         return f"<Registries of {self.organization}>"
 
 
-class RegistryCollections(Paginator[ArtifactCollection]):
+class RegistryCollections(_OrganizationSearch[ArtifactCollection]):
     """Collections across the registries a filter selects, counted by the server."""
 
     def __init__(
@@ -699,15 +707,13 @@ class RegistryCollections(Paginator[ArtifactCollection]):
         per_page: int = DEFAULT_REGISTRY_PER_PAGE,
         start: str | None = None,
     ) -> None:
-        super().__init__(per_page, start=start)
-        self.client = client
-        self.organization = organization
+        super().__init__(client, organization, per_page, start)
         self.registry_filter = check_filter(registry_filter, REGISTRY_FILTER, "registries", registry_names=True)
         self.collection_filter = check_filter(collection_filter, COLLECTION_FILTER, "collections")
         self.order = check_order(order, COLLECTION_ORDER, "collections")
 
     def _fetch_page(self, cursor: str | None) -> Page[ArtifactCollection]:
-        result = self.client.call(
+        connection = self._org_entity(
             lambda c: c.search_registry_collections(
                 self.organization,
                 registry_filter=self.registry_filter,
@@ -716,9 +722,8 @@ class RegistryCollections(Paginator[ArtifactCollection]):
                 cursor=cursor,
                 per_page=self.per_page,
             ),
-            f"searching the registry collections of organization {self.organization!r}",
-        )
-        connection = _org_entity_node(result, self.organization).artifact_collections
+            "searching the registry collections",
+        ).artifact_collections
         if connection is None:
             return Page([], None, False, 0)
         items = [
@@ -799,7 +804,7 @@ class OrderedCollections(ChainedListing[ArtifactCollection]):
         return _versions_of_each(self.client, self.organization, self, filter, order, per_page)
 
 
-class RegistryVersions(Paginator[Artifact]):
+class RegistryVersions(_OrganizationSearch[Artifact]):
     """Versions linked into the registries and collections the filters select.
 
     The server does not count them (`len()` raises `TypeError`). Whether `order` and the advanced
@@ -820,9 +825,7 @@ class RegistryVersions(Paginator[Artifact]):
         per_page: int = DEFAULT_REGISTRY_PER_PAGE,
         start: str | None = None,
     ) -> None:
-        super().__init__(per_page, start=start)
-        self.client = client
-        self.organization = organization
+        super().__init__(client, organization, per_page, start)
         if advanced_search(client, organization):
             registries, collections, versions = (
                 ADVANCED_REGISTRY_FILTER,
@@ -842,7 +845,7 @@ class RegistryVersions(Paginator[Artifact]):
         self.artifact_filter = check_filter(artifact_filter, versions, "versions")
 
     def _fetch_page(self, cursor: str | None) -> Page[Artifact]:
-        result = self.client.call(
+        connection = self._org_entity(
             lambda c: c.search_registry_versions(
                 self.organization,
                 registry_filter=self.registry_filter,
@@ -852,9 +855,8 @@ class RegistryVersions(Paginator[Artifact]):
                 cursor=cursor,
                 per_page=self.per_page,
             ),
-            f"searching the registry versions of organization {self.organization!r}",
-        )
-        connection = _org_entity_node(result, self.organization).artifact_memberships
+            "searching the registry versions",
+        ).artifact_memberships
         if connection is None:
             return Page([], None, False)
         items = [
