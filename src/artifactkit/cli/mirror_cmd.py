@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,52 +135,25 @@ def run_mirror(args: argparse.Namespace) -> int:
                 print(f"artifactkit: {label}: using the local emulator at {api.base_url}", file=sys.stderr)
         report = _guarded(
             args,
-            lambda: source.mirror(
-                args.source,
-                target,
-                to=args.target,
-                versions=args.versions,
-                dry_run=args.dry_run,
-                verify=args.verify,
-                max_workers=args.workers,
-                progress=_progress(args),
-            ),
+            lambda: source.mirror(args.source, target, to=args.target, versions=args.versions, **_options(args)),
         )
     return _show(args, report, "mirror")
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _check_workers(args)
-    with make_api(args) as api:
-        report = _guarded(
-            args,
-            lambda: api.export(
-                args.names,
-                args.directory,
-                dry_run=args.dry_run,
-                verify=args.verify,
-                max_workers=args.workers,
-                progress=_progress(args),
-            ),
-        )
-    return _show(args, report, "export")
+    return _on_one_server(args, lambda api: api.export(args.names, args.directory, **_options(args)))
 
 
 def run_import(args: argparse.Namespace) -> int:
+    return _on_one_server(args, lambda api: api.import_bundle(args.directory, to=args.target, **_options(args)))
+
+
+def _on_one_server(args: argparse.Namespace, call: Callable[[Api], MirrorReport]) -> int:
+    """`export` and `import`: `call` on the server the options name, its report shown as `args.command`."""
     _check_workers(args)
     with make_api(args) as api:
-        report = _guarded(
-            args,
-            lambda: api.import_bundle(
-                args.directory,
-                to=args.target,
-                dry_run=args.dry_run,
-                verify=args.verify,
-                max_workers=args.workers,
-                progress=_progress(args),
-            ),
-        )
-    return _show(args, report, "import")
+        report = _guarded(args, lambda: call(api))
+    return _show(args, report, args.command)
 
 
 def _check_workers(args: argparse.Namespace) -> None:
@@ -187,8 +161,10 @@ def _check_workers(args: argparse.Namespace) -> None:
         raise ValueError("--workers must be at least 1")
 
 
-def _progress(args: argparse.Namespace) -> bool | None:
-    return False if (args.no_progress or args.json) else None
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keywords every verb passes from the options `_common` adds."""
+    progress = False if (args.no_progress or args.json) else None
+    return {"dry_run": args.dry_run, "verify": args.verify, "max_workers": args.workers, "progress": progress}
 
 
 def _guarded(args: argparse.Namespace, call: Any) -> MirrorReport:
