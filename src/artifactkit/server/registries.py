@@ -10,6 +10,7 @@ does, and a `wandb-registry-*` project under any other entity is refused everywh
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from . import ids, policy
@@ -214,23 +215,31 @@ def delete_project_members(ctx: Context, input: dict[str, Any]) -> dict[str, Any
 
 @mutation("updateProjectMember")
 def update_project_member(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
-    project = _registry(ctx, input["projectId"], "change roles in")
-    role = check_registry_role(input["userProjectRole"])
-    user_id = ids.decode(input["userId"], "User")
-    if ctx.store.registry_user_role(project["id"], user_id) is None:
-        raise NotFound(f"user {input['userId']} is not a member of registry {project['name']}")
-    ctx.store.put_registry_user(project["id"], user_id, role)
-    return {"success": True, "clientMutationId": input.get("clientMutationId")}
+    return _change_role(ctx, input, "user", "User", ctx.store.registry_user_role, ctx.store.put_registry_user)
 
 
 @mutation("updateProjectTeamMember")
 def update_project_team_member(ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
+    return _change_role(ctx, input, "team", "Entity", ctx.store.registry_team_role, ctx.store.put_registry_team)
+
+
+def _change_role(
+    ctx: Context,
+    input: dict[str, Any],
+    kind: str,
+    id_type: str,
+    current: Callable[[int, int], str | None],
+    put: Callable[[int, int, str], None],
+) -> dict[str, Any]:
+    """A member's new role in a registry (its admins); the member is named by `<kind>Id`, the role by
+    `<kind>ProjectRole`, and must be a member already."""
     project = _registry(ctx, input["projectId"], "change roles in")
-    role = check_registry_role(input["teamProjectRole"])
-    team_id = ids.decode(input["teamId"], "Entity")
-    if ctx.store.registry_team_role(project["id"], team_id) is None:
-        raise NotFound(f"team {input['teamId']} is not a member of registry {project['name']}")
-    ctx.store.put_registry_team(project["id"], team_id, role)
+    role = check_registry_role(input[f"{kind}ProjectRole"])
+    global_id = input[f"{kind}Id"]
+    member_id = ids.decode(global_id, id_type)
+    if current(project["id"], member_id) is None:
+        raise NotFound(f"{kind} {global_id} is not a member of registry {project['name']}")
+    put(project["id"], member_id, role)
     return {"success": True, "clientMutationId": input.get("clientMutationId")}
 
 
