@@ -68,6 +68,18 @@ def _with_project(on: str) -> str:
 _ENTITY_COLLECTIONS = f"collections c {_with_project('c.project_id')}"
 
 
+def _registry_search(
+    entity_id: int, caller: Caller, project_filters: str | None, collection_filters: str | None
+) -> tuple[list[str], list[Any]]:
+    """The clauses (and their values) of both registry searches: the live collections (`c`) of the
+    entity's projects (`p`) that the caller may see and the filters pick."""
+    visible, params = visible_projects_sql(caller)
+    project_sql, project_params = registry_project_filters.compile(project_filters)
+    collection_sql, collection_params = registry_collection_filters.compile(collection_filters)
+    clauses = ["p.entity_id = ?", "c.state = 'READY'", visible, project_sql, collection_sql]
+    return clauses, [entity_id, *params, *project_params, *collection_params]
+
+
 def entity_collections(
     entity_id: int,
     caller: Caller,
@@ -79,11 +91,7 @@ def entity_collections(
 ) -> Query:
     """Registry collection search: the live collections of an entity's projects (an org entity's
     registries) that the caller may see; `project_filters` picks projects, `filters` collections."""
-    visible, params = visible_projects_sql(caller)
-    project_sql, project_params = registry_project_filters.compile(project_filters)
-    collection_sql, collection_params = registry_collection_filters.compile(filters)
-    clauses = ["p.entity_id = ?", "c.state = 'READY'", visible, project_sql, collection_sql]
-    values: list[Any] = [entity_id, *params, *project_params, *collection_params]
+    clauses, values = _registry_search(entity_id, caller, project_filters, filters)
     if kinds:
         clauses.append(f"c.kind IN ({', '.join('?' for _ in kinds)})")
         values.extend(kinds)
@@ -108,18 +116,15 @@ def entity_memberships(
     """Registry version search: the committed versions in the live collections of an entity's
     projects that the caller may see, as memberships (each numbered in its collection); newest
     link first by default."""
-    visible, params = visible_projects_sql(caller)
-    project_sql, project_params = registry_project_filters.compile(project_filters)
-    collection_sql, collection_params = registry_collection_filters.compile(collection_filters)
+    clauses, values = _registry_search(entity_id, caller, project_filters, collection_filters)
     version_sql, version_params = registry_version_filters.compile(filters)
-    clauses = ["p.entity_id = ?", "c.state = 'READY'", "a.state = 'COMMITTED'", visible]
-    clauses += [project_sql, collection_sql, version_sql]
+    clauses += ["a.state = 'COMMITTED'", version_sql]
     return Query(
         columns="m.*",
         source=f"memberships m JOIN collections c ON c.id = m.collection_id {_with_project('c.project_id')}"
         " JOIN artifacts a ON a.id = m.artifact_id",
         where=" AND ".join(f"({c})" for c in clauses),
-        params=(entity_id, *params, *project_params, *collection_params, *version_params),
+        params=(*values, *version_params),
         order=compile_order(order, REGISTRY_VERSION_ORDER, [SortKey("m.created_at", True)], "m.id"),
     )
 
