@@ -371,46 +371,47 @@ class _Walk:
 
     def _inputs(self, run: LineageRun, inputs: Any, fallback: tuple[str, str], next_up: dict[str, LineageRun]) -> None:
         """A run's inputs and the runs that logged them (the next level up)."""
-        if run.id in self.expanded["up"]:
-            return
-        self.expanded["up"].add(run.id)
-        self.note_cut(inputs.total_count, len(inputs.edges), f"inputs of {run.path}")
-        for item in inputs.edges:
-            if item.node is None:
-                continue
-            version = _version(item.node, fallback)
+        for node in self._expand(run, "up", inputs, "inputs"):
+            version = _version(node, fallback)
             self.add(version)
             self.link(version.id, run.id, "input")
-            creator = item.node.created_by
+            creator = node.created_by
             if creator is not None and creator.typename__ == "Run":
-                maker = _run(creator, fallback)
-                self.add(maker)
+                maker = self._neighbour(creator, fallback, "up", next_up)
                 self.link(maker.id, version.id, "output")
-                if maker.id not in self.expanded["up"]:
-                    next_up.setdefault(maker.id, maker)
 
     def _outputs(
         self, run: LineageRun, outputs: Any, fallback: tuple[str, str], next_down: dict[str, LineageRun]
     ) -> None:
         """A run's outputs and the runs that used them (the next level down)."""
-        if run.id in self.expanded["down"]:
-            return
-        self.expanded["down"].add(run.id)
-        self.note_cut(outputs.total_count, len(outputs.edges), f"outputs of {run.path}")
-        for item in outputs.edges:
-            if item.node is None:
-                continue
-            version = _version(item.node, fallback)
+        for node in self._expand(run, "down", outputs, "outputs"):
+            version = _version(node, fallback)
             self.add(version)
             self.link(run.id, version.id, "output")
-            users = item.node.used_by
+            users = node.used_by
             self.note_cut(users.total_count, len(users.edges), f"runs that used {version.qualified_name}")
             for use in users.edges:
-                user = _run(use.node, fallback)
-                self.add(user)
+                user = self._neighbour(use.node, fallback, "down", next_down)
                 self.link(version.id, user.id, "input")
-                if user.id not in self.expanded["down"]:
-                    next_down.setdefault(user.id, user)
+
+    def _expand(self, run: LineageRun, direction: str, versions: Any, what: str) -> list[Any]:
+        """The version nodes of a run's inputs or outputs (`versions`), the first time the run is
+        expanded in `direction` (none after that); a listing cut short is noted."""
+        if run.id in self.expanded[direction]:
+            return []
+        self.expanded[direction].add(run.id)
+        self.note_cut(versions.total_count, len(versions.edges), f"{what} of {run.path}")
+        return [item.node for item in versions.edges if item.node is not None]
+
+    def _neighbour(
+        self, node: Any, fallback: tuple[str, str], direction: str, next_level: dict[str, LineageRun]
+    ) -> LineageRun:
+        """A run met beside a version: added, and kept for the next level unless expanded already."""
+        neighbour = _run(node, fallback)
+        self.add(neighbour)
+        if neighbour.id not in self.expanded[direction]:
+            next_level.setdefault(neighbour.id, neighbour)
+        return neighbour
 
     def bound(self, runs: list[LineageRun], direction: str, level: int) -> list[LineageRun]:
         """At most `max_level_runs` runs of a level, in a stable order; the rest reported."""
