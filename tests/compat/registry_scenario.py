@@ -4,8 +4,8 @@ Like `scenario.py` (which it mirrors, steps printed as JSON lines), but about or
 registries: `test_registries.py` runs it against a live emulator whose home organization is
 `local-org` and whose users are `local` (this scenario's key, an admin key) and `bob` (a write key,
 a member of the organization and of no team). Versions are logged in the team `ml-team`, which
-the first `wandb.init(entity="ml-team")` creates. It imports only the standard library and wandb.
-A step that is not in the client's version returns "not in this client".
+the first `wandb.init(entity="ml-team")` creates. It imports only the standard library, wandb and
+`scenario_runner` next to it. A step that is not in the client's version returns "not in this client".
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import wandb
+from scenario_runner import run_steps  # next to this file
 
 CONFIG: dict[str, Any] = json.loads(Path(sys.argv[1]).read_text())
 BASE_URL: str = CONFIG["base_url"]
@@ -331,22 +330,7 @@ def _id_kind(value: str) -> str:
 
 
 def main() -> int:
-    for name, fn in STEPS:
-        if ONLY and name not in ONLY:
-            continue
-        started = time.monotonic()
-        try:
-            record = {"step": name, "ok": True, "result": fn()}
-        except BaseException as exc:  # every failure is reported, none stops the run
-            record = {
-                "step": name,
-                "ok": False,
-                "error": f"{type(exc).__name__}: {exc}"[:2000],
-                "traceback": traceback.format_exc()[-6000:],
-            }
-        record["seconds"] = round(time.monotonic() - started, 3)
-        print(json.dumps(record, default=str), flush=True)
-    return 0
+    return run_steps(STEPS, ONLY)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 This file is not a test module: `test_official_client.py` runs it as
 `<venv>/bin/python scenario.py CONFIG.json` against a live emulator. It imports only the
-standard library and `wandb`. Each step prints one JSON line on stdout:
+standard library, `wandb` and its neighbours `seed_data` and `scenario_runner`. Each step prints one
+JSON line on stdout:
 
     {"step": "<name>", "ok": true, "result": {...}}
     {"step": "<name>", "ok": false, "error": "<ExceptionType>: <message>", "traceback": "..."}
@@ -22,13 +23,12 @@ import json
 import os
 import re
 import sys
-import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import wandb
+from scenario_runner import run_steps  # next to this file
 from seed_data import DATASET_V0, DATASET_V1, MODEL_V0, SCRATCH_V0  # next to this file
 
 CONFIG: dict[str, Any] = json.loads(Path(sys.argv[1]).read_text())
@@ -1026,22 +1026,7 @@ def artifact_get_media() -> Any:
 
 
 def main() -> int:
-    for name, fn in STEPS:
-        if ONLY and name not in ONLY:
-            continue
-        started = time.monotonic()
-        try:
-            record = {"step": name, "ok": True, "result": fn()}
-        except BaseException as exc:  # every failure is reported, none stops the run
-            record = {
-                "step": name,
-                "ok": False,
-                "error": f"{type(exc).__name__}: {exc}"[:2000],
-                "traceback": traceback.format_exc()[-6000:],
-            }
-        record["seconds"] = round(time.monotonic() - started, 3)
-        print(json.dumps(record, default=str), flush=True)
-    return 0
+    return run_steps(STEPS, ONLY)
 
 
 if __name__ == "__main__":
