@@ -97,32 +97,28 @@ def _empty(src: str, dst: str) -> None:
     os.close(_new(dst))
 
 
-def _copy_file_range(src: str, dst: str) -> None:
+def _kernel_copy(src: str, dst: str, step: Callable[[int, int, int, int], int]) -> None:
+    """Copy `src` into a new `dst` by `step(src_fd, dst_fd, offset, count)`, which has the kernel copy
+    up to `count` bytes and says how many it did."""
     fi, fo = os.open(src, os.O_RDONLY | os.O_CLOEXEC), _new(dst)
     try:
         size, done = os.fstat(fi).st_size, 0
         while done < size:
-            n = os.copy_file_range(fi, fo, size - done)
+            n = step(fi, fo, done, size - done)
             if n == 0:
                 break
             done += n
     finally:
         os.close(fi)
         os.close(fo)
+
+
+def _copy_file_range(src: str, dst: str) -> None:
+    _kernel_copy(src, dst, lambda fi, fo, _offset, count: os.copy_file_range(fi, fo, count))
 
 
 def _sendfile(src: str, dst: str) -> None:
-    fi, fo = os.open(src, os.O_RDONLY | os.O_CLOEXEC), _new(dst)
-    try:
-        size, done = os.fstat(fi).st_size, 0
-        while done < size:
-            n = os.sendfile(fo, fi, done, size - done)
-            if n == 0:
-                break
-            done += n
-    finally:
-        os.close(fi)
-        os.close(fo)
+    _kernel_copy(src, dst, lambda fi, fo, offset, count: os.sendfile(fo, fi, offset, count))
 
 
 def _read_write(src: str, dst: str) -> None:
