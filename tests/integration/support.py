@@ -15,6 +15,7 @@ import httpx
 from artifactkit import Api, Artifact
 from artifactkit.manifest import Manifest, ManifestEntry
 from artifactkit.server.embedded import EmbeddedEmulator
+from tests.server.support import team as team  # one home for it, the emulator's test helpers
 
 _contents = itertools.count()
 
@@ -143,20 +144,6 @@ def user_key(emu: EmbeddedEmulator, username: str, *, role: str = "write") -> st
     from artifactkit.server.accounts import create_key
 
     return create_key(emu.store, username, role=role).key
-
-
-def team(emu: EmbeddedEmulator, name: str, *usernames: str) -> str:
-    """The team `name` of the home organization with these users as members; returns its name."""
-    from artifactkit.server import organizations
-    from artifactkit.server.accounts import ensure_user
-
-    store = emu.store
-    home = organizations.home_organization(store)
-    assert home is not None
-    row = store.entity_by_name(name) or organizations.create_team(store, name, int(home["id"]))
-    for username in usernames:
-        organizations.set_team_member(store, row, ensure_user(store, username), "member")
-    return name
 
 
 def leave_home_organization(emu: EmbeddedEmulator, username: str) -> None:
