@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -30,18 +29,6 @@ CREATE = """mutation($input: CreateArtifactInput!) { createArtifact(input: $inpu
 CLIENT_ID_MAPPING = "query($c: ID!) { clientIDMapping(clientID: $c) { serverID } }"
 UPDATE_MANIFEST = """mutation($input: UpdateArtifactManifestInput!) { updateArtifactManifest(input: $input) {
   artifactManifest { id digest artifact { id state files { edges { node { name directUrl } } } } } } }"""
-
-
-@pytest.fixture(scope="module")
-def alice(emu: EmbeddedEmulator) -> Iterator[Client]:
-    with Client(emu, emu.create_key("alice")) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def mallory(emu: EmbeddedEmulator) -> Iterator[Client]:
-    with Client(emu, emu.create_key("mallory")) as client:
-        yield client
 
 
 def create_input(upload: Upload, client_id: str) -> dict[str, Any]:

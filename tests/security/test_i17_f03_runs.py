@@ -10,7 +10,7 @@ is `policy.may_change_run`, written in docs/security.md.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,18 +39,6 @@ UPLOAD_URLS = """query($e: String!, $p: String!, $n: String!) { project(entityNa
   run(name: $n) { files { edges { node { url(upload: true) } } } } } }"""
 USE = "mutation($input: UseArtifactInput!) { useArtifact(input: $input) { artifact { id } } }"
 ARTIFACT = "query($id: ID!) { artifact(id: $id) { id state } }"
-
-
-@pytest.fixture(scope="module")
-def alice(emu: EmbeddedEmulator) -> Iterator[Client]:
-    with Client(emu, emu.create_key("alice")) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def mallory(emu: EmbeddedEmulator) -> Iterator[Client]:
-    with Client(emu, emu.create_key("mallory")) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -32,12 +32,6 @@ DELETE_VERSION = "mutation($id: ID!) { deleteArtifact(input: {artifactID: $id}) 
 
 
 @pytest.fixture(scope="module")
-def alice(emu: EmbeddedEmulator) -> Iterator[Client]:
-    with Client(emu, emu.create_key("alice")) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def bob(emu: EmbeddedEmulator) -> Iterator[Client]:
     with Client(emu, emu.create_key("bob")) as client:
         yield client

@@ -29,12 +29,6 @@ def alice(emu: EmbeddedEmulator) -> Iterator[Client]:
         yield client
 
 
-@pytest.fixture(scope="module")
-def mallory(emu: EmbeddedEmulator) -> Iterator[Client]:
-    with Client(emu, emu.create_key("mallory")) as client:
-        yield client
-
-
 def test_a_users_api_keys_are_listed_to_them_and_to_admins_only(
     emu: EmbeddedEmulator, alice: Client, mallory: Client
 ) -> None:
