@@ -15,10 +15,11 @@ import dataclasses
 import logging
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
+from ._batches import VersionAccess, VersionLookup, versions_by_name
 from ._graphql import Session
 from ._pagination import Page
 from ._probe_cache import ProbeCache, ServerAnswer
@@ -164,6 +165,15 @@ class CollectionOperations(Protocol):
         """The version `name` names, its manifest's URL and the URLs of the files `names`, in one request."""
         ...
 
+    @property
+    def batches_lookups(self) -> bool:
+        """Whether `versions_by_name` looks up many names in one request (not before 0.12.11)."""
+        ...
+
+    def versions_by_name(self, lookups: Sequence[VersionLookup]) -> list[VersionAccess] | None:
+        """Up to `MAX_BATCH` versions by name in one request (`_batches`); None where the server's age rules it out."""
+        ...
+
     def update_artifact(self, update: UpdateArtifactInput, what: str) -> ArtifactFields | None: ...
 
     def commit_artifact(self, artifact_id: str, what: str) -> ArtifactFields | None: ...
@@ -286,6 +296,7 @@ class ModernOperations:
         return Page.of(connection, [e.node.alias for e in connection.edges if e.node is not None])
 
     tags = True
+    batches_lookups = True
 
     def version(self, entity: str, project: str, name: str) -> MembershipFields | None:
         result = self.session.call(
@@ -330,6 +341,11 @@ class ModernOperations:
         info = membership.files.page_info
         urls = [(e.node.name, e.node.direct_url) for e in membership.files.edges if e.node is not None]
         return urls, info.end_cursor, info.has_next_page
+
+    def versions_by_name(self, lookups: Sequence[VersionLookup]) -> list[VersionAccess] | None:
+        shown = ", ".join(f"{x.entity}/{x.project}/{x.name}" for x in lookups[:3])
+        more = f" and {len(lookups) - 3} more" if len(lookups) > 3 else ""
+        return self.session.call(lambda c: versions_by_name(c, lookups), f"looking up {shown}{more}")
 
     def version_file_access(
         self, entity: str, project: str, name: str, names: list[str]
@@ -454,6 +470,7 @@ class LegacyOperations:
         return Page.of(connection, [e.node.alias for e in connection.edges if e.node is not None])
 
     tags = False
+    batches_lookups = False
 
     def version(self, entity: str, project: str, name: str) -> MembershipFields | None:
         collection = name.split(":", 1)[0]
@@ -497,6 +514,10 @@ class LegacyOperations:
         files = result.artifact.files
         urls = [(e.node.name, e.node.direct_url) for e in files.edges if e.node is not None]
         return urls, files.page_info.end_cursor, files.page_info.has_next_page
+
+    def versions_by_name(self, lookups: Sequence[VersionLookup]) -> list[VersionAccess] | None:
+        """None: the legacy lookup selects with an operation variable per name (`$collection`), so it is not batched."""
+        return None
 
     def version_file_access(
         self, entity: str, project: str, name: str, names: list[str]

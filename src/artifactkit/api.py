@@ -9,12 +9,14 @@ import string
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from . import _config, _lookups, members, organizations
+from ._batches import MAX_BATCH, VersionLookup
 from ._capabilities import Capabilities
 from ._client import Client
 from ._pagination import DEFAULT_PER_PAGE
@@ -38,7 +40,7 @@ from .artifact_types import ArtifactType, ArtifactTypes
 from .artifacts import Artifact, Artifacts, lookup_version
 from .collections import ArtifactCollection, ArtifactCollections
 from .diff import ArtifactDiff, cached_manifest, diff_contents
-from .errors import DownloadError, InvalidNameError, NotCachedError, NotFoundError, UnsupportedError
+from .errors import ArtifactkitError, DownloadError, InvalidNameError, NotCachedError, NotFoundError, UnsupportedError
 from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
 from .members import Team
 from .organizations import Organization
@@ -67,7 +69,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._generated.fragments import RunFields
-    from .many import ManyDownload
+    from .many import ManyDownload, Resolved
     from .mirror import Bundle, MirrorReport, Selection
     from .transfer.place import Placement
 
@@ -534,20 +536,10 @@ class Api:
         items = list(artifacts)
         if not self.offline and any(isinstance(i, str) and i.count("/") < 2 and not is_version_id(i) for i in items):
             self._default_entity()  # asked once here, not by every lookup thread
-
-        def resolve(name: str) -> tuple[Artifact, str | None, str | None]:
-            if is_version_id(name):
-                return self._artifact_by_id(name), None, None
-            path = self._artifact_path(name)
-            if self.offline:
-                return self._seen_version(_seen_name(path)), None, None
-            looked_up = self._artifact_and_manifest_url(path)
-            return looked_up.artifact, looked_up.manifest_url, _seen_name(path)
-
         return download_many(
             self.client,
             items,
-            resolve,
+            self._resolve_many,
             root,
             path_prefix=path_prefix,
             include=include,
@@ -557,6 +549,82 @@ class Api:
             placement=placement,
             raise_errors=raise_errors,
         )
+
+    def _resolve_many(self, names: list[str], pool: Executor) -> list[Future[Resolved]]:
+        """`download_many`'s lookups: by name in batches of `MAX_BATCH` per request where the server allows."""
+        answers: list[Future[Resolved]] = [Future() for _ in names]
+        batched: list[tuple[Future[Resolved], ArtifactPath]] = []
+        batches = not self.offline and self.client.operations.batches_lookups
+        for index, name in enumerate(names):
+            if is_version_id(name) or not batches:
+                answers[index] = pool.submit(self._resolve_one, name)
+                continue
+            try:
+                batched.append((answers[index], self._artifact_path(name)))
+            except ArtifactkitError as exc:
+                answers[index].set_exception(exc)
+        for start in range(0, len(batched), MAX_BATCH):
+            pool.submit(self._resolve_batch, batched[start : start + MAX_BATCH])
+        return answers
+
+    def _resolve_one(self, name: str) -> Resolved:
+        """One name looked up on its own: an ID, a name offline, or any name on a server too old for batches."""
+        from .many import Resolved
+        if is_version_id(name):
+            return Resolved(self._artifact_by_id(name), None, None)
+        path = self._artifact_path(name)
+        if self.offline:
+            return Resolved(self._seen_version(_seen_name(path)), None, None)
+        looked_up = self._artifact_and_manifest_url(path)
+        return Resolved(looked_up.artifact, looked_up.manifest_url, _seen_name(path))
+
+    def _resolve_batch(self, batch: list[tuple[Future[Resolved], ArtifactPath]]) -> None:
+        """Up to `MAX_BATCH` names in one request, each answer (or error) handed to its future.
+
+        The files' URLs are asked for alongside where this cache does not hold the manifest of
+        the version the name last meant (a first download); a missing name costs one more
+        request to say which part of it is missing.
+        """
+        from .many import Resolved
+
+        try:
+            with Cache(self.client.cache_root) as cache:
+                lookups = [
+                    VersionLookup(path.entity, path.project, path.name, with_files=not self._manifest_kept(path, cache))
+                    for _, path in batch
+                ]
+            answers = self.client.operations.versions_by_name(lookups)
+            if answers is None:
+                raise UnsupportedError("this server cannot look up versions in batches")
+            for (future, path), answer in zip(batch, answers, strict=True):
+                membership = answer.membership
+                if answer.error is not None:
+                    future.set_exception(answer.error)
+                elif membership is None or membership.artifact is None or membership.artifact_collection is None:
+                    try:
+                        future.set_exception(_lookups.diagnose(self.client, path))
+                    except ArtifactkitError as exc:
+                        future.set_exception(exc)
+                else:
+                    artifact = Artifact._from_membership(self.client, membership, (path.entity, path.project))
+                    urls = None if answer.file_urls is None else (answer.file_urls, answer.all_file_urls)
+                    future.set_result(Resolved(artifact, answer.manifest_url, _seen_name(path), urls))
+        except BaseException as exc:  # every name of the batch still waiting gets the error
+            for future, _ in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def _manifest_kept(self, path: ArtifactPath, cache: Cache) -> bool:
+        """Whether the version `path` meant when last seen here has its manifest in `cache` (no lookup sent)."""
+        seen = self.client.seen.resolve(self.base_url, _seen_name(path))
+        if seen is None:
+            return False
+        try:
+            return Artifact._from_seen(self.client, seen)._manifest_in(cache)
+        except NotCachedError:
+            return False
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
         """True if the version exists (and has `type`, if given); other errors still raise."""

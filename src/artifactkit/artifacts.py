@@ -54,7 +54,7 @@ from .transfer.download import DownloadResult, download, fetch_document, verify_
 from .transfer.place import Placement
 from .transfer.plan import select_entries
 from .transfer.references import ReferenceTarget, follow, redirect
-from .transfer.urls import UrlPage
+from .transfer.urls import KnownUrls, UrlPage, UrlQuery
 
 if TYPE_CHECKING:
     from ._generated.fragments import (
@@ -747,6 +747,11 @@ class Artifact:
                     cache.note_version(self.client.transport.base_url, self._content_names(), self.id, self.digest)
         return manifest
 
+    def _manifest_in(self, cache: Cache) -> bool:
+        """Whether `cache` holds this committed version's manifest (no request, nothing read but a stat)."""
+        key = manifest_key(self.client.transport.base_url, self.id, self.digest)
+        return self.state == "COMMITTED" and cache.lookup("manifest", key, None, touch=False) is not None
+
     def _content_names(self) -> list[str]:
         """The names that mean this committed version's files for good: its ID and `entity/project/name:<digest>`."""
         return [
@@ -926,11 +931,16 @@ class Artifact:
         placement: Placement = "copy",
         cache: Cache | None = None,
         slots: Slots | None = None,
+        known_urls: tuple[dict[str, str], bool] | None = None,
     ) -> DownloadResult:
-        """`download_files()` through a `cache` and request `slots` shared with other downloads (`download_many`)."""
+        """`download_files()` through a `cache` and request `slots` shared with other downloads (`download_many`).
+
+        `known_urls`: download URLs a lookup already gave, and whether they are all of the version's files.
+        """
         target = Path(root) if root is not None else default_root(self)
         selected = select_entries(self.manifest, path_prefix, include, exclude)
-        manifest, urls = redirect(self.manifest, self._file_urls, self._reference_targets(selected))
+        query: UrlQuery = self._file_urls if known_urls is None else KnownUrls(*known_urls, self._file_urls)
+        manifest, urls = redirect(self.manifest, query, self._reference_targets(selected))
         with contextlib.ExitStack() as stack:
             if cache is None:
                 cache = stack.enter_context(Cache(self.client.cache_root))

@@ -1,8 +1,9 @@
 """Many versions downloaded at once (`Api.download_many`): one connection pool, one worker budget.
 
-Every name is looked up first, `max_workers` lookups at a time, each in one request that also
-says where the version's manifest is (`VersionFileAccess`: no second request for the manifest's
-URL); the names seen are recorded for offline use in one transaction. Then each distinct version
+Every name is looked up first, up to `_batches.MAX_BATCH` names per request, each answer also
+saying where the version's manifest is and, for a version whose manifest is not in the cache, the
+URLs of its files (no second request per version for either); the names seen are recorded for
+offline use in one transaction. Then each distinct version
 is downloaded into its own directory, `max_workers` versions at a time, and every file request of
 every version draws from one set of `max_workers` request slots, over the Api's one HTTP client:
 a job that asks for 300 versions keeps at most `max_workers` requests in flight, not 300 times
@@ -15,9 +16,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ._client import Client
 from ._seen import Sighting
@@ -30,8 +32,22 @@ from .transfer.limits import default_workers
 from .transfer.place import Placement
 from .transfer.slots import Slots
 
-Resolver = Callable[[str], "tuple[Artifact, str | None, str | None]"]
-"""A name -> (the version, its manifest's URL if the lookup gave it, the name to remember it by)."""
+
+
+class Resolved(NamedTuple):
+    """What a lookup found for one name."""
+
+    artifact: Artifact
+    manifest_url: str | None
+    """Its manifest's URL, where the lookup gave it."""
+    remember_as: str | None
+    """The name to remember it by for offline use (None: not remembered)."""
+    known_urls: tuple[dict[str, str], bool] | None = None
+    """Download URLs of its files the lookup gave, and whether they are all of them."""
+
+
+Resolver = Callable[[list[str], Executor], "list[Future[Resolved]]"]
+"""The names (given as strings) -> one future per name, run on the pool given."""
 
 
 @dataclass(frozen=True)
@@ -84,32 +100,35 @@ def download_many(
             # 1. every name looked up (the server probed once first, not by every thread at once)
             if not client.offline and any(isinstance(item, str) for item in given):
                 client.operations  # noqa: B018 - the probe, once
-            lookups: list[Future[tuple[Artifact, str | None, str | None]] | None] = [
-                pool.submit(resolve, item) if isinstance(item, str) else None for item in given
+            asked = [item for item in given if isinstance(item, str)]
+            answers = iter(resolve(asked, pool) if asked else [])
+            lookups: list[Future[Resolved] | None] = [
+                next(answers) if isinstance(item, str) else None for item in given
             ]
-            resolved: list[tuple[Artifact, str | None] | None] = []
+            resolved: list[Resolved | None] = []
             sightings: list[Sighting] = []
             now = time.time()
             for index, (item, lookup) in enumerate(zip(given, lookups, strict=True)):
                 if lookup is None:
                     assert isinstance(item, Artifact)
-                    resolved.append((item, None))
+                    resolved.append(Resolved(item, None, None))
                     continue
                 try:
-                    artifact, manifest_url, remember_as = lookup.result()
+                    answer = lookup.result()
                 except ArtifactkitError as exc:
                     outcomes[index] = ManyDownload(names[index], None, None, None, exc)
                     resolved.append(None)
                     continue
-                resolved.append((artifact, manifest_url))
-                if remember_as is not None:
-                    sightings.append(artifact._sighting([remember_as], now))
+                resolved.append(answer)
+                if answer.remember_as is not None:
+                    sightings.append(answer.artifact._sighting([answer.remember_as], now))
             if sightings:
                 client.seen.record(client.transport.base_url, sightings)
 
             # 2. each distinct version into its own directory, all files drawing from one budget
-            def fetch(artifact: Artifact, manifest_url: str | None, target: Path) -> DownloadResult:
-                artifact._manifest_at(manifest_url)
+            def fetch(answer: Resolved, target: Path) -> DownloadResult:
+                artifact = answer.artifact
+                artifact._manifest_at(answer.manifest_url)
                 return artifact._download_files(
                     target,
                     path_prefix=path_prefix,
@@ -121,6 +140,7 @@ def download_many(
                     placement=placement,
                     cache=cache,
                     slots=slots,
+                    known_urls=answer.known_urls,
                 )
 
             jobs: dict[tuple[str, Path], Future[DownloadResult]] = {}
@@ -129,21 +149,20 @@ def download_many(
                 if found is None:
                     targets.append(None)
                     continue
-                artifact, manifest_url = found
-                target = default_root(artifact, base=base)
+                target = default_root(found.artifact, base=base)
                 targets.append(target)
-                key = (artifact.id, target)
+                key = (found.artifact.id, target)
                 if key not in jobs:
-                    jobs[key] = pool.submit(fetch, artifact, manifest_url, target)
+                    jobs[key] = pool.submit(fetch, found, target)
             for index, found in enumerate(resolved):
                 where = targets[index]
                 if found is None or where is None:
                     continue
-                job = jobs[(found[0].id, where)]
+                job = jobs[(found.artifact.id, where)]
                 try:
-                    outcomes[index] = ManyDownload(names[index], found[0], where, job.result(), None)
+                    outcomes[index] = ManyDownload(names[index], found.artifact, where, job.result(), None)
                 except (ArtifactkitError, OSError, ValueError) as exc:
-                    outcomes[index] = ManyDownload(names[index], found[0], where, None, exc)
+                    outcomes[index] = ManyDownload(names[index], found.artifact, where, None, exc)
         except BaseException:  # Ctrl-C: start nothing more; partial bytes stay for a resume
             cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)

@@ -42,7 +42,7 @@ def _seed(api: Api, tmp_path: Path, project: str) -> list[str]:
     return names
 
 
-def test_each_version_into_its_own_directory_with_one_lookup_each(
+def test_each_version_into_its_own_directory_with_one_lookup_for_all(
     emulator: EmbeddedEmulator, project: str, tmp_path: Path
 ) -> None:
     with make_api(emulator, tmp_path / "cache") as api:
@@ -58,12 +58,12 @@ def test_each_version_into_its_own_directory_with_one_lookup_each(
     for index, outcome in enumerate(outcomes):
         assert outcome.root == tmp_path / "out" / f"c{index}:v0"
         assert tree_bytes(outcome.root) == {"a.txt": f"a{index}\n".encode(), "b/c.txt": f"c{index}\n".encode()}
-    # cold: one lookup per version (it also gives the manifest's URL), one URL page, the manifest and files
-    assert cold["operations"] == {"VersionFileAccess": COUNT, "MembershipFileUrls": COUNT}
-    assert cold["requests"] == {"graphql": 2 * COUNT, "blob": 3 * COUNT}
-    # again: the lookups only (aliases may have moved); manifests and files from the cache and the roots
-    assert warm["operations"] == {"VersionFileAccess": COUNT}
-    assert warm["requests"] == {"graphql": COUNT}
+    # cold: one lookup for all six (it also gives each manifest's URL and each file's URL), manifests and files
+    assert cold["operations"] == {"VersionsByName": 1}
+    assert cold["requests"] == {"graphql": 1, "blob": 3 * COUNT}
+    # again: the one lookup only (aliases may have moved); manifests and files from the cache and the roots
+    assert warm["operations"] == {"VersionsByName": 1}
+    assert warm["requests"] == {"graphql": 1}
     assert all(o.result is not None and o.result.paths("keep") == ["a.txt", "b/c.txt"] for o in again)
 
 
@@ -131,3 +131,24 @@ def test_offline_many_from_the_cache(emulator: EmbeddedEmulator, project: str, t
     assert all(isinstance(o.error, NotCachedError) for o in outcomes[3:])
     assert tree_bytes(tmp_path / "offline" / "c2:v0") == {"a.txt": b"a2\n", "b/c.txt": b"c2\n"}
     assert sum(settled_stats(emulator).requests.values()) == 0
+
+
+def test_lookups_go_in_batches_and_a_missing_name_fails_alone(
+    emulator: EmbeddedEmulator, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names go MAX_BATCH per request; a missing one is diagnosed on its own, the rest of its batch proceeds."""
+    monkeypatch.setattr("artifactkit.api.MAX_BATCH", 4)
+    with make_api(emulator, tmp_path / "cache") as api:
+        names = _seed(api, tmp_path, project)
+        asked = [*names[:3], f"{project}/c0:v7", f"{project}/c-typo:best", *names[3:]]
+        api.capabilities.operations  # noqa: B018 - the probe, not counted below
+        reset_stats(emulator)
+        outcomes = api.download_many(asked, tmp_path / "out", raise_errors=False)
+        sent = settled_stats(emulator).snapshot()
+    assert [o.ok for o in outcomes] == [True, True, True, False, False, True, True, True]
+    missing_version, missing_collection = outcomes[3].error, outcomes[4].error
+    assert isinstance(missing_version, NotFoundError) and "v7" in str(missing_version)
+    assert isinstance(missing_collection, NotFoundError) and "c-typo" in str(missing_collection)
+    assert sent["operations"]["VersionsByName"] == 2  # 8 names, 4 per request
+    assert sent["requests"]["blob"] == 3 * COUNT
+    assert tree_bytes(tmp_path / "out" / "c5:v0") == {"a.txt": b"a5\n", "b/c.txt": b"c5\n"}

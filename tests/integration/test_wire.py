@@ -130,6 +130,14 @@ SCENARIOS: dict[str, tuple[Callable[[Api, str], Any], bool]] = {
     ),
     "Artifact.linked_artifacts": (lambda api, p: api.artifact(f"{TEAM_READ}/wire-model:v0").linked_artifacts, False),
     "Artifact.link into a registry and unlink": (_link_into_registry, False),
+    "Api.download_many, batched lookups": (
+        lambda api, p: api.download_many(
+            [f"{p}/data:best", f"{p}/data:v1", f"{p}/data:v9", "wandb-registry-model/wire-model:production"],
+            api.client.cache_root.parent / f"many-{api.client.cache_root.name}",
+            raise_errors=False,
+        ),
+        False,
+    ),
 }
 
 

@@ -1712,14 +1712,7 @@ class GeneratedClient(BaseClient):
             query VersionFileAccess($entity: String!, $project: String!, $name: String!, $names: [String!]!, $withFiles: Boolean!) {
               project(entityName: $entity, name: $project) {
                 artifactCollectionMembership(name: $name) {
-                  ...MembershipFields
-                  manifestOf: artifact {
-                    currentManifest {
-                      file {
-                        directUrl
-                      }
-                    }
-                  }
+                  ...VersionAccessFields
                   files(names: $names, first: 100) @include(if: $withFiles) {
                     edges {
                       node {
@@ -1808,6 +1801,17 @@ class GeneratedClient(BaseClient):
             fragment TagFields on Tag {
               id
               name
+            }
+
+            fragment VersionAccessFields on ArtifactCollectionMembership {
+              ...MembershipFields
+              manifestOf: artifact {
+                currentManifest {
+                  file {
+                    directUrl
+                  }
+                }
+              }
             }
             """)
         variables: dict[str, object] = {

@@ -441,3 +441,106 @@ class SequenceFieldsTagsEdges(BaseModel):
 
 class SequenceFieldsTagsEdgesNode(TagFields):
     pass
+
+
+class VersionAccessFields(MembershipFields):
+    manifest_of: Optional["VersionAccessFieldsManifestOf"]
+
+
+class VersionAccessFieldsManifestOf(BaseModel):
+    current_manifest: Optional["VersionAccessFieldsManifestOfCurrentManifest"]
+
+
+class VersionAccessFieldsManifestOfCurrentManifest(BaseModel):
+    file: "VersionAccessFieldsManifestOfCurrentManifestFile"
+
+
+class VersionAccessFieldsManifestOfCurrentManifestFile(BaseModel):
+    direct_url: str
+
+
+class VersionFileUrlsFields(BaseModel):
+    first_files: Optional["VersionFileUrlsFieldsFirstFiles"]
+
+
+class VersionFileUrlsFieldsFirstFiles(BaseModel):
+    page_info: "VersionFileUrlsFieldsFirstFilesPageInfo"
+    edges: list["VersionFileUrlsFieldsFirstFilesEdges"]
+
+
+class VersionFileUrlsFieldsFirstFilesPageInfo(PageInfoFields):
+    pass
+
+
+class VersionFileUrlsFieldsFirstFilesEdges(BaseModel):
+    node: Optional["VersionFileUrlsFieldsFirstFilesEdgesNode"]
+
+
+class VersionFileUrlsFieldsFirstFilesEdgesNode(FileUrlFields):
+    pass
+
+
+FRAGMENT_TEXTS: dict[str, str] = {
+    "ArtifactAliasFields": "fragment ArtifactAliasFields on ArtifactAlias {\n  alias\n  artifactCollection {\n    __typename\n    ...CollectionRefFields\n  }\n}",
+    "ArtifactCollectionFields": "fragment ArtifactCollectionFields on ArtifactCollection {\n  __typename\n  id\n  name\n  description\n  createdAt\n  updatedAt\n  project {\n    id\n    ...ProjectRefFields\n  }\n  defaultArtifactType {\n    name\n  }\n  tags {\n    edges {\n      node {\n        ...TagFields\n      }\n    }\n  }\n}",
+    "ArtifactFields": "fragment ArtifactFields on Artifact {\n  id\n  digest\n  description\n  metadata\n  state\n  size\n  fileCount\n  versionIndex\n  createdAt\n  updatedAt\n  commitHash\n  historyStep\n  ttlDurationSeconds\n  ttlIsInherited\n  artifactType {\n    name\n  }\n  artifactSequence {\n    ...SequenceRefFields\n  }\n  aliases {\n    ...ArtifactAliasFields\n  }\n  tags {\n    ...TagFields\n  }\n}",
+    "ArtifactTypeFields": "fragment ArtifactTypeFields on ArtifactType {\n  id\n  name\n  description\n  createdAt\n}",
+    "CollectionRefFields": "fragment CollectionRefFields on ArtifactCollection {\n  __typename\n  id\n  name\n  project {\n    ...ProjectRefFields\n  }\n}",
+    "FileFields": "fragment FileFields on File {\n  id\n  name\n  sizeBytes\n  checksum: md5\n  digest\n  mimetype\n  url\n  directUrl\n  storagePath\n  updatedAt\n  isReference\n}",
+    "FileUrlFields": "fragment FileUrlFields on File {\n  name\n  directUrl\n}",
+    "LegacyArtifactFields": "fragment LegacyArtifactFields on Artifact {\n  id\n  digest\n  description\n  metadata\n  state\n  size\n  fileCount\n  versionIndex\n  createdAt\n  updatedAt\n  commitHash\n  historyStep\n  artifactType {\n    name\n  }\n  artifactSequence {\n    ...SequenceRefFields\n  }\n  aliases {\n    ...ArtifactAliasFields\n  }\n}",
+    "LegacySequenceFields": "fragment LegacySequenceFields on ArtifactSequence {\n  __typename\n  id\n  name\n  description\n  createdAt\n  updatedAt\n  project {\n    id\n    ...ProjectRefFields\n  }\n  defaultArtifactType {\n    name\n  }\n}",
+    "LegacyVersionFields": "fragment LegacyVersionFields on Artifact {\n  ...LegacyArtifactFields\n  versionIn: versionIndex(artifactCollectionName: $collection)\n  aliasesIn: aliases(artifactCollectionName: $collection) {\n    artifactCollection {\n      __typename\n      ...CollectionRefFields\n    }\n  }\n}",
+    "LineageRunFields": "fragment LineageRunFields on Run {\n  id\n  name\n  displayName\n  state\n  project {\n    ...ProjectRefFields\n  }\n}",
+    "LineageVersionFields": "fragment LineageVersionFields on Artifact {\n  id\n  digest\n  versionIndex\n  state\n  artifactType {\n    name\n  }\n  artifactSequence {\n    ...SequenceRefFields\n  }\n  aliases {\n    ...ArtifactAliasFields\n  }\n}",
+    "MembershipFields": "fragment MembershipFields on ArtifactCollectionMembership {\n  versionIndex\n  createdAt\n  artifactCollection {\n    __typename\n    ...CollectionRefFields\n  }\n  artifact {\n    ...ArtifactFields\n  }\n}",
+    "OrganizationFields": "fragment OrganizationFields on Organization {\n  id\n  name\n  orgEntity {\n    id\n    name\n    entityType\n  }\n}",
+    "OrganizationRefFields": "fragment OrganizationRefFields on Organization {\n  name\n  orgEntity {\n    name\n  }\n}",
+    "PageInfoFields": "fragment PageInfoFields on PageInfo {\n  endCursor\n  hasNextPage\n}",
+    "ProjectFields": "fragment ProjectFields on Project {\n  id\n  name\n  entityName\n  description\n  createdAt\n  isBenchmark\n  user {\n    ...UserFields\n  }\n}",
+    "ProjectRefFields": "fragment ProjectRefFields on Project {\n  name\n  entityName\n}",
+    "RegistryFields": "fragment RegistryFields on Project {\n  id\n  internalId\n  name\n  entity {\n    name\n    organization {\n      name\n    }\n  }\n  description\n  createdAt\n  updatedAt\n  access\n  allowAllArtifactTypesInRegistry\n  artifactTypes(includeAll: true) {\n    edges {\n      node {\n        name\n      }\n    }\n  }\n}",
+    "RegistryTeamMemberFields": "fragment RegistryTeamMemberFields on ProjectTeamMember {\n  team {\n    ...TeamFields\n  }\n  role {\n    name\n  }\n}",
+    "RegistryUserMemberFields": "fragment RegistryUserMemberFields on ProjectMember {\n  id\n  name\n  username\n  email\n  role {\n    name\n  }\n}",
+    "RunDataFields": "fragment RunDataFields on Run {\n  config\n  summaryMetrics\n  systemMetrics\n  historyKeys\n}",
+    "RunFields": "fragment RunFields on Run {\n  id\n  name\n  displayName\n  state\n  createdAt\n  heartbeatAt\n  jobType\n  group\n  notes\n  description\n  tags\n  commit\n  readOnly\n  sweepName\n  historyLineCount\n  user {\n    ...UserFields\n  }\n  project {\n    ...ProjectRefFields\n  }\n}",
+    "SequenceFields": "fragment SequenceFields on ArtifactSequence {\n  __typename\n  id\n  name\n  description\n  createdAt\n  updatedAt\n  project {\n    ...ProjectRefFields\n  }\n  defaultArtifactType {\n    name\n  }\n  tags {\n    edges {\n      node {\n        ...TagFields\n      }\n    }\n  }\n}",
+    "SequenceRefFields": "fragment SequenceRefFields on ArtifactSequence {\n  id\n  name\n  project {\n    ...ProjectRefFields\n  }\n}",
+    "TagFields": "fragment TagFields on Tag {\n  id\n  name\n}",
+    "TeamFields": "fragment TeamFields on Entity {\n  id\n  name\n  isTeam\n  entityType\n}",
+    "UserFields": "fragment UserFields on User {\n  id\n  name\n  username\n  email\n  entity\n}",
+    "VersionAccessFields": "fragment VersionAccessFields on ArtifactCollectionMembership {\n  ...MembershipFields\n  manifestOf: artifact {\n    currentManifest {\n      file {\n        directUrl\n      }\n    }\n  }\n}",
+    "VersionFileUrlsFields": "fragment VersionFileUrlsFields on ArtifactCollectionMembership {\n  firstFiles: files(first: 100) {\n    pageInfo {\n      ...PageInfoFields\n    }\n    edges {\n      node {\n        ...FileUrlFields\n      }\n    }\n  }\n}",
+}
+FRAGMENT_SPREADS: dict[str, tuple[str, ...]] = {
+    "ArtifactAliasFields": ("CollectionRefFields",),
+    "ArtifactCollectionFields": ("ProjectRefFields", "TagFields"),
+    "ArtifactFields": ("ArtifactAliasFields", "SequenceRefFields", "TagFields"),
+    "ArtifactTypeFields": (),
+    "CollectionRefFields": ("ProjectRefFields",),
+    "FileFields": (),
+    "FileUrlFields": (),
+    "LegacyArtifactFields": ("ArtifactAliasFields", "SequenceRefFields"),
+    "LegacySequenceFields": ("ProjectRefFields",),
+    "LegacyVersionFields": ("CollectionRefFields", "LegacyArtifactFields"),
+    "LineageRunFields": ("ProjectRefFields",),
+    "LineageVersionFields": ("ArtifactAliasFields", "SequenceRefFields"),
+    "MembershipFields": ("ArtifactFields", "CollectionRefFields"),
+    "OrganizationFields": (),
+    "OrganizationRefFields": (),
+    "PageInfoFields": (),
+    "ProjectFields": ("UserFields",),
+    "ProjectRefFields": (),
+    "RegistryFields": (),
+    "RegistryTeamMemberFields": ("TeamFields",),
+    "RegistryUserMemberFields": (),
+    "RunDataFields": (),
+    "RunFields": ("ProjectRefFields", "UserFields"),
+    "SequenceFields": ("ProjectRefFields", "TagFields"),
+    "SequenceRefFields": ("ProjectRefFields",),
+    "TagFields": (),
+    "TeamFields": (),
+    "UserFields": (),
+    "VersionAccessFields": ("MembershipFields",),
+    "VersionFileUrlsFields": ("FileUrlFields", "PageInfoFields"),
+}

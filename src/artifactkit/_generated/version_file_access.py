@@ -6,9 +6,10 @@ from typing import Optional
 from .base_model import BaseModel
 from .fragments import (  # noqa: F401
     FileUrlFields,
-    MembershipFields,
     MembershipFieldsArtifact,
     MembershipFieldsArtifactCollection,
+    VersionAccessFields,
+    VersionAccessFieldsManifestOf,
 )
 
 
@@ -22,29 +23,8 @@ class VersionFileAccessProject(BaseModel):
     ]
 
 
-class VersionFileAccessProjectArtifactCollectionMembership(MembershipFields):
-    manifest_of: Optional[
-        "VersionFileAccessProjectArtifactCollectionMembershipManifestOf"
-    ]
+class VersionFileAccessProjectArtifactCollectionMembership(VersionAccessFields):
     files: Optional["VersionFileAccessProjectArtifactCollectionMembershipFiles"] = None
-
-
-class VersionFileAccessProjectArtifactCollectionMembershipManifestOf(BaseModel):
-    current_manifest: Optional[
-        "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest"
-    ]
-
-
-class VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifest(
-    BaseModel
-):
-    file: "VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile"
-
-
-class VersionFileAccessProjectArtifactCollectionMembershipManifestOfCurrentManifestFile(
-    BaseModel
-):
-    direct_url: str
 
 
 class VersionFileAccessProjectArtifactCollectionMembershipFiles(BaseModel):

@@ -190,3 +190,29 @@ class FileUrls:
         self._stop = True
         if self._thread is not None:
             self._thread.join()
+
+
+class KnownUrls:
+    """A `UrlQuery` that answers first from URLs already at hand, then asks `fallback`.
+
+    A lookup that also listed a version's files (`Api.download_many`'s batched lookup) hands
+    their URLs over: the listing, or the files named, are answered without a request while
+    every one of them is known. Each known URL is answered once: a refresh after it was refused,
+    or anything it does not cover, goes to `fallback`.
+    """
+
+    def __init__(self, known: dict[str, str], complete: bool, fallback: UrlQuery) -> None:
+        self._known = dict(known)
+        self._complete = complete
+        self._fallback = fallback
+        self._lock = threading.Lock()
+
+    def __call__(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
+        with self._lock:
+            if cursor is None and self._known:
+                if names is None and self._complete:
+                    known, self._known = self._known, {}
+                    return UrlPage(list(known.items()), None, False)
+                if names is not None and all(name in self._known for name in names):
+                    return UrlPage([(name, self._known.pop(name)) for name in names], None, False)
+        return self._fallback(names, cursor, per_page)
