@@ -37,7 +37,7 @@ from ._paths import (
 )
 from ._transport import RetryPolicy, Transport
 from .artifact_types import ArtifactType, ArtifactTypes
-from .artifacts import Artifact, Artifacts, lookup_version
+from .artifacts import Artifact, Artifacts, lookup_version, manifest_kept
 from .collections import ArtifactCollection, ArtifactCollections
 from .diff import ArtifactDiff, cached_manifest, diff_contents
 from .errors import ArtifactkitError, DownloadError, InvalidNameError, NotCachedError, NotFoundError, UnsupportedError
@@ -619,12 +619,7 @@ class Api:
     def _manifest_kept(self, path: ArtifactPath, cache: Cache) -> bool:
         """Whether the version `path` meant when last seen here has its manifest in `cache` (no lookup sent)."""
         seen = self.client.seen.resolve(self.base_url, _seen_name(path))
-        if seen is None:
-            return False
-        try:
-            return Artifact._from_seen(self.client, seen)._manifest_in(cache)
-        except NotCachedError:
-            return False
+        return seen is not None and manifest_kept(self.client, seen, cache)
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
         """True if the version exists (and has `type`, if given); other errors still raise."""

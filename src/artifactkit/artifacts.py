@@ -747,11 +747,6 @@ class Artifact:
                     cache.note_version(self.client.transport.base_url, self._content_names(), self.id, self.digest)
         return manifest
 
-    def _manifest_in(self, cache: Cache) -> bool:
-        """Whether `cache` holds this committed version's manifest (no request, nothing read but a stat)."""
-        key = manifest_key(self.client.transport.base_url, self.id, self.digest)
-        return self.state == "COMMITTED" and cache.lookup("manifest", key, None, touch=False) is not None
-
     def _content_names(self) -> list[str]:
         """The names that mean this committed version's files for good: its ID and `entity/project/name:<digest>`."""
         return [
@@ -941,6 +936,7 @@ class Artifact:
         selected = select_entries(self.manifest, path_prefix, include, exclude)
         query: UrlQuery = self._file_urls if known_urls is None else KnownUrls(*known_urls, self._file_urls)
         manifest, urls = redirect(self.manifest, query, self._reference_targets(selected))
+        shared = cache is not None
         with contextlib.ExitStack() as stack:
             if cache is None:
                 cache = stack.enter_context(Cache(self.client.cache_root))
@@ -1256,6 +1252,19 @@ def _settable_aliases(aliases: Sequence[str]) -> list[str]:
     if any(version_index(a) is not None for a in names):
         raise UnsupportedError("version aliases such as 'v3' are assigned by the server and cannot be set")
     return names
+
+
+def manifest_kept(client: Client, seen: Seen, cache: Cache) -> bool:
+    """Whether `cache` holds the manifest of the committed version `seen` (a stat; the record is not validated)."""
+    import json
+
+    try:
+        fields = json.loads(seen.fields)
+        artifact_id, digest, state = str(fields["id"]), str(fields["digest"]), fields["state"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    key = manifest_key(client.transport.base_url, artifact_id, digest)
+    return state == "COMMITTED" and cache.lookup("manifest", key, None, touch=False) is not None
 
 
 def lookup_version(client: Client, path: ArtifactPath) -> Artifact | None:

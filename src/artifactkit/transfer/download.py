@@ -135,6 +135,7 @@ def download(
     progress: bool | None = None,
     placement: Placement = "copy",
     slots: Slots | None = None,
+    flush_checksums: bool = True,
 ) -> DownloadResult:
     """Download (part of) `manifest` into `root`; see the module docstring for the guarantees.
 
@@ -142,8 +143,9 @@ def download(
     `placement` is how files reach the root (`place.Placement`): independent files by default.
     `slots`: request slots shared with other downloads running at the same time (one budget for
     several versions); None: this download's own, `max_workers` of them.
-    The checksums the download learns are flushed to `cache` before returning; closing it is the
-    caller's business.
+    The checksums the download learns are flushed to `cache` before returning (with
+    `flush_checksums=False`, left for the caller to flush once for many downloads sharing the
+    cache: one transaction, not one per version); closing it is the caller's business.
     """
     if max_workers is not None and max_workers < 1:
         raise ValueError("max_workers must be at least 1")
@@ -212,7 +214,8 @@ def download(
         return result
     finally:
         bar.close()
-        cache.flush()
+        if flush_checksums:
+            cache.flush()
 
 
 def _run_download(

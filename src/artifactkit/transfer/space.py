@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,7 +64,12 @@ def _existing(path: Path) -> Path:
 
 def mount_point(path: Path) -> Path:
     """The mount point of the filesystem holding `path` (`/` when it is the root filesystem's)."""
-    path = _existing(path)
+    return _mount_point(_existing(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _mount_point(path: Path) -> Path:
+    """Remembered per directory for the process: many downloads into one parent walk up once."""
     while not os.path.ismount(path) and path != path.parent:
         path = path.parent
     return path
@@ -111,8 +117,11 @@ _NO_CLONES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=64)
 def may_clone(mount: Path) -> bool:
-    """False when the filesystem mounted at `mount` is known to have no reflinks (from /proc/self/mountinfo)."""
+    """False when the filesystem mounted at `mount` is known to have no reflinks (from /proc/self/mountinfo).
+
+    Read once per mount point for the process (a download of many versions asks for each)."""
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as table:
             kinds = {}
