@@ -105,7 +105,9 @@ def versions_document(lookups: Sequence[VersionLookup]) -> tuple[str, dict[str, 
         declared.append(f"$n{index}: String!")
         variables[f"n{index}"] = lookup.name
         spreads = "...VersionAccessFields ...VersionFileUrlsFields" if lookup.with_files else "...VersionAccessFields"
-        fields[project_alias].append(f"    {version_alias}: artifactCollectionMembership(name: $n{index}) {{ {spreads} }}")
+        fields[project_alias].append(
+            f"    {version_alias}: artifactCollectionMembership(name: $n{index}) {{ {spreads} }}"
+        )
         where.append((project_alias, version_alias))
     body = []
     for (_, _), project_alias in projects.items():

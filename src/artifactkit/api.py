@@ -570,6 +570,7 @@ class Api:
     def _resolve_one(self, name: str) -> Resolved:
         """One name looked up on its own: an ID, a name offline, or any name on a server too old for batches."""
         from .many import Resolved
+
         if is_version_id(name):
             return Resolved(self._artifact_by_id(name), None, None)
         path = self._artifact_path(name)

@@ -964,7 +964,15 @@ class Artifact:
                         missing=missing,
                     )
             return download(
-                manifest, target, urls, self.client.transport, cache, dry_run=dry_run, slots=slots, **options
+                manifest,
+                target,
+                urls,
+                self.client.transport,
+                cache,
+                dry_run=dry_run,
+                slots=slots,
+                flush_checksums=not shared,  # a shared cache is flushed once, by its owner
+                **options,
             )
 
     def verify(self, root: str | os.PathLike[str] | None = None, *, progress: bool | None = None) -> None:

@@ -33,7 +33,6 @@ from .transfer.place import Placement
 from .transfer.slots import Slots
 
 
-
 class Resolved(NamedTuple):
     """What a lookup found for one name."""
 
@@ -97,35 +96,7 @@ def download_many(
     outcomes: list[ManyDownload | None] = [None] * len(given)
     with Cache(client.cache_root) as cache, ThreadPoolExecutor(workers, thread_name_prefix="artifactkit-many") as pool:
         try:
-            # 1. every name looked up (the server probed once first, not by every thread at once)
-            if not client.offline and any(isinstance(item, str) for item in given):
-                client.operations  # noqa: B018 - the probe, once
-            asked = [item for item in given if isinstance(item, str)]
-            answers = iter(resolve(asked, pool) if asked else [])
-            lookups: list[Future[Resolved] | None] = [
-                next(answers) if isinstance(item, str) else None for item in given
-            ]
-            resolved: list[Resolved | None] = []
-            sightings: list[Sighting] = []
-            now = time.time()
-            for index, (item, lookup) in enumerate(zip(given, lookups, strict=True)):
-                if lookup is None:
-                    assert isinstance(item, Artifact)
-                    resolved.append(Resolved(item, None, None))
-                    continue
-                try:
-                    answer = lookup.result()
-                except ArtifactkitError as exc:
-                    outcomes[index] = ManyDownload(names[index], None, None, None, exc)
-                    resolved.append(None)
-                    continue
-                resolved.append(answer)
-                if answer.remember_as is not None:
-                    sightings.append(answer.artifact._sighting([answer.remember_as], now))
-            if sightings:
-                client.seen.record(client.transport.base_url, sightings)
 
-            # 2. each distinct version into its own directory, all files drawing from one budget
             def fetch(answer: Resolved, target: Path) -> DownloadResult:
                 artifact = answer.artifact
                 artifact._manifest_at(answer.manifest_url)
@@ -143,26 +114,52 @@ def download_many(
                     known_urls=answer.known_urls,
                 )
 
-            jobs: dict[tuple[str, Path], Future[DownloadResult]] = {}
+            # 1. every name looked up (the server probed once first, not by every thread at once), and
+            # 2. each distinct version into its own directory as soon as its lookup is answered (the
+            #    first batch downloads while later ones are still being looked up), all files
+            #    drawing from one budget
+            if not client.offline and any(isinstance(item, str) for item in given):
+                client.operations  # noqa: B018 - the probe, once
+            asked = [item for item in given if isinstance(item, str)]
+            answers = iter(resolve(asked, pool) if asked else [])
+            lookups: list[Future[Resolved] | None] = [
+                next(answers) if isinstance(item, str) else None for item in given
+            ]
+            resolved: list[Resolved | None] = []
             targets: list[Path | None] = []
-            for found in resolved:
-                if found is None:
-                    targets.append(None)
-                    continue
+            jobs: dict[tuple[str, Path], Future[DownloadResult]] = {}
+            sightings: list[Sighting] = []
+            now = time.time()
+            for index, (item, lookup) in enumerate(zip(given, lookups, strict=True)):
+                if lookup is None:
+                    assert isinstance(item, Artifact)
+                    found = Resolved(item, None, None)
+                else:
+                    try:
+                        found = lookup.result()
+                    except ArtifactkitError as exc:
+                        outcomes[index] = ManyDownload(names[index], None, None, None, exc)
+                        resolved.append(None)
+                        targets.append(None)
+                        continue
+                    if found.remember_as is not None:
+                        sightings.append(found.artifact._sighting([found.remember_as], now))
+                resolved.append(found)
                 target = default_root(found.artifact, base=base)
                 targets.append(target)
                 key = (found.artifact.id, target)
                 if key not in jobs:
                     jobs[key] = pool.submit(fetch, found, target)
-            for index, found in enumerate(resolved):
-                where = targets[index]
-                if found is None or where is None:
+            if sightings:
+                client.seen.record(client.transport.base_url, sightings)
+            for index, (done, where) in enumerate(zip(resolved, targets, strict=True)):
+                if done is None or where is None:
                     continue
-                job = jobs[(found.artifact.id, where)]
+                job = jobs[(done.artifact.id, where)]
                 try:
-                    outcomes[index] = ManyDownload(names[index], found.artifact, where, job.result(), None)
+                    outcomes[index] = ManyDownload(names[index], done.artifact, where, job.result(), None)
                 except (ArtifactkitError, OSError, ValueError) as exc:
-                    outcomes[index] = ManyDownload(names[index], found.artifact, where, None, exc)
+                    outcomes[index] = ManyDownload(names[index], done.artifact, where, None, exc)
         except BaseException:  # Ctrl-C: start nothing more; partial bytes stay for a resume
             cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)

@@ -135,6 +135,7 @@ SCENARIOS: dict[str, tuple[Callable[[Api, str], Any], bool]] = {
             [f"{p}/data:best", f"{p}/data:v1", f"{p}/data:v9", "wandb-registry-model/wire-model:production"],
             api.client.cache_root.parent / f"many-{api.client.cache_root.name}",
             raise_errors=False,
+            max_workers=1,  # one request at a time: the order on the wire is fixed
         ),
         False,
     ),

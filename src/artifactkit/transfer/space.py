@@ -15,8 +15,8 @@ file either.
 from __future__ import annotations
 
 import errno
-import logging
 import functools
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
