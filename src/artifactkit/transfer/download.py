@@ -303,7 +303,8 @@ def _fetch_all(
 
     A file waiting to retry a request gives its slot back and starts a spare thread for the next
     file (while files are left, up to `transfer_threads(workers)` threads in all), so the waits
-    of some files do not idle the slots. Without waits, exactly `workers` threads run.
+    of some files do not idle the slots. Without waits, exactly `workers` threads run (off the
+    main thread, the calling thread is one of them).
 
     Returns the failures by path. Ctrl-C stops the streams; partial bytes stay for a resume.
     """
@@ -367,10 +368,16 @@ def _fetch_all(
         return failures
     if not fetcher.shared_slots:  # shared slots: waits are not this download's to fill with spare threads
         fetcher.slots.on_wait = spare
+    # Off the main thread (a pool's thread, as in `download_many`) the calling thread takes a share
+    # of the files itself: one thread fewer to start per version. The main thread only waits, so
+    # that Ctrl-C reaches it rather than a worker that would count it as one file's failure.
+    inline = threading.current_thread() is not threading.main_thread()
     try:
         with threads_lock:
-            for _ in range(min(workers, len(groups))):
+            for _ in range(min(workers, len(groups)) - (1 if inline else 0)):
                 start_worker()
+        if inline:
+            worker()
         join_all()
     except BaseException:  # Ctrl-C: stop streaming, keep partial bytes for a resume
         fetcher.cancel.set()
