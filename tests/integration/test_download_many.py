@@ -152,3 +152,24 @@ def test_lookups_go_in_batches_and_a_missing_name_fails_alone(
     assert sent["operations"]["VersionsByName"] == 2  # 8 names, 4 per request
     assert sent["requests"]["blob"] == 3 * COUNT
     assert tree_bytes(tmp_path / "out" / "c5:v0") == {"a.txt": b"a5\n", "b/c.txt": b"c5\n"}
+
+
+def test_a_server_older_than_batches_gets_one_lookup_per_name(
+    legacy_emulator: EmbeddedEmulator, project: str, tmp_path: Path
+) -> None:
+    """Before 0.12.11 the lookup cannot be batched: one `LegacyVersionFileAccess` per name, same files."""
+    names = []
+    with make_api(legacy_emulator, tmp_path / "seed-cache") as seeder:
+        for index in range(3):
+            source = write_tree(tmp_path / f"src{index}", {"a.txt": f"a{index}\n".encode()})
+            seeder.upload(source, f"{project}/c{index}", "dataset", aliases=["best"])
+            names.append(f"{project}/c{index}:best")
+    with make_api(legacy_emulator, tmp_path / "cache") as api:
+        api.capabilities.operations  # noqa: B018 - the probe, not counted below
+        reset_stats(legacy_emulator)
+        outcomes = api.download_many([*names, f"{project}/c0:v4"], tmp_path / "out", raise_errors=False)
+        sent = settled_stats(legacy_emulator).snapshot()
+    assert [o.ok for o in outcomes] == [True, True, True, False]
+    assert isinstance(outcomes[3].error, NotFoundError)
+    assert sent["operations"].get("LegacyVersionFileAccess") == 4 and "VersionsByName" not in sent["operations"]
+    assert tree_bytes(tmp_path / "out" / "c2:v0") == {"a.txt": b"a2\n"}

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from graphql import build_schema, parse, validate
 from syrupy.assertion import SnapshotAssertion
 
-from artifactkit._batches import MAX_BATCH, VersionLookup, versions_document
+from artifactkit._batches import MAX_BATCH, VersionLookup, versions_by_name, versions_document
+from artifactkit._generated.client import GeneratedClient
+from artifactkit._generated.exceptions import GraphQLClientGraphQLMultiError
+from artifactkit.errors import GraphQLError
 from artifactkit.server.limits import document_cost
 from artifactkit.server.settings import Settings
 
@@ -53,3 +57,36 @@ def test_a_full_batch_stays_within_half_of_the_emulators_limits() -> None:
     assert cost.depth <= limits.max_query_depth // 2
     with pytest.raises(ValueError, match="at most"):
         versions_document([*lookups, lookups[0]])
+
+
+def _client_answering(body: dict[str, object]) -> GeneratedClient:
+    """A generated client whose server answers `body` (a per-alias error the emulator has no way to cause)."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    return GeneratedClient(url="http://server.test/graphql", http_client=httpx.Client(transport=transport))
+
+
+def test_an_error_under_one_alias_fails_that_name_only() -> None:
+    body = {
+        "data": {"p0": {"v0": None, "v1": None}, "p1": None},
+        "errors": [
+            {"message": "permission denied", "path": ["p0", "v1"]},
+            {"message": "no such entity", "path": ["p1"]},
+        ],
+    }
+    client = _client_answering(body)
+    try:
+        found = versions_by_name(client, LOOKUPS)
+    finally:
+        client.http_client.close()
+    assert found[0].membership is None and found[0].error is None  # not found: the caller says which part
+    assert isinstance(found[1].error, GraphQLError) and "permission denied" in str(found[1].error)
+    assert isinstance(found[2].error, GraphQLError) and "no such entity" in str(found[2].error)
+
+
+def test_an_error_of_the_whole_document_is_raised() -> None:
+    client = _client_answering({"data": None, "errors": [{"message": "query too large"}]})
+    try:
+        with pytest.raises(GraphQLClientGraphQLMultiError, match="query too large"):
+            versions_by_name(client, LOOKUPS)
+    finally:
+        client.http_client.close()
