@@ -65,6 +65,7 @@ def test_each_version_into_its_own_directory_with_one_lookup_for_all(
     assert warm["operations"] == {"VersionsByName": 1}
     assert warm["requests"] == {"graphql": 1}
     assert all(o.result is not None and o.result.paths("keep") == ["a.txt", "b/c.txt"] for o in again)
+    assert all(o.result is not None and o.result.url_requests == 0 for o in outcomes)  # the lookup gave them
 
 
 def test_failures_are_collected_and_raised_after_the_others(
@@ -173,3 +174,22 @@ def test_a_server_older_than_batches_gets_one_lookup_per_name(
     assert isinstance(outcomes[3].error, NotFoundError)
     assert sent["operations"].get("LegacyVersionFileAccess") == 4 and "VersionsByName" not in sent["operations"]
     assert tree_bytes(tmp_path / "out" / "c2:v0") == {"a.txt": b"a2\n"}
+
+
+def test_a_version_with_more_files_than_the_lookup_lists_pages_through_the_rest(
+    emulator: EmbeddedEmulator, project: str, tmp_path: Path
+) -> None:
+    """The batched lookup lists a version's first 100 files; for a larger one the listing is asked as before."""
+    files = {f"f{index:03d}.txt": f"{index}\n".encode() for index in range(101)}
+    with make_api_for_seeding(tmp_path) as seeder:
+        seeder.upload(write_tree(tmp_path / "big", files), f"{project}/big", "dataset")
+        seeder.upload(write_tree(tmp_path / "small", {"a.txt": b"a\n"}), f"{project}/small", "dataset")
+    with make_api(emulator, tmp_path / "cache") as api:
+        api.capabilities.operations  # noqa: B018 - the probe, not counted below
+        reset_stats(emulator)
+        big, small = api.download_many([f"{project}/big", f"{project}/small"], tmp_path / "out")
+        sent = settled_stats(emulator).snapshot()
+    assert big.root is not None and tree_bytes(big.root) == files
+    assert big.result is not None and big.result.url_requests == 1  # the whole listing, once
+    assert small.result is not None and small.result.url_requests == 0
+    assert sent["operations"] == {"VersionsByName": 1, "MembershipFileUrls": 1}

@@ -85,6 +85,9 @@ class FileUrls:
             with self._cond:
                 self._done = True
             return
+        if isinstance(self._ask, KnownUrls) and self._ask.covers(None if whole_listing else names):
+            self._run(list(names), whole_listing)  # answered from URLs at hand: no request, no thread
+            return
         self._thread = threading.Thread(
             target=self._run, args=(list(names), whole_listing), name="artifactkit-file-urls", daemon=True
         )
@@ -137,8 +140,9 @@ class FileUrls:
             cursor = cursor_next
 
     def _query(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
+        known = cursor is None and isinstance(self._ask, KnownUrls) and self._ask.covers(names)
         with self._cond:
-            self.requests += 1
+            self.requests += 0 if known else 1  # URLs a lookup already gave cost no request
         return self._ask(names, cursor, per_page)
 
     def _add(self, urls: list[tuple[str, str]]) -> None:
@@ -206,6 +210,13 @@ class KnownUrls:
         self._complete = complete
         self._fallback = fallback
         self._lock = threading.Lock()
+
+    def covers(self, names: Sequence[str] | None) -> bool:
+        """Whether the first query for `names` (None: the whole listing) is answered without a request."""
+        with self._lock:
+            if names is None:
+                return self._complete and bool(self._known)
+            return all(name in self._known for name in names)
 
     def __call__(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
         with self._lock:
