@@ -520,11 +520,13 @@ class Api:
 
         `root` None: `./artifacts` (`$WANDB_ARTIFACT_DIR`), the directories `download()` uses. The
         versions share this Api's one connection pool and one budget of `max_workers` requests in
-        flight (default as `download()`): names are looked up that many at a time, one request
-        each (the lookup also says where the manifest is), then files of all versions are fetched
-        through the same slots. Manifests and bytes come from the cache when it has them; a
-        version named twice is downloaded once. `path_prefix`, `include`, `exclude`, `skip_cache`
-        and `placement` apply to every version, as in `download()`.
+        flight (default as `download()`): names are looked up 40 per request (each answer also
+        says where the manifest is and, on a first download, where the files are), and each
+        version's files are fetched through the same slots as soon as its lookup is answered
+        (IDs, and names on servers before 0.12.11, take one request each). Manifests and bytes
+        come from the cache when it has them; a version named twice is downloaded once.
+        `path_prefix`, `include`, `exclude`, `skip_cache` and `placement` apply to every version,
+        as in `download()`.
 
         Every version is tried. One `ManyDownload` per item comes back, in order. If any failed,
         `DownloadManyError` is raised after the others finished, naming each failure (its
