@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-import pydantic
-
 from . import errors
-from ._transport import Transport
 
 if TYPE_CHECKING:
+    import httpx
+
     from ._generated.client import GeneratedClient
+    from ._transport import Transport
 
 T = TypeVar("T")
 
@@ -80,17 +79,22 @@ class Session:
 
     def call(self, operation: Callable[[GeneratedClient], T], what: str) -> T:
         """Run `operation` against the generated client; `what` names the request in errors."""
+        if self.transport.offline:
+            raise errors.OfflineError(
+                f"{what} needs the server {self.transport.base_url} and this Api is offline "
+                "(offline=True or WANDB_MODE); nothing was sent"
+            )
+        # Imported here, not with this module: an Api that has sent nothing has loaded neither httpx
+        # nor pydantic. The generated client needs both anyway, so after the first call this is free.
+        import httpx
+        import pydantic
+
         from ._generated.exceptions import (
             GraphQLClientGraphQLMultiError,
             GraphQLClientHttpError,
             GraphQLClientInvalidResponseError,
         )
 
-        if self.transport.offline:
-            raise errors.OfflineError(
-                f"{what} needs the server {self.transport.base_url} and this Api is offline "
-                "(offline=True or WANDB_MODE); nothing was sent"
-            )
         try:
             return operation(self.client)
         except errors.ResponseTooLargeError as exc:

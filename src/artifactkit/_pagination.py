@@ -20,6 +20,10 @@ T = TypeVar("T")
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
+PROJECTS_PER_PAGE = 200
+"""wandb's page size for `projects()`."""
+DEFAULT_REGISTRY_PER_PAGE = 100
+"""wandb's page size for registry listings."""
 
 
 @dataclass(frozen=True)

@@ -12,23 +12,18 @@ a `wait` function, which sleeps between attempts in its place and can give that 
 
 from __future__ import annotations
 
-import base64
-import email.utils
 import errno
-import ipaddress
 import logging
 import os
 import random
 import re
-import ssl
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ._version import __version__
 from .errors import (
@@ -39,6 +34,9 @@ from .errors import (
     ResponseTooLargeError,
     TransportError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -93,6 +91,8 @@ def parse_retry_after(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -142,6 +142,8 @@ def read_body(response: httpx.Response, limit: int, what: str, variable: str) ->
 
 def read_error_text(response: httpx.Response) -> str:
     """The start of an error answer's body (at most `ERROR_TEXT_BYTES`), for a message; never raises."""
+    import httpx  # loaded with the client that received `response`
+
     body = bytearray()
     try:
         for chunk in response.iter_bytes():
@@ -155,6 +157,8 @@ def read_error_text(response: httpx.Response) -> str:
 
 def _buffered(response: httpx.Response, limit: int) -> httpx.Response:
     """`response` (streamed) read whole under `limit`, as a plain response holding the decoded body."""
+    import httpx
+
     what = f"the answer to {_describe(response, None)}"
     try:
         body = read_body(response, limit, what, "ARTIFACTKIT_MAX_ANSWER_BYTES")
@@ -176,6 +180,8 @@ def is_loopback_host(host: str) -> bool:
     host = host.strip("[]").lower()
     if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
         return True
+    import ipaddress
+
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -185,73 +191,12 @@ def is_loopback_host(host: str) -> bool:
     return address.is_loopback
 
 
-class _OriginAuth(httpx.Auth):
-    """HTTP Basic `api:<key>`, sent only to the W&B server itself, never to storage URLs.
-
-    The first time the key is about to go over plain http to a host that is not this machine,
-    `on_plain_http()` is called (the transport logs a warning naming where the key and the server
-    address came from).
-    """
-
-    def __init__(self, origin: tuple[str, str, int | None], api_key: str, on_plain_http: Callable[[], None]) -> None:
-        self._origin = origin
-        token = base64.b64encode(f"api:{api_key}".encode()).decode("ascii")
-        self._header = f"Basic {token}"
-        scheme, host, _ = origin
-        self._exposed = scheme == "http" and not is_loopback_host(host)
-        self._on_plain_http = on_plain_http
-        self._warned = threading.Event()
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        url = request.url
-        if (url.scheme, url.host, url.port) == self._origin:
-            if self._exposed and not self._warned.is_set():
-                self._warned.set()
-                self._on_plain_http()
-            request.headers["Authorization"] = self._header
-        yield request
-
-
 @dataclass
 class TransportStats:
     """What this client sent: requests, and how many of them were retries."""
 
     requests: int = 0
     retries: int = 0
-
-
-class TLSOnDemand(httpx.BaseTransport):
-    """httpx's own transport, whose verified TLS context is made when the first https:// URL is sent.
-
-    Loading the system's CA certificates costs ~16 ms at every start of a process, and a client
-    that only talks to a local http:// server (the emulator) never needs them. Plain http:// goes
-    through a pool that has no usable TLS context at all: were it ever asked for TLS it would
-    refuse every certificate, never accept one unchecked. Proxies from the environment are
-    mounted by httpx itself, in front of this transport, as before.
-    """
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        self._limits = limits
-        self._plain = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), limits=limits)
-        self._secure: httpx.HTTPTransport | None = None
-        self._lock = threading.Lock()
-
-    def _secure_transport(self) -> httpx.HTTPTransport:
-        with self._lock:
-            if self._secure is None:
-                self._secure = httpx.HTTPTransport(limits=self._limits, trust_env=True)
-            return self._secure
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme == "https":
-            return self._secure_transport().handle_request(request)
-        return self._plain.handle_request(request)
-
-    def close(self) -> None:
-        self._plain.close()
-        with self._lock:
-            if self._secure is not None:
-                self._secure.close()
 
 
 class Transport:
@@ -278,24 +223,49 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self.stats = TransportStats()
         self._lock = threading.Lock()
+        self._api_key = api_key
+        self._timeout = timeout
+        self._sender = transport
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+        self._closed = False
         # Whether requests go through a caller's own kind of httpx transport (a mock, a proxy
         # wrapper), which another process could not rebuild from the configuration.
-        self.custom_sender = transport is not None and type(transport) is not httpx.HTTPTransport
-        base = httpx.URL(self.base_url)
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self.client = httpx.Client(
-            auth=_OriginAuth((base.scheme, base.host, base.port), api_key, self._warn_plain_http),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            headers={"User-Agent": f"artifactkit/{__version__}"},
-            limits=limits,
-            follow_redirects=True,
-            transport=transport if transport is not None else TLSOnDemand(limits),
-            trust_env=True,
-        )
+        self.custom_sender = transport is not None and not _is_httpx_default(transport)
+
+    @property
+    def client(self) -> httpx.Client:
+        """The `httpx.Client` requests go through: built (httpx imported) on first use, closed with this transport."""
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                if self._client is None:
+                    from ._http import build_client
+
+                    parts = urlsplit(self.base_url)
+                    self._client = build_client(
+                        self.base_url,
+                        self._api_key,
+                        exposed=parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname or ""),
+                        on_plain_http=self._warn_plain_http,
+                        timeout=self._timeout,
+                        max_connections=self.max_connections,
+                        user_agent=f"artifactkit/{__version__}",
+                        transport=self._sender,
+                    )
+                    if self._closed:
+                        self._client.close()
+                client = self._client
+        return client
+
+    @property
+    def closed(self) -> bool:
+        """Whether this transport (its `Api`) has been closed; a closed transport sends nothing."""
+        return self._closed or (self._client is not None and self._client.is_closed)
 
     def _warn_plain_http(self) -> None:
-        url = httpx.URL(self.base_url)
-        where = f"{url.host}:{url.port}" if url.port else url.host
+        parts = urlsplit(self.base_url)
+        where = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
         source = self.base_url_source
         if source.endswith("settings"):  # a settings file: a cloned repository may carry one
             source = f"the wandb settings file {source}"
@@ -349,8 +319,10 @@ class Transport:
                 f"{request.method} {request.url.copy_with(query=None)} needs the network and this Api is offline "
                 "(offline=True or WANDB_MODE); nothing was sent"
             )
-        if self.client.is_closed:
+        if self.closed:
             raise ClientClosedError("this Api has been closed; create a new Api to send requests")
+        import httpx  # loaded by `self.client`
+
         deadline = time.monotonic() + self.retry.budget
         refused = False
         attempt = 0
@@ -455,7 +427,18 @@ class Transport:
             response.close()
 
     def close(self) -> None:
-        self.client.close()
+        with self._client_lock:
+            self._closed = True
+            client = self._client
+        if client is not None:
+            client.close()
+
+
+def _is_httpx_default(transport: object) -> bool:
+    """Whether `transport` is a plain `httpx.HTTPTransport` (httpx is loaded: the caller made one)."""
+    import httpx
+
+    return type(transport) is httpx.HTTPTransport
 
 
 def _describe(response: httpx.Response | None, error: httpx.TransportError | None) -> str:
@@ -483,6 +466,8 @@ def _refused(exc: BaseException) -> bool:
 
 def refused_locally(exc: httpx.TransportError) -> bool:
     """Whether `exc` is a connection refused by a loopback address: a local server that is not running."""
+    import httpx
+
     try:
         host = exc.request.url.host
     except RuntimeError:
@@ -491,6 +476,8 @@ def refused_locally(exc: httpx.TransportError) -> bool:
 
 
 def _transport_error(exc: httpx.TransportError) -> TransportError:
+    import httpx
+
     try:
         url = exc.request.url
         where = f"{exc.request.method} {url.copy_with(query=None)}"

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
 import string
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from . import _config, _lookups, members, organizations
+from . import _config, _lookups
 from ._batches import MAX_BATCH, VersionLookup
-from ._capabilities import Capabilities
 from ._client import Client
-from ._pagination import DEFAULT_PER_PAGE
+from ._pagination import DEFAULT_PER_PAGE, DEFAULT_REGISTRY_PER_PAGE, PROJECTS_PER_PAGE
 from ._paths import (
     PROJECT_FORM,
     RUN_FORM,
@@ -36,42 +33,34 @@ from ._paths import (
     registry_project,
 )
 from ._transport import RetryPolicy, Transport
-from .artifact_types import ArtifactType, ArtifactTypes
-from .artifacts import Artifact, Artifacts, lookup_version, manifest_kept
-from .collections import ArtifactCollection, ArtifactCollections
-from .diff import ArtifactDiff, cached_manifest, diff_contents
 from .errors import ArtifactkitError, DownloadError, InvalidNameError, NotCachedError, NotFoundError, UnsupportedError
-from .manifest import Manifest, ManifestEntry, ManifestError, check_entry_path
-from .members import Team
-from .organizations import Organization
-from .projects import PROJECTS_PER_PAGE, Project, Projects
-from .registries import (
-    DEFAULT_REGISTRY_PER_PAGE,
-    Registries,
-    Registry,
-    check_registries_arguments,
-    check_registry_types,
-    check_visibility,
-    create_registry,
-    list_registries,
-    load_registry,
-    require_registry_creation,
-)
-from .runs import Run, Runs
-from .transfer.cache import Cache
-from .transfer.fetch import normalise_etag
-from .transfer.progress import Progress
-from .transfer.upload import UploadStats, collect_files
-from .uploads import upload_version
-from .users import User
 
+# The entity modules, the transfer engine, httpx and pydantic load when a method first needs them
+# (the imports inside the methods), so that `Api()` costs only configuration. Their names are
+# imported here for the annotations.
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     import httpx
 
+    from ._capabilities import Capabilities
     from ._generated.fragments import RunFields
+    from .artifact_types import ArtifactType, ArtifactTypes
+    from .artifacts import Artifact, Artifacts
+    from .collections import ArtifactCollection, ArtifactCollections
+    from .diff import ArtifactDiff
+    from .manifest import Manifest, ManifestEntry
     from .many import ManyDownload, Resolved
+    from .members import Team
     from .mirror import Bundle, MirrorReport, Selection
+    from .organizations import Organization
+    from .projects import Project, Projects
+    from .registries import Registries, Registry
+    from .runs import Run, Runs
+    from .transfer.cache import Cache
     from .transfer.place import Placement
+    from .transfer.upload import UploadStats
+    from .users import User
 
 DEFAULT_TIMEOUT = _config.DEFAULT_TIMEOUT
 OFFLINE_MODES = frozenset({"offline", "dryrun", "disabled"})
@@ -83,9 +72,13 @@ class _Connection(Client):
     """The client an Api's entities share; it builds the entities the graph points up to."""
 
     def collection(self, entity: str, project: str, name: str, type_name: str) -> ArtifactCollection:
+        from .collections import ArtifactCollection
+
         return ArtifactCollection(self, entity, project, name, type_name)
 
     def run(self, attrs: RunFields, entity: str | None = None, project: str | None = None) -> Run:
+        from .runs import Run
+
         return Run._wrap(self, attrs, entity, project)
 
 
@@ -238,6 +231,8 @@ class Api:
     @property
     def viewer(self) -> User:
         """The user the API key belongs to."""
+        from .users import User
+
         viewer = self.client.call(lambda c: c.viewer(), "asking who the API key belongs to")
         if viewer.viewer is None:
             raise NotFoundError("the server knows no user for this API key", kind="user")
@@ -268,17 +263,23 @@ class Api:
 
     def _registry_entity(self, organization: str | None) -> str:
         """The entity holding the registries of the organization a path names (None: as configured or decided)."""
+        from . import organizations
+
         return organizations.registry_entity(self.client, self._default_entity)(organization)
 
     # -- organizations and registries (docs/registry.md) ---------------------------------------
 
     def _organization_name(self, organization: str | None) -> str:
+        from . import organizations
+
         return organizations.organization_name(
             self.client, organization or self.config.organization, self._default_entity()
         )
 
     def organization(self, name: str | None = None) -> Organization:
         """The organization `name` (its display name); None: the configured one, else the default entity's."""
+        from . import organizations
+
         if name is None:
             name = self.config.organization
         if name is None:
@@ -301,12 +302,18 @@ class Api:
         `description`, `created_at`, `updated_at`; `order` `name`, `created_at` or `updated_at`
         (`-` first: descending). `.collections(filter)` and `.versions(filter)` search inside them.
         """
+        from . import organizations
+        from .registries import check_registries_arguments, list_registries
+
         organizations.require_registry_search(self.client, "registries")
         check_registries_arguments(filter, order)
         return list_registries(self.client, self._organization_name(organization), filter, order, per_page, start)
 
     def registry(self, name: str, organization: str | None = None) -> Registry:
         """The registry `name` (`model`, or `wandb-registry-model`) of `organization` (as for `registries()`)."""
+        from . import organizations
+        from .registries import load_registry
+
         organizations.require_registry_search(self.client, "registries")
         registry_project(name)
         return load_registry(self.client, self._organization_name(organization), name)
@@ -320,6 +327,8 @@ class Api:
         artifact_types: list[str] | None = None,
     ) -> Registry:
         """Create the registry `name` (`ConflictError` if it exists); no `artifact_types`: any type may be linked."""
+        from .registries import check_registry_types, check_visibility, create_registry, require_registry_creation
+
         require_registry_creation(self.client)
         registry_project(name)
         check_visibility(visibility)
@@ -330,16 +339,22 @@ class Api:
 
     def user(self, username_or_email: str) -> User | None:
         """The user with this username or email (None if there is none), e.g. to add to a registry."""
+        from . import members
+
         return members.find_user(self.client, username_or_email)
 
     def team(self, team: str) -> Team:
         """The team entity `team` (`NotFoundError` if there is none), e.g. to add to a registry."""
+        from . import members
+
         return members.find_team(self.client, check_part("team", team, "a team name"))
 
     # -- projects ------------------------------------------------------------------------------
 
     def projects(self, entity: str | None = None, per_page: int = PROJECTS_PER_PAGE) -> Projects:
         """The projects of `entity` (default: the default entity), newest first, as `wandb.Api().projects()`."""
+        from .projects import Projects
+
         return Projects(self.client, self._entity_or_default(entity), per_page)
 
     def project(self, name: str, entity: str | None = None) -> Project:
@@ -348,6 +363,8 @@ class Api:
         Nothing is sent until a field the server holds is read (`id`, `created_at`, `owner`, ...);
         `NotFoundError` then if there is no such project.
         """
+        from .projects import Project
+
         owner = self._entity_or_default(entity)
         return Project._wrap(self.client, owner, check_part("project", name, PROJECT_FORM))
 
@@ -389,11 +406,15 @@ class Api:
         self, project: str | None = None, start: str | None = None, *, per_page: int = DEFAULT_PER_PAGE
     ) -> ArtifactTypes:
         """The artifact types of a project (`entity/project`), from cursor `start` on."""
+        from .artifact_types import ArtifactTypes
+
         path = self._project_path(project)
         return ArtifactTypes(self.client, path.entity, path.project, per_page, start)
 
     def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
         """One artifact type of a project; `NotFoundError` if it does not exist."""
+        from .artifact_types import ArtifactType
+
         path = self._project_path(project)
         return ArtifactType(self.client, path.entity, path.project, type_name)
 
@@ -410,6 +431,8 @@ class Api:
         filters: dict[str, Any] | None = None,
     ) -> ArtifactCollections:
         """The collections of one type in a project, ordered (`-createdAt`, ...) and filtered on the server."""
+        from .collections import ArtifactCollections
+
         path = self._project_path(project_name)
         return ArtifactCollections(
             self.client,
@@ -424,6 +447,8 @@ class Api:
 
     def artifact_collection(self, type_name: str | None, name: str) -> ArtifactCollection:
         """The collection `entity/project/name` of type `type_name` (None: whatever its type, one more request)."""
+        from .collections import ArtifactCollection
+
         path = self._artifact_path(name, allow_alias=False)
         if type_name is None:
             type_name = _lookups.collection_type(self.client, path)
@@ -451,6 +476,8 @@ class Api:
         filters: dict[str, Any] | None = None,
     ) -> Artifacts:
         """The versions of the collection `entity/project/name`, ordered and filtered on the server."""
+        from .artifacts import Artifacts
+
         path = self._artifact_path(name, allow_alias=False)
         return Artifacts(
             self.client,
@@ -472,6 +499,8 @@ class Api:
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """The version `entity/project/name:alias` (`:v3`, `:latest`, no alias = latest)."""
+        from .artifacts import lookup_version
+
         shown = name
         if self.offline and is_version_id(name):
             artifact = self._seen_version(name)
@@ -492,6 +521,8 @@ class Api:
 
     def _seen_version(self, name: str) -> Artifact:
         """Offline: the version `name` (a full name or an ID) meant when last seen online; `NotCachedError` if never."""
+        from .artifacts import Artifact
+
         seen = self.client.seen.resolve(self.base_url, name)
         if seen is None:
             raise NotCachedError(
@@ -554,6 +585,8 @@ class Api:
 
     def _resolve_many(self, names: list[str], pool: Executor) -> list[Future[Resolved]]:
         """`download_many`'s lookups: by name in batches of `MAX_BATCH` per request where the server allows."""
+        from concurrent.futures import Future
+
         answers: list[Future[Resolved]] = [Future() for _ in names]
         batched: list[tuple[Future[Resolved], ArtifactPath]] = []
         batches = not self.offline and self.client.operations.batches_lookups
@@ -588,7 +621,9 @@ class Api:
         the version the name last meant (a first download); a missing name costs one more
         request to say which part of it is missing.
         """
+        from .artifacts import Artifact
         from .many import Resolved
+        from .transfer.cache import Cache
 
         try:
             with Cache(self.client.cache_root) as cache:
@@ -621,6 +656,8 @@ class Api:
 
     def _manifest_kept(self, path: ArtifactPath, cache: Cache) -> bool:
         """Whether the version `path` meant when last seen here has its manifest in `cache` (no lookup sent)."""
+        from .artifacts import manifest_kept
+
         seen = self.client.seen.resolve(self.base_url, _seen_name(path))
         return seen is not None and manifest_kept(self.client, seen, cache)
 
@@ -642,6 +679,9 @@ class Api:
         a committed version's files for good; metadata, aliases and tags can change, so comparing
         them always asks the server).
         """
+        from .artifacts import Artifact
+        from .diff import diff_contents
+
         # Both sides are looked up before any manifest travels: a name that is not found costs no download.
         sides = [self._diff_side(side, files_only=files_only) for side in (old, new)]
         for side in sides:
@@ -658,6 +698,9 @@ class Api:
 
     def _diff_side(self, side: Artifact | str, *, files_only: bool) -> Artifact | _LookedUp | tuple[str, Manifest]:
         """A side of a diff: a version, one looked up with its manifest's URL, or a cached manifest's name."""
+        from .artifacts import Artifact
+        from .diff import cached_manifest
+
         if isinstance(side, Artifact):
             return side
         if is_version_id(side):
@@ -675,6 +718,8 @@ class Api:
 
     def _artifact_and_manifest_url(self, path: ArtifactPath) -> _LookedUp:
         """`artifact()`, with the URL of the version's manifest asked in the same request (`VersionFileAccess`)."""
+        from .artifacts import Artifact
+
         if self.offline:
             return _LookedUp(self._seen_version(_seen_name(path)), None)
         found = self.client.operations.version_file_access(path.entity, path.project, path.name, [])
@@ -684,6 +729,8 @@ class Api:
         return _LookedUp(Artifact._from_membership(self.client, membership, (path.entity, path.project)), found[1])
 
     def _artifact_by_id(self, artifact_id: str) -> Artifact:
+        from .artifacts import Artifact
+
         if self.offline:
             return self._seen_version(artifact_id)
         found = self.client.operations.artifact_by_id(artifact_id, f"looking up version {artifact_id}")
@@ -695,6 +742,8 @@ class Api:
 
     def run(self, path: str = "") -> Run:
         """The run `entity/project/run_id` (also `entity/project/runs/run_id`, or shorter with the defaults)."""
+        from .runs import Run
+
         entity, project, name = parse_run_path(path, self._default_entity, self._project)
         result = self.client.call(
             lambda c: c.project_run(entity, project, name), f"loading run {entity}/{project}/{name}"
@@ -723,6 +772,8 @@ class Api:
         accepted for wandb's sake and changes nothing: artifactkit's runs name their sweep
         (`sweep_name`) but load no sweep objects.
         """
+        from .runs import Runs
+
         del include_sweeps  # no sweep objects to include
         where = self._project_path(path)
         return Runs(
@@ -731,6 +782,10 @@ class Api:
 
     def create_run(self, *, run_id: str | None = None, project: str | None = None, entity: str | None = None) -> Run:
         """Create a run (ID `run_id`, else a new random one) in `entity/project` (default: the defaults)."""
+        import secrets
+
+        from .runs import Run
+
         project_name = project or self._project
         if not project_name:
             raise InvalidNameError("no project given and no default project configured", expected=RUN_FORM)
@@ -809,6 +864,11 @@ class Api:
     ) -> tuple[Artifact, UploadStats]:
         """`upload()`, returning the version and what was sent (files and bytes uploaded, or that
         an identical version already existed)."""
+        from .transfer.cache import Cache
+        from .transfer.progress import Progress
+        from .transfer.upload import collect_files
+        from .uploads import upload_version
+
         path = self._artifact_path(name, allow_alias=False)
         alias_list = [check_alias(a) for a in aliases]
         tag_list = check_tags(tags)
@@ -855,6 +915,9 @@ class Api:
         server sends none) and the size in bytes (0 when the server does not say). `name` is the
         entry's path in the version; None: the last part of the URL's path.
         """
+        from .manifest import ManifestEntry, ManifestError, check_entry_path
+        from .transfer.fetch import normalise_etag
+
         if not url.startswith(("http://", "https://")):
             raise InvalidNameError(f"{url!r} is not an http(s) URL", expected="a URL such as https://host/data.csv")
         path = name or unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])

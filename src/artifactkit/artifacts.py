@@ -36,7 +36,6 @@ from ._paths import (
 )
 from ._seen import Seen, Sighting
 from ._times import parse_optional_server_time, parse_server_time
-from .diff import ArtifactDiff, diff_artifacts
 from .errors import (
     ConflictError,
     GraphQLError,
@@ -45,16 +44,9 @@ from .errors import (
     ResponseValidationError,
     UnsupportedError,
 )
-from .files import ArtifactFiles
 from .lineage import DEFAULT_DEPTH, MAX_LEVEL_RUNS, PER_NODE, Lineage, walk
 from .manifest import Manifest, ManifestEntry, ManifestError
 from .organizations import organization_of_entity, registry_entity
-from .transfer.cache import Cache, manifest_key
-from .transfer.download import DownloadResult, download, fetch_document, verify_directory
-from .transfer.place import Placement
-from .transfer.plan import select_entries
-from .transfer.references import ReferenceTarget, follow, redirect
-from .transfer.urls import KnownUrls, UrlPage, UrlQuery
 
 if TYPE_CHECKING:
     from ._generated.fragments import (
@@ -64,8 +56,15 @@ if TYPE_CHECKING:
         SequenceRefFields,
     )
     from .collections import ArtifactCollection
+    from .diff import ArtifactDiff
+    from .files import ArtifactFiles
     from .runs import Run
+    from .transfer.cache import Cache
+    from .transfer.download import DownloadResult
+    from .transfer.place import Placement
+    from .transfer.references import ReferenceTarget
     from .transfer.slots import Slots
+    from .transfer.urls import UrlPage, UrlQuery
 
 
 def default_root(artifact: Artifact, *, include_version: bool = True, base: Path | None = None) -> Path:
@@ -688,6 +687,8 @@ class Artifact:
         self, names: Sequence[str] | None = None, per_page: int = DEFAULT_PER_PAGE, start: str | None = None
     ) -> ArtifactFiles:
         """The files of this version, optionally only those named (exact manifest paths), from cursor `start` on."""
+        from .files import ArtifactFiles
+
         return ArtifactFiles(self.client, self, names=names, per_page=per_page, start=start)
 
     @property
@@ -710,6 +711,9 @@ class Artifact:
         server vouches for exactly these entries; anything else is fetched every time. `known_url`
         spares the lookup (an expired one is exchanged for a fresh one).
         """
+        from .transfer.cache import Cache, manifest_key
+        from .transfer.download import fetch_document
+
         what = f"fetching the manifest of {self.qualified_name}"
         key = manifest_key(self.client.transport.base_url, self.id, self.digest)
         cacheable = self.state == "COMMITTED"
@@ -766,6 +770,8 @@ class Artifact:
 
         Each target version is looked up once (by its ID) and its manifest fetched once.
         """
+        from .transfer.references import ReferenceTarget, follow
+
         versions: dict[str, Artifact] = {}
         targets: dict[str, ReferenceTarget] = {}
         for entry in entries:
@@ -803,6 +809,8 @@ class Artifact:
 
     def _file_urls(self, names: list[str] | None, cursor: str | None, per_page: int) -> UrlPage:
         """One page of signed download URLs: of the files named, or of every file (the engine's `UrlQuery`)."""
+        from .transfer.urls import UrlPage
+
         found = self.client.operations.file_urls(
             self,
             names=names,
@@ -932,6 +940,12 @@ class Artifact:
 
         `known_urls`: download URLs a lookup already gave, and whether they are all of the version's files.
         """
+        from .transfer.cache import Cache
+        from .transfer.download import download
+        from .transfer.plan import select_entries
+        from .transfer.references import redirect
+        from .transfer.urls import KnownUrls
+
         target = Path(root) if root is not None else default_root(self)
         selected = select_entries(self.manifest, path_prefix, include, exclude)
         query: UrlQuery = self._file_urls if known_urls is None else KnownUrls(*known_urls, self._file_urls)
@@ -981,6 +995,9 @@ class Artifact:
         Every file is hashed again. Raises `DigestMismatchError` naming every difference.
         `progress` draws a bar while hashing (None, the default: when stderr is a terminal).
         """
+        from .transfer.cache import Cache
+        from .transfer.download import verify_directory
+
         target = Path(root) if root is not None else default_root(self)
         links_into = Cache(self.client.cache_root).objects  # files placed as symlinks point there
         verify_directory(self.manifest, target, progress=progress, links_into=links_into)
@@ -1196,6 +1213,8 @@ class Artifact:
 
         `paths` (globs, `*` matching `/` too) restricts the files compared; `files_only` leaves out the rest.
         """
+        from .diff import diff_artifacts
+
         return diff_artifacts(self, other, paths=paths, files_only=files_only)
 
     # -- lineage --------------------------------------------------------------------------------------
@@ -1265,6 +1284,8 @@ def _settable_aliases(aliases: Sequence[str]) -> list[str]:
 def manifest_kept(client: Client, seen: Seen, cache: Cache) -> bool:
     """Whether `cache` holds the manifest of the committed version `seen` (a stat; the record is not validated)."""
     import json
+
+    from .transfer.cache import manifest_key
 
     try:
         fields = json.loads(seen.fields)

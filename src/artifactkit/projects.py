@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _lookups
 from ._client import Client
-from ._pagination import DEFAULT_PER_PAGE, Page, Paginator
+from ._pagination import DEFAULT_PER_PAGE, PROJECTS_PER_PAGE, Page, Paginator
 from ._times import parse_server_time
 from .artifact_types import ArtifactTypes
 from .collections import ProjectArtifactCollections
@@ -16,8 +16,6 @@ from .users import User
 
 if TYPE_CHECKING:
     from ._generated.fragments import ProjectFields
-
-PROJECTS_PER_PAGE = 200  # as wandb.Api().projects()
 
 
 class Project:

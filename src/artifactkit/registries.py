@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Never, Protocol, Self, 
 
 from ._capabilities import REGISTRY_ARTIFACT_TYPES
 from ._client import Client
-from ._pagination import Page, Paginator
+from ._pagination import DEFAULT_REGISTRY_PER_PAGE, Page, Paginator
 from ._paths import REGISTRY_PREFIX, TYPE_NAME_FORM, check_part, is_registry_project, registry_name, registry_project
 from ._registry_search import (
     ADVANCED_COLLECTION_FILTER,
@@ -61,8 +61,6 @@ Visibility = Literal["organization", "restricted"]
 """Who may see a registry: everyone in the organization, or only its members."""
 _ACCESS: dict[str, str] = {"organization": "PRIVATE", "restricted": "RESTRICTED"}
 VISIBILITY_FORM = "'organization' (everyone in the organization) or 'restricted' (members only)"
-DEFAULT_REGISTRY_PER_PAGE = 100
-"""wandb's page size for registry listings."""
 
 
 def _visibility(access: str | None) -> Visibility:

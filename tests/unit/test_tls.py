@@ -17,7 +17,7 @@ import httpx
 import pytest
 import trustme
 
-from artifactkit._transport import TLSOnDemand
+from artifactkit._http import TLSOnDemand
 
 pytestmark = pytest.mark.timeout(60)
 
