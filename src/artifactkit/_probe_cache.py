@@ -13,12 +13,10 @@ future is ignored, and the server is probed again: the file is a hint, never tru
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +87,8 @@ class ProbeCache:
             from .transfer.cache import default_cache_root  # only when a probe answer is looked for
 
             root = default_cache_root()
+        import hashlib  # with tempfile below: not loaded by `Api()`, only when the answer is looked for
+
         digest = hashlib.sha256(self.url.encode()).hexdigest()
         return Path(root).expanduser() / "servers" / f"{digest}.json"
 
@@ -148,6 +148,8 @@ class ProbeCache:
             "features": None if answer.features is None else sorted(answer.features),
             "probed_at": answer.probed_at,
         }
+        import tempfile
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".server-", suffix=".tmp")
