@@ -133,6 +133,17 @@ def run_demo(base_url: str, api_key: str, download_root: Path) -> None:
             f"{DEMO_REGISTRY_PATH}:production is {production.qualified_name}, "
             f"linked from {production.source_qualified_name}"
         )
+        # A training job's inputs, in one go: one lookup request for all three names.
+        inputs = [f"{project}/digits:best", f"{project}/dataset-notes:latest", f"{DEMO_REGISTRY_PATH}:production"]
+        fetched = api.download_many(inputs, download_root / "inputs")
+        names = ", ".join(str(item.root.name) for item in fetched if item.root)
+        print(f"\nFetched {len(fetched)} versions at once: {names}")
+    # The same job on a node with no network: names resolve from what this cache saw, nothing is sent.
+    with Api(base_url=base_url, offline=True) as offline:
+        cached = offline.artifact(f"{project}/digits:best")
+        root = cached.download(download_root / "offline" / cached.name.replace(":", "-"), progress=False)
+        cached.verify(root)
+        print(f"Offline, {project}/digits:best is {cached.version}, downloaded from the cache and verified.")
 
 
 def main(argv: list[str] | None = None) -> int:

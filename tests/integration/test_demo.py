@@ -31,3 +31,5 @@ def test_the_demo_runs_and_runs_again_on_its_own_data(tmp_path: Path) -> None:
         "wandb-registry-model/digit-classifier:production is local-org-entity/wandb-registry-model/"
         "digit-classifier:v0, linked from demo-team/demo/classifier:v0" in first
     )
+    assert "Fetched 3 versions at once: digits:v1, dataset-notes:v0, classifier:v0" in first
+    assert "Offline, local/demo/digits:best is v1, downloaded from the cache and verified." in first
