@@ -60,10 +60,13 @@ def download() -> dict[str, Any]:
     options: dict[str, Any] = {"placement": argument(4)} if len(sys.argv) > 4 else {}
     with artifactkit.Api() as api:
         artifact = api.artifact(argument(2))
+        started = time.perf_counter()
         result = artifact.download_files(argument(3), progress=False, **options)
+        transfer = time.perf_counter() - started  # without the interpreter, the imports and the version's lookup
         count = sum(1 for p in result.root.rglob("*") if p.is_file())
     return {
         "items": count,
+        "transfer_seconds": transfer,
         "bytes_fetched": result.bytes_fetched,
         "placed": result.placed,
         "copied_bytes": result.copied_bytes,

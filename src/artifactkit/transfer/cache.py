@@ -242,6 +242,10 @@ class Cache:
                 stat = self.sign(path, key)  # the bytes are right: sign it again
         return stat
 
+    def partial_dir(self) -> Path:
+        """The directory of unfinished fetches (`partial/`), made if missing."""
+        return self._ensure_dir(self.partial)
+
     def partial_path(self, kind: str, key: str) -> Path:
         """Where the bytes of an unfinished fetch of this object are kept between attempts."""
         self.object_path(kind, key)  # validates

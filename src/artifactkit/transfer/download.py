@@ -38,10 +38,11 @@ from ..errors import ArtifactkitError, DigestMismatchError, DownloadError, Trans
 from ..manifest import Manifest, ManifestEntry
 from .cache import Cache, md5_of
 from .fetch import Cancelled, Fetcher, Source, UrlSource
-from .limits import ATTEMPTS, EXPIRED_STATUSES, MAX_MANIFEST_BYTES, default_workers, transfer_threads
+from .limits import ATTEMPTS, EXPIRED_STATUSES, MAX_MANIFEST_BYTES, PIPELINE_MIN, default_workers, transfer_threads
 from .place import LINKED, Placement, Placer, check_placement
 from .plan import Action, DownloadRoot, PlannedFile, cache_key, expected_size, plan
 from .progress import Progress
+from .root_copy import RootCopy
 from .slots import Slots
 from .space import check_free_space, disk_full_cause, disk_full_error
 from .urls import FileUrls, UrlQuery
@@ -280,10 +281,20 @@ def _run_download(
         _raise_failures(label, result.failures)
 
 
-def _place_all(placer: Placer, source: Source, items: list[PlannedFile], cache: Cache, bar: Progress) -> None:
-    """Put one content at every path that holds it (a private temp file moves to the last one)."""
+def _place_all(
+    placer: Placer,
+    source: Source,
+    items: list[PlannedFile],
+    cache: Cache,
+    bar: Progress,
+    copy: RootCopy | None = None,
+) -> None:
+    """Put one content at every path that holds it (a private temp file moves to the last one).
+
+    `copy`: the first path's copy, written while the content streamed (`Placer.root_copy_for`).
+    """
     for index, item in enumerate(items):
-        how = placer.place(source, item.destination, move=source.owned and index == len(items) - 1)
+        how = placer.place(source, item.destination, move=source.owned and index == len(items) - 1, copy=copy)
         if how not in LINKED and not item.entry.is_reference:
             cache.remember_md5(item.destination, item.entry.md5_hex)  # a link is recognised by its inode
         bar.file_done()
@@ -317,18 +328,23 @@ def _fetch_all(
     def run(items: list[PlannedFile]) -> None:
         first = items[0]
         for attempt in range(2):
-            source = _obtain(fetcher, urls, first, skip_cache)
+            copy = _root_copy(placer, cache, first, skip_cache) if attempt == 0 else None
             try:
-                _place_all(placer, source, items, cache, bar)
-                return
-            except FileNotFoundError:
-                if source.path is None or source.owned or attempt:
-                    raise
-                # `cleanup` evicted the cache object between the fetch and the link: fetch it again.
+                source = _obtain(fetcher, urls, first, skip_cache, copy)
+                try:
+                    _place_all(placer, source, items, cache, bar, copy)
+                    return
+                except FileNotFoundError:
+                    if source.path is None or source.owned or attempt:
+                        raise
+                    # `cleanup` evicted the cache object between the fetch and the link: fetch it again.
+                finally:
+                    if source.owned and source.path is not None:
+                        source.path.unlink(missing_ok=True)
+                    urls.done(first.path)
             finally:
-                if source.owned and source.path is not None:
-                    source.path.unlink(missing_ok=True)
-                urls.done(first.path)
+                if copy is not None:
+                    copy.close()  # unless it became the file, it vanishes with its descriptor
 
     def worker() -> None:
         while not fetcher.cancel.is_set():
@@ -389,7 +405,24 @@ def _fetch_all(
     return failures
 
 
-def _obtain(fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: bool) -> Source:
+def _root_copy(placer: Placer, cache: Cache, item: PlannedFile, skip_cache: bool) -> RootCopy | None:
+    """The root's copy to fill while `item` streams into the cache, where that saves a second pass.
+
+    Only for a stored file large enough to be streamed to disk (smaller ones are fetched into
+    memory, and written once), placed as a copy of the cache's object.
+    """
+    size = expected_size(item.entry)
+    if skip_cache or item.entry.is_reference or size is None or size < PIPELINE_MIN:
+        return None
+    try:
+        return placer.root_copy_for(item.destination, cache.partial_dir())
+    except OSError:
+        return None  # the usual copy after the download names any real problem
+
+
+def _obtain(
+    fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: bool, copy: RootCopy | None = None
+) -> Source:
     entry = item.entry
     temp_dir = item.destination.parent
     if skip_cache:
@@ -403,6 +436,7 @@ def _obtain(fetcher: Fetcher, urls: FileUrls, item: PlannedFile, skip_cache: boo
         urls.url_for(entry.path),
         skip_cache=skip_cache,
         temp_dir=temp_dir,
+        copy=copy,
     )
 
 

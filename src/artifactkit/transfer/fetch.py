@@ -60,11 +60,13 @@ from .limits import (
 )
 from .plan import expected_size
 from .progress import Progress
+from .root_copy import RootCopy, write_all
 from .slots import Slots
 from .wandb_cache import WandbCache
 
 log = logging.getLogger("artifactkit")
 
+_MAX_PIECES = 256  # pieces per batch handed to the sink (well under the system's IOV_MAX for writev)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 # Given None, the URL to start with; given a refused URL, a fresh one.
@@ -218,14 +220,24 @@ class Fetcher:
     # -- stored objects (by MD5) ------------------------------------------------------------------
 
     def fetch_object(
-        self, name: str, md5_hex: str, size: int | None, url_for: UrlSource, *, skip_cache: bool, temp_dir: Path
+        self,
+        name: str,
+        md5_hex: str,
+        size: int | None,
+        url_for: UrlSource,
+        *,
+        skip_cache: bool,
+        temp_dir: Path,
+        copy: RootCopy | None = None,
     ) -> Source:
         """The verified bytes of `md5_hex`: from the cache, or fetched into it (or into `temp_dir`).
 
         `name` (a manifest path holding these bytes) is what errors name. Small files are fetched
         whole into memory and published to the cache as they are; two processes racing for the
         same small file may both fetch it (both publish the same bytes atomically). Larger files
-        are fetched by one process at a time, into a `.part` file that a later attempt resumes.
+        are fetched by one process at a time, into a `.part` file that a later attempt resumes;
+        `copy`, if given, is filled with the same bytes as they stream (the download root's own
+        copy, published by the caller once this returns; left alone by every other path).
         """
         if not skip_cache:
             hit = self.cache.lookup("md5", md5_hex, size)
@@ -258,7 +270,7 @@ class Fetcher:
             if hit is not None:
                 return Source(hit, key=md5_hex)
             part = self.cache.partial_path("md5", md5_hex)
-            self._download(part, name, url_for, size, md5_hex)
+            self._download(part, name, url_for, size, md5_hex, copy)
             return Source(self.cache.publish(part, "md5", md5_hex), key=md5_hex)
 
     def _from_wandb_cache(self, name: str, md5_hex: str, size: int | None) -> Source | None:
@@ -372,7 +384,9 @@ class Fetcher:
         if status not in (200, 206):
             raise DownloadError(f"{name}: HTTP {status} from {_strip_query(url)}", path=name)
 
-    def _download(self, part: Path, name: str, url_for: UrlSource, size: int | None, md5_hex: str) -> None:
+    def _download(
+        self, part: Path, name: str, url_for: UrlSource, size: int | None, md5_hex: str, copy: RootCopy | None = None
+    ) -> None:
         """Make `part` hold the verified bytes, refreshing the URL whenever storage refuses it."""
         url = url_for(None)
         ranged = size is not None and size >= MULTIPART_THRESHOLD and ranged_parts_help(url)
@@ -383,7 +397,7 @@ class Fetcher:
                     assert size is not None
                     self._ranged(part, name, url, size, md5_hex, report_resumed=not refreshes)
                 else:
-                    self._stream(part, name, url, size, md5_hex, report_resumed=not refreshes)
+                    self._stream(part, name, url, size, md5_hex, report_resumed=not refreshes, copy=copy)
                 return
             except DigestMismatchError:
                 _remove_part(part)  # wrong bytes are never kept
@@ -424,7 +438,17 @@ class Fetcher:
             log.info("resuming %s at byte %d of %s (kept from an interrupted download)", part.name, offset, size or "?")
         return offset, hasher
 
-    def _stream(self, part: Path, name: str, url: str, size: int | None, md5_hex: str, *, report_resumed: bool) -> None:
+    def _stream(
+        self,
+        part: Path,
+        name: str,
+        url: str,
+        size: int | None,
+        md5_hex: str,
+        *,
+        report_resumed: bool,
+        copy: RootCopy | None = None,
+    ) -> None:
         """Fill `part` with one body (continuing what is on disk), verify it, retry what failed."""
         offset, hasher = self._resume_state(part, size, report=report_resumed)
         initial = offset
@@ -434,7 +458,7 @@ class Fetcher:
             complete_on_disk = size is not None and offset == size
             if not complete_on_disk:
                 try:
-                    offset, hasher = self._append(part, name, url, offset, hasher, size)
+                    offset, hasher = self._append(part, name, url, offset, hasher, size, copy)
                 except _Expired as expired:
                     raise _Expired(expired.status, progressed=offset > initial) from None
                 except _Broken as broken:
@@ -471,8 +495,17 @@ class Fetcher:
         _remove_part(part)
         raise DigestMismatchError(f"{name}: {problem} (after {failures} attempts)", path=name)
 
-    def _append(self, part: Path, name: str, url: str, offset: int, hasher: Any, size: int | None) -> tuple[int, Any]:
-        """One request for the bytes from `offset` on, appended to `part` and hashed on the way."""
+    def _append(
+        self,
+        part: Path,
+        name: str,
+        url: str,
+        offset: int,
+        hasher: Any,
+        size: int | None,
+        copy: RootCopy | None = None,
+    ) -> tuple[int, Any]:
+        """One request for the bytes from `offset` on, appended to `part` (and `copy`) and hashed on the way."""
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         start = offset
         with self._get(url, headers) as response:
@@ -487,23 +520,28 @@ class Fetcher:
                     raise _StartOver(f"asked for bytes from {offset}, the server sent them from {first}")
             elif offset:  # 200: the server ignored Range; start from scratch
                 offset, hasher = 0, hashlib.md5(usedforsecurity=False)
+            if copy is not None:
+                copy.restart(part, offset)  # it holds what `part` holds before the body continues it
             try:
-                with part.open("ab" if offset else "wb") as out:
-                    # A long body is hashed and written on a second thread while the next bytes arrive
-                    # (hashing and writing release the GIL); each byte is still hashed and written once.
-                    sink = _Sink(out, hasher) if size is None or size - offset >= PIPELINE_MIN else None
+                with part.open("ab" if offset else "wb", buffering=0) as out:
+                    # A long body is hashed and written on threads of their own while the next bytes
+                    # arrive (both release the GIL); each byte is still hashed and written once.
+                    long_body = size is None or size - offset >= PIPELINE_MIN
+                    sink = _Sink(out.fileno(), hasher, copy) if long_body else None
                     try:
-                        for chunk in response.iter_bytes(CHUNK):
+                        for piece in body_pieces(response):
                             self._check_cancel()
-                            if size is not None and offset + len(chunk) > size:
+                            if size is not None and offset + len(piece) > size:
                                 raise _StartOver(f"the server sent more than the {size} bytes the manifest says")
                             if sink is None:
-                                out.write(chunk)
-                                hasher.update(chunk)
+                                write_all(out.fileno(), piece)
+                                if copy is not None:
+                                    copy.write([piece])
+                                hasher.update(piece)
                             else:
-                                sink.put(chunk)
-                            offset += len(chunk)
-                            self._fetched(len(chunk))
+                                sink.put(piece)
+                            offset += len(piece)
+                            self._fetched(len(piece))
                     finally:
                         if sink is not None:
                             sink.close()  # everything received is on disk and hashed, even on an error
@@ -668,43 +706,79 @@ class Fetcher:
 
 
 class _Sink:
-    """Writes and hashes a body's chunks in order, a few chunks behind the network: the writing and
-    the hashing each on a thread of its own, so that a long body costs the slower of the two, not
-    their sum (both release the GIL for large buffers)."""
+    """Writes and hashes a body's pieces in order, a few batches behind the network.
 
-    def __init__(self, out: Any, hasher: Any) -> None:
+    The writing and the hashing each run on a thread of their own, so that a long body costs the
+    slowest of receiving, writing and hashing rather than their sum (`os.writev` and `md5.update`
+    release the GIL). The writing thread also fills the download root's copy, if there is one.
+    Pieces are handed over in batches of about `CHUNK` bytes, as the list of
+    pieces the socket gave (never joined into one buffer: no byte is copied in Python).
+    """
+
+    def __init__(self, fd: int, hasher: Any, copy: RootCopy | None = None) -> None:
         self._error: BaseException | None = None
-        self._lanes = [self._lane(out.write, "artifactkit-write"), self._lane(hasher.update, "artifactkit-hash")]
+        self._batch: list[bytes] = []
+        self._batched = 0
+
+        def write(pieces: list[bytes]) -> None:
+            write_all(fd, *pieces)
+            if copy is not None:
+                copy.write(pieces)  # the root's copy, from the same buffers (see root_copy.py)
+
+        self._lanes = [
+            self._lane(write, "artifactkit-write"),
+            self._lane(lambda pieces: [hasher.update(p) for p in pieces], "artifactkit-hash"),
+        ]
 
     def _lane(
-        self, consume: Callable[[bytes], object], name: str
-    ) -> tuple[queue.Queue[bytes | None], threading.Thread]:
-        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=SINK_DEPTH)
-        thread = threading.Thread(target=self._run, args=(chunks, consume), name=name, daemon=True)
+        self, consume: Callable[[list[bytes]], object], name: str
+    ) -> tuple[queue.Queue[list[bytes] | None], threading.Thread]:
+        batches: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=SINK_DEPTH)
+        thread = threading.Thread(target=self._run, args=(batches, consume), name=name, daemon=True)
         thread.start()
-        return chunks, thread
+        return batches, thread
 
-    def _run(self, chunks: queue.Queue[bytes | None], consume: Callable[[bytes], object]) -> None:
-        while (chunk := chunks.get()) is not None:
+    def _run(self, batches: queue.Queue[list[bytes] | None], consume: Callable[[list[bytes]], object]) -> None:
+        while (batch := batches.get()) is not None:
             if self._error is None:
                 try:
-                    consume(chunk)
+                    consume(batch)
                 except BaseException as exc:  # re-raised in the receiving thread
                     self._error = exc
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, piece: bytes) -> None:
         if self._error is not None:
             raise self._error
-        for chunks, _ in self._lanes:
-            chunks.put(chunk)
+        self._batch.append(piece)
+        self._batched += len(piece)
+        if self._batched >= CHUNK or len(self._batch) >= _MAX_PIECES:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        batch, self._batch, self._batched = self._batch, [], 0
+        for batches, _ in self._lanes:
+            batches.put(batch)
 
     def close(self) -> None:
-        for chunks, _ in self._lanes:
-            chunks.put(None)
+        if self._batch:
+            self._hand_over()
+        for batches, _ in self._lanes:
+            batches.put(None)
         for _, thread in self._lanes:
             thread.join()
         if self._error is not None:
             raise self._error
+
+
+def body_pieces(response: httpx.Response) -> Iterator[bytes]:
+    """A response body in the pieces the connection delivers them (up to 64 KiB each).
+
+    An unencoded body (what storage sends for a file) is read raw: nothing is joined into larger
+    buffers, which would copy every byte once more in Python. An encoded one (`Content-Encoding:
+    gzip`) is decoded, so that the bytes hashed are the file's.
+    """
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    return response.iter_raw() if encoding in ("", "identity") else response.iter_bytes()
 
 
 def range_start(content_range: str | None) -> int | None:

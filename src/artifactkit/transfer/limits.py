@@ -17,7 +17,7 @@ PART_SIZE = 16 << 20
 MAX_PART_WORKERS = 8
 EXPIRED_STATUSES = frozenset({400, 401, 403})  # how storage services refuse an expired signature
 PIPELINE_MIN = 8 << 20  # a body at least this long is hashed and written on a second thread
-SINK_DEPTH = 8  # chunks received ahead of the hashing and writing thread (8 MiB)
+SINK_DEPTH = 8  # batches of about CHUNK bytes received ahead of the writing and hashing threads (8 MiB)
 
 # Documents read whole (download.fetch_document)
 MAX_MANIFEST_BYTES = 256 << 20

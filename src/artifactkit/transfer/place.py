@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import sys
 import threading
 from collections import Counter
@@ -44,6 +43,7 @@ from .cache import Cache, signed
 from .fetch import Source
 from .limits import CHUNK
 from .plan import DownloadRoot
+from .root_copy import RootCopy, temp_beside
 
 Placement = Literal["copy", "hardlink", "symlink"]
 """How a download puts files in its root: independent files (`copy`), or links into the cache."""
@@ -68,10 +68,6 @@ def check_placement(placement: str, *, skip_cache: bool = False) -> Placement:
     if skip_cache and placement != "copy":
         raise ValueError(f"placement={placement!r} links files into the cache, which skip_cache=True does not use")
     return placement
-
-
-def _temp_beside(dest: Path) -> Path:
-    return dest.parent / f".{dest.name[:200]}.artifactkit-{secrets.token_hex(6)}.tmp"
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -101,12 +97,17 @@ class Placer:
             self.copied_bytes += copied
         return how
 
-    def place(self, source: Source, dest: Path, *, move: bool = False) -> str:
+    def place(self, source: Source, dest: Path, *, move: bool = False, copy: RootCopy | None = None) -> str:
         """Put `source`'s verified bytes at `dest`; returns how (`copy`, `reflink`, `link`, `symlink`, `write`, `move`).
 
         `move` hands over a private temp file (`source.owned`) instead of cloning or copying it.
+        `copy`: `dest`'s copy written during the fetch (`root_copy_for`), named now if it is complete.
         """
         self.target.prepare_parent(dest)
+        if copy is not None and copy.dest == dest and self.placement == "copy" and source.path is not None:
+            size = (source.stat or os.stat(source.path)).st_size
+            if copy.publish(size):
+                return self._count(COPY, size)
         if source.data is not None:
             data = source.data
             self._replace_with(dest, lambda fd: _write_all(fd, data))
@@ -130,7 +131,7 @@ class Placer:
         An error of the bytes' way names the files, as `shutil` does (`filename` the source,
         `filename2` the file written), so that a full disk can be named.
         """
-        tmp = _temp_beside(dest)
+        tmp = temp_beside(dest)
         try:
             fd = os.open(tmp, _NEW_FILE, 0o666)  # a new file of the user's: their umask decides
             try:
@@ -165,6 +166,36 @@ class Placer:
         self._replace_with(dest, fill, src)
         how, copied = outcome
         return self._count(str(how), int(copied))
+
+    def root_copy_for(self, dest: Path, cache_dir: Path) -> RootCopy | None:
+        """An unnamed file beside `dest` to fill while its bytes stream into `cache_dir`, or None.
+
+        Worth it only where the cache object cannot be reflinked into the root (then the file is
+        written twice, and the second write had better overlap the first): ext4, or another
+        filesystem than the cache's. Found out once per pair of filesystems, by cloning an empty
+        file of `cache_dir` into the new one.
+        """
+        if self.placement != "copy":
+            return None
+        self.target.prepare_parent(dest)
+        copy = RootCopy.create(dest)
+        if copy is None or copy.fd is None:
+            return None
+        try:
+            probe = RootCopy.create(cache_dir / "probe")
+        except OSError:
+            probe = None
+        if probe is None or probe.fd is None:
+            return copy  # no unnamed file in the cache: it cannot tell; a copy is cheap to drop
+        try:
+            devices = (os.fstat(probe.fd).st_dev, os.fstat(copy.fd).st_dev)
+            cloned = self._clone(probe.fd, copy.fd, devices)
+        finally:
+            probe.close()
+        if cloned:  # reflinks: the file is placed as one after its download, writing nothing twice
+            copy.close()
+            return None
+        return copy
 
     def _clone(self, source: int, out: int, devices: tuple[int, int]) -> bool:
         """Make `out` a copy-on-write clone of `source` (Linux `FICLONE`); False where unsupported."""
@@ -243,7 +274,7 @@ class Placer:
         return True
 
     def _try_symlink(self, src: Path, dest: Path) -> bool:
-        tmp = _temp_beside(dest)
+        tmp = temp_beside(dest)
         try:
             os.symlink(os.path.abspath(src), tmp)
         except OSError as exc:
@@ -258,7 +289,7 @@ class Placer:
         return True
 
     def _link_over(self, src: Path, dest: Path) -> None:
-        tmp = _temp_beside(dest)
+        tmp = temp_beside(dest)
         os.link(src, tmp)
         try:
             os.replace(tmp, dest)
