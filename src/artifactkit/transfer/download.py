@@ -489,11 +489,13 @@ def download_file(
     check_free_space(root, [item], cache, skip_cache=False, label=entry.path, placement=placement)
     fetcher = Fetcher(transport, cache, Progress(0, 1, False), 1, wandb_cache=WandbCache())
     placer = Placer(DownloadRoot(root), cache=cache, placement=placement)
+    copy = None
     try:
         item.destination.parent.mkdir(parents=True, exist_ok=True)
         if entry.is_reference:
             source = fetcher.fetch_reference(entry, skip_cache=False, temp_dir=item.destination.parent)
         else:
+            copy = _root_copy(placer, cache, item, skip_cache=False)
             source = fetcher.fetch_object(
                 entry.path,
                 entry.md5_hex,
@@ -501,13 +503,17 @@ def download_file(
                 url_for,
                 skip_cache=False,
                 temp_dir=item.destination.parent,
+                copy=copy,
             )
-        how = placer.place(source, item.destination)
+        how = placer.place(source, item.destination, copy=copy)
     except OSError as exc:
         full = disk_full_error(entry.path, [(entry.path, exc)])
         if full is None:
             raise
         raise full from exc
+    finally:
+        if copy is not None:
+            copy.close()
     if how not in LINKED and not entry.is_reference:
         cache.remember_md5(item.destination, entry.md5_hex)
     cache.flush()

@@ -7,7 +7,9 @@ download's `placement`:
   makes. Where the filesystem has them (Btrfs, XFS made with reflinks, bcachefs) it is a
   reflink (`FICLONE`): no byte is written twice, and a write to either file splits the shared
   blocks. Elsewhere the bytes are copied in the kernel (`copy_file_range`, falling back to
-  `read`/`write` where that is refused), and those copies are counted. Nothing a user does to
+  `read`/`write` where that is refused), and those copies are counted; a large file's copy is
+  written while it streams instead (`root_copy.RootCopy`, `Placer.root_copy_for`), and named
+  here once verified. Nothing a user does to
   such a file (`chmod` and write in place as root, truncate, delete) reaches the cache or another
   download root.
 - `"hardlink"`: the cache object itself, under a second name. Nothing is copied, but the file is
