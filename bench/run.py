@@ -433,6 +433,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             )
             print(f"seeded in {time.perf_counter() - started:.1f}s", flush=True)
         h = Harness(emulator, args.repeat)
+        if args.artifactkit_src:  # another checkout's artifactkit in the client (a before/after in one sitting)
+            h.client_env["artifactkit"] = {"PYTHONPATH": str(args.artifactkit_src.resolve())}
 
         def wanted(key: str) -> bool:
             return only is None or key in only
@@ -527,6 +529,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "sizes": asdict(sizes),
         "repeat": args.repeat,
+        "artifactkit_src": str(args.artifactkit_src) if args.artifactkit_src else None,
         "scenarios": [{"key": s.key, "title": s.title, "runs": [asdict(r) for r in s.runs]} for s in h.scenarios],
     }
 
@@ -556,6 +559,11 @@ def main() -> int:
     parser.add_argument("--load-seconds", type=float, default=20.0)
     parser.add_argument("--data-dir", type=Path, help="the emulator's data (default: .cache/bench/emulator)")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
+    parser.add_argument(
+        "--artifactkit-src",
+        type=Path,
+        help="the artifactkit client imports this src/ instead (`git archive main src`, unpacked): a before run",
+    )
     args = parser.parse_args()
     results = run_all(args)
     out = HERE / "results"

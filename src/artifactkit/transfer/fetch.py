@@ -525,7 +525,7 @@ class Fetcher:
             try:
                 with part.open("ab" if offset else "wb", buffering=0) as out:
                     # A long body is hashed and written on threads of their own while the next bytes
-                    # arrive (both release the GIL); each byte is still hashed and written once.
+                    # arrive (both release the GIL); each byte is hashed once and written once per file.
                     long_body = size is None or size - offset >= PIPELINE_MIN
                     sink = _Sink(out.fileno(), hasher, copy) if long_body else None
                     try:
@@ -711,8 +711,8 @@ class _Sink:
     The writing and the hashing each run on a thread of their own, so that a long body costs the
     slowest of receiving, writing and hashing rather than their sum (`os.writev` and `md5.update`
     release the GIL). The writing thread also fills the download root's copy, if there is one.
-    Pieces are handed over in batches of about `CHUNK` bytes, as the list of
-    pieces the socket gave (never joined into one buffer: no byte is copied in Python).
+    Pieces are handed over in batches of about `CHUNK` bytes, as the list of pieces the socket
+    gave (never joined into one buffer: no byte is copied in Python).
     """
 
     def __init__(self, fd: int, hasher: Any, copy: RootCopy | None = None) -> None:
