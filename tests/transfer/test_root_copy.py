@@ -219,3 +219,28 @@ def test_one_file_downloaded_alone_is_written_into_the_root_during_its_download(
     assert (tmp_path / "out" / "big.bin").read_bytes() == data
     assert sorted(os.listdir(tmp_path / "out")) == ["big.bin"]
     assert copies_after == []
+
+
+def test_the_copy_follows_the_part_when_a_body_starts_over_and_names_only_a_complete_file(tmp_path: Path) -> None:
+    """What `_append` relies on when a server ignores `Range` (the body starts again from byte 0)
+    or a resumed body continues a `.part` another process left."""
+    part = tmp_path / "object.part"
+    part.write_bytes(b"0123456789")
+    dest = tmp_path / "root" / "file.bin"
+    dest.parent.mkdir()
+    copy = root_copy.RootCopy.create(dest)
+    if copy is None:
+        pytest.skip("no O_TMPFILE on this filesystem: downloads copy after fetching instead")
+    try:
+        copy.restart(part, 6)  # a resumed body: the kept prefix first
+        copy.write([b"67", b"89"])
+        assert not copy.publish(11)  # not all of it: no file appears
+        assert os.listdir(dest.parent) == []
+        copy.restart(part, 0)  # the server sent the whole body again
+        copy.write([b"abc"])
+        assert copy.length == 3
+        assert copy.publish(3)
+    finally:
+        copy.close()
+    assert dest.read_bytes() == b"abc"
+    assert os.listdir(dest.parent) == ["file.bin"]

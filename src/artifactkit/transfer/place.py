@@ -192,6 +192,9 @@ class Placer:
         try:
             devices = (os.fstat(probe.fd).st_dev, os.fstat(copy.fd).st_dev)
             cloned = self._clone(probe.fd, copy.fd, devices)
+        except BaseException:
+            copy.close()
+            raise
         finally:
             probe.close()
         if cloned:  # reflinks: the file is placed as one after its download, writing nothing twice
