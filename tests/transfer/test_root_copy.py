@@ -197,6 +197,7 @@ def test_a_killed_download_leaves_nothing_in_the_root_and_resumes_with_the_root_
     on_disk = file_size(part)
     assert 0 < on_disk < len(data)
     assert not out.exists() or os.listdir(out) == []  # not even a temp file: the root's copy had no name
+    settled_stats(emulator)  # the answer to the killed client has ended
 
     with make_api(emulator, cache_dir / "artifactkit") as api:  # the same cache, another process
         artifact = api.artifact("local/rootcopy/killed:v0")
