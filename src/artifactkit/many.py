@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from ._client import Client
 from ._seen import Sighting
-from .artifacts import Artifact, default_root
+from .artifacts import Artifact, artifacts_base, default_root
 from .errors import ArtifactkitError, DownloadManyError
 from .transfer.cache import Cache
 from .transfer.download import DownloadResult
@@ -127,6 +127,10 @@ def download_many(
             ]
             resolved: list[Resolved | None] = []
             targets: list[Path | None] = []
+            try:  # what is in the directory the versions go into, listed once rather than stat'ed per version
+                present: frozenset[str] = frozenset(os.listdir(base if base is not None else artifacts_base()))
+            except OSError:
+                present = frozenset()
             jobs: dict[tuple[str, Path], Future[DownloadResult]] = {}
             sightings: list[Sighting] = []
             now = time.time()
@@ -145,7 +149,7 @@ def download_many(
                     if found.remember_as is not None:
                         sightings.append(found.artifact._sighting([found.remember_as], now))
                 resolved.append(found)
-                target = default_root(found.artifact, base=base)
+                target = default_root(found.artifact, base=base, present=present)
                 targets.append(target)
                 key = (found.artifact.id, target)
                 if key not in jobs:
