@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -36,3 +37,21 @@ def wandb_python(version: str = "0.31.0") -> Path:
 def artifactkit_python() -> Path:
     """The project's own environment (where artifactkit is installed in development mode)."""
     return Path(sys.executable)
+
+
+def client_env(base_url: str, api_key: str, home: Path, cache: Path) -> dict[str, str]:
+    """A benchmark child's whole environment: one server and key, and every directory either
+    client writes (config, run files, caches) under `home` and `cache`, nothing of the caller's."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "WANDB_BASE_URL": base_url,
+        "WANDB_API_KEY": api_key,
+        "WANDB_CACHE_DIR": str(cache),
+        "WANDB_CONFIG_DIR": str(home / "config"),
+        "WANDB_DIR": str(home / "wandb"),
+        "WANDB_DATA_DIR": str(home / "data"),
+        "WANDB_SILENT": "true",
+        "WANDB_ERROR_REPORTING": "false",
+        "ARTIFACTKIT_DATA_DIR": str(home / "artifactkit"),
+    }

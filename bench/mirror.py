@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from artifactkit import Api  # noqa: E402
 from artifactkit.server.embedded import EmulatorProcess  # noqa: E402
-from bench.envs import wandb_python  # noqa: E402
+from bench.envs import client_env, wandb_python  # noqa: E402
 
 ROUTES = {
     "mirror": "artifactkit mirror (GET streamed into PUT)",
@@ -76,19 +76,10 @@ def run_route(route: str, artifact: str, source: EmulatorProcess, work: Path, py
     """One copy into a new target; the child's JSON plus what the target received."""
     with EmulatorProcess(work / "target") as target:
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(work / "home"),
+            **client_env(target.url, target.api_key, work / "home", work / "cache"),
+            "WANDB_DIR": str(work / "home"),
             "SOURCE_URL": source.url,
             "SOURCE_KEY": source.api_key,
-            "WANDB_BASE_URL": target.url,
-            "WANDB_API_KEY": target.api_key,
-            "WANDB_CACHE_DIR": str(work / "cache"),
-            "WANDB_CONFIG_DIR": str(work / "home" / "config"),
-            "WANDB_DIR": str(work / "home"),
-            "WANDB_DATA_DIR": str(work / "home" / "data"),
-            "WANDB_SILENT": "true",
-            "WANDB_ERROR_REPORTING": "false",
-            "ARTIFACTKIT_DATA_DIR": str(work / "home" / "artifactkit"),
             "PYTHONPATH": str(HERE / "clients"),
         }
         (work / "home").mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from artifactkit import Api  # noqa: E402
 from artifactkit.server.embedded import EmulatorProcess  # noqa: E402
 from bench import seed as seeding  # noqa: E402
-from bench.envs import CACHE, artifactkit_python, wandb_python  # noqa: E402
+from bench.envs import CACHE, artifactkit_python, client_env, wandb_python  # noqa: E402
 
 WANDB_VERSION = "0.31.0"
 WANDB_FILE_WORKERS = 32  # wandb 0.31.0: _FILE_EXECUTOR_WORKERS in wandb/sdk/artifacts/artifact.py
@@ -90,19 +90,7 @@ class Harness:
         return data
 
     def env(self, home: Path, cache: Path) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "WANDB_BASE_URL": self.emulator.url,
-            "WANDB_API_KEY": self.emulator.api_key,
-            "WANDB_CACHE_DIR": str(cache),
-            "WANDB_CONFIG_DIR": str(home / "config"),
-            "WANDB_DIR": str(home / "wandb"),
-            "WANDB_DATA_DIR": str(home / "data"),
-            "WANDB_SILENT": "true",
-            "WANDB_ERROR_REPORTING": "false",
-            "ARTIFACTKIT_DATA_DIR": str(home / "artifactkit"),
-        }
+        return client_env(self.emulator.url, self.emulator.api_key, home, cache)
 
     def faults(self, **plan: Any) -> dict[str, Any]:
         """Change the emulator's fault plan (no arguments: just read it and what was injected)."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from artifactkit import Api  # noqa: E402
 from artifactkit.server.embedded import EmulatorProcess  # noqa: E402
+from bench.envs import client_env  # noqa: E402
 
 WANDB_VERSION = "0.31.0"
 ENTITY, PROJECT, NAME = "bench", "startup", "tiny"
@@ -110,19 +110,7 @@ class Bench:
         self.scripts = {"artifactkit": AK_SCRIPT, "wandb": WANDB_SCRIPT}
 
     def env(self, home: Path, cache: Path) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "WANDB_BASE_URL": self.emulator.url,
-            "WANDB_API_KEY": self.emulator.api_key,
-            "WANDB_CACHE_DIR": str(cache),
-            "WANDB_CONFIG_DIR": str(home / "config"),
-            "WANDB_DIR": str(home / "wandb"),
-            "WANDB_DATA_DIR": str(home / "data"),
-            "WANDB_SILENT": "true",
-            "WANDB_ERROR_REPORTING": "false",
-            "ARTIFACTKIT_DATA_DIR": str(home / "artifactkit"),
-        }
+        return client_env(self.emulator.url, self.emulator.api_key, home, cache)
 
     def operations(self) -> dict[str, int]:
         response = httpx.get(f"{self.emulator.url}/_emulator/stats", auth=self.auth, timeout=30)
