@@ -668,6 +668,7 @@ class Capabilities:
         self._answer: ServerAnswer | None = None
         self.from_cache = False
         """Whether what is known came from the shared cache rather than from this server in this process."""
+        self._rechecked = cast("CollectionOperations", _RecheckedOperations(self))
 
     @property
     def collection_edges(self) -> bool:
@@ -711,7 +712,7 @@ class Capabilities:
     def operations(self) -> CollectionOperations:
         """The switch: modern or legacy reads, chosen once (and again if a cached choice proves stale)."""
         chosen = self._chosen_operations()
-        return cast("CollectionOperations", _RecheckedOperations(self)) if self.from_cache else chosen
+        return self._rechecked if self.from_cache else chosen
 
     def recheck_after(self, exc: Exception) -> bool:
         """After `exc` from a request chosen by a cached answer: whether the server changed (it did not

@@ -114,12 +114,11 @@ def download_many(
                     known_urls=answer.known_urls,
                 )
 
-            # 1. every name looked up (the server probed once first, not by every thread at once), and
+            # 1. every name looked up (`resolve` probes the server once, in this thread, before any
+            #    lookup goes to the pool), and
             # 2. each distinct version into its own directory as soon as its lookup is answered (the
             #    first batch downloads while later ones are still being looked up), all files
             #    drawing from one budget
-            if not client.offline and any(isinstance(item, str) for item in given):
-                client.operations  # noqa: B018 - the probe, once
             asked = [item for item in given if isinstance(item, str)]
             answers = iter(resolve(asked, pool) if asked else [])
             lookups: list[Future[Resolved] | None] = [

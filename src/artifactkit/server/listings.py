@@ -9,7 +9,6 @@ wrap its rows, so every line of SQL the emulator runs is in `store.py`, `listing
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from .filters import (
@@ -29,7 +28,7 @@ from .filters import (
 )
 from .pagination import Query, SortKey
 from .policy import Caller
-from .records import PROJECT_COLUMNS, PROJECT_SOURCE, visible_projects_sql
+from .records import PROJECT_COLUMNS, PROJECT_SOURCE, readable_versions_sql, visible_projects_sql
 
 
 def entity_projects(entity: str, caller: Caller) -> Query:
@@ -309,10 +308,12 @@ def versions(
     *,
     filters: str | None = None,
     order: str | None = None,
-    hidden: Sequence[int] = (),
+    reader: Caller | None = None,
+    home_project: int | None = None,
 ) -> Query:
-    """The versions of a collection, or those a run logged or used (`scope`), filtered and ordered,
-    without the versions `hidden` (ids the caller may not see).
+    """The versions of a collection, or those a run logged or used (`scope`), filtered and ordered.
+    With a `reader`, only those logged in `home_project` or that the reader may read elsewhere
+    (`records.readable_versions_sql`).
 
     Rows carry the version's columns, `m_version_index` (its number in the listed collection or
     its own sequence) and, for `run_input`, `u_used_as`.
@@ -321,9 +322,10 @@ def versions(
     filter_sql, filter_params = artifact_filters.compile(filters)
     where = f"({condition}) AND a.state != 'DELETED' AND ({filter_sql})"
     params: tuple[Any, ...] = (owner_id, *filter_params)
-    if hidden:
-        where += " AND a.id NOT IN (SELECT value FROM json_each(?))"
-        params += (json.dumps(list(hidden)),)
+    if reader is not None:
+        readable, readable_params = readable_versions_sql(reader)
+        where += f" AND ((SELECT sc.project_id FROM collections sc WHERE sc.id = a.sequence_id) = ? OR {readable})"
+        params += (home_project, *readable_params)
     return Query(
         columns="a.*, m.version_index AS m_version_index" + extra_columns,
         source=source,

@@ -516,11 +516,12 @@ def versions_connection(
     order: str | None = None,
     filters: str | None = None,
     edge_fields: Callable[[Row], dict[str, Any]] | None = None,
-    hidden: Sequence[int] = (),
+    reader: policy.Caller | None = None,
+    home_project: int | None = None,
     **page: Any,
 ) -> Connection[ArtifactNode]:
     """A connection of versions (see `listings.versions`); one `Versions` loads what the page needs."""
-    query = listings.versions(scope, owner_id, filters=filters, order=order, hidden=hidden)
+    query = listings.versions(scope, owner_id, filters=filters, order=order, reader=reader, home_project=home_project)
     if edge_fields is None:
         edge_fields = lambda r: {"version": f"v{r['m_version_index']}"}  # noqa: E731
     connection: Connection[ArtifactNode] = Connection(
@@ -1046,8 +1047,6 @@ class RunNode(Node):
         """The versions the run used that the caller may see: a version logged in a team project and
         used through a registry is left out for whoever sees the run but neither the team's project
         nor the registry."""
-        elsewhere = self.ctx.store.used_versions_elsewhere(self.pk, int(self.row["project_id"]))
-        hidden = [int(row["id"]) for row in elsewhere if not self.ctx.may_read_version(row)]
         return versions_connection(
             self.ctx,
             "run_input",
@@ -1055,7 +1054,8 @@ class RunNode(Node):
             order=order,
             filters=filters,
             edge_fields=lambda r: {"usedAs": [r["u_used_as"]] if r["u_used_as"] else []},
-            hidden=hidden,
+            reader=self.ctx.caller,
+            home_project=int(self.row["project_id"]),
             **page,
         )
 

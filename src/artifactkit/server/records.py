@@ -46,6 +46,20 @@ def visible_projects_sql(caller: Caller) -> tuple[str, list[Any]]:
     )
 
 
+def readable_versions_sql(caller: Caller) -> tuple[str, list[Any]]:
+    """`Context.may_read_version` as a condition on `a` (artifacts): a committed version (or a
+    pending one of the caller's) in a project the caller may see, the one it was logged to or one
+    whose live collection links it (`Store.projects_of_version`)."""
+    visible, params = visible_projects_sql(caller)
+    return (
+        "((a.state != 'PENDING' OR a.created_by_user_id = ?) AND EXISTS (SELECT 1 FROM memberships vm"
+        " JOIN collections vc ON vc.id = vm.collection_id JOIN projects p ON p.id = vc.project_id"
+        " JOIN entities e ON e.id = p.entity_id"
+        f" WHERE vm.artifact_id = a.id AND (vc.state = 'READY' OR vc.id = a.sequence_id) AND {visible}))",
+        [caller.user_id, *params],
+    )
+
+
 _JSON_LIST = "(SELECT value FROM json_each(?))"
 
 

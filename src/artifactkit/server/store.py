@@ -1152,18 +1152,15 @@ class Store:
 
     # ------------------------------------------------------------ file routes
 
-    def entity_owns_blob(self, md5_hex: str, entity: str, visible: tuple[str, list[Any]]) -> bool:
-        """Whether a committed version of `entity` has a file with these bytes and is in a project
-        `visible` admits (`records.visible_projects_sql` of the caller: the one it was logged to,
-        or one it is linked into)."""
-        condition, params = visible
+    def entity_owns_blob(self, md5_hex: str, entity: str, readable: tuple[str, list[Any]]) -> bool:
+        """Whether a committed version of `entity` that `readable` admits (`records.readable_versions_sql`
+        of the caller) has a file with these bytes."""
+        condition, params = readable
         row = self.one(
             "SELECT 1 FROM artifact_files f JOIN artifacts a ON a.id = f.artifact_id "
             "JOIN collections sc ON sc.id = a.sequence_id JOIN projects sp ON sp.id = sc.project_id "
             "JOIN entities se ON se.id = sp.entity_id WHERE f.md5_hex = ? AND se.name = ? AND a.state = 'COMMITTED' "
-            "AND EXISTS (SELECT 1 FROM memberships m JOIN collections c ON c.id = m.collection_id "
-            "JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id "
-            f"WHERE m.artifact_id = a.id AND c.state = 'READY' AND {condition}) LIMIT 1",
+            f"AND {condition} LIMIT 1",
             (md5_hex, entity, *params),
         )
         return row is not None
@@ -1198,16 +1195,6 @@ class Store:
         """Stamp a run's heartbeat; set its state when given."""
         self.conn.execute(
             "UPDATE runs SET heartbeat_at = ?, state = COALESCE(?, state) WHERE id = ?", (utcnow(), state, run_id)
-        )
-
-    def used_versions_elsewhere(self, run_id: int, project_id: int) -> list[sqlite3.Row]:
-        """What deciding about the versions a run used that were logged outside its own project
-        needs (`version_access`'s columns): those a reader of the run may not see."""
-        return self.all(
-            "SELECT DISTINCT a.id, a.state, a.created_by_user_id, a.created_at FROM artifact_usage u"
-            " JOIN artifacts a ON a.id = u.artifact_id JOIN collections c ON c.id = a.sequence_id"
-            " WHERE u.run_id = ? AND c.project_id != ?",
-            (run_id, project_id),
         )
 
     def version_access(self, artifact_id: int) -> sqlite3.Row | None:

@@ -45,7 +45,7 @@ from .cache import Cache, signed
 from .fetch import Source
 from .limits import CHUNK
 from .plan import DownloadRoot
-from .root_copy import RootCopy, temp_beside
+from .root_copy import RootCopy, temp_beside, write_all
 
 Placement = Literal["copy", "hardlink", "symlink"]
 """How a download puts files in its root: independent files (`copy`), or links into the cache."""
@@ -70,12 +70,6 @@ def check_placement(placement: str, *, skip_cache: bool = False) -> Placement:
     if skip_cache and placement != "copy":
         raise ValueError(f"placement={placement!r} links files into the cache, which skip_cache=True does not use")
     return placement
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 class Placer:
@@ -112,7 +106,7 @@ class Placer:
                 return self._count(COPY, size)
         if source.data is not None:
             data = source.data
-            self._replace_with(dest, lambda fd: _write_all(fd, data))
+            self._replace_with(dest, lambda fd: write_all(fd, data))
             return self._count(WRITE)
         assert source.path is not None
         if move and source.owned:
@@ -239,7 +233,7 @@ class Placer:
                     raise
                 self._no_copy_range = True  # the offsets are where the refused call left them
         while chunk := os.read(source, CHUNK):
-            _write_all(out, chunk)
+            write_all(out, chunk)
             done += len(chunk)
         return done
 
