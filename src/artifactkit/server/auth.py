@@ -16,7 +16,7 @@ from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from starlette.requests import Request
 
 from .accounts import find_key
-from .policy import Caller, Grants
+from .policy import Caller
 from .store import Store
 
 ANONYMOUS_FIELDS = frozenset({"serverInfo", "__typename"})
@@ -49,12 +49,6 @@ class Principal:
     def caller(self) -> Caller:
         """This caller as the permission rules (`policy`) see them."""
         return Caller(self.user_id, self.role)
-
-    def caller_in(self, store: Store) -> Caller:
-        """This caller with what their user holds (teams, organizations, registry roles), read
-        from `store` the first time a rule asks: what rules about projects need."""
-        user_id = self.user_id
-        return Caller(user_id, self.role, lambda: Grants.from_rows(store.caller_grants(user_id)))
 
 
 def credentials(request: Request) -> str | None:

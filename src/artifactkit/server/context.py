@@ -15,8 +15,8 @@ from urllib.parse import quote
 from . import policy
 from .blobs import BlobStore
 from .errors import BadInput, PermissionDenied
-from .policy import ANONYMOUS, Caller, Grants
-from .records import project_by_id
+from .policy import ANONYMOUS, Caller
+from .records import caller_with_grants, project_by_id
 from .settings import Settings
 from .store import Store
 
@@ -102,7 +102,7 @@ class Context:
         elif "key_role" in self.user.keys():  # noqa: SIM118 - `in` on a sqlite3.Row looks at its values
             role = str(self.user["key_role"])
         user_id = int(self.user["id"])
-        return Caller(user_id, role, lambda: Grants.from_rows(self.store.caller_grants(user_id)))
+        return caller_with_grants(self.store, user_id, role)
 
     def require_write(self) -> None:
         if self.read_only:

@@ -31,7 +31,7 @@ from .blobs import DigestMismatch
 from .context import identity
 from .graphql_route import error_response
 from .limits import json_depth
-from .records import readable_versions_sql
+from .records import caller_with_grants, readable_versions_sql
 
 if TYPE_CHECKING:
     from .app import Emulator
@@ -105,7 +105,9 @@ class FileRoutes:
         if md5_hex is None:
             return error_response("no content digest in the path", "NOT_FOUND", 404)
         store = self.emulator.store
-        if not store.entity_owns_blob(md5_hex, entity, readable_versions_sql(principal.caller_in(store))):
+        if not store.entity_owns_blob(
+            md5_hex, entity, readable_versions_sql(caller_with_grants(store, principal.user_id, principal.role))
+        ):
             return error_response("no such file in this entity", "NOT_FOUND", 404)
         return self._blob_response(md5_hex, request)
 

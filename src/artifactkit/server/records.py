@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import names
 from .errors import BadInput, Conflict, NotFound
-from .policy import Caller
+from .policy import Caller, Grants
 from .store import Store, utcnow
 
 Row = sqlite3.Row
@@ -25,6 +25,12 @@ PROJECT_COLUMNS = ", ".join(
     )
 )
 PROJECT_SOURCE = "projects p JOIN entities e ON e.id = p.entity_id"
+
+
+def caller_with_grants(store: Store, user_id: int, role: str) -> Caller:
+    """A caller whose holdings (teams, organizations, registry roles) are read from `store` the
+    first time a rule asks."""
+    return Caller(user_id, role, lambda: Grants.from_rows(store.caller_grants(user_id)))
 
 
 def visible_projects_sql(caller: Caller) -> tuple[str, list[Any]]:
