@@ -140,8 +140,6 @@ def run(args: argparse.Namespace) -> int:
             + (f"; {replaced} replaced a file whose content differed" if replaced else "")
         )
     if not result.files and (args.prefix or args.include or args.exclude):
-        import sys
-
         print(
             f"artifactkit: no file of {artifact.qualified_name} matches the --prefix/--include/--exclude given",
             file=sys.stderr,
