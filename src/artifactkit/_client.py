@@ -84,9 +84,9 @@ class Client(Session):
         """What was seen online (names, versions, when), for offline use; opened on first use."""
         if self._seen is None:
             from ._seen import SeenIndex
-            from .transfer.cache import Cache
+            from .transfer.cache import resolve_cache_root
 
-            self._seen = SeenIndex(Cache(self.cache_root).root)
+            self._seen = SeenIndex(resolve_cache_root(self.cache_root))
         return self._seen
 
     def close(self) -> None:

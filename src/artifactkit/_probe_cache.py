@@ -19,6 +19,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,17 +81,15 @@ class ProbeCache:
         self.url = server_url(base_url)
         self.ttl = ttl_from_environment() if ttl is None else ttl
 
-    @property
+    @cached_property
     def path(self) -> Path:
-        root = self._root
-        if root is None:
-            from .transfer.cache import default_cache_root  # only when a probe answer is looked for
+        # hashlib and the cache module (with tempfile below): not loaded by `Api()`, only when the answer is looked for
+        import hashlib
 
-            root = default_cache_root()
-        import hashlib  # with tempfile below: not loaded by `Api()`, only when the answer is looked for
+        from .transfer.cache import resolve_cache_root
 
         digest = hashlib.sha256(self.url.encode()).hexdigest()
-        return Path(root).expanduser() / "servers" / f"{digest}.json"
+        return resolve_cache_root(self._root) / "servers" / f"{digest}.json"
 
     def load(self) -> ServerAnswer | None:
         """The answer kept for this server, if there is a valid one younger than the TTL."""

@@ -82,6 +82,15 @@ class _Connection(Client):
         return Run._wrap(self, attrs, entity, project)
 
 
+def _target_parts(to: str, verb: str) -> tuple[str, str | None]:
+    """`entity` or `entity/project`, where a mirror or an import goes, checked as names."""
+    parts = to.strip("/").split("/")
+    if not 1 <= len(parts) <= 2:
+        raise InvalidNameError(f"cannot {verb} into {to!r}", expected="'entity' or 'entity/project'")
+    entity = check_part("entity", parts[0], PROJECT_FORM)
+    return entity, check_part("project", parts[1], PROJECT_FORM) if len(parts) == 2 else None
+
+
 def _seen_name(path: ArtifactPath) -> str:
     """The name under which a lookup of `path` is remembered for offline use (no alias: `latest`)."""
     return f"{path.entity}/{path.project}/{path.collection}:{path.alias or 'latest'}"
@@ -503,7 +512,7 @@ class Api:
 
         shown = name
         if self.offline and is_version_id(name):
-            artifact = self._seen_version(name)
+            artifact = self._artifact_by_id(name)
         else:
             path = self._artifact_path(name)
             shown = str(path)
@@ -609,10 +618,8 @@ class Api:
         if is_version_id(name):
             return Resolved(self._artifact_by_id(name), None, None)
         path = self._artifact_path(name)
-        if self.offline:
-            return Resolved(self._seen_version(_seen_name(path)), None, None)
-        looked_up = self._artifact_and_manifest_url(path)
-        return Resolved(looked_up.artifact, looked_up.manifest_url, _seen_name(path))
+        looked_up = self._artifact_and_manifest_url(path)  # offline: from what was seen
+        return Resolved(looked_up.artifact, looked_up.manifest_url, None if self.offline else _seen_name(path))
 
     def _resolve_batch(self, batch: list[tuple[Future[Resolved], ArtifactPath]]) -> None:
         """Up to `MAX_BATCH` names in one request, each answer (or error) handed to its future.
@@ -986,13 +993,8 @@ class Api:
             return export(self.client, [selection], target, options)
         place = selection.project
         if to is not None:
-            parts = to.strip("/").split("/")
-            if not 1 <= len(parts) <= 2:
-                raise InvalidNameError(f"cannot mirror into {to!r}", expected="'entity' or 'entity/project'")
-            place = ProjectKey(
-                check_part("entity", parts[0], PROJECT_FORM),
-                check_part("project", parts[1], PROJECT_FORM) if len(parts) == 2 else place.project,
-            )
+            entity, project = _target_parts(to, "mirror")
+            place = ProjectKey(entity, project or place.project)
         return mirror(self.client, target.client, selection, place, options)
 
     def export(
@@ -1033,13 +1035,7 @@ class Api:
         a `BundleError` naming the file. `to` is the `entity` (or, for a bundle of one project,
         `entity/project`) to import into; default: the names the bundle holds.
         """
-        entity = project = None
-        if to is not None:
-            parts = to.strip("/").split("/")
-            if not 1 <= len(parts) <= 2:
-                raise InvalidNameError(f"cannot import into {to!r}", expected="'entity' or 'entity/project'")
-            entity = check_part("entity", parts[0], PROJECT_FORM)
-            project = check_part("project", parts[1], PROJECT_FORM) if len(parts) == 2 else None
+        entity, project = (None, None) if to is None else _target_parts(to, "import")
         from .mirror import Bundle, Options, import_bundle
 
         options = Options(dry_run=dry_run, verify=verify, workers=max_workers, progress=progress)

@@ -61,6 +61,11 @@ def default_cache_root() -> Path:
     return Path(platformdirs.user_cache_dir(CACHE_SUBDIR, appauthor=False))
 
 
+def resolve_cache_root(root: Path | None) -> Path:
+    """The cache directory `root` names (`~` expanded), or the default one (`default_cache_root`)."""
+    return Path(root).expanduser() if root is not None else default_cache_root()
+
+
 def etag_key(url: str, etag: str) -> str:
     """The cache key of a reference's bytes: the URL and the ETag they were served with."""
     return hashlib.sha256(f"{url}\n{etag}".encode()).hexdigest()
@@ -168,7 +173,7 @@ class Cache:
     """
 
     def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(root).expanduser() if root is not None else default_cache_root()
+        self.root = resolve_cache_root(root)
         self.objects = self.root / "objects"
         self._objects_prefix = f"{self.objects}{os.sep}"
         self.partial = self.root / "partial"
