@@ -15,6 +15,7 @@ use: recording failures are logged and ignored.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sqlite3
 import threading
@@ -121,20 +122,26 @@ class SeenIndex:
 
     def resolve(self, server: str, name: str) -> Seen | None:
         """What `name` meant when last seen online on `server`, or None."""
+        return self.resolve_many(server, [name]).get(name)
+
+    def resolve_many(self, server: str, names: list[str]) -> dict[str, Seen]:
+        """What each of `names` meant when last seen online on `server` (those never seen are absent),
+        in one query."""
         with self._lock:
             try:
                 conn = self._connection(create=False)
                 if conn is None:
-                    return None
-                row = conn.execute(
-                    "SELECT n.version_id, v.fields, n.view, n.seen_at FROM names n JOIN versions v "
-                    "ON v.server = n.server AND v.version_id = n.version_id WHERE n.server = ? AND n.name = ?",
-                    (server, name),
-                ).fetchone()
+                    return {}
+                rows = conn.execute(
+                    "SELECT n.name, n.version_id, v.fields, n.view, n.seen_at FROM names n JOIN versions v "
+                    "ON v.server = n.server AND v.version_id = n.version_id "
+                    "WHERE n.server = ? AND n.name IN (SELECT value FROM json_each(?))",
+                    (server, json.dumps(names)),
+                ).fetchall()
             except (sqlite3.Error, OSError) as exc:
                 log.warning("could not read %s: %s", self.path, exc)
-                return None
-        return None if row is None else Seen(name, str(row[0]), str(row[1]), str(row[2]), float(row[3]))
+                return {}
+        return {str(r[0]): Seen(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4])) for r in rows}
 
     def names_of(self, server: str, version_id: str) -> dict[str, float]:
         """Every name last seen meaning this version, with when it was seen."""

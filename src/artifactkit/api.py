@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from ._capabilities import Capabilities
     from ._generated.fragments import RunFields
+    from ._seen import Seen
     from .artifact_types import ArtifactType, ArtifactTypes
     from .artifacts import Artifact, Artifacts
     from .collections import ArtifactCollection, ArtifactCollections
@@ -80,6 +81,14 @@ class _Connection(Client):
         from .runs import Run
 
         return Run._wrap(self, attrs, entity, project)
+
+
+def _manifest_kept(seen: dict[str, Seen], path: ArtifactPath, cache: Cache, client: Client) -> bool:
+    """Whether the version `path` meant when last `seen` has its manifest in `cache` (no lookup sent)."""
+    from .artifacts import manifest_kept
+
+    last = seen.get(_seen_name(path))
+    return last is not None and manifest_kept(client, last, cache)
 
 
 def _target_parts(to: str, verb: str) -> tuple[str, str | None]:
@@ -633,9 +642,15 @@ class Api:
         from .transfer.cache import Cache
 
         try:
+            seen = self.client.seen.resolve_many(self.base_url, [_seen_name(path) for _, path in batch])
             with Cache(self.client.cache_root) as cache:
                 lookups = [
-                    VersionLookup(path.entity, path.project, path.name, with_files=not self._manifest_kept(path, cache))
+                    VersionLookup(
+                        path.entity,
+                        path.project,
+                        path.name,
+                        with_files=not _manifest_kept(seen, path, cache, self.client),
+                    )
                     for _, path in batch
                 ]
             answers = self.client.operations.versions_by_name(lookups)
@@ -660,13 +675,6 @@ class Api:
                     future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
-
-    def _manifest_kept(self, path: ArtifactPath, cache: Cache) -> bool:
-        """Whether the version `path` meant when last seen here has its manifest in `cache` (no lookup sent)."""
-        from .artifacts import manifest_kept
-
-        seen = self.client.seen.resolve(self.base_url, _seen_name(path))
-        return seen is not None and manifest_kept(self.client, seen, cache)
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
         """True if the version exists (and has `type`, if given); other errors still raise."""
