@@ -83,6 +83,7 @@ class Placer:
         self.copied_bytes = 0
         self._lock = threading.Lock()
         self._no_clone: set[tuple[int, int]] = set()  # (source, destination) devices without reflinks
+        self._reflinks: dict[tuple[int, int], bool] = {}  # (cache, root) devices: whether root_copy_for's probe cloned
         self._no_link: set[tuple[int, int]] = set()  # (source, destination) devices hardlinks cannot join
         self._no_copy_range = sys.platform != "linux"  # copy_file_range refused once: read/write from then on
         self._devices: dict[str, int] = {}
@@ -174,24 +175,30 @@ class Placer:
         if self.placement != "copy":
             return None
         self.target.prepare_parent(dest)
+        try:
+            devices: tuple[int, int] | None = (self._device(str(cache_dir)), self._device(str(dest.parent)))
+        except OSError:
+            devices = None
+        if devices is not None and self._reflinks.get(devices):
+            return None  # reflinks: the file is placed as one after its download, writing nothing twice
         copy = RootCopy.create(dest)
         if copy is None or copy.fd is None:
             return None
-        try:
-            probe = RootCopy.create(cache_dir / "probe")
-        except OSError:
-            probe = None
+        if devices is None or devices in self._reflinks:
+            return copy  # known to lack reflinks (or no cache directory to ask): a copy is cheap to drop
+        probe = RootCopy.create(cache_dir / "probe")
         if probe is None or probe.fd is None:
-            return copy  # no unnamed file in the cache: it cannot tell; a copy is cheap to drop
+            return copy  # no unnamed file in the cache: it cannot tell
         try:
-            devices = (os.fstat(probe.fd).st_dev, os.fstat(copy.fd).st_dev)
             cloned = self._clone(probe.fd, copy.fd, devices)
         except BaseException:
             copy.close()
             raise
         finally:
             probe.close()
-        if cloned:  # reflinks: the file is placed as one after its download, writing nothing twice
+        with self._lock:
+            self._reflinks[devices] = cloned
+        if cloned:
             copy.close()
             return None
         return copy
