@@ -303,10 +303,7 @@ class _ServerMirror:
         if record.logged_by is not None:
             self._run(record.logged_by)  # the run that logged it is brought in line too
         changes: list[str] = []
-        current = list(version.aliases)
-        added = [a for a in record.aliases if a not in current]
-        removed = [a for a in current if a not in record.aliases and a != "latest"]
-        aliases = [a for a in current if a not in removed] + added if added or removed else None
+        aliases = _alias_update(list(version.aliases), record.aliases)
         if aliases is not None:
             changes.append("aliases")
         tags = None
@@ -416,12 +413,10 @@ class _ServerMirror:
                 if version is not None and not self.options.dry_run:
                     self.target.link(version, project, link.portfolio, link.aliases)
             else:
-                current = list(existing.aliases)
-                removed = [a for a in current if a not in link.aliases and a != "latest"]
-                added = [a for a in link.aliases if a not in current]
-                action = "update" if added or removed else "unchanged"
-                if action == "update" and not self.options.dry_run:
-                    self.target.edit(existing, aliases=[a for a in current if a not in removed] + added)
+                aliases = _alias_update(list(existing.aliases), link.aliases)
+                action = "update" if aliases is not None else "unchanged"
+                if aliases is not None and not self.options.dry_run:
+                    self.target.edit(existing, aliases=aliases)
             self.report.links.append(LinkResult(where, record.name, action))
 
     def _collections(self) -> None:
@@ -506,3 +501,11 @@ def _differences(expected: Manifest, actual: Manifest) -> list[str]:
         elif ours.is_reference and not ours.is_artifact_reference and ours.ref != theirs.ref:
             problems.append(f"{path} references {theirs.ref}, not {ours.ref}")
     return problems
+
+
+def _alias_update(current: list[str], wanted: Sequence[str]) -> list[str] | None:
+    """The aliases a target version gets so that it holds `wanted` (`latest` is the server's, never
+    removed), keeping the order of those it had; None when it holds them already."""
+    added = [a for a in wanted if a not in current]
+    removed = [a for a in current if a not in wanted and a != "latest"]
+    return [a for a in current if a not in removed] + added if added or removed else None

@@ -41,9 +41,14 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _error_body(message: str, code: str) -> bytes:
+    """A GraphQL error document, as every error answer of the emulator has it."""
+    return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+
+
 def _raw_answer(status: int, reason: str, message: str, code: str) -> bytes:
     """A complete HTTP/1.1 answer with a GraphQL error body, after which the connection closes."""
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    body = _error_body(message, code)
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
@@ -224,17 +229,10 @@ def guarded_protocol(settings: Settings) -> type[GuardedProtocol]:
 
 def _busy(open_connections: int, limit: int) -> ASGIApp:
     """The answer to a request that arrived while too many connections were open."""
-    body = json.dumps(
-        {
-            "errors": [
-                {
-                    "message": f"the server has {open_connections:,} connections open (its limit is {limit:,}); "
-                    "try again shortly",
-                    "extensions": {"code": "SERVER_BUSY"},
-                }
-            ]
-        }
-    ).encode()
+    body = _error_body(
+        f"the server has {open_connections:,} connections open (its limit is {limit:,}); try again shortly",
+        "SERVER_BUSY",
+    )
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [
